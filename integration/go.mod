@@ -1,0 +1,3 @@
+module proxyd.dev/integration
+
+go 1.26
