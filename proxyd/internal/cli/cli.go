@@ -1,0 +1,175 @@
+// Package cli defines proxyd's command line: the flags, their defaults, their help text and the
+// validation that turns them into an engine configuration.
+package cli
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"proxyd.dev/proxyd/internal/engine"
+	"proxyd.dev/router"
+)
+
+// Version is proxyd's release version, printed by --version.
+const Version = "0.1.0"
+
+// ExitUsage is the exit status for invalid arguments.
+const ExitUsage = 2
+
+// description is the text that --help prints above the flags.
+const description = `A minimal, fast reverse proxy that routes every HTTP request to a backend by its URL path.
+
+Each request is routed on its own, also on keep-alive connections: the longest route that is a
+prefix of the path on a segment boundary wins ("/api" matches "/api", "/api/x" and "/api?q", not
+"/apiary"; "/api*" is a plain string prefix); everything else goes to DEFAULT_BACKEND.
+--rewrite strips the matched prefix from the path before forwarding.
+
+Examples:
+
+  API gateway, one backend per API version:
+    proxyd :8080 127.0.0.1:3000 -r /api=127.0.0.1:4000 -r /api/v2=127.0.0.1:4002
+
+  Microservices behind one port, service prefix stripped:
+    proxyd 0.0.0.0:80 web:8080 -r /users=users:9000 -r /orders=orders:9000 --rewrite
+
+  Webhook fan-out, each provider to its own handler:
+    proxyd [::]:8443 127.0.0.1:8000 -r /webhook/stripe=127.0.0.1:7001 -r /webhook/github=127.0.0.1:7002`
+
+// Args is the command line as kong parses it.
+type Args struct {
+	Listen         string   `arg:"" name:"LISTEN_ADDRESS" help:"Address to listen on: ip:port, :port or [ipv6]:port."`
+	DefaultBackend string   `arg:"" name:"DEFAULT_BACKEND" help:"host:port that receives every request no route matches."`
+	Routes         []string `short:"r" name:"route" placeholder:"PATH=BACKEND" sep:"none" help:"Route requests whose path starts with PATH to BACKEND (host:port). Repeatable."`
+	Rewrite        bool     `help:"Strip the matched route prefix from the path before forwarding."`
+
+	HeaderTimeout         time.Duration `default:"10s" help:"Time a client has to send a complete request head."`
+	IdleTimeout           time.Duration `default:"60s" help:"Time a keep-alive client connection may stay idle between requests."`
+	DialTimeout           time.Duration `default:"5s" help:"Time to connect to a backend (504 when it runs out)."`
+	ResponseHeaderTimeout time.Duration `default:"60s" help:"Time a backend has to start its response once the request is sent (504 when it runs out)."`
+	TunnelIdleTimeout     time.Duration `default:"1h" help:"Time an upgraded connection (WebSocket) may stay silent both ways."`
+	ShutdownTimeout       time.Duration `default:"10s" help:"Grace period for in-flight requests on SIGTERM/SIGINT."`
+	MaxHeaderSize         int           `default:"65536" help:"Largest request head in bytes (431 beyond it)."`
+	BackendIdleConns      int           `default:"128" help:"Idle connections kept per backend for reuse."`
+
+	LogLevel  string           `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
+	LogFormat string           `default:"text" enum:"text,json" help:"Log format: text or json."`
+	AccessLog bool             `help:"Log one line per request: method, path, backend, status, bytes, duration."`
+	Version   kong.VersionFlag `help:"Print the version and exit."`
+}
+
+// Bounds of the numeric flags.
+const (
+	minHeaderSize = 1 << 10 // 1 KiB: room for a request line and a Host header
+	maxHeaderSize = 1 << 20 // 1 MiB
+)
+
+// Parse parses args (without the program name). Help and version output go to stdout and call exit
+// with status 0. Invalid arguments return an error whose text is one line naming the bad argument.
+func Parse(args []string, stdout, stderr io.Writer, exit func(int)) (*Args, error) {
+	var a Args
+	parser, err := kong.New(&a,
+		kong.Name("proxyd"),
+		kong.Description(description),
+		kong.Vars{"version": "proxyd " + Version},
+		kong.Writers(stdout, stderr),
+		kong.Exit(exit),
+	)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := parser.Parse(args); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Config validates the parsed arguments and builds the engine configuration.
+func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
+	if err := checkListen(a.Listen); err != nil {
+		return engine.Config{}, err
+	}
+	def, err := router.ParseBackend(a.DefaultBackend)
+	if err != nil {
+		return engine.Config{}, fmt.Errorf("DEFAULT_BACKEND: %w", err)
+	}
+	routes := make([]router.Route, 0, len(a.Routes))
+	for _, spec := range a.Routes {
+		r, err := router.ParseRoute(spec)
+		if err != nil {
+			return engine.Config{}, fmt.Errorf("--route %q: %w", spec, err)
+		}
+		routes = append(routes, r)
+	}
+	table, err := router.New(def, routes)
+	if err != nil {
+		return engine.Config{}, fmt.Errorf("--route: %w", err)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{
+		{"--header-timeout", a.HeaderTimeout},
+		{"--idle-timeout", a.IdleTimeout},
+		{"--dial-timeout", a.DialTimeout},
+		{"--response-header-timeout", a.ResponseHeaderTimeout},
+		{"--tunnel-idle-timeout", a.TunnelIdleTimeout},
+		{"--shutdown-timeout", a.ShutdownTimeout},
+	} {
+		if d.v <= 0 {
+			return engine.Config{}, fmt.Errorf("%s=%s: must be greater than zero", d.flag, d.v)
+		}
+	}
+	if a.MaxHeaderSize < minHeaderSize || a.MaxHeaderSize > maxHeaderSize {
+		return engine.Config{}, fmt.Errorf("--max-header-size=%d: must be between %d and %d bytes", a.MaxHeaderSize, minHeaderSize, maxHeaderSize)
+	}
+	if a.BackendIdleConns < 0 {
+		return engine.Config{}, fmt.Errorf("--backend-idle-conns=%d: must not be negative", a.BackendIdleConns)
+	}
+	return engine.Config{
+		Routes:                table,
+		Rewrite:               a.Rewrite,
+		HeaderTimeout:         a.HeaderTimeout,
+		IdleTimeout:           a.IdleTimeout,
+		DialTimeout:           a.DialTimeout,
+		ResponseHeaderTimeout: a.ResponseHeaderTimeout,
+		TunnelIdleTimeout:     a.TunnelIdleTimeout,
+		MaxHeaderSize:         a.MaxHeaderSize,
+		BackendIdleConns:      a.BackendIdleConns,
+		AccessLog:             a.AccessLog,
+		Logger:                logger,
+	}, nil
+}
+
+// Logger builds the logger the flags ask for, writing to w.
+func (a *Args) Logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	// The enum tag has already restricted LogLevel to names slog knows.
+	_ = level.UnmarshalText([]byte(a.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if a.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// checkListen validates LISTEN_ADDRESS: ip:port, :port or [ipv6]:port with a port from 0 to 65535
+// (0 lets the system choose).
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDRESS %q: want ip:port, :port or [ipv6]:port", addr)
+	}
+	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
+		return fmt.Errorf("LISTEN_ADDRESS %q: host %q is not an IP address", addr, host)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
+		return fmt.Errorf("LISTEN_ADDRESS %q: bad port %q (want 0-65535)", addr, port)
+	}
+	return nil
+}

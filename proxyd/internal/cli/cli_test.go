@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"proxyd.dev/proxyd/internal/engine"
+	"proxyd.dev/router"
+)
+
+// parse runs Parse and Config as main does; exit must not be called for these inputs.
+func parse(t *testing.T, args ...string) (engine.Config, error) {
+	t.Helper()
+	a, err := Parse(args, io.Discard, io.Discard, func(code int) { t.Fatalf("exit(%d) called for %q", code, args) })
+	if err != nil {
+		return engine.Config{}, err
+	}
+	return a.Config(nil)
+}
+
+func TestConfigFromArgs(t *testing.T) {
+	cfg, err := parse(t, "127.0.0.1:8080", "localhost:3000",
+		"-r", "/api=127.0.0.1:4000", "--route", "/api/v2=[::1]:4002", "-r", "/static*=cdn.internal:80",
+		"--rewrite", "--header-timeout=3s", "--max-header-size=8192", "--access-log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := struct {
+		Backends      []string
+		Routes        []string
+		Rewrite       bool
+		HeaderTimeout time.Duration
+		IdleTimeout   time.Duration
+		MaxHeaderSize int
+		AccessLog     bool
+	}{cfg.Routes.Backends(), nil, cfg.Rewrite, cfg.HeaderTimeout, cfg.IdleTimeout, cfg.MaxHeaderSize, cfg.AccessLog}
+	for _, r := range cfg.Routes.Routes() {
+		got.Routes = append(got.Routes, r.String())
+	}
+	want := got
+	want.Backends = []string{"localhost:3000", "127.0.0.1:4000", "[::1]:4002", "cdn.internal:80"}
+	want.Routes = []string{"/static*=cdn.internal:80", "/api/v2=[::1]:4002", "/api=127.0.0.1:4000"}
+	want.Rewrite, want.HeaderTimeout, want.IdleTimeout, want.MaxHeaderSize, want.AccessLog = true, 3*time.Second, 60*time.Second, 8192, true
+	if diff := cmp.Diff(want, got, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, err := parse(t, ":8080", "127.0.0.1:3000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Routes, cfg.Logger = nil, nil
+	want := engine.Config{
+		HeaderTimeout:         10 * time.Second,
+		IdleTimeout:           60 * time.Second,
+		DialTimeout:           5 * time.Second,
+		ResponseHeaderTimeout: 60 * time.Second,
+		TunnelIdleTimeout:     time.Hour,
+		MaxHeaderSize:         64 << 10,
+		BackendIdleConns:      128,
+	}
+	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(router.Table{})); diff != "" {
+		t.Errorf("defaults (-want +got):\n%s", diff)
+	}
+}
+
+// TestBadArguments checks that every malformed argument is refused with a message naming it.
+func TestBadArguments(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string // must appear in the error
+	}{
+		{"no arguments", nil, "LISTEN_ADDRESS"},
+		{"no default backend", []string{":8080"}, "DEFAULT_BACKEND"},
+		{"route without =", []string{":8080", "127.0.0.1:1", "-r", "/api"}, `"/api"`},
+		{"route path without /", []string{":8080", "127.0.0.1:1", "-r", "api=127.0.0.1:2"}, `"api=127.0.0.1:2"`},
+		{"route bad port", []string{":8080", "127.0.0.1:1", "-r", "/api=127.0.0.1:99999"}, `99999`},
+		{"route port zero", []string{":8080", "127.0.0.1:1", "-r", "/api=127.0.0.1:0"}, `"/api=127.0.0.1:0"`},
+		{"route empty host", []string{":8080", "127.0.0.1:1", "-r", "/api=:80"}, `"/api=:80"`},
+		{"route no port", []string{":8080", "127.0.0.1:1", "-r", "/api=backend"}, `"/api=backend"`},
+		{"duplicate route", []string{":8080", "127.0.0.1:1", "-r", "/api=127.0.0.1:2", "-r", "/api=127.0.0.1:3"}, `/api`},
+		{"default backend empty host", []string{":8080", ":3000"}, `DEFAULT_BACKEND`},
+		{"default backend bad port", []string{":8080", "127.0.0.1:x"}, `DEFAULT_BACKEND`},
+		{"default backend no port", []string{":8080", "127.0.0.1"}, `DEFAULT_BACKEND`},
+		{"listen without port", []string{"127.0.0.1", "127.0.0.1:1"}, `LISTEN_ADDRESS "127.0.0.1"`},
+		{"listen bad port", []string{":70000", "127.0.0.1:1"}, `LISTEN_ADDRESS ":70000"`},
+		{"listen hostname", []string{"example.com:80", "127.0.0.1:1"}, `"example.com"`},
+		{"listen ipv6 unbracketed", []string{"::1:80", "127.0.0.1:1"}, `LISTEN_ADDRESS "::1:80"`},
+		{"zero timeout", []string{":8080", "127.0.0.1:1", "--dial-timeout=0s"}, "--dial-timeout"},
+		{"bad duration", []string{":8080", "127.0.0.1:1", "--idle-timeout=soon"}, "--idle-timeout"},
+		{"header size too small", []string{":8080", "127.0.0.1:1", "--max-header-size=10"}, "--max-header-size=10"},
+		{"unknown log format", []string{":8080", "127.0.0.1:1", "--log-format=xml"}, "--log-format"},
+		{"unknown flag", []string{":8080", "127.0.0.1:1", "--bogus"}, "--bogus"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parse(t, tc.args...)
+			if err == nil {
+				t.Fatalf("%q accepted", tc.args)
+			}
+			if msg := err.Error(); !strings.Contains(msg, tc.want) || strings.Contains(msg, "\n") {
+				t.Errorf("error %q: want one line containing %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	for _, tc := range []struct {
+		flag string
+		want []string
+	}{
+		{"--help", []string{"LISTEN_ADDRESS", "--route", "--rewrite", "API gateway", "Microservices", "Webhook fan-out", "--header-timeout"}},
+		{"--version", []string{"proxyd " + Version}},
+	} {
+		var out bytes.Buffer
+		exited := -1
+		// Parse goes on after exit returns; only the exit status and the output matter here.
+		Parse([]string{tc.flag}, &out, io.Discard, func(code int) {
+			if exited < 0 {
+				exited = code
+			}
+		})
+		if exited != 0 {
+			t.Errorf("%s: exit status %d, want 0", tc.flag, exited)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(out.String(), w) {
+				t.Errorf("%s output lacks %q:\n%s", tc.flag, w, out.String())
+			}
+		}
+	}
+}

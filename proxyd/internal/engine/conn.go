@@ -1,0 +1,158 @@
+package engine
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync/atomic"
+	"time"
+
+	"proxyd.dev/proxyd/internal/netpoll"
+	"proxyd.dev/proxyd/internal/upstream"
+	"proxyd.dev/wire"
+)
+
+// Connection states, for shutdown: only an idle connection may be closed from outside.
+const (
+	stateActive int32 = iota // reading a head or relaying an exchange
+	stateIdle                // waiting for the next request
+	stateClosed              // closed by shutdown while idle
+)
+
+// clientConn is one client connection and the state of its current exchange.
+type clientConn struct {
+	srv   *Server
+	conn  *net.TCPConn
+	rd    wire.Reader
+	state atomic.Int32
+
+	// backend is the backend connection kept between consecutive requests to the same backend;
+	// backendIdx is its index in srv.pools. inUse is what abort closes.
+	backend    *upstream.Conn
+	backendIdx int
+	inUse      atomic.Pointer[upstream.Conn]
+
+	requests int // requests read so far
+	head     wire.RequestHead
+	resp     wire.ResponseHead
+	x        exchangeState
+	// Scratch space reused from one exchange to the next.
+	stripped []byte      // the request head without its h2c upgrade
+	target   []byte      // the rewritten request-target
+	respHead []byte      // the response head marked "Connection: close"
+	parts    net.Buffers // what one writev sends to the backend
+	// linger asks finish to drain what the client still sends before closing, so that the answer
+	// just written is not destroyed by a reset.
+	linger bool
+}
+
+func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
+	c := &clientConn{srv: s, conn: nc}
+	c.rd.Reset(nc)
+	return c
+}
+
+// serve runs the connection's request loop until the client or the proxy closes it.
+func (c *clientConn) serve() {
+	defer c.finish()
+	for c.readRequestHead() {
+		if !c.exchange() || c.srv.shutting.Load() {
+			return
+		}
+	}
+}
+
+// finish closes the connection and gives back what it holds.
+func (c *clientConn) finish() {
+	if c.linger {
+		c.lingerClose()
+	}
+	c.conn.Close()
+	c.releaseBackend()
+	c.rd.Reset(c.conn)
+	if buf := c.rd.Detach(); buf != nil {
+		c.srv.bufs.Put(buf)
+	}
+	c.srv.untrack(c)
+}
+
+// closeIfIdle closes the connection when it waits for a request (shutdown).
+func (c *clientConn) closeIfIdle() {
+	if c.state.CompareAndSwap(stateIdle, stateClosed) {
+		c.conn.Close()
+	}
+}
+
+// abort closes the connection and its backend connection whatever they are doing (end of the
+// shutdown grace period).
+func (c *clientConn) abort() {
+	c.conn.Close()
+	if b := c.inUse.Load(); b != nil {
+		b.Close()
+	}
+}
+
+// releaseBackend gives the kept backend connection back to its pool.
+func (c *clientConn) releaseBackend() {
+	if c.backend != nil {
+		c.srv.pools[c.backendIdx].Put(c.backend)
+		c.backend = nil
+		c.inUse.Store(nil)
+	}
+}
+
+// readRequestHead reads the next request head into c.head. It returns false when the connection is
+// to be closed: the client closed it or went idle too long, the head was bad (answered), or the
+// server is shutting down.
+func (c *clientConn) readRequestHead() bool {
+	if len(c.rd.Buffered()) == 0 && !c.awaitRequest() {
+		return false
+	}
+	c.conn.SetReadDeadline(time.Now().Add(c.srv.cfg.HeaderTimeout))
+	err := readHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
+		return wire.ParseRequestHead(buf, &c.head)
+	})
+	var we *wire.Error
+	switch {
+	case err == nil:
+		c.requests++
+		return true
+	case errors.Is(err, errHeadTooLarge):
+		c.answer(431, true, false)
+		c.srv.log.Info("request head too large", "client", c.conn.RemoteAddr(), "limit", c.srv.cfg.MaxHeaderSize)
+	case errors.As(err, &we):
+		c.answer(we.Status, true, false)
+		c.srv.log.Info("bad request head", "client", c.conn.RemoteAddr(), "status", we.Status, "err", err)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		c.answer(408, true, false)
+		c.srv.log.Info("request head timeout", "client", c.conn.RemoteAddr(), "bytes", len(c.rd.Buffered()))
+	case len(c.rd.Buffered()) > 0:
+		c.srv.log.Info("client closed mid-head", "client", c.conn.RemoteAddr(), "err", err)
+	}
+	return false
+}
+
+// awaitRequest parks the connection without a buffer or a backend connection until the client
+// sends its next request; false when the connection should close instead.
+func (c *clientConn) awaitRequest() bool {
+	c.releaseBackend()
+	if buf := c.rd.Detach(); buf != nil {
+		c.srv.bufs.Put(buf)
+	}
+	wait := c.srv.cfg.IdleTimeout
+	if c.requests == 0 {
+		wait = c.srv.cfg.HeaderTimeout
+	}
+	c.conn.SetReadDeadline(time.Now().Add(wait))
+	c.state.Store(stateIdle)
+	if c.srv.shutting.Load() {
+		return false
+	}
+	err := netpoll.WaitReadable(c.conn)
+	if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil {
+		return false
+	}
+	c.rd.Attach(c.srv.bufs.Get())
+	return true
+}
+

@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"net"
+	"time"
+
+	"proxyd.dev/proxyd/internal/upstream"
+	"proxyd.dev/router"
+	"proxyd.dev/wire"
+)
+
+// exchangeState is what one request/response exchange needs beyond the parsed heads. Its method and
+// target are copies: the client buffer moves on while the body streams.
+type exchangeState struct {
+	start         time.Time
+	method        []byte
+	target        []byte
+	backend       int  // index of the backend in srv.pools
+	status        int  // status logged: the backend's, the proxy's answer, or 499
+	bytes         int64 // response body bytes relayed
+	headOnly      bool // HEAD request: answers carry no body
+	clientHeadLen int  // length of the head as the client sent it
+	stripped      bool // the forwarded head is c.stripped (h2c upgrade removed)
+	inline        int  // body bytes sent along with the head
+	interimSent   bool // a 1xx response already reached the client
+}
+
+// exchange forwards the request in c.head to its backend and relays the response. It returns
+// whether the client connection may carry another request.
+func (c *clientConn) exchange() bool {
+	x := c.beginExchange()
+	m, err := c.srv.cfg.Routes.Match(c.head.Target)
+	if err != nil {
+		c.rd.Discard(x.clientHeadLen)
+		return c.refuse(x, 400, "ambiguous request path", err)
+	}
+	x.backend = m.Backend
+	if c.head.H2C {
+		c.stripped = wire.StripH2CUpgrade(c.stripped[:0], c.rd.Buffered()[:x.clientHeadLen])
+		if err := wire.ParseRequestHead(c.stripped, &c.head); err != nil {
+			c.rd.Discard(x.clientHeadLen)
+			return c.refuse(x, 400, "bad h2c upgrade request", err)
+		}
+		x.stripped = true
+	}
+	if c.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-x.clientHeadLen) >= c.head.Body.Length {
+		x.inline = int(c.head.Body.Length)
+	}
+	parts := c.requestParts(m)
+	c.rd.Discard(x.clientHeadLen + x.inline)
+	retriable := c.head.Body.Kind == wire.BodyNone && idempotent(c.head.Method)
+
+	for attempt := 0; ; attempt++ {
+		b, err := c.backendConn(m.Backend, attempt > 0)
+		if err != nil {
+			return c.failDial(x, err)
+		}
+		copier, err := c.sendRequest(b, parts)
+		if err == nil {
+			err = c.readFinalHead(b, x)
+		}
+		if err == nil {
+			if c.resp.Status == 101 || (isConnect(x.method) && c.resp.Status/100 == 2) {
+				return c.startTunnel(x, b, copier)
+			}
+			return c.relayResponse(x, b, copier)
+		}
+		if retriable && attempt == 0 && b.Reused && len(b.Reader.Buffered()) == 0 && !x.interimSent && !isTimeout(err) {
+			c.dropBackend(b)
+			parts = c.requestParts(m)
+			continue
+		}
+		return c.failResponse(x, b, copier, err)
+	}
+}
+
+func (c *clientConn) beginExchange() *exchangeState {
+	x := &c.x
+	*x = exchangeState{
+		start:         time.Now(),
+		method:        append(x.method[:0], c.head.Method...),
+		target:        append(x.target[:0], c.head.Target...),
+		headOnly:      string(c.head.Method) == "HEAD",
+		clientHeadLen: c.head.Len,
+	}
+	return x
+}
+
+// requestParts lays out the bytes that go to the backend before any streamed body: the head (with
+// its target rewritten when --rewrite applies) and the inline body. The slices stay valid until the
+// client buffer is next filled.
+func (c *clientConn) requestParts(m router.Match) net.Buffers {
+	x := &c.x
+	buffered := c.rd.Buffered()
+	head := buffered[:x.clientHeadLen]
+	if x.stripped {
+		head = c.stripped
+	}
+	parts := c.parts[:0]
+	if c.srv.cfg.Rewrite && m.Route >= 0 {
+		c.target = router.Rewrite(c.target[:0], c.head.Target, m)
+		ts, te := c.head.TargetStart, c.head.TargetStart+len(c.head.Target)
+		parts = append(parts, head[:ts], c.target, head[te:])
+	} else {
+		parts = append(parts, head)
+	}
+	if x.inline > 0 {
+		parts = append(parts, buffered[x.clientHeadLen:x.clientHeadLen+x.inline])
+	}
+	c.parts = parts
+	return parts
+}
+
+// backendConn returns a connection to backend idx: the kept one when it goes there, else one
+// from the pool, or a fresh one when fresh is set (the retry).
+func (c *clientConn) backendConn(idx int, fresh bool) (*upstream.Conn, error) {
+	if c.backend != nil && c.backendIdx == idx && !fresh {
+		return c.backend, nil
+	}
+	c.releaseBackend()
+	pool := c.srv.pools[idx]
+	get := pool.Get
+	if fresh {
+		get = pool.Dial
+	}
+	b, err := get()
+	if err != nil {
+		return nil, err
+	}
+	c.backend, c.backendIdx = b, idx
+	c.inUse.Store(b)
+	return b, nil
+}
+
+// dropBackend closes the current backend connection for good.
+func (c *clientConn) dropBackend(b *upstream.Conn) {
+	c.srv.pools[c.backendIdx].Discard(b)
+	c.backend = nil
+	c.inUse.Store(nil)
+}
+
+// sendRequest writes the head (and inline body) to b and starts streaming the rest of the body.
+// The response-header timeout starts once the whole request is sent.
+func (c *clientConn) sendRequest(b *upstream.Conn, parts net.Buffers) (*requestBodyCopier, error) {
+	streamed := c.head.Body.Kind != wire.BodyNone && c.x.inline == 0
+	b.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	if streamed {
+		b.SetReadDeadline(time.Time{}) // armed by the copier once the body is sent
+	} else {
+		b.SetReadDeadline(time.Now().Add(c.srv.cfg.ResponseHeaderTimeout))
+	}
+	if _, err := parts.WriteTo(b); err != nil {
+		return nil, err
+	}
+	if !streamed {
+		return nil, nil
+	}
+	copier := &requestBodyCopier{c: c, b: b, framing: c.head.Body, done: make(chan error, 1)}
+	go copier.run()
+	return copier, nil
+}
+
+// readFinalHead reads response heads from b into c.resp, relaying interim 1xx responses (but 101)
+// to the client, until a final head (or 101) is in c.resp, still buffered in b.Reader.
+func (c *clientConn) readFinalHead(b *upstream.Conn, x *exchangeState) error {
+	for {
+		if err := readHead(&b.Reader, MaxResponseHeadSize, func(buf []byte) error {
+			return wire.ParseResponseHead(buf, &c.resp)
+		}); err != nil {
+			return err
+		}
+		if c.resp.Status >= 200 || c.resp.Status == 101 {
+			return nil
+		}
+		if c.head.Version != wire.HTTP10 { // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
+			if _, err := c.conn.Write(b.Reader.Buffered()[:c.resp.Len]); err != nil {
+				return &wire.WriteError{Err: err}
+			}
+			x.interimSent = true
+		}
+		b.Reader.Discard(c.resp.Len)
+	}
+}
+
+// idempotent reports whether a body-less request with this method may be sent again after its
+// first attempt failed on a reused connection before any response byte.
+func idempotent(method []byte) bool {
+	switch string(method) {
+	case "GET", "HEAD", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+func isConnect(method []byte) bool { return string(method) == "CONNECT" }

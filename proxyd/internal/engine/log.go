@@ -1,0 +1,41 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// logExchange writes the access log line of one exchange, when the access log is on.
+func (c *clientConn) logExchange(x *exchangeState) {
+	if !c.srv.cfg.AccessLog {
+		return
+	}
+	c.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
+		slog.String("client", c.conn.RemoteAddr().String()),
+		slog.String("method", string(x.method)),
+		slog.String("target", string(x.target)),
+		slog.String("backend", c.srv.pools[x.backend].Addr()),
+		slog.Int("status", x.status),
+		slog.Int64("bytes", x.bytes),
+		slog.Duration("duration", time.Since(x.start)),
+	)
+}
+
+// logFailure logs why an exchange failed: at warn level for the backend's faults, info for the
+// client's, and writes its access log line.
+func (c *clientConn) logFailure(x *exchangeState, why string, err error) {
+	level := slog.LevelWarn
+	if x.status < 500 {
+		level = slog.LevelInfo
+	}
+	c.srv.log.LogAttrs(context.Background(), level, why,
+		slog.String("client", c.conn.RemoteAddr().String()),
+		slog.String("method", string(x.method)),
+		slog.String("target", string(x.target)),
+		slog.String("backend", c.srv.pools[x.backend].Addr()),
+		slog.Int("status", x.status),
+		slog.Any("err", err),
+	)
+	c.logExchange(x)
+}

@@ -1,0 +1,99 @@
+package engine
+
+import (
+	"net"
+	"time"
+
+	"proxyd.dev/proxyd/internal/tunnel"
+	"proxyd.dev/proxyd/internal/upstream"
+	"proxyd.dev/wire"
+)
+
+// relayResponse relays the final response whose head is in c.resp to the client. It returns whether
+// the client connection may carry another request.
+func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *requestBodyCopier) bool {
+	framing := c.resp.Framing(x.method)
+	shutting := c.srv.shutting.Load()
+	keepClient := !c.head.Close && framing.Kind != wire.BodyUntilClose && !shutting
+	x.status = c.resp.Status
+
+	buffered := b.Reader.Buffered()
+	head := buffered[:c.resp.Len]
+	inline := 0
+	if framing.Kind == wire.BodyLength && int64(len(buffered)-c.resp.Len) >= framing.Length {
+		inline = int(framing.Length)
+	}
+	c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	var err error
+	if shutting && !c.resp.Close {
+		c.respHead = wire.AppendCloseHead(c.respHead[:0], head)
+		parts := append(c.parts[:0], c.respHead, buffered[c.resp.Len:c.resp.Len+inline])
+		c.parts = parts
+		_, err = parts.WriteTo(c.conn)
+	} else {
+		_, err = c.conn.Write(buffered[:c.resp.Len+inline])
+	}
+	b.Reader.Discard(c.resp.Len + inline)
+	x.bytes = int64(inline)
+	if err == nil && inline == 0 {
+		var n int64
+		n, err = copyBody(c.conn, &b.Reader, b, framing, c.srv.cfg.IdleTimeout)
+		x.bytes += n
+	}
+	if err != nil {
+		if copier != nil {
+			copier.stop()
+		}
+		c.dropBackend(b)
+		if isWriteErr(err) {
+			x.status = statusClientClosed
+			c.logFailure(x, "client went away during the response", err)
+		} else {
+			c.logFailure(x, "backend failed during the response body", err)
+		}
+		return false
+	}
+
+	reuseBackend := !c.resp.Close && framing.Kind != wire.BodyUntilClose
+	if copier != nil && copier.stop() != nil {
+		// The backend answered before the request body was through: neither connection is at a
+		// message boundary any more.
+		reuseBackend, keepClient = false, false
+	}
+	if !reuseBackend {
+		c.dropBackend(b)
+	}
+	c.logExchange(x)
+	return keepClient
+}
+
+// startTunnel answers 101 (or 2xx to CONNECT) and turns the client and backend connections into a
+// raw tunnel until either side is done. The client connection ends with it.
+func (c *clientConn) startTunnel(x *exchangeState, b *upstream.Conn, copier *requestBodyCopier) bool {
+	if c.resp.Status == 101 && !c.head.Upgrade {
+		return c.failResponse(x, b, copier, errUnaskedUpgrade)
+	}
+	if copier != nil {
+		<-copier.done // an upgrade request with a body: the body goes first
+	}
+	x.status = c.resp.Status
+	c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
+	if _, err := c.conn.Write(b.Reader.Buffered()[:c.resp.Len]); err != nil {
+		c.dropBackend(b)
+		x.status = statusClientClosed
+		c.logFailure(x, "client went away before the upgrade", err)
+		return false
+	}
+	b.Reader.Discard(c.resp.Len)
+	for _, nc := range []*net.TCPConn{c.conn, b.TCPConn} {
+		nc.SetDeadline(time.Time{})
+	}
+	t := tunnel.New(c.conn, b.TCPConn, c.srv.cfg.TunnelIdleTimeout, &c.srv.bufs)
+	up, down := t.Run(c.rd.Buffered(), b.Reader.Buffered())
+	c.rd.Reset(c.conn)
+	c.dropBackend(b)
+	x.bytes = down
+	c.srv.log.Debug("tunnel closed", "client", c.conn.RemoteAddr(), "sent", up, "received", down)
+	c.logExchange(x)
+	return false
+}

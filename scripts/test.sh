@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Runs every check of proxyd: go vet and go test (with the race detector) over every module of the
+# workspace, the integration tests against containerised backends (Docker is set up first), and a
+# short fuzzing run of every fuzz target.
+#
+#   bash scripts/test.sh            # everything
+#   FUZZ_TIME=60s bash scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bash scripts/docker-setup.sh
+
+modules=(router wire proxyd fuzz integration)
+status=0
+for m in "${modules[@]}"; do
+  echo "== $m: go vet"
+  (cd "$m" && go vet ./...) || status=1
+done
+for m in "${modules[@]}"; do
+  echo "== $m: go test"
+  flags=(-race -count=1)
+  [ "$m" = integration ] && flags=(-count=1 -timeout=10m)
+  (cd "$m" && go test "${flags[@]}" ./...) || status=1
+done
+
+echo "== fuzz: ${FUZZ_TIME:-15s} per target"
+bash scripts/fuzz.sh "${FUZZ_TIME:-15s}" || status=1
+
+exit "$status"
