@@ -2,7 +2,4 @@ module proxyd.dev/wire
 
 go 1.26.0
 
-require (
-	github.com/google/go-cmp v0.7.0 // indirect
-	golang.org/x/net v0.62.0 // indirect
-)
+require github.com/google/go-cmp v0.7.0

@@ -155,4 +155,3 @@ func (c *clientConn) awaitRequest() bool {
 	c.rd.Attach(c.srv.bufs.Get())
 	return true
 }
-

@@ -15,14 +15,14 @@ type exchangeState struct {
 	start         time.Time
 	method        []byte
 	target        []byte
-	backend       int  // index of the backend in srv.pools
-	status        int  // status logged: the backend's, the proxy's answer, or 499
+	backend       int   // index of the backend in srv.pools
+	status        int   // status logged: the backend's, the proxy's answer, or 499
 	bytes         int64 // response body bytes relayed
-	headOnly      bool // HEAD request: answers carry no body
-	clientHeadLen int  // length of the head as the client sent it
-	stripped      bool // the forwarded head is c.stripped (h2c upgrade removed)
-	inline        int  // body bytes sent along with the head
-	interimSent   bool // a 1xx response already reached the client
+	headOnly      bool  // HEAD request: answers carry no body
+	clientHeadLen int   // length of the head as the client sent it
+	stripped      bool  // the forwarded head is c.stripped (h2c upgrade removed)
+	inline        int   // body bytes sent along with the head
+	interimSent   bool  // a 1xx response already reached the client
 }
 
 // exchange forwards the request in c.head to its backend and relays the response. It returns
