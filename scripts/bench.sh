@@ -58,7 +58,7 @@ nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
 cat > "$WORK/haproxy.cfg" <<CONF
 global
   nbthread 1
-  maxconn 20000
+  maxconn 9000
 defaults
   mode http
   timeout connect 5s
@@ -104,7 +104,7 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong"
     a) out=$(wrk -t2 -c64 -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
     b) out=$(wrk -t2 -c16 -d"${DUR}s" --latency -H "Connection: close" "http://127.0.0.1:$port/") ;;
     c) local start end; start=$(date +%s.%N)
-       curl -fso /dev/null "http://127.0.0.1:$port/big"; end=$(date +%s.%N)
+       curl -fso /dev/null "http://127.0.0.1:$port/big" || { echo failed; return; }; end=$(date +%s.%N)
        echo "$(echo "scale=3; 256 / 1024 / ($end - $start)" | bc) GiB/s"; return ;;
     d) if [ "$c" = direct ]; then echo "-"; return; fi
        out=$(wrk -t2 -c64 -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
@@ -115,6 +115,7 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong"
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   wrong=$(awk '/^WRONG/ {print $2}' <<<"$out")
+  [ -n "$reqs" ] || { echo failed; return; }
   local cpu; cpu=$(echo "scale=1; ($t1 - $t0) * 10000 / $reqs" | bc)  # ticks are 10 ms
   echo "$rps req/s p99=$p99 cpu=${cpu}us/req${wrong:+ wrong=$wrong}"
 }

@@ -35,17 +35,23 @@ func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *r
 	}
 	b.Reader.Discard(c.resp.Len + inline)
 	x.bytes = int64(inline)
+	clientGone := false
 	if err == nil && inline == 0 {
+		var w *disconnectWatcher
+		if framing.Kind == wire.BodyChunked || framing.Kind == wire.BodyUntilClose {
+			w = watchDisconnect(c.conn, b)
+		}
 		var n int64
 		n, err = copyBody(c.conn, &b.Reader, b, framing, c.srv.cfg.IdleTimeout)
 		x.bytes += n
+		clientGone = w != nil && w.stop()
 	}
 	if err != nil {
 		if copier != nil {
 			copier.stop()
 		}
 		c.dropBackend(b)
-		if isWriteErr(err) {
+		if isWriteErr(err) || clientGone {
 			x.status = statusClientClosed
 			c.logFailure(x, "client went away during the response", err)
 		} else {

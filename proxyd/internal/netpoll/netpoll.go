@@ -28,6 +28,22 @@ func WaitReadable(c syscall.Conn) error {
 	return rc.Read(peek)
 }
 
+// PeerGone reports whether the peer of c has closed or reset the connection: its next read would
+// return EOF or an error rather than bytes or a wait.
+func PeerGone(c syscall.Conn) bool {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return true
+	}
+	gone := false
+	err = rc.Control(func(fd uintptr) {
+		var b [1]byte
+		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, peekFlags, 0, 0)
+		gone = (errno == 0 && n == 0) || (errno != 0 && errno != syscall.EAGAIN && errno != syscall.EINTR)
+	})
+	return err != nil || gone
+}
+
 // Quiet reports whether c has nothing to read and no EOF or error pending: true for an idle
 // keep-alive connection whose peer has neither sent anything nor closed it.
 func Quiet(c syscall.Conn) bool {

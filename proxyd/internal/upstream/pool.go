@@ -17,6 +17,11 @@ import (
 // the exception that the liveness check on reuse covers).
 const MaxIdleTime = 30 * time.Second
 
+// quietCheckAfter is how long a connection must have been idle before Get checks that the backend
+// has not closed it: a backend rarely closes a connection within a second of its last response, and
+// a failed idempotent request is retried anyway, so the check (a syscall) is spared on busy pools.
+const quietCheckAfter = time.Second
+
 // Conn is one connection to a backend with its read buffer. The buffer is attached while a response
 // is being read and handed back when the connection goes idle.
 type Conn struct {
@@ -59,7 +64,8 @@ func (p *Pool) Addr() string { return p.addr }
 // connection has a read buffer attached.
 func (p *Pool) Get() (*Conn, error) {
 	for c := p.popIdle(); c != nil; c = p.popIdle() {
-		if time.Since(c.idleSince) < MaxIdleTime && netpoll.Quiet(c.TCPConn) {
+		idle := time.Since(c.idleSince)
+		if idle < MaxIdleTime && (idle < quietCheckAfter || netpoll.Quiet(c.TCPConn)) {
 			c.Reader.Attach(p.bufs.Get())
 			return c, nil
 		}

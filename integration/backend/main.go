@@ -1,0 +1,78 @@
+// Command backend is the test backend that the integration tests run in containers: one static
+// binary that serves HTTP/1.1, h2c, WebSocket or SSE depending on -mode (see package api for the
+// endpoints of each mode). It listens on -addr, logs api.ReadyLine once listening, and exits 0
+// on SIGTERM or SIGINT after closing every connection at once (so a stopped container cuts its
+// clients off mid-response, as a crashed server would).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"proxyd.dev/integration/backend/api"
+)
+
+func main() {
+	mode := flag.String("mode", api.ModeHTTP1, "what to serve: http1, h2c, ws or sse")
+	name := flag.String("name", "backend", "name reported in every echo")
+	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	flag.Parse()
+	if err := run(*mode, *name, *addr); err != nil {
+		log.Printf("backend: %v", err)
+		os.Exit(1)
+	}
+}
+
+func run(mode, name, addr string) error {
+	srv, err := newServer(mode, name)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on -addr %q: %w", addr, err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go closeOnDone(ctx, srv)
+	log.Printf("%s mode=%s name=%s addr=%s", api.ReadyLine, mode, name, ln.Addr())
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
+	}
+	log.Printf("backend stopped")
+	return nil
+}
+
+// closeOnDone closes srv and all its connections, without a grace period, when ctx ends.
+func closeOnDone(ctx context.Context, srv *http.Server) {
+	<-ctx.Done()
+	srv.Close()
+}
+
+// newServer returns the server of one mode.
+func newServer(mode, name string) (*http.Server, error) {
+	srv := &http.Server{}
+	switch mode {
+	case api.ModeHTTP1:
+		srv.Handler = newHTTPMux(name)
+	case api.ModeH2C:
+		srv.Handler = newH2CMux(name)
+		srv.Protocols = h2cProtocols()
+	case api.ModeWS:
+		srv.Handler = http.HandlerFunc(serveWebSocketEcho)
+	case api.ModeSSE:
+		srv.Handler = newSSEMux()
+	default:
+		return nil, fmt.Errorf("unknown -mode %q (want %s, %s, %s or %s)",
+			mode, api.ModeHTTP1, api.ModeH2C, api.ModeWS, api.ModeSSE)
+	}
+	return srv, nil
+}
