@@ -1,0 +1,29 @@
+package wire
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+// BenchmarkCopyChunked relays a body of many small chunks, like a streamed API response.
+func BenchmarkCopyChunked(b *testing.B) {
+	var body strings.Builder
+	for i := range 1000 {
+		fmt.Fprintf(&body, "%x\r\n%s\r\n", 20+i%40, strings.Repeat("x", 20+i%40))
+	}
+	body.WriteString("0\r\n\r\n")
+	src := strings.NewReader(body.String())
+	r := NewReader(src)
+	r.Attach(make([]byte, 16<<10))
+	b.SetBytes(int64(body.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		src.Reset(body.String())
+		r.Reset(src)
+		if _, err := CopyChunked(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

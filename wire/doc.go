@@ -1,0 +1,16 @@
+// Package wire reads and relays HTTP/1.x messages on the wire for a reverse proxy that forwards
+// heads and bodies byte for byte.
+//
+// The parsers ([ParseRequestHead], [ParseResponseHead]) do not build header maps: they extract the
+// few facts a proxy needs (method, request-target, version, body framing, connection handling) and
+// reject every head a strict backend could read differently, so that what the proxy forwards raw is
+// framed the same way on both sides (no request smuggling). They do not allocate.
+//
+// A [Reader] buffers a connection with a buffer the caller attaches and takes back while the
+// connection is idle. The body relays ([CopyLength], [CopyChunked], [CopyUntilEOF], [CopyBody]) write
+// what they read at once and move large bodies between TCP connections with splice(2) on Linux;
+// their errors tell a failing source ([ReadError]) from a failing destination ([WriteError]).
+//
+// [MatchH2Preface] recognises a connection that starts with the HTTP/2 client preface, and
+// [StripH2CUpgrade] and [AppendCloseHead] rewrite heads on the rare paths that need it.
+package wire

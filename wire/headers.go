@@ -1,0 +1,233 @@
+package wire
+
+import "math"
+
+// fieldKind names the header fields whose values decide framing or connection handling.
+type fieldKind uint8
+
+const (
+	fieldOther fieldKind = iota
+	fieldHost
+	fieldExpect
+	fieldUpgrade
+	fieldConnection
+	fieldContentLength
+	fieldTransferEncoding
+)
+
+// knownFields maps a header name length to the one known field name of that length (lower case).
+// Every known name has a distinct length, so classifying a name is one lookup and one comparison.
+// Read-only.
+var knownFields = [...]struct {
+	name string
+	kind fieldKind
+}{
+	4:  {"host", fieldHost},
+	6:  {"expect", fieldExpect},
+	7:  {"upgrade", fieldUpgrade},
+	10: {"connection", fieldConnection},
+	14: {"content-length", fieldContentLength},
+	17: {"transfer-encoding", fieldTransferEncoding},
+}
+
+// classifyField returns the kind of the header field with this name.
+func classifyField(name []byte) fieldKind {
+	if len(name) >= len(knownFields) {
+		return fieldOther
+	}
+	k := knownFields[len(name)]
+	if k.kind == fieldOther || !equalFold(name, k.name) {
+		return fieldOther
+	}
+	return k.kind
+}
+
+// side says whose head is parsed: it sets the status of errors and the Transfer-Encoding rules.
+type side uint8
+
+const (
+	sideRequest side = iota
+	sideResponse
+)
+
+// status returns the status of a malformed head on this side.
+func (s side) status() int {
+	if s == sideRequest {
+		return 400
+	}
+	return 502
+}
+
+// headFacts accumulates what the known header fields of one head say.
+type headFacts struct {
+	side          side
+	version       Version
+	contentLength int64
+	hasLength     bool // a Content-Length field was seen
+	encodings     int  // number of Transfer-Encoding fields
+	chunked       bool // the final transfer coding is chunked
+	hosts         int  // number of Host fields
+	close         bool // Connection lists "close"
+	keepAlive     bool // Connection lists "keep-alive"
+	connUpgrade   bool // Connection lists "upgrade"
+	upgrade       bool // a non-empty Upgrade field was seen
+	h2c           bool // Upgrade lists "h2c"
+	expect        bool // Expect is "100-continue"
+}
+
+// parseFields parses the header fields starting at buf[i] up to and including the empty line that
+// ends the head, and returns the length of the whole head.
+func (h *headFacts) parseFields(buf []byte, i int) (int, error) {
+	status := h.side.status()
+	for {
+		if i == len(buf) {
+			return 0, ErrIncomplete
+		}
+		if buf[i] == '\r' {
+			if err := crlfAt(buf, i, status); err != nil {
+				return 0, err
+			}
+			return i + 2, nil
+		}
+		var f fieldLine
+		if err := scanField(buf, i, status, &f); err != nil {
+			return 0, err
+		}
+		if kind := classifyField(buf[f.start:f.colon]); kind != fieldOther {
+			if err := h.add(kind, buf, f); err != nil {
+				return 0, err
+			}
+		}
+		i = f.next
+	}
+}
+
+// add records the known header field f, reporting values that are malformed or contradict earlier
+// fields.
+func (h *headFacts) add(kind fieldKind, buf []byte, f fieldLine) error {
+	value := buf[f.valueStart:f.valueEnd]
+	fail := func(status int, reason string) error { return newError(status, reason, buf, f.valueStart) }
+	switch kind {
+	case fieldContentLength:
+		n, ok := parseContentLength(value)
+		switch {
+		case !ok:
+			return fail(h.side.status(), "invalid Content-Length")
+		case h.hasLength && n != h.contentLength:
+			return fail(h.side.status(), "conflicting Content-Length fields")
+		case h.encodings > 0:
+			return fail(h.side.status(), "both Content-Length and Transfer-Encoding")
+		}
+		h.hasLength, h.contentLength = true, n
+	case fieldTransferEncoding:
+		h.encodings++
+		if h.hasLength {
+			return fail(h.side.status(), "both Content-Length and Transfer-Encoding")
+		}
+		if h.side == sideResponse {
+			final, ok := finalCoding(value)
+			if !ok {
+				return fail(502, "malformed Transfer-Encoding")
+			}
+			h.chunked = equalFold(final, "chunked")
+			return nil
+		}
+		switch {
+		case h.version == HTTP10:
+			return fail(400, "Transfer-Encoding in an HTTP/1.0 request")
+		case h.encodings > 1:
+			return fail(400, "more than one Transfer-Encoding field")
+		case string(value) == "chunked":
+			h.chunked = true
+		case knownCodings(value):
+			return fail(501, "unsupported Transfer-Encoding")
+		default:
+			return fail(400, `Transfer-Encoding other than "chunked"`)
+		}
+	case fieldHost:
+		h.hosts++
+		if h.side == sideRequest && h.hosts > 1 {
+			return fail(400, "more than one Host field")
+		}
+	case fieldConnection:
+		it := listIter{rest: value}
+		for t, ok := it.next(); ok; t, ok = it.next() {
+			h.close = h.close || equalFold(t, "close")
+			h.keepAlive = h.keepAlive || equalFold(t, "keep-alive")
+			h.connUpgrade = h.connUpgrade || equalFold(t, "upgrade")
+		}
+	case fieldUpgrade:
+		h.upgrade = h.upgrade || len(value) > 0
+		h.h2c = h.h2c || listHas(value, "h2c")
+	case fieldExpect:
+		h.expect = h.expect || equalFold(value, "100-continue")
+	}
+	return nil
+}
+
+// closes reports whether the connection closes after this message: "Connection: close", or
+// HTTP/1.0 without "Connection: keep-alive".
+func (h *headFacts) closes() bool {
+	return h.close || h.version == HTTP10 && !h.keepAlive
+}
+
+// parseContentLength parses a Content-Length value: 1*DIGIT fitting in an int64.
+func parseContentLength(v []byte) (int64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	var n int64
+	for _, c := range v {
+		d := int64(c) - '0'
+		if d < 0 || d > 9 || n > (math.MaxInt64-d)/10 {
+			return 0, false
+		}
+		n = n*10 + d
+	}
+	return n, true
+}
+
+// knownCodings reports whether v is a list of registered transfer codings, in lower case, with
+// "chunked" only as the final one.
+func knownCodings(v []byte) bool {
+	it := listIter{rest: v}
+	n, chunkedSeen := 0, false
+	for c, ok := it.next(); ok; c, ok = it.next() {
+		if chunkedSeen {
+			return false
+		}
+		switch string(c) {
+		case "chunked":
+			chunkedSeen = true
+		case "compress", "deflate", "gzip", "x-compress", "x-gzip":
+		default:
+			return false
+		}
+		n++
+	}
+	return n > 0
+}
+
+// finalCoding returns the last coding of a Transfer-Encoding list, or ok == false when the list is
+// empty or an element is not a token.
+func finalCoding(v []byte) (final []byte, ok bool) {
+	it := listIter{rest: v}
+	for c, more := it.next(); more; c, more = it.next() {
+		if !isToken(c) {
+			return nil, false
+		}
+		final = c
+	}
+	return final, final != nil
+}
+
+// listHas reports whether the comma-separated list v has an element equal to lower, ignoring case.
+func listHas(v []byte, lower string) bool {
+	it := listIter{rest: v}
+	for e, ok := it.next(); ok; e, ok = it.next() {
+		if equalFold(e, lower) {
+			return true
+		}
+	}
+	return false
+}

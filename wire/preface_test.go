@@ -1,0 +1,26 @@
+package wire
+
+import "testing"
+
+func TestMatchH2Preface(t *testing.T) {
+	tests := []struct {
+		buf         string
+		match, more bool
+	}{
+		{"", false, true},
+		{"P", false, true},
+		{"PRI * HTTP/2.0\r\n", false, true},
+		{H2Preface[:len(H2Preface)-1], false, true},
+		{H2Preface, true, false},
+		{H2Preface + "\x00\x00\x12\x04", true, false},
+		{"G", false, false},
+		{"PRI * HTTP/1.1\r\n", false, false},
+		{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\r", false, false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false, false},
+	}
+	for _, tc := range tests {
+		if match, more := MatchH2Preface([]byte(tc.buf)); match != tc.match || more != tc.more {
+			t.Errorf("MatchH2Preface(%q) = %v, %v; want %v, %v", tc.buf, match, more, tc.match, tc.more)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package wire
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestStripH2CUpgrade(t *testing.T) {
+	const line = "GET /x HTTP/1.1\r\nHost: a\r\n"
+	tests := []struct{ name, head, want string }{
+		{"curl h2c upgrade",
+			line + "User-Agent: curl/7.88.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n",
+			line + "User-Agent: curl/7.88.1\r\n\r\n"},
+		{"other connection options kept",
+			line + "Connection: keep-alive,  Upgrade ,HTTP2-Settings, X-Hop \r\nUpgrade: H2C\r\nhttp2-settings: AA\r\nX: y\r\n\r\n",
+			line + "Connection: keep-alive, X-Hop \r\nX: y\r\n\r\n"},
+		{"another protocol remains",
+			line + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c, websocket\r\nHTTP2-Settings: AA\r\n\r\n",
+			line + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
+		{"another protocol in a second field",
+			line + "Upgrade: h2c\r\nConnection: upgrade\r\nUpgrade: foo/2\r\n\r\n",
+			line + "Connection: upgrade\r\nUpgrade: foo/2\r\n\r\n"},
+		{"several connection fields",
+			line + "Connection: HTTP2-Settings\r\nConnection: close\r\nConnection: upgrade\r\nUpgrade: h2c\r\n\r\n",
+			line + "Connection: close\r\n\r\n"},
+		{"nothing to strip",
+			line + "Connection: keep-alive\r\nAccept: */*\r\n\r\n",
+			line + "Connection: keep-alive\r\nAccept: */*\r\n\r\n"},
+		{"bytes after the head are kept",
+			line + "Upgrade: h2c\r\n\r\nBODY",
+			line + "\r\nBODY"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := StripH2CUpgrade([]byte("prefix:"), []byte(tc.head))
+			if diff := cmp.Diff("prefix:"+tc.want, string(got)); diff != "" {
+				t.Errorf("StripH2CUpgrade(%q) mismatch (-want +got):\n%s", tc.head, diff)
+			}
+			var h RequestHead
+			if err := ParseRequestHead(got[len("prefix:"):], &h); err != nil || h.H2C {
+				t.Errorf("result does not parse as a head without h2c: %v, H2C %v", err, h.H2C)
+			}
+		})
+	}
+}
+
+func TestAppendCloseHead(t *testing.T) {
+	tests := []struct{ name, head, want string }{
+		{"no connection field",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"},
+		{"keep-alive replaced",
+			"HTTP/1.1 200 OK\r\nconnection: Keep-Alive\r\nKeep-Alive: timeout=5, max=100\r\nContent-Length: 2\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"},
+		{"several connection fields",
+			"HTTP/1.0 404 Not Found\r\nConnection: close\r\nX: y\r\nCONNECTION: x-hop\r\n\r\n",
+			"HTTP/1.0 404 Not Found\r\nX: y\r\nConnection: close\r\n\r\n"},
+		{"no fields", "HTTP/1.1 204\r\n\r\n", "HTTP/1.1 204\r\nConnection: close\r\n\r\n"},
+		{"similar names kept",
+			"HTTP/1.1 200 OK\r\nConnection-Id: 1\r\nKeep-Alives: 2\r\n\r\n",
+			"HTTP/1.1 200 OK\r\nConnection-Id: 1\r\nKeep-Alives: 2\r\nConnection: close\r\n\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := AppendCloseHead(nil, []byte(tc.head))
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Errorf("AppendCloseHead(%q) mismatch (-want +got):\n%s", tc.head, diff)
+			}
+			var h ResponseHead
+			if err := ParseResponseHead(got, &h); err != nil || !h.Close {
+				t.Errorf("result does not parse as a closing head: %v, Close %v", err, h.Close)
+			}
+		})
+	}
+}

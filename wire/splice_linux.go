@@ -1,0 +1,127 @@
+//go:build linux
+
+package wire
+
+import (
+	"io"
+	"net"
+	"os"
+	"syscall"
+)
+
+// maxSpliceSize is the most one splice(2) call asks to move (1 MiB, the default maximum pipe size).
+const maxSpliceSize = 1 << 20
+
+// spliceFlags: the pipe ends never block (the sockets are non-blocking already), and the kernel may
+// move pages rather than copy them.
+const spliceFlags = 0x2 /* SPLICE_F_NONBLOCK */ | 0x1 /* SPLICE_F_MOVE */
+
+// splice moves up to n bytes from src to dst through a pipe with splice(2), without copying them
+// through user space, when both are *net.TCPConn. It reports handled == false, having moved
+// nothing, when it cannot (other types, no pipe, a kernel without splice for these sockets).
+//
+// Unlike io.Copy, which splices too, it tells the failing side apart: the error is a *ReadError
+// (wrapping io.EOF when the source ended) or a *WriteError. Deadlines of both connections apply.
+func splice(dst io.Writer, src io.Reader, n int64) (written int64, handled bool, err error) {
+	d, ok := dst.(*net.TCPConn)
+	s, ok2 := src.(*net.TCPConn)
+	if !ok || !ok2 {
+		return 0, false, nil
+	}
+	rs, err := s.SyscallConn()
+	if err != nil {
+		return 0, false, nil
+	}
+	rd, err := d.SyscallConn()
+	if err != nil {
+		return 0, false, nil
+	}
+	var p pipeSplicer
+	if err := syscall.Pipe2(p.pipe[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+		return 0, false, nil
+	}
+	defer p.close()
+	drain, pump := p.drain, p.pump
+	for n > 0 {
+		p.max = int(min(n, maxSpliceSize))
+		if err := rs.Read(drain); err != nil {
+			return p.moved, true, &ReadError{err}
+		}
+		switch {
+		case p.errno != nil && p.moved == 0 && unsupported(p.errno):
+			return 0, false, nil
+		case p.errno != nil:
+			return p.moved, true, &ReadError{os.NewSyscallError("splice", p.errno)}
+		case p.inPipe == 0:
+			return p.moved, true, &ReadError{io.EOF}
+		}
+		n -= int64(p.inPipe)
+		if err := rd.Write(pump); err != nil {
+			return p.moved, true, &WriteError{err}
+		}
+		if p.errno != nil {
+			return p.moved, true, &WriteError{os.NewSyscallError("splice", p.errno)}
+		}
+	}
+	return p.moved, true, nil
+}
+
+// unsupported reports whether a splice(2) error means the kernel cannot splice these sockets, so
+// that a plain copy should be used instead.
+func unsupported(errno error) bool {
+	return errno == syscall.EINVAL || errno == syscall.ENOSYS || errno == syscall.EPERM
+}
+
+// pipeSplicer moves bytes from a socket into its pipe (drain) and from the pipe to a socket (pump).
+// Its methods are the callbacks of syscall.RawConn Read and Write.
+type pipeSplicer struct {
+	pipe   [2]int // read end, write end
+	max    int    // how much drain may move
+	inPipe int    // bytes in the pipe
+	moved  int64  // bytes pumped out so far
+	errno  error  // the error of the last splice(2) call
+}
+
+// drain moves up to p.max bytes from the socket fd into the empty pipe; it returns false to wait
+// until fd is readable.
+func (p *pipeSplicer) drain(fd uintptr) bool {
+	for {
+		n, err := syscall.Splice(int(fd), nil, p.pipe[1], nil, p.max, spliceFlags)
+		switch err {
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return false
+		}
+		p.inPipe, p.errno = int(max(n, 0)), err
+		return true
+	}
+}
+
+// pump moves all bytes in the pipe to the socket fd; it returns false to wait until fd is writable.
+func (p *pipeSplicer) pump(fd uintptr) bool {
+	for p.inPipe > 0 {
+		n, err := syscall.Splice(p.pipe[0], nil, int(fd), nil, p.inPipe, spliceFlags)
+		switch {
+		case err == syscall.EINTR:
+			continue
+		case err == syscall.EAGAIN:
+			return false
+		case err == nil && n == 0:
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			p.errno = err
+			return true
+		}
+		p.inPipe -= int(n)
+		p.moved += n
+	}
+	return true
+}
+
+// close closes both ends of the pipe.
+func (p *pipeSplicer) close() {
+	syscall.Close(p.pipe[0])
+	syscall.Close(p.pipe[1])
+}
