@@ -5,6 +5,7 @@
 # and the ratios the SPEC sets targets on.
 #
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
+#   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)
 #
 # Scenarios: a) keep-alive small GET, 64 connections; b) a new TCP connection per request;
 # c) one 256 MiB download; d) keep-alive, path alternating between two routes (wrong-backend count).
@@ -17,6 +18,7 @@ need() { command -v "$1" >/dev/null || { echo "bench: installing $2"; DEBIAN_FRO
 need wrk wrk; need nginx nginx-light; need haproxy haproxy
 
 WORK=$(mktemp -d /tmp/proxyd-bench.XXXXXX)
+chmod 755 "$WORK" # nginx workers read the big file
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -121,7 +123,7 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong"
 }
 
 echo "proxyd bench: ${DUR}s per run, $ROUNDS round(s), $(nproc) cores, $(date -u +%FT%TZ)"
-for s in a b c d; do
+for s in ${SCENARIOS:-a b c d}; do
   for r in $(seq "$ROUNDS"); do
     for c in direct proxyd nginx haproxy; do
       printf '%s round %d %-8s %s\n' "$s" "$r" "$c" "$(run "$s" "$c")"

@@ -45,6 +45,17 @@ func (r *Reader) Attach(buf []byte) {
 	r.buf, r.r, r.w = buf, 0, 0
 }
 
+// AttachFilled gives r the buffer buf whose first n bytes were already read from the source (by
+// a caller that waited for readability itself): they become the buffered bytes. It panics if bytes
+// are buffered, or if n is out of range.
+func (r *Reader) AttachFilled(buf []byte, n int) {
+	if n < 0 || n > len(buf) {
+		panic("wire: Reader.AttachFilled with a count outside the buffer")
+	}
+	r.Attach(buf)
+	r.w = n
+}
+
 // Detach takes the buffer back, leaving r without one, if no bytes are buffered; it returns nil
 // (and keeps the buffer) if some are, or if no buffer is attached.
 func (r *Reader) Detach() []byte {

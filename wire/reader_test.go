@@ -133,3 +133,19 @@ func TestReaderMisusePanics(t *testing.T) {
 		})
 	}
 }
+
+func TestReaderAttachFilled(t *testing.T) {
+	r := NewReader(strings.NewReader(" world"))
+	buf := make([]byte, 16)
+	copy(buf, "hello")
+	r.AttachFilled(buf, 5)
+	if got := string(r.Buffered()); got != "hello" {
+		t.Fatalf("Buffered after AttachFilled = %q, want %q", got, "hello")
+	}
+	if _, err := r.Fill(); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(r.Buffered()); got != "hello world" {
+		t.Fatalf("Buffered after Fill = %q, want %q", got, "hello world")
+	}
+}

@@ -86,6 +86,7 @@ func rewriteFields(dst, head []byte, extra string, edit func(dst []byte, f field
 	dst = append(dst, extra...)
 	return append(dst, head[end:]...)
 }
+
 // appendListField appends the field line f of head with the list elements for which drop is true
 // removed: unchanged when none is, not at all when all are.
 func appendListField(dst, head []byte, f fieldLine, drop func([]byte) bool) []byte {
@@ -115,4 +116,20 @@ func appendListField(dst, head []byte, f fieldLine, drop func([]byte) bool) []by
 		}
 	}
 	return append(dst, head[f.valueEnd:f.next]...)
+}
+
+// StripConnectionClose appends to dst the request head `head` without the "close" option of its
+// Connection fields (a field left empty is dropped). A proxy honours a client's "Connection: close"
+// itself, on the client connection, and keeps its backend connection open for other requests.
+// Every other byte is unchanged.
+//
+// head is a complete head accepted by ParseRequestHead. StripConnectionClose allocates only to
+// grow dst.
+func StripConnectionClose(dst, head []byte) []byte {
+	return rewriteFields(dst, head, "", func(dst []byte, f fieldLine) []byte {
+		if equalFold(head[f.start:f.colon], "connection") {
+			return appendListField(dst, head, f, func(e []byte) bool { return equalFold(e, "close") })
+		}
+		return append(dst, head[f.start:f.next]...)
+	})
 }

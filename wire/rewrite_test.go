@@ -74,3 +74,32 @@ func TestAppendCloseHead(t *testing.T) {
 		})
 	}
 }
+
+func TestStripConnectionClose(t *testing.T) {
+	tests := []struct{ name, head, want string }{
+		{"close dropped with its field",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX: y\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n"},
+		{"other options kept",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: Close, x-hop\r\nx-hop: 1\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: x-hop\r\nx-hop: 1\r\n\r\n"},
+		{"no close: unchanged",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive\r\n\r\n"},
+		{"similar names kept",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection-Id: close\r\nconnection: CLOSE\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection-Id: close\r\n\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := StripConnectionClose(nil, []byte(tc.head))
+			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
+				t.Errorf("StripConnectionClose(%q) mismatch (-want +got):\n%s", tc.head, diff)
+			}
+			var h RequestHead
+			if err := ParseRequestHead(got, &h); err != nil || h.Close {
+				t.Errorf("result does not parse as a keep-alive head: %v, Close %v", err, h.Close)
+			}
+		})
+	}
+}

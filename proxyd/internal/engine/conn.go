@@ -5,9 +5,9 @@ import (
 	"net"
 	"os"
 	"sync/atomic"
+	"syscall"
 	"time"
 
-	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/wire"
 )
@@ -37,10 +37,15 @@ type clientConn struct {
 	resp     wire.ResponseHead
 	x        exchangeState
 	// Scratch space reused from one exchange to the next.
-	stripped []byte      // the request head without its h2c upgrade
-	target   []byte      // the rewritten request-target
-	respHead []byte      // the response head marked "Connection: close"
-	parts    net.Buffers // what one writev sends to the backend
+	stripped  []byte      // the request head without its h2c upgrade
+	keepAlive []byte      // the request head without "Connection: close"
+	target    []byte      // the rewritten request-target
+	respHead  []byte      // the response head marked "Connection: close"
+	parts     net.Buffers // what one writev sends to the backend
+	idle      idleRead
+	// raw and readIdleFn serve awaitRequest; made once so that waiting allocates nothing.
+	raw        syscall.RawConn
+	readIdleFn func(fd uintptr) bool
 	// linger asks finish to drain what the client still sends before closing, so that the answer
 	// just written is not destroyed by a reset.
 	linger bool
@@ -49,6 +54,8 @@ type clientConn struct {
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
 	c.rd.Reset(nc)
+	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
+	c.readIdleFn = c.readIdle
 	return c
 }
 
@@ -132,13 +139,10 @@ func (c *clientConn) readRequestHead() bool {
 	return false
 }
 
-// awaitRequest parks the connection without a buffer or a backend connection until the client
-// sends its next request; false when the connection should close instead.
+// awaitRequest waits for the client's next request. It reads at once when bytes are there; else
+// the connection parks holding neither a buffer nor a backend connection until the client sends
+// something. It returns false when the connection should close instead.
 func (c *clientConn) awaitRequest() bool {
-	c.releaseBackend()
-	if buf := c.rd.Detach(); buf != nil {
-		c.srv.bufs.Put(buf)
-	}
 	wait := c.srv.cfg.IdleTimeout
 	if c.requests == 0 {
 		wait = c.srv.cfg.HeaderTimeout
@@ -148,10 +152,47 @@ func (c *clientConn) awaitRequest() bool {
 	if c.srv.shutting.Load() {
 		return false
 	}
-	err := netpoll.WaitReadable(c.conn)
-	if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil {
+	c.idle = idleRead{buf: c.rd.Detach()}
+	err := c.raw.Read(c.readIdleFn)
+	if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil || c.idle.n <= 0 {
+		if c.idle.buf != nil {
+			c.srv.bufs.Put(c.idle.buf)
+		}
 		return false
 	}
-	c.rd.Attach(c.srv.bufs.Get())
+	c.rd.AttachFilled(c.idle.buf, c.idle.n)
 	return true
+}
+
+// idleRead is the state of one awaitRequest: the buffer being read into and what the read gave.
+type idleRead struct {
+	buf []byte
+	n   int // bytes read; 0 at EOF, -1 on error
+}
+
+// readIdle is called by the runtime's poller through RawConn.Read: it reads what the client has sent
+// and reports true, or, when nothing is there yet, hands back the buffer and the backend connection
+// and reports false to park until the socket becomes readable.
+func (c *clientConn) readIdle(fd uintptr) bool {
+	if c.idle.buf == nil {
+		c.idle.buf = c.srv.bufs.Get()
+	}
+	for {
+		n, err := syscall.Read(int(fd), c.idle.buf)
+		switch err {
+		case nil:
+			c.idle.n = n
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			c.srv.bufs.Put(c.idle.buf)
+			c.idle.buf = nil
+			c.releaseBackend()
+			return false
+		default:
+			c.idle.n = -1
+			return true
+		}
+	}
 }

@@ -15,14 +15,15 @@ type exchangeState struct {
 	start         time.Time
 	method        []byte
 	target        []byte
-	backend       int   // index of the backend in srv.pools
-	status        int   // status logged: the backend's, the proxy's answer, or 499
-	bytes         int64 // response body bytes relayed
-	headOnly      bool  // HEAD request: answers carry no body
-	clientHeadLen int   // length of the head as the client sent it
-	stripped      bool  // the forwarded head is c.stripped (h2c upgrade removed)
-	inline        int   // body bytes sent along with the head
-	interimSent   bool  // a 1xx response already reached the client
+	backend       int    // index of the backend in srv.pools
+	status        int    // status logged: the backend's, the proxy's answer, or 499
+	bytes         int64  // response body bytes relayed
+	headOnly      bool   // HEAD request: answers carry no body
+	clientHeadLen int    // length of the head as the client sent it
+	clientClose   bool   // the client closes after this exchange
+	edited        []byte // the forwarded head when it differs from the client's (see editHead)
+	inline        int    // body bytes sent along with the head
+	interimSent   bool   // a 1xx response already reached the client
 }
 
 // exchange forwards the request in c.head to its backend and relays the response. It returns
@@ -35,19 +36,20 @@ func (c *clientConn) exchange() bool {
 		return c.refuse(x, 400, "ambiguous request path", err)
 	}
 	x.backend = m.Backend
-	if c.head.H2C {
-		c.stripped = wire.StripH2CUpgrade(c.stripped[:0], c.rd.Buffered()[:x.clientHeadLen])
-		if err := wire.ParseRequestHead(c.stripped, &c.head); err != nil {
+	if c.head.H2C || (x.clientClose && c.head.Version == wire.HTTP11) {
+		if err := c.editHead(); err != nil {
 			c.rd.Discard(x.clientHeadLen)
-			return c.refuse(x, 400, "bad h2c upgrade request", err)
+			return c.refuse(x, 400, "bad upgrade request", err)
 		}
-		x.stripped = true
 	}
 	if c.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-x.clientHeadLen) >= c.head.Body.Length {
 		x.inline = int(c.head.Body.Length)
 	}
-	parts := c.requestParts(m)
-	c.rd.Discard(x.clientHeadLen + x.inline)
+	// The request's bytes stay in the client buffer, though discarded, until it is next filled: a
+	// retry lays them out again from req.
+	req := c.rd.Buffered()[:x.clientHeadLen+x.inline]
+	parts := c.requestParts(m, req)
+	c.rd.Discard(len(req))
 	retriable := c.head.Body.Kind == wire.BodyNone && idempotent(c.head.Method)
 
 	for attempt := 0; ; attempt++ {
@@ -67,7 +69,7 @@ func (c *clientConn) exchange() bool {
 		}
 		if retriable && attempt == 0 && b.Reused && len(b.Reader.Buffered()) == 0 && !x.interimSent && !isTimeout(err) {
 			c.dropBackend(b)
-			parts = c.requestParts(m)
+			parts = c.requestParts(m, req)
 			continue
 		}
 		return c.failResponse(x, b, copier, err)
@@ -82,19 +84,38 @@ func (c *clientConn) beginExchange() *exchangeState {
 		target:        append(x.target[:0], c.head.Target...),
 		headOnly:      string(c.head.Method) == "HEAD",
 		clientHeadLen: c.head.Len,
+		clientClose:   c.head.Close,
 	}
 	return x
 }
 
-// requestParts lays out the bytes that go to the backend before any streamed body: the head (with
-// its target rewritten when --rewrite applies) and the inline body. The slices stay valid until the
-// client buffer is next filled.
-func (c *clientConn) requestParts(m router.Match) net.Buffers {
-	x := &c.x
-	buffered := c.rd.Buffered()
-	head := buffered[:x.clientHeadLen]
-	if x.stripped {
+// editHead replaces c.head by the head to forward when it differs from the client's: without an
+// h2c upgrade (HTTP/2 over an upgraded connection would bypass per-request routing), and without
+// "Connection: close", which proxyd honours on the client connection while it keeps the backend
+// connection for other requests.
+func (c *clientConn) editHead() error {
+	head := c.rd.Buffered()[:c.x.clientHeadLen]
+	if c.head.H2C {
+		c.stripped = wire.StripH2CUpgrade(c.stripped[:0], head)
 		head = c.stripped
+	}
+	if c.x.clientClose && c.head.Version == wire.HTTP11 {
+		c.keepAlive = wire.StripConnectionClose(c.keepAlive[:0], head)
+		head = c.keepAlive
+	}
+	c.x.edited = head
+	return wire.ParseRequestHead(head, &c.head)
+}
+
+// requestParts lays out the bytes that go to the backend before any streamed body: the head (with
+// its target rewritten when --rewrite applies) and the inline body, from req, the request as the
+// client sent it. The slices stay valid until the client buffer is next filled.
+func (c *clientConn) requestParts(m router.Match, req []byte) net.Buffers {
+	x := &c.x
+	buffered := req
+	head := buffered[:x.clientHeadLen]
+	if x.edited != nil {
+		head = x.edited
 	}
 	parts := c.parts[:0]
 	if c.srv.cfg.Rewrite && m.Route >= 0 {

@@ -14,7 +14,7 @@ import (
 func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *requestBodyCopier) bool {
 	framing := c.resp.Framing(x.method)
 	shutting := c.srv.shutting.Load()
-	keepClient := !c.head.Close && framing.Kind != wire.BodyUntilClose && !shutting
+	keepClient := !c.x.clientClose && framing.Kind != wire.BodyUntilClose && !shutting
 	x.status = c.resp.Status
 
 	buffered := b.Reader.Buffered()
@@ -68,6 +68,8 @@ func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *r
 	}
 	if !reuseBackend {
 		c.dropBackend(b)
+	} else {
+		b.Reused = true // kept for the next request, which the backend may no longer wait for
 	}
 	c.logExchange(x)
 	return keepClient
