@@ -59,15 +59,24 @@ func (c *chunkedCopier) copy() error {
 		if err := c.data(size); err != nil {
 			return err
 		}
-		line, err := c.line()
-		if err != nil {
+		if err := c.dataEnd(); err != nil {
 			return err
 		}
-		if len(line) != 2 || line[0] != '\r' {
-			return c.fail("chunk data not followed by CRLF", 0)
-		}
-		c.pending += 2
 	}
+}
+
+// dataEnd validates the CRLF after chunk data.
+func (c *chunkedCopier) dataEnd() error {
+	for len(c.r.Buffered())-c.pending < 2 {
+		if err := c.more(); err != nil {
+			return err
+		}
+	}
+	if b := c.r.Buffered()[c.pending:]; b[0] != '\r' || b[1] != '\n' {
+		return c.fail("chunk data not followed by CRLF", 0)
+	}
+	c.pending += 2
+	return nil
 }
 
 // sizeLine validates chunk-size [ chunk-ext ] CRLF and returns the size.
@@ -116,7 +125,7 @@ func (c *chunkedCopier) data(size int64) error {
 		if err := c.flush(); err != nil {
 			return err
 		}
-		n, err := relay(c.dst, c.r, size)
+		n, err := relay(c.dst, c.r, size, false)
 		c.written += n
 		return err
 	}

@@ -138,23 +138,7 @@ func TestCopyChunkedOneWrite(t *testing.T) {
 
 // TestCopyChunkedStreams checks that each chunk is written before the next is read.
 func TestCopyChunkedStreams(t *testing.T) {
-	pr, pw := io.Pipe()
-	written := make(chan string)
-	dst := writeFunc(func(p []byte) (int, error) { written <- string(p); return len(p), nil })
-	done := make(chan error, 1)
-	go func() {
-		_, err := CopyChunked(dst, newTestReader(t, pr, 4096, false))
-		done <- err
-	}()
-	for _, chunk := range []string{"8\r\ndata: 1\n\r\n", "8\r\ndata: 2\n\r\n", "0\r\n\r\n"} {
-		go pw.Write([]byte(chunk))
-		if got := receive(t, written, "chunk "+chunk); got != chunk {
-			t.Fatalf("wrote %q, want %q", got, chunk)
-		}
-	}
-	if err := receive(t, done, "CopyChunked to end"); err != nil {
-		t.Fatal(err)
-	}
+	checkStreams(t, CopyChunked, []string{"8\r\ndata: 1\n\r\n", "8\r\ndata: 2\n\r\n", "0\r\n\r\n"}, false)
 }
 
 // TestCopyChunkedHugeChunkTCP relays one 8 MiB chunk between TCP connections: its data goes

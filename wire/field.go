@@ -87,6 +87,18 @@ func crlfAt(buf []byte, i, status int) error {
 	return nil
 }
 
+// startLineEnd checks that the start line (request or status line) ends with CRLF at buf[i]. A
+// visible byte there is reported with reason, anything else as by crlfAt.
+func startLineEnd(buf []byte, i, status int, reason string) error {
+	switch {
+	case i == len(buf):
+		return ErrIncomplete
+	case byteClass[buf[i]]&classValue != 0:
+		return newError(status, reason, buf, i)
+	}
+	return crlfAt(buf, i, status)
+}
+
 // nameError explains why the header name starting at buf[start] stopped at buf[i].
 func nameError(buf []byte, start, i, status int) *Error {
 	c := buf[i]

@@ -106,63 +106,90 @@ func (h *headFacts) parseFields(buf []byte, i int) (int, error) {
 // fields.
 func (h *headFacts) add(kind fieldKind, buf []byte, f fieldLine) error {
 	value := buf[f.valueStart:f.valueEnd]
-	fail := func(status int, reason string) error { return newError(status, reason, buf, f.valueStart) }
+	var status int
+	var reason string
 	switch kind {
-	case fieldContentLength:
-		n, ok := parseContentLength(value)
-		switch {
-		case !ok:
-			return fail(h.side.status(), "invalid Content-Length")
-		case h.hasLength && n != h.contentLength:
-			return fail(h.side.status(), "conflicting Content-Length fields")
-		case h.encodings > 0:
-			return fail(h.side.status(), "both Content-Length and Transfer-Encoding")
-		}
-		h.hasLength, h.contentLength = true, n
-	case fieldTransferEncoding:
-		h.encodings++
-		if h.hasLength {
-			return fail(h.side.status(), "both Content-Length and Transfer-Encoding")
-		}
-		if h.side == sideResponse {
-			final, ok := finalCoding(value)
-			if !ok {
-				return fail(502, "malformed Transfer-Encoding")
-			}
-			h.chunked = equalFold(final, "chunked")
-			return nil
-		}
-		switch {
-		case h.version == HTTP10:
-			return fail(400, "Transfer-Encoding in an HTTP/1.0 request")
-		case h.encodings > 1:
-			return fail(400, "more than one Transfer-Encoding field")
-		case string(value) == "chunked":
-			h.chunked = true
-		case knownCodings(value):
-			return fail(501, "unsupported Transfer-Encoding")
-		default:
-			return fail(400, `Transfer-Encoding other than "chunked"`)
-		}
 	case fieldHost:
-		h.hosts++
-		if h.side == sideRequest && h.hosts > 1 {
-			return fail(400, "more than one Host field")
-		}
-	case fieldConnection:
-		it := listIter{rest: value}
-		for t, ok := it.next(); ok; t, ok = it.next() {
-			h.close = h.close || equalFold(t, "close")
-			h.keepAlive = h.keepAlive || equalFold(t, "keep-alive")
-			h.connUpgrade = h.connUpgrade || equalFold(t, "upgrade")
-		}
+		status, reason = h.host()
+	case fieldExpect:
+		h.expect = h.expect || equalFold(value, "100-continue")
 	case fieldUpgrade:
 		h.upgrade = h.upgrade || len(value) > 0
 		h.h2c = h.h2c || listHas(value, "h2c")
-	case fieldExpect:
-		h.expect = h.expect || equalFold(value, "100-continue")
+	case fieldConnection:
+		h.connectionOptions(value)
+	case fieldContentLength:
+		status, reason = h.length(value)
+	case fieldTransferEncoding:
+		status, reason = h.transferCoding(value)
+	}
+	if status != 0 {
+		return newError(status, reason, buf, f.valueStart)
 	}
 	return nil
+}
+
+// length records a Content-Length value; it returns the status and reason of an error, or 0.
+func (h *headFacts) length(value []byte) (int, string) {
+	n, ok := parseContentLength(value)
+	switch {
+	case !ok:
+		return h.side.status(), "invalid Content-Length"
+	case h.hasLength && n != h.contentLength:
+		return h.side.status(), "conflicting Content-Length fields"
+	case h.encodings > 0:
+		return h.side.status(), "both Content-Length and Transfer-Encoding"
+	}
+	h.hasLength, h.contentLength = true, n
+	return 0, ""
+}
+
+// transferCoding records a Transfer-Encoding value; it returns the status and reason of an error,
+// or 0.
+func (h *headFacts) transferCoding(value []byte) (int, string) {
+	h.encodings++
+	if h.hasLength {
+		return h.side.status(), "both Content-Length and Transfer-Encoding"
+	}
+	if h.side == sideResponse {
+		final, ok := finalCoding(value)
+		if !ok {
+			return 502, "malformed Transfer-Encoding"
+		}
+		h.chunked = equalFold(final, "chunked")
+		return 0, ""
+	}
+	switch {
+	case h.version == HTTP10:
+		return 400, "Transfer-Encoding in an HTTP/1.0 request"
+	case h.encodings > 1:
+		return 400, "more than one Transfer-Encoding field"
+	case string(value) == "chunked":
+		h.chunked = true
+		return 0, ""
+	case knownCodings(value):
+		return 501, "unsupported Transfer-Encoding"
+	}
+	return 400, `Transfer-Encoding other than "chunked"`
+}
+
+// host counts a Host field; it returns the status and reason of an error, or 0.
+func (h *headFacts) host() (int, string) {
+	h.hosts++
+	if h.side == sideRequest && h.hosts > 1 {
+		return 400, "more than one Host field"
+	}
+	return 0, ""
+}
+
+// connectionOptions records the options of a Connection field.
+func (h *headFacts) connectionOptions(value []byte) {
+	it := listIter{rest: value}
+	for t, ok := it.next(); ok; t, ok = it.next() {
+		h.close = h.close || equalFold(t, "close")
+		h.keepAlive = h.keepAlive || equalFold(t, "keep-alive")
+		h.connUpgrade = h.connUpgrade || equalFold(t, "upgrade")
+	}
 }
 
 // closes reports whether the connection closes after this message: "Connection: close", or

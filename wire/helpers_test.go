@@ -92,3 +92,31 @@ func (w *recorder) all() string {
 	}
 	return s
 }
+
+// checkStreams feeds pieces to copy one at a time, each only once the previous one has been
+// written in one Write, and then ends the source if closeSource is set. copy must return nil.
+func checkStreams(t *testing.T, copy func(io.Writer, *Reader) (int64, error), pieces []string, closeSource bool) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	written := make(chan string)
+	dst := writeFunc(func(p []byte) (int, error) { written <- string(p); return len(p), nil })
+	done := make(chan error, 1)
+	r := NewReader(pr)
+	r.Attach(make([]byte, 4096))
+	go func() {
+		_, err := copy(dst, r)
+		done <- err
+	}()
+	for _, piece := range pieces {
+		go pw.Write([]byte(piece))
+		if got := receive(t, written, "piece "+piece); got != piece {
+			t.Fatalf("wrote %q, want %q", got, piece)
+		}
+	}
+	if closeSource {
+		pw.Close()
+	}
+	if err := receive(t, done, "the copy to end"); err != nil {
+		t.Fatal(err)
+	}
+}

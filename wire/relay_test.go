@@ -146,24 +146,7 @@ func TestCopyBody(t *testing.T) {
 // TestCopyUntilEOFStreams checks that each piece of a stream is written before the next is read,
 // as server-sent events need.
 func TestCopyUntilEOFStreams(t *testing.T) {
-	pr, pw := io.Pipe()
-	written := make(chan string)
-	dst := writeFunc(func(p []byte) (int, error) { written <- string(p); return len(p), nil })
-	done := make(chan error, 1)
-	go func() {
-		_, err := CopyUntilEOF(dst, newTestReader(t, pr, 4096, false))
-		done <- err
-	}()
-	for _, event := range []string{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"} {
-		go pw.Write([]byte(event))
-		if got := receive(t, written, "event "+event); got != event {
-			t.Fatalf("wrote %q, want %q", got, event)
-		}
-	}
-	pw.Close()
-	if err := receive(t, done, "CopyUntilEOF to end"); err != nil {
-		t.Fatal(err)
-	}
+	checkStreams(t, CopyUntilEOF, []string{"data: 1\n\n", "data: 2\n\n", "data: 3\n\n"}, true)
 }
 
 // TestCopyLengthTCP relays 64 MiB between TCP connections, with some bytes buffered beforehand
@@ -243,4 +226,27 @@ func TestCopyTCPErrors(t *testing.T) {
 			t.Errorf("CopyLength = %v; want a *WriteError wrapping ECONNRESET or EPIPE", err)
 		}
 	})
+}
+
+// TestCopyUntilEOFTCP relays a close-delimited body between TCP connections.
+func TestCopyUntilEOFTCP(t *testing.T) {
+	const size = 4 << 20
+	in, inProxy := tcpPair(t)
+	outProxy, out := tcpPair(t)
+	go func() {
+		io.Copy(in, randomStream(size, 6))
+		in.Close()
+	}()
+	sums := make(chan [32]byte, 1)
+	go func() {
+		sum, _ := sumOf(out, size)
+		sums <- sum
+	}()
+	n, err := CopyUntilEOF(outProxy, newTestReader(t, inProxy, 4096, true))
+	if err != nil || n != size {
+		t.Fatalf("CopyUntilEOF = %d, %v; want %d, nil", n, err, size)
+	}
+	if receive(t, sums, "the receiver's checksum") != streamSum(t, size, 6) {
+		t.Error("relayed bytes differ from the source")
+	}
 }

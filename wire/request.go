@@ -108,13 +108,7 @@ func parseRequestLine(buf []byte, h *RequestHead) (int, error) {
 		return 0, err
 	}
 	i += versionLen
-	if i == len(buf) {
-		return 0, ErrIncomplete
-	}
-	if byteClass[buf[i]]&classValue != 0 {
-		return 0, newError(400, "invalid byte after HTTP version", buf, i)
-	}
-	if err := crlfAt(buf, i, 400); err != nil {
+	if err := startLineEnd(buf, i, 400, "invalid byte after HTTP version"); err != nil {
 		return 0, err
 	}
 	if !supported {

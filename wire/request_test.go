@@ -243,19 +243,28 @@ func TestParseRequestHeadErrorText(t *testing.T) {
 	}
 }
 
-func TestParseRequestHeadAllocs(t *testing.T) {
-	buf := []byte(chromeRequest)
-	var h RequestHead
-	allocs := testing.AllocsPerRun(100, func() {
-		if err := ParseRequestHead(buf, &h); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("ParseRequestHead allocates %v times, want 0", allocs)
+func TestParseHeadsDoNotAllocate(t *testing.T) {
+	var req RequestHead
+	var resp ResponseHead
+	chrome, response := []byte(chromeRequest), []byte(typicalResponse)
+	tests := []struct {
+		name  string
+		parse func() error
+		want  error
+	}{
+		{"chrome request", func() error { return ParseRequestHead(chrome, &req) }, nil},
+		{"incomplete request", func() error { return ParseRequestHead(chrome[:100], &req) }, ErrIncomplete},
+		{"response", func() error { return ParseResponseHead(response, &resp) }, nil},
+		{"incomplete response", func() error { return ParseResponseHead(response[:50], &resp) }, ErrIncomplete},
 	}
-	allocs = testing.AllocsPerRun(100, func() { _ = ParseRequestHead(buf[:100], &h) })
-	if allocs != 0 {
-		t.Errorf("ParseRequestHead of an incomplete head allocates %v times, want 0", allocs)
+	for _, tc := range tests {
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := tc.parse(); err != tc.want {
+				t.Fatalf("%s: error %v, want %v", tc.name, err, tc.want)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations, want 0", tc.name, allocs)
+		}
 	}
 }

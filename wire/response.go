@@ -67,13 +67,7 @@ func parseStatusLine(buf []byte, h *ResponseHead) (int, error) {
 	if i < len(buf) && buf[i] == ' ' {
 		i = skipValue(buf, i)
 	}
-	if i == len(buf) {
-		return 0, ErrIncomplete
-	}
-	if byteClass[buf[i]]&classValue != 0 {
-		return 0, newError(502, "malformed status code", buf, i)
-	}
-	if err := crlfAt(buf, i, 502); err != nil {
+	if err := startLineEnd(buf, i, 502, "malformed status code"); err != nil {
 		return 0, err
 	}
 	return i + 2, nil

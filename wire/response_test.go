@@ -147,16 +147,3 @@ func TestParseResponseHeadBad(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) { checkBad(t, tc, parse) })
 	}
 }
-
-func TestParseResponseHeadAllocs(t *testing.T) {
-	buf := []byte(typicalResponse)
-	var h ResponseHead
-	allocs := testing.AllocsPerRun(100, func() {
-		if err := ParseResponseHead(buf, &h); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("ParseResponseHead allocates %v times, want 0", allocs)
-	}
-}

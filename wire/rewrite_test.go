@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -8,7 +9,7 @@ import (
 
 func TestStripH2CUpgrade(t *testing.T) {
 	const line = "GET /x HTTP/1.1\r\nHost: a\r\n"
-	tests := []struct{ name, head, want string }{
+	tests := []rewriteCase{
 		{"curl h2c upgrade",
 			line + "User-Agent: curl/7.88.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n",
 			line + "User-Agent: curl/7.88.1\r\n\r\n"},
@@ -31,22 +32,17 @@ func TestStripH2CUpgrade(t *testing.T) {
 			line + "Upgrade: h2c\r\n\r\nBODY",
 			line + "\r\nBODY"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := StripH2CUpgrade([]byte("prefix:"), []byte(tc.head))
-			if diff := cmp.Diff("prefix:"+tc.want, string(got)); diff != "" {
-				t.Errorf("StripH2CUpgrade(%q) mismatch (-want +got):\n%s", tc.head, diff)
-			}
-			var h RequestHead
-			if err := ParseRequestHead(got[len("prefix:"):], &h); err != nil || h.H2C {
-				t.Errorf("result does not parse as a head without h2c: %v, H2C %v", err, h.H2C)
-			}
-		})
-	}
+	checkRewrite(t, StripH2CUpgrade, tests, func(got []byte) error {
+		var h RequestHead
+		if err := ParseRequestHead(got, &h); err != nil || h.H2C {
+			return fmt.Errorf("does not parse as a head without h2c: %v, H2C %v", err, h.H2C)
+		}
+		return nil
+	})
 }
 
 func TestAppendCloseHead(t *testing.T) {
-	tests := []struct{ name, head, want string }{
+	tests := []rewriteCase{
 		{"no connection field",
 			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n",
 			"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n"},
@@ -61,22 +57,17 @@ func TestAppendCloseHead(t *testing.T) {
 			"HTTP/1.1 200 OK\r\nConnection-Id: 1\r\nKeep-Alives: 2\r\n\r\n",
 			"HTTP/1.1 200 OK\r\nConnection-Id: 1\r\nKeep-Alives: 2\r\nConnection: close\r\n\r\n"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got := AppendCloseHead(nil, []byte(tc.head))
-			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
-				t.Errorf("AppendCloseHead(%q) mismatch (-want +got):\n%s", tc.head, diff)
-			}
-			var h ResponseHead
-			if err := ParseResponseHead(got, &h); err != nil || !h.Close {
-				t.Errorf("result does not parse as a closing head: %v, Close %v", err, h.Close)
-			}
-		})
-	}
+	checkRewrite(t, AppendCloseHead, tests, func(got []byte) error {
+		var h ResponseHead
+		if err := ParseResponseHead(got, &h); err != nil || !h.Close {
+			return fmt.Errorf("does not parse as a closing head: %v, Close %v", err, h.Close)
+		}
+		return nil
+	})
 }
 
 func TestStripConnectionClose(t *testing.T) {
-	tests := []struct{ name, head, want string }{
+	tests := []rewriteCase{
 		{"close dropped with its field",
 			"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nX: y\r\n\r\n",
 			"GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n"},
@@ -89,16 +80,35 @@ func TestStripConnectionClose(t *testing.T) {
 		{"similar names kept",
 			"GET / HTTP/1.1\r\nHost: a\r\nConnection-Id: close\r\nconnection: CLOSE\r\n\r\n",
 			"GET / HTTP/1.1\r\nHost: a\r\nConnection-Id: close\r\n\r\n"},
+		{"several fields",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nConnection: Upgrade, CLOSE\r\nUpgrade: websocket\r\n\r\n",
+			"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
 	}
-	for _, tc := range tests {
+	checkRewrite(t, StripConnectionClose, tests, func(got []byte) error {
+		var h RequestHead
+		if err := ParseRequestHead(got, &h); err != nil || h.Close {
+			return fmt.Errorf("does not parse as a keep-alive head: %v, Close %v", err, h.Close)
+		}
+		return nil
+	})
+}
+
+// rewriteCase is a head and what a rewrite must make of it.
+type rewriteCase struct{ name, head, want string }
+
+// checkRewrite runs each case through rewrite, appending to a non-empty dst, and checks the result
+// with valid.
+func checkRewrite(t *testing.T, rewrite func(dst, head []byte) []byte, cases []rewriteCase, valid func([]byte) error) {
+	t.Helper()
+	const prefix = "prefix:"
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := StripConnectionClose(nil, []byte(tc.head))
-			if diff := cmp.Diff(tc.want, string(got)); diff != "" {
-				t.Errorf("StripConnectionClose(%q) mismatch (-want +got):\n%s", tc.head, diff)
+			got := rewrite([]byte(prefix), []byte(tc.head))
+			if diff := cmp.Diff(prefix+tc.want, string(got)); diff != "" {
+				t.Errorf("rewrite of %q mismatch (-want +got):\n%s", tc.head, diff)
 			}
-			var h RequestHead
-			if err := ParseRequestHead(got, &h); err != nil || h.Close {
-				t.Errorf("result does not parse as a keep-alive head: %v, Close %v", err, h.Close)
+			if err := valid(got[len(prefix):]); err != nil {
+				t.Errorf("rewrite of %q: result %v", tc.head, err)
 			}
 		})
 	}
