@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"runtime/debug"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -43,6 +44,10 @@ type clientConn struct {
 	respHead  []byte      // the response head marked "Connection: close"
 	parts     net.Buffers // what one writev sends to the backend
 	idle      idleRead
+	// idleUntil is when the current wait for a request ends; handedOff is set while a new
+	// goroutine continues that wait.
+	idleUntil time.Time
+	handedOff bool
 	// raw and readIdleFn serve awaitRequest; made once so that waiting allocates nothing.
 	raw        syscall.RawConn
 	readIdleFn func(fd uintptr) bool
@@ -60,14 +65,43 @@ func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 }
 
 // serve runs the connection's request loop until the client or the proxy closes it.
+//
+// A connection that stays idle past handoffAfter is handed to a new goroutine, and this one ends:
+// a fresh goroutine has a small stack, while this one's grew to relay the exchanges before.
 func (c *clientConn) serve() {
-	defer c.finish()
-	for c.readRequestHead() {
+	defer func() {
+		if p := recover(); p != nil {
+			c.srv.log.Error("connection handler panicked", "client", c.conn.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))
+			c.finish()
+		}
+	}()
+	for {
+		switch c.readRequestHead() {
+		case headHandedOff:
+			return
+		case headClose:
+			c.finish()
+			return
+		}
 		if !c.exchange() || c.srv.shutting.Load() {
+			c.finish()
 			return
 		}
 	}
 }
+
+// headResult is what readRequestHead and awaitRequest come to.
+type headResult int
+
+const (
+	headReady     headResult = iota // a request head is in c.head
+	headClose                       // the connection is to be closed
+	headHandedOff                   // a new goroutine serves the connection now
+)
+
+// handoffAfter is how long a connection waits for its next request on the goroutine that served
+// the previous one, before it is handed to a new one with a small stack.
+const handoffAfter = time.Second
 
 // finish closes the connection and gives back what it holds.
 func (c *clientConn) finish() {
@@ -111,9 +145,11 @@ func (c *clientConn) releaseBackend() {
 // readRequestHead reads the next request head into c.head. It returns false when the connection is
 // to be closed: the client closed it or went idle too long, the head was bad (answered), or the
 // server is shutting down.
-func (c *clientConn) readRequestHead() bool {
-	if len(c.rd.Buffered()) == 0 && !c.awaitRequest() {
-		return false
+func (c *clientConn) readRequestHead() headResult {
+	if len(c.rd.Buffered()) == 0 {
+		if r := c.awaitRequest(); r != headReady {
+			return r
+		}
 	}
 	c.conn.SetReadDeadline(time.Now().Add(c.srv.cfg.HeaderTimeout))
 	err := readHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
@@ -123,7 +159,7 @@ func (c *clientConn) readRequestHead() bool {
 	switch {
 	case err == nil:
 		c.requests++
-		return true
+		return headReady
 	case errors.Is(err, errHeadTooLarge):
 		c.answer(431, true, false)
 		c.srv.log.Info("request head too large", "client", c.conn.RemoteAddr(), "limit", c.srv.cfg.MaxHeaderSize)
@@ -136,32 +172,44 @@ func (c *clientConn) readRequestHead() bool {
 	case len(c.rd.Buffered()) > 0:
 		c.srv.log.Info("client closed mid-head", "client", c.conn.RemoteAddr(), "err", err)
 	}
-	return false
+	return headClose
 }
 
 // awaitRequest waits for the client's next request. It reads at once when bytes are there; else
 // the connection parks holding neither a buffer nor a backend connection until the client sends
-// something. It returns false when the connection should close instead.
-func (c *clientConn) awaitRequest() bool {
-	wait := c.srv.cfg.IdleTimeout
-	if c.requests == 0 {
-		wait = c.srv.cfg.HeaderTimeout
+// something, and is handed to a new goroutine when the wait outlasts handoffAfter.
+func (c *clientConn) awaitRequest() headResult {
+	now := time.Now()
+	deadline := c.idleUntil
+	if !c.handedOff {
+		wait := c.srv.cfg.IdleTimeout
+		if c.requests == 0 {
+			wait = c.srv.cfg.HeaderTimeout
+		}
+		c.idleUntil = now.Add(wait)
+		deadline = now.Add(min(wait, handoffAfter))
 	}
-	c.conn.SetReadDeadline(time.Now().Add(wait))
+	c.conn.SetReadDeadline(deadline)
 	c.state.Store(stateIdle)
 	if c.srv.shutting.Load() {
-		return false
+		return headClose
 	}
 	c.idle = idleRead{buf: c.rd.Detach()}
 	err := c.raw.Read(c.readIdleFn)
+	if err != nil && !c.handedOff && time.Now().Before(c.idleUntil) && c.state.Load() == stateIdle && isTimeout(err) {
+		c.handedOff = true
+		go c.serve()
+		return headHandedOff
+	}
+	c.handedOff = false
 	if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil || c.idle.n <= 0 {
 		if c.idle.buf != nil {
 			c.srv.bufs.Put(c.idle.buf)
 		}
-		return false
+		return headClose
 	}
 	c.rd.AttachFilled(c.idle.buf, c.idle.n)
-	return true
+	return headReady
 }
 
 // idleRead is the state of one awaitRequest: the buffer being read into and what the read gave.

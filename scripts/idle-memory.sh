@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Measures what an idle keep-alive client connection costs proxyd: the proxy's resident memory with
+# N connections (default 9,000) that each made one request and then stay open and silent, against
+# its memory before they connected. Loopback only; the client is bounded in count and closes all its
+# connections when done.
+#
+#   bash scripts/idle-memory.sh [connections]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-9000}
+command -v nginx >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+ulimit -n 20000
+
+WORK=$(mktemp -d /tmp/proxyd-idle.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+cat > "$WORK/backend.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/backend.pid; error_log $WORK/backend.err;
+events { worker_connections 1024; }
+http { access_log off; server { listen 127.0.0.1:18281; location / { return 200 "ok\n"; } } }
+CONF
+nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
+go build -o "$WORK/proxyd" ./proxyd
+"$WORK/proxyd" 127.0.0.1:18290 127.0.0.1:18281 --log-level=warn --idle-timeout=10m 2>"${PROXYD_LOG:-$WORK/proxyd.log}" & PIDS+=($!)
+PROXYD=$!
+for _ in $(seq 100); do curl -fso /dev/null http://127.0.0.1:18290/ && break; sleep 0.1; done
+
+rss() { awk '/VmRSS/ {print $2}' "/proc/$PROXYD/status"; }
+before=$(rss)
+held=$(python3 - "$N" "$PROXYD" "${SETTLE:-5}" <<'PY'
+import socket, sys, time
+n, pid = int(sys.argv[1]), sys.argv[2]
+conns = []
+for i in range(n):
+    s = socket.create_connection(("127.0.0.1", 18290))
+    s.sendall(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+    got = b""
+    while not got.endswith(b"ok\n"):
+        chunk = s.recv(4096)
+        if not chunk:
+            sys.exit("connection %d closed early" % i)
+        got += chunk
+    conns.append(s)
+time.sleep(float(sys.argv[3]))  # let the proxy settle: every connection is parked and handed off
+rss = [l for l in open("/proc/%s/status" % pid) if l.startswith("VmRSS")][0].split()[1]
+print("RSS_HELD", rss)
+for s in conns:
+    s.close()
+PY
+)
+held=${held#RSS_HELD }
+echo "proxyd RSS: ${before} KiB before, ${held} KiB with $N idle keep-alive connections"
+echo "per idle connection: $(( (held - before) * 1024 / N )) bytes"
