@@ -62,17 +62,21 @@ func (rc *requestBodyCopier) run() {
 }
 
 // stop returns the copier's result, first ending it when it is still running (the response is
-// over or has failed): then it reports errCopierStopped.
+// over or has failed): then it reports errCopierStopped. It wakes the copier with past deadlines
+// rather than by closing either connection: a copier that was only about to report the whole
+// body sent still reports success, and both connections stay usable.
 func (rc *requestBodyCopier) stop() error {
 	select {
 	case err := <-rc.done:
 		return err
 	default:
 	}
-	rc.c.conn.CloseRead()
-	rc.b.Close()
-	<-rc.done
-	return errCopierStopped
+	rc.c.conn.SetReadDeadline(longAgo)
+	rc.b.SetWriteDeadline(longAgo)
+	if err := <-rc.done; err != nil {
+		return errCopierStopped
+	}
+	return nil
 }
 
 // errCopierStopped reports a request body cut short because the exchange ended first.

@@ -48,6 +48,7 @@ type clientConn struct {
 	// goroutine continues that wait.
 	idleUntil time.Time
 	handedOff bool
+	waitErr   error // the end of the wait resumeWait did
 	// raw and readIdleFn serve awaitRequest; made once so that waiting allocates nothing.
 	raw        syscall.RawConn
 	readIdleFn func(fd uintptr) bool
@@ -66,8 +67,8 @@ func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 
 // serve runs the connection's request loop until the client or the proxy closes it.
 //
-// A connection that stays idle past handoffAfter is handed to a new goroutine, and this one ends:
-// a fresh goroutine has a small stack, while this one's grew to relay the exchanges before.
+// A connection that stays idle past handoffAfter is handed to a new goroutine (resumeWait), and
+// this one ends: a fresh goroutine has a small stack, while this one's grew to relay exchanges.
 func (c *clientConn) serve() {
 	defer func() {
 		if p := recover(); p != nil {
@@ -179,29 +180,30 @@ func (c *clientConn) readRequestHead() headResult {
 // the connection parks holding neither a buffer nor a backend connection until the client sends
 // something, and is handed to a new goroutine when the wait outlasts handoffAfter.
 func (c *clientConn) awaitRequest() headResult {
-	now := time.Now()
-	deadline := c.idleUntil
-	if !c.handedOff {
+	var err error
+	if c.handedOff {
+		err, c.handedOff = c.waitErr, false // resumeWait has waited already
+	} else {
+		now := time.Now()
 		wait := c.srv.cfg.IdleTimeout
 		if c.requests == 0 {
 			wait = c.srv.cfg.HeaderTimeout
 		}
 		c.idleUntil = now.Add(wait)
-		deadline = now.Add(min(wait, handoffAfter))
+		c.conn.SetReadDeadline(now.Add(min(wait, handoffAfter)))
+		c.state.Store(stateIdle)
+		if c.srv.shutting.Load() {
+			return headClose
+		}
+		c.idle = idleRead{buf: c.rd.Detach()}
+		err = c.raw.Read(c.readIdleFn)
+		if err != nil && isTimeout(err) && time.Now().Before(c.idleUntil) && c.state.Load() == stateIdle {
+			c.handedOff = true
+			c.conn.SetReadDeadline(c.idleUntil)
+			go c.resumeWait()
+			return headHandedOff
+		}
 	}
-	c.conn.SetReadDeadline(deadline)
-	c.state.Store(stateIdle)
-	if c.srv.shutting.Load() {
-		return headClose
-	}
-	c.idle = idleRead{buf: c.rd.Detach()}
-	err := c.raw.Read(c.readIdleFn)
-	if err != nil && !c.handedOff && time.Now().Before(c.idleUntil) && c.state.Load() == stateIdle && isTimeout(err) {
-		c.handedOff = true
-		go c.serve()
-		return headHandedOff
-	}
-	c.handedOff = false
 	if !c.state.CompareAndSwap(stateIdle, stateActive) || err != nil || c.idle.n <= 0 {
 		if c.idle.buf != nil {
 			c.srv.bufs.Put(c.idle.buf)
@@ -210,6 +212,14 @@ func (c *clientConn) awaitRequest() headResult {
 	}
 	c.rd.AttachFilled(c.idle.buf, c.idle.n)
 	return headReady
+}
+
+// resumeWait goes on waiting for a long-idle connection's next request on a new goroutine, whose
+// small stack is then all that the connection costs besides its socket; once the client sends
+// something (or the wait ends) it serves the connection.
+func (c *clientConn) resumeWait() {
+	c.waitErr = c.raw.Read(c.readIdleFn)
+	c.serve()
 }
 
 // idleRead is the state of one awaitRequest: the buffer being read into and what the read gave.

@@ -1,0 +1,83 @@
+package engine
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"testing"
+)
+
+// The benchmark exchange: a small GET and its small response, as a browser or API client sends
+// it. The targets route to /a and /b.
+const (
+	benchRequestA = "GET /a/hello HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n"
+	benchRequestB = "GET /b/hello HTTP/1.1\r\nHost: bench.test\r\nUser-Agent: bench/1.0\r\nAccept: */*\r\n\r\n"
+	benchResponse = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, world!"
+)
+
+// startFixed starts a keep-alive backend that answers every body-less request with
+// benchResponse, allocating nothing per request.
+func startFixed(tb testing.TB) *rawBackend {
+	resp := []byte(benchResponse)
+	return startBackend(tb, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		for {
+			for {
+				line, err := br.ReadSlice('\n')
+				if err != nil {
+					return
+				}
+				if len(line) == 2 { // the empty line ending the head
+					break
+				}
+			}
+			if _, err := nc.Write(resp); err != nil {
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkKeepAliveGet sends small GETs one after another over one keep-alive connection, and
+// reads each response before the next request: straight to the backend (the limit), through the
+// proxy to one backend, and through the proxy alternating between two backends by path.
+func BenchmarkKeepAliveGet(b *testing.B) {
+	a, other := startFixed(b), startFixed(b)
+	p := startProxy(b, testConfig(b, newTable(b, a.addr(), "/a="+a.addr(), "/b="+other.addr())))
+	for _, bc := range []struct {
+		name string
+		addr string
+		reqs []string
+	}{
+		{"direct", a.addr(), []string{benchRequestA}},
+		{"proxy", p.addr, []string{benchRequestA}},
+		{"proxy-alternating", p.addr, []string{benchRequestA, benchRequestB}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			nc, err := net.Dial("tcp", bc.addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer nc.Close()
+			reqs := make([][]byte, len(bc.reqs))
+			for i, r := range bc.reqs {
+				reqs[i] = []byte(r)
+			}
+			resp := make([]byte, len(benchResponse))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if _, err := nc.Write(reqs[i%len(reqs)]); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(nc, resp); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+			if string(resp) != benchResponse {
+				b.Fatalf("response %q, want %q", resp, benchResponse)
+			}
+		})
+	}
+}

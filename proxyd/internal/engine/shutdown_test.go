@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// heldRequest is a request whose response the scripted backend holds until the test releases it.
+const heldRequest = "GET /held HTTP/1.1\r\nHost: example.test\r\n\r\n"
+
+// shutdownAsync runs Shutdown with a context of the given timeout and delivers its result.
+func shutdownAsync(p *proxy, timeout time.Duration) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		defer cancel()
+		done <- p.srv.Shutdown(ctx)
+	}()
+	return done
+}
+
+// result waits for a Shutdown result.
+func result(t *testing.T, done <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(waitLimit):
+		t.Fatal("Shutdown did not return")
+		return nil
+	}
+}
+
+// expectRefused checks that the proxy accepts no new connection.
+func expectRefused(t *testing.T, addr string) {
+	t.Helper()
+	if nc, err := net.Dial("tcp", addr); err == nil {
+		nc.Close()
+		t.Error("a new connection was accepted after Shutdown")
+	}
+}
+
+// TestShutdownGraceful shuts down with a request in flight and an idle keep-alive connection: the
+// idle one is closed at once and new connections are refused, while the in-flight response
+// completes, marked "Connection: close", before its connection closes; Shutdown returns nil.
+func TestShutdownGraceful(t *testing.T) {
+	be, idleBackend := startScripted(t), startEcho(t, "idle")
+	p := startProxy(t, testConfig(t, newTable(t, be.addr(), "/idle="+idleBackend.addr())))
+
+	idle := dial(t, p.addr)
+	const idleReq = "GET /idle HTTP/1.1\r\nHost: example.test\r\n\r\n"
+	idle.send(idleReq)
+	idle.response(false)
+
+	busy := dial(t, p.addr)
+	busy.send(heldRequest)
+	b := be.next()
+	b.request()
+
+	done := shutdownAsync(p, waitLimit)
+	idle.expectEOF()
+	expectRefused(t, p.addr)
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v with a request in flight", err)
+	default:
+	}
+
+	b.send("HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nX-After: 1\r\n\r\ndone")
+	want := "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nX-After: 1\r\nConnection: close\r\n\r\ndone"
+	if diff := cmp.Diff(want, busy.response(false)); diff != "" {
+		t.Errorf("in-flight response (-want +got):\n%s", diff)
+	}
+	busy.expectEOF()
+	if err := result(t, done); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// TestShutdownGraceExpires shuts down with a grace period shorter than a held response and an
+// open tunnel need: Shutdown returns the context's error, and every connection, client and backend
+// side, tunnel too, has been closed by then.
+func TestShutdownGraceExpires(t *testing.T) {
+	be := startScripted(t)
+	p := startProxy(t, testConfig(t, newTable(t, be.addr())))
+	ws := dial(t, p.addr)
+	tunnelled := openTunnel(t, ws, be)
+	busy := dial(t, p.addr)
+	busy.send(heldRequest)
+	held := be.next()
+	held.request()
+
+	done := shutdownAsync(p, 100*time.Millisecond)
+	if err := result(t, done); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown returned %v, want %v", err, context.DeadlineExceeded)
+	}
+	for _, c := range []*peer{busy, ws, held, tunnelled} {
+		c.expectEOF()
+	}
+}
