@@ -3,6 +3,7 @@ module proxyd.dev/fuzz
 go 1.26
 
 require (
+	github.com/google/go-cmp v0.7.0
 	proxyd.dev/router v0.0.0
 	proxyd.dev/wire v0.0.0
 )

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"proxyd.dev/proxyd/internal/upstream"
@@ -16,11 +17,15 @@ const bodySegment = 1 << 20
 // copyBody relays a body framed by f from src (reading srcConn) to dst. A Content-Length body is
 // relayed segment by segment, each under the idle timeout in both directions, and spliced in the
 // kernel where both ends are TCP. Chunked and close-delimited bodies (event streams among them) have
-// no deadline: they may pause as long as their sender likes.
-func copyBody(dst net.Conn, src *wire.Reader, srcConn net.Conn, f wire.Framing, idle time.Duration) (int64, error) {
+// no deadline: they may pause as long as their sender likes. When stop is set (by another goroutine,
+// which then sets past deadlines) no further segment starts.
+func copyBody(dst net.Conn, src *wire.Reader, srcConn net.Conn, f wire.Framing, idle time.Duration, stop *atomic.Bool) (int64, error) {
 	if f.Kind != wire.BodyLength {
 		srcConn.SetReadDeadline(time.Time{})
 		dst.SetWriteDeadline(time.Time{})
+		if stop != nil && stop.Load() {
+			return 0, errCopierStopped
+		}
 		return wire.CopyBody(dst, src, f)
 	}
 	var total int64
@@ -28,6 +33,10 @@ func copyBody(dst net.Conn, src *wire.Reader, srcConn net.Conn, f wire.Framing, 
 		deadline := time.Now().Add(idle)
 		srcConn.SetReadDeadline(deadline)
 		dst.SetWriteDeadline(deadline)
+		// Checked after the deadlines are set: a stop that comes later sets past ones after them.
+		if stop != nil && stop.Load() {
+			return total, errCopierStopped
+		}
 		n, err := wire.CopyLength(dst, src, min(f.Length-total, bodySegment))
 		total += n
 		if err != nil {
@@ -44,13 +53,14 @@ type requestBodyCopier struct {
 	b       *upstream.Conn
 	framing wire.Framing
 	done    chan error
+	stopped atomic.Bool
 }
 
 // longAgo is a deadline in the past: setting it wakes a blocked read at once.
 var longAgo = time.Unix(1, 0)
 
 func (rc *requestBodyCopier) run() {
-	_, err := copyBody(rc.b, &rc.c.rd, rc.c.conn, rc.framing, rc.c.srv.cfg.IdleTimeout)
+	_, err := copyBody(rc.b, &rc.c.rd, rc.c.conn, rc.framing, rc.c.srv.cfg.IdleTimeout, &rc.stopped)
 	switch {
 	case err == nil:
 		rc.b.SetReadDeadline(time.Now().Add(rc.c.srv.cfg.ResponseHeaderTimeout))
@@ -71,6 +81,7 @@ func (rc *requestBodyCopier) stop() error {
 		return err
 	default:
 	}
+	rc.stopped.Store(true)
 	rc.c.conn.SetReadDeadline(longAgo)
 	rc.b.SetWriteDeadline(longAgo)
 	if err := <-rc.done; err != nil {

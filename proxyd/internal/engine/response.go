@@ -42,7 +42,7 @@ func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *r
 			w = watchDisconnect(c.conn, b)
 		}
 		var n int64
-		n, err = copyBody(c.conn, &b.Reader, b, framing, c.srv.cfg.IdleTimeout)
+		n, err = copyBody(c.conn, &b.Reader, b, framing, c.srv.cfg.IdleTimeout, nil)
 		x.bytes += n
 		clientGone = w != nil && w.stop()
 	}
