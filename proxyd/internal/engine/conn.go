@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -33,17 +34,9 @@ type clientConn struct {
 	backendIdx int
 	inUse      atomic.Pointer[upstream.Conn]
 
-	requests int // requests read so far
-	head     wire.RequestHead
-	resp     wire.ResponseHead
-	x        exchangeState
-	// Scratch space reused from one exchange to the next.
-	stripped  []byte      // the request head without its h2c upgrade
-	keepAlive []byte      // the request head without "Connection: close"
-	target    []byte      // the rewritten request-target
-	respHead  []byte      // the response head marked "Connection: close"
-	parts     net.Buffers // what one writev sends to the backend
-	idle      idleRead
+	requests int           // requests read so far
+	ex       *exchangeData // held while a request is read or relayed, pooled while idle
+	idle     idleRead
 	// idleUntil is when the current wait for a request ends; handedOff is set while a new
 	// goroutine continues that wait.
 	idleUntil time.Time
@@ -55,6 +48,19 @@ type clientConn struct {
 	// linger asks finish to drain what the client still sends before closing, so that the answer
 	// just written is not destroyed by a reset.
 	linger bool
+}
+
+// exchangeData is what one exchange needs and an idle connection does not: the parsed heads, the
+// exchange's state, and scratch space reused from one exchange to the next.
+type exchangeData struct {
+	head      wire.RequestHead
+	resp      wire.ResponseHead
+	x         exchangeState
+	stripped  []byte      // the request head without its h2c upgrade
+	keepAlive []byte      // the request head without "Connection: close"
+	target    []byte      // the rewritten request-target
+	respHead  []byte      // the response head marked "Connection: close"
+	parts     net.Buffers // what one writev sends
 }
 
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
@@ -95,7 +101,7 @@ func (c *clientConn) serve() {
 type headResult int
 
 const (
-	headReady     headResult = iota // a request head is in c.head
+	headReady     headResult = iota // a request head is in c.ex.head
 	headClose                       // the connection is to be closed
 	headHandedOff                   // a new goroutine serves the connection now
 )
@@ -115,7 +121,16 @@ func (c *clientConn) finish() {
 	if buf := c.rd.Detach(); buf != nil {
 		c.srv.bufs.Put(buf)
 	}
+	c.releaseExchange()
 	c.srv.untrack(c)
+}
+
+// releaseExchange gives the exchange data back to the server's pool.
+func (c *clientConn) releaseExchange() {
+	if c.ex != nil {
+		c.srv.exchanges.Put(c.ex)
+		c.ex = nil
+	}
 }
 
 // closeIfIdle closes the connection when it waits for a request (shutdown).
@@ -143,7 +158,7 @@ func (c *clientConn) releaseBackend() {
 	}
 }
 
-// readRequestHead reads the next request head into c.head. It returns false when the connection is
+// readRequestHead reads the next request head into c.ex.head. It returns false when the connection is
 // to be closed: the client closed it or went idle too long, the head was bad (answered), or the
 // server is shutting down.
 func (c *clientConn) readRequestHead() headResult {
@@ -152,9 +167,12 @@ func (c *clientConn) readRequestHead() headResult {
 			return r
 		}
 	}
+	if c.ex == nil {
+		c.ex = c.srv.exchanges.Get()
+	}
 	c.conn.SetReadDeadline(time.Now().Add(c.srv.cfg.HeaderTimeout))
 	err := readHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
-		return wire.ParseRequestHead(buf, &c.head)
+		return wire.ParseRequestHead(buf, &c.ex.head)
 	})
 	var we *wire.Error
 	switch {
@@ -247,6 +265,7 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 			c.srv.bufs.Put(c.idle.buf)
 			c.idle.buf = nil
 			c.releaseBackend()
+			c.releaseExchange()
 			return false
 		default:
 			c.idle.n = -1
@@ -254,3 +273,17 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 		}
 	}
 }
+
+// exchangePool pools exchangeData. The zero value is ready to use.
+type exchangePool struct{ p sync.Pool }
+
+// Get returns exchange data, reused or new.
+func (p *exchangePool) Get() *exchangeData {
+	if ex, ok := p.p.Get().(*exchangeData); ok {
+		return ex
+	}
+	return new(exchangeData)
+}
+
+// Put returns ex to the pool.
+func (p *exchangePool) Put(ex *exchangeData) { p.p.Put(ex) }

@@ -26,31 +26,31 @@ type exchangeState struct {
 	interimSent   bool   // a 1xx response already reached the client
 }
 
-// exchange forwards the request in c.head to its backend and relays the response. It returns
+// exchange forwards the request in c.ex.head to its backend and relays the response. It returns
 // whether the client connection may carry another request.
 func (c *clientConn) exchange() bool {
 	x := c.beginExchange()
-	m, err := c.srv.cfg.Routes.Match(c.head.Target)
+	m, err := c.srv.cfg.Routes.Match(c.ex.head.Target)
 	if err != nil {
 		c.rd.Discard(x.clientHeadLen)
 		return c.refuse(x, 400, "ambiguous request path", err)
 	}
 	x.backend = m.Backend
-	if c.head.H2C || (x.clientClose && c.head.Version == wire.HTTP11) {
+	if c.ex.head.H2C || (x.clientClose && c.ex.head.Version == wire.HTTP11) {
 		if err := c.editHead(); err != nil {
 			c.rd.Discard(x.clientHeadLen)
 			return c.refuse(x, 400, "bad upgrade request", err)
 		}
 	}
-	if c.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-x.clientHeadLen) >= c.head.Body.Length {
-		x.inline = int(c.head.Body.Length)
+	if c.ex.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-x.clientHeadLen) >= c.ex.head.Body.Length {
+		x.inline = int(c.ex.head.Body.Length)
 	}
 	// The request's bytes stay in the client buffer, though discarded, until it is next filled: a
 	// retry lays them out again from req.
 	req := c.rd.Buffered()[:x.clientHeadLen+x.inline]
 	parts := c.requestParts(m, req)
 	c.rd.Discard(len(req))
-	retriable := c.head.Body.Kind == wire.BodyNone && idempotent(c.head.Method)
+	retriable := c.ex.head.Body.Kind == wire.BodyNone && idempotent(c.ex.head.Method)
 
 	for attempt := 0; ; attempt++ {
 		b, err := c.backendConn(m.Backend, attempt > 0)
@@ -62,7 +62,7 @@ func (c *clientConn) exchange() bool {
 			err = c.readFinalHead(b, x)
 		}
 		if err == nil {
-			if c.resp.Status == 101 || (isConnect(x.method) && c.resp.Status/100 == 2) {
+			if c.ex.resp.Status == 101 || (isConnect(x.method) && c.ex.resp.Status/100 == 2) {
 				return c.startTunnel(x, b, copier)
 			}
 			return c.relayResponse(x, b, copier)
@@ -77,58 +77,58 @@ func (c *clientConn) exchange() bool {
 }
 
 func (c *clientConn) beginExchange() *exchangeState {
-	x := &c.x
+	x := &c.ex.x
 	*x = exchangeState{
 		start:         time.Now(),
-		method:        append(x.method[:0], c.head.Method...),
-		target:        append(x.target[:0], c.head.Target...),
-		headOnly:      string(c.head.Method) == "HEAD",
-		clientHeadLen: c.head.Len,
-		clientClose:   c.head.Close,
+		method:        append(x.method[:0], c.ex.head.Method...),
+		target:        append(x.target[:0], c.ex.head.Target...),
+		headOnly:      string(c.ex.head.Method) == "HEAD",
+		clientHeadLen: c.ex.head.Len,
+		clientClose:   c.ex.head.Close,
 	}
 	return x
 }
 
-// editHead replaces c.head by the head to forward when it differs from the client's: without an
+// editHead replaces c.ex.head by the head to forward when it differs from the client's: without an
 // h2c upgrade (HTTP/2 over an upgraded connection would bypass per-request routing), and without
 // "Connection: close", which proxyd honours on the client connection while it keeps the backend
 // connection for other requests.
 func (c *clientConn) editHead() error {
-	head := c.rd.Buffered()[:c.x.clientHeadLen]
-	if c.head.H2C {
-		c.stripped = wire.StripH2CUpgrade(c.stripped[:0], head)
-		head = c.stripped
+	head := c.rd.Buffered()[:c.ex.x.clientHeadLen]
+	if c.ex.head.H2C {
+		c.ex.stripped = wire.StripH2CUpgrade(c.ex.stripped[:0], head)
+		head = c.ex.stripped
 	}
-	if c.x.clientClose && c.head.Version == wire.HTTP11 {
-		c.keepAlive = wire.StripConnectionClose(c.keepAlive[:0], head)
-		head = c.keepAlive
+	if c.ex.x.clientClose && c.ex.head.Version == wire.HTTP11 {
+		c.ex.keepAlive = wire.StripConnectionClose(c.ex.keepAlive[:0], head)
+		head = c.ex.keepAlive
 	}
-	c.x.edited = head
-	return wire.ParseRequestHead(head, &c.head)
+	c.ex.x.edited = head
+	return wire.ParseRequestHead(head, &c.ex.head)
 }
 
 // requestParts lays out the bytes that go to the backend before any streamed body: the head (with
 // its target rewritten when --rewrite applies) and the inline body, from req, the request as the
 // client sent it. The slices stay valid until the client buffer is next filled.
 func (c *clientConn) requestParts(m router.Match, req []byte) net.Buffers {
-	x := &c.x
+	x := &c.ex.x
 	buffered := req
 	head := buffered[:x.clientHeadLen]
 	if x.edited != nil {
 		head = x.edited
 	}
-	parts := c.parts[:0]
+	parts := c.ex.parts[:0]
 	if c.srv.cfg.Rewrite && m.Route >= 0 {
-		c.target = router.Rewrite(c.target[:0], c.head.Target, m)
-		ts, te := c.head.TargetStart, c.head.TargetStart+len(c.head.Target)
-		parts = append(parts, head[:ts], c.target, head[te:])
+		c.ex.target = router.Rewrite(c.ex.target[:0], c.ex.head.Target, m)
+		ts, te := c.ex.head.TargetStart, c.ex.head.TargetStart+len(c.ex.head.Target)
+		parts = append(parts, head[:ts], c.ex.target, head[te:])
 	} else {
 		parts = append(parts, head)
 	}
 	if x.inline > 0 {
 		parts = append(parts, buffered[x.clientHeadLen:x.clientHeadLen+x.inline])
 	}
-	c.parts = parts
+	c.ex.parts = parts
 	return parts
 }
 
@@ -163,7 +163,7 @@ func (c *clientConn) dropBackend(b *upstream.Conn) {
 // sendRequest writes the head (and inline body) to b and starts streaming the rest of the body.
 // The response-header timeout starts once the whole request is sent.
 func (c *clientConn) sendRequest(b *upstream.Conn, parts net.Buffers) (*requestBodyCopier, error) {
-	streamed := c.head.Body.Kind != wire.BodyNone && c.x.inline == 0
+	streamed := c.ex.head.Body.Kind != wire.BodyNone && c.ex.x.inline == 0
 	b.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
 	if streamed {
 		b.SetReadDeadline(time.Time{}) // armed by the copier once the body is sent
@@ -176,30 +176,30 @@ func (c *clientConn) sendRequest(b *upstream.Conn, parts net.Buffers) (*requestB
 	if !streamed {
 		return nil, nil
 	}
-	copier := &requestBodyCopier{c: c, b: b, framing: c.head.Body, done: make(chan error, 1)}
+	copier := &requestBodyCopier{c: c, b: b, framing: c.ex.head.Body, done: make(chan error, 1)}
 	go copier.run()
 	return copier, nil
 }
 
-// readFinalHead reads response heads from b into c.resp, relaying interim 1xx responses (but 101)
-// to the client, until a final head (or 101) is in c.resp, still buffered in b.Reader.
+// readFinalHead reads response heads from b into c.ex.resp, relaying interim 1xx responses (but 101)
+// to the client, until a final head (or 101) is in c.ex.resp, still buffered in b.Reader.
 func (c *clientConn) readFinalHead(b *upstream.Conn, x *exchangeState) error {
 	for {
 		if err := readHead(&b.Reader, MaxResponseHeadSize, func(buf []byte) error {
-			return wire.ParseResponseHead(buf, &c.resp)
+			return wire.ParseResponseHead(buf, &c.ex.resp)
 		}); err != nil {
 			return err
 		}
-		if c.resp.Status >= 200 || c.resp.Status == 101 {
+		if c.ex.resp.Status >= 200 || c.ex.resp.Status == 101 {
 			return nil
 		}
-		if c.head.Version != wire.HTTP10 { // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
-			if _, err := c.conn.Write(b.Reader.Buffered()[:c.resp.Len]); err != nil {
+		if c.ex.head.Version != wire.HTTP10 { // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
+			if _, err := c.conn.Write(b.Reader.Buffered()[:c.ex.resp.Len]); err != nil {
 				return &wire.WriteError{Err: err}
 			}
 			x.interimSent = true
 		}
-		b.Reader.Discard(c.resp.Len)
+		b.Reader.Discard(c.ex.resp.Len)
 	}
 }
 

@@ -61,7 +61,7 @@ func (c *clientConn) lingerClose() {
 // keepAfterAnswer reports whether the connection can carry another request after the proxy answered
 // this one itself: only when no request body is left unread.
 func (c *clientConn) keepAfterAnswer() bool {
-	return c.head.Body.Kind == wire.BodyNone && !c.x.clientClose && !c.srv.shutting.Load()
+	return c.ex.head.Body.Kind == wire.BodyNone && !c.ex.x.clientClose && !c.srv.shutting.Load()
 }
 
 // refuse answers a request the proxy will not forward (400) and logs why.

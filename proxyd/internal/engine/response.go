@@ -9,31 +9,31 @@ import (
 	"proxyd.dev/wire"
 )
 
-// relayResponse relays the final response whose head is in c.resp to the client. It returns whether
+// relayResponse relays the final response whose head is in c.ex.resp to the client. It returns whether
 // the client connection may carry another request.
 func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *requestBodyCopier) bool {
-	framing := c.resp.Framing(x.method)
+	framing := c.ex.resp.Framing(x.method)
 	shutting := c.srv.shutting.Load()
-	keepClient := !c.x.clientClose && framing.Kind != wire.BodyUntilClose && !shutting
-	x.status = c.resp.Status
+	keepClient := !c.ex.x.clientClose && framing.Kind != wire.BodyUntilClose && !shutting
+	x.status = c.ex.resp.Status
 
 	buffered := b.Reader.Buffered()
-	head := buffered[:c.resp.Len]
+	head := buffered[:c.ex.resp.Len]
 	inline := 0
-	if framing.Kind == wire.BodyLength && int64(len(buffered)-c.resp.Len) >= framing.Length {
+	if framing.Kind == wire.BodyLength && int64(len(buffered)-c.ex.resp.Len) >= framing.Length {
 		inline = int(framing.Length)
 	}
 	c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
 	var err error
-	if shutting && !c.resp.Close {
-		c.respHead = wire.AppendCloseHead(c.respHead[:0], head)
-		parts := append(c.parts[:0], c.respHead, buffered[c.resp.Len:c.resp.Len+inline])
-		c.parts = parts
+	if shutting && !c.ex.resp.Close {
+		c.ex.respHead = wire.AppendCloseHead(c.ex.respHead[:0], head)
+		parts := append(c.ex.parts[:0], c.ex.respHead, buffered[c.ex.resp.Len:c.ex.resp.Len+inline])
+		c.ex.parts = parts
 		_, err = parts.WriteTo(c.conn)
 	} else {
-		_, err = c.conn.Write(buffered[:c.resp.Len+inline])
+		_, err = c.conn.Write(buffered[:c.ex.resp.Len+inline])
 	}
-	b.Reader.Discard(c.resp.Len + inline)
+	b.Reader.Discard(c.ex.resp.Len + inline)
 	x.bytes = int64(inline)
 	clientGone := false
 	if err == nil && inline == 0 {
@@ -60,7 +60,7 @@ func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *r
 		return false
 	}
 
-	reuseBackend := !c.resp.Close && framing.Kind != wire.BodyUntilClose
+	reuseBackend := !c.ex.resp.Close && framing.Kind != wire.BodyUntilClose
 	if copier != nil && copier.stop() != nil {
 		// The backend answered before the request body was through: neither connection is at a
 		// message boundary any more.
@@ -78,21 +78,21 @@ func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *r
 // startTunnel answers 101 (or 2xx to CONNECT) and turns the client and backend connections into a
 // raw tunnel until either side is done. The client connection ends with it.
 func (c *clientConn) startTunnel(x *exchangeState, b *upstream.Conn, copier *requestBodyCopier) bool {
-	if c.resp.Status == 101 && !c.head.Upgrade {
+	if c.ex.resp.Status == 101 && !c.ex.head.Upgrade {
 		return c.failResponse(x, b, copier, errUnaskedUpgrade)
 	}
 	if copier != nil {
 		<-copier.done // an upgrade request with a body: the body goes first
 	}
-	x.status = c.resp.Status
+	x.status = c.ex.resp.Status
 	c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
-	if _, err := c.conn.Write(b.Reader.Buffered()[:c.resp.Len]); err != nil {
+	if _, err := c.conn.Write(b.Reader.Buffered()[:c.ex.resp.Len]); err != nil {
 		c.dropBackend(b)
 		x.status = statusClientClosed
 		c.logFailure(x, "client went away before the upgrade", err)
 		return false
 	}
-	b.Reader.Discard(c.resp.Len)
+	b.Reader.Discard(c.ex.resp.Len)
 	for _, nc := range []*net.TCPConn{c.conn, b.TCPConn} {
 		nc.SetDeadline(time.Time{})
 	}

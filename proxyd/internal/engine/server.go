@@ -57,6 +57,8 @@ type Server struct {
 	log   *slog.Logger
 	pools []*upstream.Pool // indexed like cfg.Routes.Backends()
 	bufs  bufpool.Pool
+	// exchanges pools the per-exchange data of connections that are not idle.
+	exchanges exchangePool
 
 	shutting atomic.Bool
 	mu       sync.Mutex
