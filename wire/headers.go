@@ -1,6 +1,9 @@
 package wire
 
-import "math"
+import (
+	"bytes"
+	"math"
+)
 
 // fieldKind names the header fields whose values decide framing or connection handling.
 type fieldKind uint8
@@ -63,16 +66,17 @@ type headFacts struct {
 	side          side
 	version       Version
 	contentLength int64
-	hasLength     bool // a Content-Length field was seen
-	encodings     int  // number of Transfer-Encoding fields
-	chunked       bool // the final transfer coding is chunked
-	hosts         int  // number of Host fields
-	close         bool // Connection lists "close"
-	keepAlive     bool // Connection lists "keep-alive"
-	connUpgrade   bool // Connection lists "upgrade"
-	upgrade       bool // a non-empty Upgrade field was seen
-	h2c           bool // Upgrade lists "h2c"
-	expect        bool // Expect is "100-continue"
+	lengthValue   []byte // the first Content-Length value, as written
+	hasLength     bool   // a Content-Length field was seen
+	encodings     int    // number of Transfer-Encoding fields
+	chunked       bool   // the final transfer coding is chunked
+	hosts         int    // number of Host fields
+	close         bool   // Connection lists "close"
+	keepAlive     bool   // Connection lists "keep-alive"
+	connUpgrade   bool   // Connection lists "upgrade"
+	upgrade       bool   // a non-empty Upgrade field was seen
+	h2c           bool   // Upgrade lists "h2c"
+	expect        bool   // Expect is "100-continue"
 }
 
 // parseFields parses the header fields starting at buf[i] up to and including the empty line that
@@ -135,12 +139,14 @@ func (h *headFacts) length(value []byte) (int, string) {
 	switch {
 	case !ok:
 		return h.side.status(), "invalid Content-Length"
-	case h.hasLength && n != h.contentLength:
+	case h.hasLength && (n != h.contentLength || !bytes.Equal(value, h.lengthValue)):
+		// Duplicates must be spelled alike: "10" and "010" are refused like "10" and "11",
+		// since recipients that compare the text would disagree.
 		return h.side.status(), "conflicting Content-Length fields"
 	case h.encodings > 0:
 		return h.side.status(), "both Content-Length and Transfer-Encoding"
 	}
-	h.hasLength, h.contentLength = true, n
+	h.hasLength, h.contentLength, h.lengthValue = true, n, value
 	return 0, ""
 }
 

@@ -40,7 +40,7 @@ func validRequests() []requestCase {
 			RequestHead{Method: []byte("POST"), Target: []byte("/"), Version: HTTP11, Body: Framing{BodyLength, 12}}},
 		{"content-length max", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 9223372036854775807\r\n\r\n",
 			RequestHead{Method: []byte("PUT"), Target: []byte("/"), Version: HTTP11, Body: Framing{BodyLength, 1<<63 - 1}}},
-		{"identical content-lengths", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\ncontent-length: 007\r\n\r\n",
+		{"identical content-lengths", "PUT / HTTP/1.1\r\nHost: a\r\nContent-Length: 7\r\ncontent-length:  7\r\n\r\n",
 			RequestHead{Method: []byte("PUT"), Target: []byte("/"), Version: HTTP11, Body: Framing{BodyLength, 7}}},
 		{"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n",
 			RequestHead{Method: []byte("POST"), Target: []byte("/"), Version: HTTP11, Body: Framing{Kind: BodyChunked}}},
@@ -184,6 +184,7 @@ func badRequests() []badCase {
 		{"CL exponent", pre + "Content-Length: 1e3\r\n\r\n", 400, false},
 		{"CL non-ASCII digits", pre + "Content-Length: \xd9\xa1\r\n\r\n", 400, false},
 		{"CLs differ", pre + "Content-Length: 10\r\nContent-Length: 11\r\n\r\n", 400, false},
+		{"CLs spelled differently", pre + "Content-Length: 10\r\nContent-Length: 010\r\n\r\n", 400, false},
 		// Host.
 		{"no Host", "GET / HTTP/1.1\r\nX: a\r\n\r\n", 400, false},
 		{"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400, false},
