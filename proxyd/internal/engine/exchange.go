@@ -67,7 +67,7 @@ func (c *clientConn) exchange() bool {
 			}
 			return c.relayResponse(x, b, copier)
 		}
-		if retriable && attempt == 0 && b.Reused && len(b.Reader.Buffered()) == 0 && !x.interimSent && !isTimeout(err) {
+		if retriable && attempt == 0 && b.Reused && len(b.Reader.Buffered()) == 0 && !x.interimSent && !isTimeout(err) && !isWriteErr(err) {
 			c.dropBackend(b)
 			parts = c.requestParts(m, req)
 			continue

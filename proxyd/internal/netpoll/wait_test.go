@@ -1,0 +1,140 @@
+package netpoll
+
+import (
+	"errors"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestWaitReadableReady returns nil once the peer has sent bytes, closed or reset the connection,
+// and leaves what arrived for the next Read: the bytes unread, or the end reported as an error.
+func TestWaitReadableReady(t *testing.T) {
+	const payload = "hello, backend"
+	tests := []struct {
+		name     string
+		peerDoes func(t *testing.T, peer *net.TCPConn)
+		wantData string // what the next Read returns; empty: the next Read fails
+	}{
+		{
+			name: "peer sends bytes",
+			peerDoes: func(t *testing.T, peer *net.TCPConn) {
+				if _, err := peer.Write([]byte(payload)); err != nil {
+					t.Fatalf("peer write: %v", err)
+				}
+			},
+			wantData: payload,
+		},
+		{
+			name:     "peer closes",
+			peerDoes: func(t *testing.T, peer *net.TCPConn) { peer.Close() },
+		},
+		{
+			name:     "peer half-closes",
+			peerDoes: func(t *testing.T, peer *net.TCPConn) { peer.CloseWrite() },
+		},
+		{
+			name:     "peer resets",
+			peerDoes: reset,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			local, peer := tcpPair(t)
+			done := make(chan error, 1)
+			go func() {
+				local.SetReadDeadline(time.Now().Add(waitLimit))
+				done <- WaitReadable(local)
+			}()
+			tt.peerDoes(t, peer)
+			if err := <-done; err != nil {
+				t.Fatalf("WaitReadable after the peer acted: %v, want nil", err)
+			}
+
+			buf := make([]byte, len(payload)+1)
+			n, err := local.Read(buf)
+			if tt.wantData == "" {
+				if err == nil {
+					t.Fatalf("Read after WaitReadable = %q, nil; want an error (end of connection)", buf[:n])
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Read after WaitReadable: %v", err)
+			}
+			if diff := cmp.Diff(tt.wantData, string(buf[:n])); diff != "" {
+				t.Errorf("Read after WaitReadable (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWaitReadableAlreadyPending returns at once when bytes arrived before the call, and the
+// bytes stay readable afterwards, also after a second wait.
+func TestWaitReadableAlreadyPending(t *testing.T) {
+	local, peer := tcpPair(t)
+	if _, err := peer.Write([]byte("x")); err != nil {
+		t.Fatalf("peer write: %v", err)
+	}
+	waitReadable(t, local)
+	waitReadable(t, local) // waiting takes nothing away
+
+	buf := make([]byte, 2)
+	local.SetReadDeadline(time.Now().Add(waitLimit))
+	n, err := local.Read(buf)
+	if err != nil {
+		t.Fatalf("Read after WaitReadable: %v", err)
+	}
+	if diff := cmp.Diff("x", string(buf[:n])); diff != "" {
+		t.Errorf("Read after WaitReadable (-want +got):\n%s", diff)
+	}
+}
+
+// TestWaitReadableDeadline returns os.ErrDeadlineExceeded when the read deadline passes on a
+// quiet connection, both a deadline already past and one that passes during the wait.
+func TestWaitReadableDeadline(t *testing.T) {
+	tests := []struct {
+		name   string
+		offset time.Duration
+	}{
+		{name: "already past", offset: -time.Second},
+		{name: "passes while waiting", offset: 100 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			local, _ := tcpPair(t)
+			start := time.Now()
+			local.SetReadDeadline(start.Add(tt.offset))
+			err := WaitReadable(local)
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("WaitReadable on a quiet connection = %v, want os.ErrDeadlineExceeded", err)
+			}
+			if elapsed := time.Since(start); elapsed < tt.offset {
+				t.Errorf("WaitReadable returned after %v, before the deadline %v", elapsed, tt.offset)
+			}
+		})
+	}
+}
+
+// TestWaitReadableClosed returns net.ErrClosed when the connection is closed during the wait
+// (or, if the close wins the race with the call, before it).
+func TestWaitReadableClosed(t *testing.T) {
+	local, _ := tcpPair(t)
+	local.SetReadDeadline(time.Now().Add(waitLimit))
+	done := make(chan error, 1)
+	go func() { done <- WaitReadable(local) }()
+	local.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("WaitReadable on a connection closed while waiting = %v, want net.ErrClosed", err)
+	}
+}
+
+// TestWaitReadableNoRawConn returns the error of a connection that cannot give its descriptor.
+func TestWaitReadableNoRawConn(t *testing.T) {
+	if err := WaitReadable(noRawConn{}); !errors.Is(err, errNoRawConn) {
+		t.Fatalf("WaitReadable(noRawConn) = %v, want %v", err, errNoRawConn)
+	}
+}
