@@ -1,6 +1,7 @@
 package bufpool
 
 import (
+	"bytes"
 	"sync"
 	"testing"
 
@@ -104,16 +105,13 @@ func TestConcurrentHolders(t *testing.T) {
 	var wg sync.WaitGroup
 	for mark := range holders {
 		wg.Go(func() {
+			want := bytes.Repeat([]byte{byte(mark)}, Size)
 			for range rounds {
 				buf := p.Get()
-				for i := range buf {
-					buf[i] = byte(mark)
-				}
-				for i, b := range buf {
-					if b != byte(mark) {
-						t.Errorf("holder %d: byte %d = %d, overwritten by another holder", mark, i, b)
-						break
-					}
+				copy(buf, want)
+				if !bytes.Equal(buf, want) {
+					t.Errorf("holder %d: its buffer was overwritten by another holder", mark)
+					return
 				}
 				p.Put(buf)
 			}

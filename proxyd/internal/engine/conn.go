@@ -60,7 +60,8 @@ type exchangeData struct {
 	keepAlive []byte      // the request head without "Connection: close"
 	target    []byte      // the rewritten request-target
 	respHead  []byte      // the response head marked "Connection: close"
-	parts     net.Buffers // what one writev sends
+	parts     net.Buffers // what one writev sends, laid out in partsArr
+	partsArr  [4][]byte
 }
 
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
@@ -174,11 +175,19 @@ func (c *clientConn) readRequestHead() headResult {
 	err := readHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
 		return wire.ParseRequestHead(buf, &c.ex.head)
 	})
-	var we *wire.Error
-	switch {
-	case err == nil:
+	if err == nil {
 		c.requests++
 		return headReady
+	}
+	c.headFailed(err)
+	return headClose
+}
+
+// headFailed answers and logs a request head that could not be read: too large (431), malformed
+// (the parser's status), too slow (408); a client that closed mid-head is only logged.
+func (c *clientConn) headFailed(err error) {
+	var we *wire.Error
+	switch {
 	case errors.Is(err, errHeadTooLarge):
 		c.answer(431, true, false)
 		c.srv.log.Info("request head too large", "client", c.conn.RemoteAddr(), "limit", c.srv.cfg.MaxHeaderSize)
@@ -191,7 +200,6 @@ func (c *clientConn) readRequestHead() headResult {
 	case len(c.rd.Buffered()) > 0:
 		c.srv.log.Info("client closed mid-head", "client", c.conn.RemoteAddr(), "err", err)
 	}
-	return headClose
 }
 
 // awaitRequest waits for the client's next request. It reads at once when bytes are there; else

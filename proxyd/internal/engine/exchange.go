@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"net"
 	"time"
 
 	"proxyd.dev/proxyd/internal/upstream"
@@ -48,7 +47,7 @@ func (c *clientConn) exchange() bool {
 	// The request's bytes stay in the client buffer, though discarded, until it is next filled: a
 	// retry lays them out again from req.
 	req := c.rd.Buffered()[:x.clientHeadLen+x.inline]
-	parts := c.requestParts(m, req)
+	c.requestParts(m, req)
 	c.rd.Discard(len(req))
 	retriable := c.ex.head.Body.Kind == wire.BodyNone && idempotent(c.ex.head.Method)
 
@@ -57,7 +56,7 @@ func (c *clientConn) exchange() bool {
 		if err != nil {
 			return c.failDial(x, err)
 		}
-		copier, err := c.sendRequest(b, parts)
+		copier, err := c.sendRequest(b)
 		if err == nil {
 			err = c.readFinalHead(b, x)
 		}
@@ -69,7 +68,7 @@ func (c *clientConn) exchange() bool {
 		}
 		if retriable && attempt == 0 && b.Reused && len(b.Reader.Buffered()) == 0 && !x.interimSent && !isTimeout(err) && !isWriteErr(err) {
 			c.dropBackend(b)
-			parts = c.requestParts(m, req)
+			c.requestParts(m, req) // the failed write consumed c.ex.parts
 			continue
 		}
 		return c.failResponse(x, b, copier, err)
@@ -109,15 +108,15 @@ func (c *clientConn) editHead() error {
 
 // requestParts lays out the bytes that go to the backend before any streamed body: the head (with
 // its target rewritten when --rewrite applies) and the inline body, from req, the request as the
-// client sent it. The slices stay valid until the client buffer is next filled.
-func (c *clientConn) requestParts(m router.Match, req []byte) net.Buffers {
+// client sent it, into c.ex.parts. The slices stay valid until the client buffer is next filled.
+func (c *clientConn) requestParts(m router.Match, req []byte) {
 	x := &c.ex.x
 	buffered := req
 	head := buffered[:x.clientHeadLen]
 	if x.edited != nil {
 		head = x.edited
 	}
-	parts := c.ex.parts[:0]
+	parts := c.ex.partsArr[:0]
 	if c.srv.cfg.Rewrite && m.Route >= 0 {
 		c.ex.target = router.Rewrite(c.ex.target[:0], c.ex.head.Target, m)
 		ts, te := c.ex.head.TargetStart, c.ex.head.TargetStart+len(c.ex.head.Target)
@@ -129,7 +128,6 @@ func (c *clientConn) requestParts(m router.Match, req []byte) net.Buffers {
 		parts = append(parts, buffered[x.clientHeadLen:x.clientHeadLen+x.inline])
 	}
 	c.ex.parts = parts
-	return parts
 }
 
 // backendConn returns a connection to backend idx: the kept one when it goes there, else one
@@ -162,7 +160,7 @@ func (c *clientConn) dropBackend(b *upstream.Conn) {
 
 // sendRequest writes the head (and inline body) to b and starts streaming the rest of the body.
 // The response-header timeout starts once the whole request is sent.
-func (c *clientConn) sendRequest(b *upstream.Conn, parts net.Buffers) (*requestBodyCopier, error) {
+func (c *clientConn) sendRequest(b *upstream.Conn) (*requestBodyCopier, error) {
 	streamed := c.ex.head.Body.Kind != wire.BodyNone && c.ex.x.inline == 0
 	b.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
 	if streamed {
@@ -170,7 +168,7 @@ func (c *clientConn) sendRequest(b *upstream.Conn, parts net.Buffers) (*requestB
 	} else {
 		b.SetReadDeadline(time.Now().Add(c.srv.cfg.ResponseHeaderTimeout))
 	}
-	if _, err := parts.WriteTo(b); err != nil {
+	if _, err := c.ex.parts.WriteTo(b); err != nil {
 		return nil, err
 	}
 	if !streamed {

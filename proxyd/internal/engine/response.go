@@ -27,9 +27,8 @@ func (c *clientConn) relayResponse(x *exchangeState, b *upstream.Conn, copier *r
 	var err error
 	if shutting && !c.ex.resp.Close {
 		c.ex.respHead = wire.AppendCloseHead(c.ex.respHead[:0], head)
-		parts := append(c.ex.parts[:0], c.ex.respHead, buffered[c.ex.resp.Len:c.ex.resp.Len+inline])
-		c.ex.parts = parts
-		_, err = parts.WriteTo(c.conn)
+		c.ex.parts = append(c.ex.partsArr[:0], c.ex.respHead, buffered[c.ex.resp.Len:c.ex.resp.Len+inline])
+		_, err = c.ex.parts.WriteTo(c.conn)
 	} else {
 		_, err = c.conn.Write(buffered[:c.ex.resp.Len+inline])
 	}
