@@ -38,13 +38,41 @@ func tcpPair(t *testing.T) (local, peer *net.TCPConn) {
 	return local, peer
 }
 
-// reset closes c so that its peer receives a TCP reset instead of an orderly end.
-func reset(t *testing.T, c *net.TCPConn) {
+// peerAct is something the peer does to a connection.
+type peerAct func(t *testing.T, peer *net.TCPConn)
+
+// sends returns the act of writing data.
+func sends(data string) peerAct {
+	return func(t *testing.T, peer *net.TCPConn) {
+		t.Helper()
+		if _, err := peer.Write([]byte(data)); err != nil {
+			t.Fatalf("peer write: %v", err)
+		}
+	}
+}
+
+// closes ends the connection in order.
+func closes(_ *testing.T, peer *net.TCPConn) { peer.Close() }
+
+// halfCloses ends the peer's sending only.
+func halfCloses(_ *testing.T, peer *net.TCPConn) { peer.CloseWrite() }
+
+// resets closes the connection with a TCP reset instead of an orderly end.
+func resets(t *testing.T, peer *net.TCPConn) {
 	t.Helper()
-	if err := c.SetLinger(0); err != nil {
+	if err := peer.SetLinger(0); err != nil {
 		t.Fatalf("SetLinger(0): %v", err)
 	}
-	c.Close()
+	peer.Close()
+}
+
+// then is a followed by b.
+func then(a, b peerAct) peerAct {
+	return func(t *testing.T, peer *net.TCPConn) {
+		t.Helper()
+		a(t, peer)
+		b(t, peer)
+	}
 }
 
 // waitReadable waits, at most waitLimit, for c to become readable: for what its peer did to

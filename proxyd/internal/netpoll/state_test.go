@@ -13,82 +13,42 @@ import (
 // end (peer closed or reset, connection closed locally, no descriptor) has its peer gone.
 func TestPeerGoneAndQuiet(t *testing.T) {
 	tests := []struct {
-		name      string
-		setup     func(t *testing.T, local, peer *net.TCPConn) syscall.Conn
+		name string
+		// peerDoes, when set, acts on the peer; the test waits until the act has arrived.
+		peerDoes peerAct
+		// conn, when set, turns the local end into the connection asked about.
+		conn      func(local *net.TCPConn) syscall.Conn
 		wantGone  bool
 		wantQuiet bool
 	}{
+		{name: "idle, peer silent", wantQuiet: true},
+		{name: "peer sent bytes", peerDoes: sends("unsolicited")},
+		{name: "peer sent bytes then closed", peerDoes: then(sends("last words"), closes)},
+		{name: "peer closed", peerDoes: closes, wantGone: true},
+		{name: "peer half-closed", peerDoes: halfCloses, wantGone: true},
+		{name: "peer reset", peerDoes: resets, wantGone: true},
 		{
-			name:      "idle, peer silent",
-			setup:     func(t *testing.T, local, _ *net.TCPConn) syscall.Conn { return local },
-			wantQuiet: true,
-		},
-		{
-			name: "peer sent bytes",
-			setup: func(t *testing.T, local, peer *net.TCPConn) syscall.Conn {
-				if _, err := peer.Write([]byte("unsolicited")); err != nil {
-					t.Fatalf("peer write: %v", err)
-				}
-				waitReadable(t, local)
-				return local
-			},
-		},
-		{
-			name: "peer sent bytes then closed",
-			setup: func(t *testing.T, local, peer *net.TCPConn) syscall.Conn {
-				if _, err := peer.Write([]byte("last words")); err != nil {
-					t.Fatalf("peer write: %v", err)
-				}
-				peer.Close()
-				waitReadable(t, local)
-				return local
-			},
-		},
-		{
-			name: "peer closed",
-			setup: func(t *testing.T, local, peer *net.TCPConn) syscall.Conn {
-				peer.Close()
-				waitReadable(t, local)
-				return local
-			},
-			wantGone: true,
-		},
-		{
-			name: "peer half-closed",
-			setup: func(t *testing.T, local, peer *net.TCPConn) syscall.Conn {
-				peer.CloseWrite()
-				waitReadable(t, local)
-				return local
-			},
-			wantGone: true,
-		},
-		{
-			name: "peer reset",
-			setup: func(t *testing.T, local, peer *net.TCPConn) syscall.Conn {
-				reset(t, peer)
-				waitReadable(t, local)
-				return local
-			},
-			wantGone: true,
-		},
-		{
-			name: "closed locally",
-			setup: func(t *testing.T, local, _ *net.TCPConn) syscall.Conn {
-				local.Close()
-				return local
-			},
+			name:     "closed locally",
+			conn:     func(local *net.TCPConn) syscall.Conn { local.Close(); return local },
 			wantGone: true,
 		},
 		{
 			name:     "no descriptor",
-			setup:    func(*testing.T, *net.TCPConn, *net.TCPConn) syscall.Conn { return noRawConn{} },
+			conn:     func(*net.TCPConn) syscall.Conn { return noRawConn{} },
 			wantGone: true,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			local, peer := tcpPair(t)
-			c := tt.setup(t, local, peer)
+			if tt.peerDoes != nil {
+				tt.peerDoes(t, peer)
+				waitReadable(t, local)
+			}
+			var c syscall.Conn = local
+			if tt.conn != nil {
+				c = tt.conn(local)
+			}
 			// Both are asked twice: asking takes nothing from the socket.
 			for range 2 {
 				if got := PeerGone(c); got != tt.wantGone {
@@ -107,9 +67,7 @@ func TestPeerGoneAndQuiet(t *testing.T) {
 func TestPeekLeavesBytes(t *testing.T) {
 	const payload = "abc"
 	local, peer := tcpPair(t)
-	if _, err := peer.Write([]byte(payload)); err != nil {
-		t.Fatalf("peer write: %v", err)
-	}
+	sends(payload)(t, peer)
 	waitReadable(t, local)
 	PeerGone(local)
 	Quiet(local)

@@ -16,30 +16,13 @@ func TestWaitReadableReady(t *testing.T) {
 	const payload = "hello, backend"
 	tests := []struct {
 		name     string
-		peerDoes func(t *testing.T, peer *net.TCPConn)
+		peerDoes peerAct
 		wantData string // what the next Read returns; empty: the next Read fails
 	}{
-		{
-			name: "peer sends bytes",
-			peerDoes: func(t *testing.T, peer *net.TCPConn) {
-				if _, err := peer.Write([]byte(payload)); err != nil {
-					t.Fatalf("peer write: %v", err)
-				}
-			},
-			wantData: payload,
-		},
-		{
-			name:     "peer closes",
-			peerDoes: func(t *testing.T, peer *net.TCPConn) { peer.Close() },
-		},
-		{
-			name:     "peer half-closes",
-			peerDoes: func(t *testing.T, peer *net.TCPConn) { peer.CloseWrite() },
-		},
-		{
-			name:     "peer resets",
-			peerDoes: reset,
-		},
+		{name: "peer sends bytes", peerDoes: sends(payload), wantData: payload},
+		{name: "peer closes", peerDoes: closes},
+		{name: "peer half-closes", peerDoes: halfCloses},
+		{name: "peer resets", peerDoes: resets},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,13 +55,11 @@ func TestWaitReadableReady(t *testing.T) {
 	}
 }
 
-// TestWaitReadableAlreadyPending returns at once when bytes arrived before the call, and the
+// TestWaitReadableAlreadyPending returns when bytes arrived before the call, and the
 // bytes stay readable afterwards, also after a second wait.
 func TestWaitReadableAlreadyPending(t *testing.T) {
 	local, peer := tcpPair(t)
-	if _, err := peer.Write([]byte("x")); err != nil {
-		t.Fatalf("peer write: %v", err)
-	}
+	sends("x")(t, peer)
 	waitReadable(t, local)
 	waitReadable(t, local) // waiting takes nothing away
 

@@ -94,6 +94,8 @@ func (h *halfTunnel) run(wg *sync.WaitGroup) {
 			h.t.closeBoth()
 			return
 		}
+		// Readable: the read must not fail on the wait's deadline passing meanwhile.
+		h.src.SetReadDeadline(time.Time{})
 		done, err := h.relayOnce()
 		if err != nil {
 			h.t.closeBoth()

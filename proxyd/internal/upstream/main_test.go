@@ -3,6 +3,7 @@ package upstream
 import (
 	"errors"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -128,7 +129,11 @@ func expectEOF(t *testing.T, sc *net.TCPConn) {
 	t.Helper()
 	sc.SetReadDeadline(time.Now().Add(waitLimit))
 	var buf [1]byte
-	if n, err := sc.Read(buf[:]); err == nil {
+	n, err := sc.Read(buf[:])
+	switch {
+	case err == nil:
 		t.Fatalf("backend read %q, want the end of the connection", buf[:n])
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		t.Fatalf("backend connection from %s still open after %v", sc.RemoteAddr(), waitLimit)
 	}
 }

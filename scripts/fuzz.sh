@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Runs every fuzz target of the fuzz module, one after the other, for a bounded time each, and
+# prints one summary line per target (status, executions, new corpus entries, crasher). Fails if
+# any target fails. New crashers land in fuzz/testdata/fuzz/<Target>/ as go test writes them: a
+# failing input stays there, and from then on `go test ./...` in fuzz/ replays it.
+#
+#   bash scripts/fuzz.sh [duration]     (default 30s per target; any -fuzztime value, e.g. 2m, 500000x)
+set -euo pipefail
+cd "$(dirname "$0")/../fuzz"
+DURATION=${1:-30s}
+
+mapfile -t targets < <(go test -list '^Fuzz' . | grep '^Fuzz')
+if [ "${#targets[@]}" -eq 0 ]; then
+  echo "fuzz: no fuzz targets found" >&2
+  exit 1
+fi
+
+# seconds converts a Go duration as the fuzzer prints it ("1h2m3s", "45s") to whole seconds.
+seconds() {
+  local d=$1 total=0 n unit
+  while [[ $d =~ ^([0-9]+)([hms])(.*)$ ]]; do
+    n=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]} d=${BASH_REMATCH[3]}
+    case $unit in h) total=$((total + n * 3600)) ;; m) total=$((total + n * 60)) ;; s) total=$((total + n)) ;; esac
+  done
+  echo "$total"
+}
+
+log=$(mktemp /tmp/proxyd-fuzz.XXXXXX)
+trap 'rm -f "$log"' EXIT
+
+status=0
+summaries=()
+for target in "${targets[@]}"; do
+  echo "== $target: fuzzing for $DURATION"
+  if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$DURATION" . >"$log" 2>&1; then
+    result=ok
+  else
+    result=FAIL
+    status=1
+    cat "$log"
+  fi
+  # The last progress line holds the totals: "fuzz: elapsed: 30s, execs: 123 (4/sec), new interesting: 5 (total: 9)".
+  progress=$(grep -E '^fuzz: elapsed: .*execs: ' "$log" | tail -n 1 || true)
+  execs=$(sed -nE 's/.*execs: ([0-9]+).*/\1/p' <<<"$progress")
+  elapsed=$(sed -nE 's/^fuzz: elapsed: ([^,]+),.*/\1/p' <<<"$progress")
+  interesting=$(sed -nE 's/.*new interesting: ([0-9]+).*/\1/p' <<<"$progress")
+  crasher=$(sed -nE 's/.*Failing input written to (.*)$/\1/p' "$log" | tail -n 1)
+  secs=$(seconds "${elapsed:-0s}")
+  line=$(printf '%-30s %-4s execs=%s elapsed=%s execs/s=%s new-interesting=%s' "$target" "$result" \
+    "${execs:-0}" "${elapsed:-0s}" "$(( ${execs:-0} / (secs > 0 ? secs : 1) ))" "${interesting:-0}")
+  [ -n "$crasher" ] && line+=" crasher=fuzz/$crasher"
+  summaries+=("$line")
+  echo "$line"
+done
+
+echo "== fuzz summary ($DURATION per target)"
+printf '%s\n' "${summaries[@]}"
+exit "$status"
