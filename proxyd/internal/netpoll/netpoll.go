@@ -1,5 +1,8 @@
 // Package netpoll waits for a socket to become readable without reading from it, so that an idle
 // connection needs no read buffer while it waits, and tells whether an idle socket is still quiet.
+//
+// It asks the kernel with ppoll(2) and a zero timeout, which reads nothing and clears nothing: the
+// bytes, the EOF or the socket error that made a socket ready are still there for the next Read.
 package netpoll
 
 import (
@@ -7,15 +10,40 @@ import (
 	"unsafe"
 )
 
-// peekFlags asks recv(2) to look at the next byte without taking it and without blocking.
-const peekFlags = syscall.MSG_PEEK | syscall.MSG_DONTWAIT
+// Poll events (poll(2)). POLLERR and POLLHUP are reported whether asked for or not.
+const (
+	pollIn    = 0x1
+	pollErr   = 0x8
+	pollHup   = 0x10
+	pollRdHup = 0x2000 // the peer closed its writing side
+)
 
-// peek reports whether fd has a byte to read, EOF or an error pending (ready), or nothing yet.
-func peek(fd uintptr) (ready bool) {
-	var b [1]byte
-	_, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, peekFlags, 0, 0)
-	return errno != syscall.EAGAIN && errno != syscall.EINTR
+// pollFd is struct pollfd of poll(2).
+type pollFd struct {
+	fd      int32
+	events  int16
+	revents int16
 }
+
+// events returns what ppoll(2) reports for fd at once, without waiting; a failing call reports
+// pollErr.
+func events(fd uintptr) int16 {
+	p := pollFd{fd: int32(fd), events: pollIn | pollRdHup}
+	var now syscall.Timespec // a zero timeout: do not wait
+	for {
+		_, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1, uintptr(unsafe.Pointer(&now)), 0, 0, 0)
+		switch errno {
+		case 0:
+			return p.revents
+		case syscall.EINTR:
+			continue
+		}
+		return pollErr
+	}
+}
+
+// ready reports whether fd has bytes to read, EOF or an error pending.
+func ready(fd uintptr) bool { return events(fd) != 0 }
 
 // WaitReadable blocks until c has bytes to read, has reached EOF or has failed. It returns an error
 // when the read deadline of c passes (os.ErrDeadlineExceeded) or c is closed while waiting; the
@@ -25,11 +53,11 @@ func WaitReadable(c syscall.Conn) error {
 	if err != nil {
 		return err
 	}
-	return rc.Read(peek)
+	return rc.Read(ready)
 }
 
-// PeerGone reports whether the peer of c has closed or reset the connection: its next read would
-// return EOF or an error rather than bytes or a wait.
+// PeerGone reports whether the peer of c has reset the connection, or closed it with nothing left
+// unread: its next read would return EOF or an error rather than bytes or a wait.
 func PeerGone(c syscall.Conn) bool {
 	rc, err := c.SyscallConn()
 	if err != nil {
@@ -37,11 +65,19 @@ func PeerGone(c syscall.Conn) bool {
 	}
 	gone := false
 	err = rc.Control(func(fd uintptr) {
-		var b [1]byte
-		n, _, errno := syscall.Syscall6(syscall.SYS_RECVFROM, fd, uintptr(unsafe.Pointer(&b[0])), 1, peekFlags, 0, 0)
-		gone = (errno == 0 && n == 0) || (errno != 0 && errno != syscall.EAGAIN && errno != syscall.EINTR)
+		ev := events(fd)
+		gone = ev&pollErr != 0 || ev&(pollRdHup|pollHup) != 0 && unread(fd) == 0
 	})
 	return err != nil || gone
+}
+
+// unread returns how many bytes wait to be read on fd (FIONREAD).
+func unread(fd uintptr) int {
+	var n int32
+	if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
+		return 0
+	}
+	return int(n)
 }
 
 // Quiet reports whether c has nothing to read and no EOF or error pending: true for an idle
@@ -52,6 +88,6 @@ func Quiet(c syscall.Conn) bool {
 		return false
 	}
 	quiet := false
-	err = rc.Control(func(fd uintptr) { quiet = !peek(fd) })
+	err = rc.Control(func(fd uintptr) { quiet = events(fd) == 0 })
 	return err == nil && quiet
 }

@@ -51,3 +51,16 @@ func TestWriteErrorEndsRun(t *testing.T) {
 	r.wait(t)
 	r.bothClosed(t)
 }
+
+// TestResetEndsRun closes both connections when one side resets while the other stays silent: a
+// reset is an error, not a half-close, so Run does not wait for the idle timeout.
+func TestResetEndsRun(t *testing.T) {
+	r := newRig(t, noIdleTimeout)
+	r.run(t, "", "")
+	if err := r.backend.SetLinger(0); err != nil {
+		t.Fatalf("SetLinger(0): %v", err)
+	}
+	r.backend.Close()
+	r.wait(t)
+	r.bothClosed(t)
+}
