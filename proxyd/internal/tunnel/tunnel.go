@@ -21,14 +21,15 @@ type Tunnel struct {
 	a, b     *net.TCPConn
 	idle     time.Duration
 	bufs     *bufpool.Pool
-	lastMove atomic.Int64 // unix nanoseconds of the last byte relayed either way
+	born     time.Time     // when the tunnel was made: the monotonic base of lastMove
+	lastMove atomic.Int64 // nanoseconds from born to the last byte relayed either way
 	once     sync.Once
 }
 
 // New returns a tunnel between a and b. Bytes already read from either side but not yet relayed are
 // passed to Run.
 func New(a, b *net.TCPConn, idle time.Duration, bufs *bufpool.Pool) *Tunnel {
-	return &Tunnel{a: a, b: b, idle: idle, bufs: bufs}
+	return &Tunnel{a: a, b: b, idle: idle, bufs: bufs, born: time.Now()}
 }
 
 // Run relays pendingA (bytes read from a) to b and pendingB to a, then everything each side sends,
@@ -58,11 +59,11 @@ func (t *Tunnel) closeBoth() {
 	})
 }
 
-func (t *Tunnel) touch() { t.lastMove.Store(time.Now().UnixNano()) }
+func (t *Tunnel) touch() { t.lastMove.Store(int64(time.Since(t.born))) }
 
 // idleFor reports how long no byte has moved through the tunnel.
 func (t *Tunnel) idleFor() time.Duration {
-	return time.Duration(time.Now().UnixNano() - t.lastMove.Load())
+	return time.Since(t.born) - time.Duration(t.lastMove.Load())
 }
 
 // halfTunnel copies one direction of a tunnel. It waits for its source to become readable before it
