@@ -21,7 +21,7 @@ type Tunnel struct {
 	a, b     *net.TCPConn
 	idle     time.Duration
 	bufs     *bufpool.Pool
-	born     time.Time     // when the tunnel was made: the monotonic base of lastMove
+	born     time.Time    // when the tunnel was made: the monotonic base of lastMove
 	lastMove atomic.Int64 // nanoseconds from born to the last byte relayed either way
 	once     sync.Once
 }
