@@ -17,27 +17,6 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // test instead of hanging it.
 const waitLimit = 10 * time.Second
 
-// tcpPair returns both ends of a fresh loopback TCP connection; cleanup closes them.
-func tcpPair(t *testing.T) (local, peer *net.TCPConn) {
-	t.Helper()
-	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatalf("listen on loopback: %v", err)
-	}
-	defer ln.Close()
-	local, err = net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
-	if err != nil {
-		t.Fatalf("dial %s: %v", ln.Addr(), err)
-	}
-	t.Cleanup(func() { local.Close() })
-	peer, err = ln.AcceptTCP()
-	if err != nil {
-		t.Fatalf("accept on %s: %v", ln.Addr(), err)
-	}
-	t.Cleanup(func() { peer.Close() })
-	return local, peer
-}
-
 // peerAct is something the peer does to a connection.
 type peerAct func(t *testing.T, peer *net.TCPConn)
 

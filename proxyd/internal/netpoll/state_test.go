@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"proxyd.dev/proxyd/internal/loopback"
 )
 
 // TestPeerGoneAndQuiet checks both reports on each state an idle connection can be in: only a
@@ -40,7 +42,7 @@ func TestPeerGoneAndQuiet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			local, peer := tcpPair(t)
+			local, peer := loopback.Pair(t)
 			if tt.peerDoes != nil {
 				tt.peerDoes(t, peer)
 				waitReadable(t, local)
@@ -66,7 +68,7 @@ func TestPeerGoneAndQuiet(t *testing.T) {
 // sent.
 func TestPeekLeavesBytes(t *testing.T) {
 	const payload = "abc"
-	local, peer := tcpPair(t)
+	local, peer := loopback.Pair(t)
 	sends(payload)(t, peer)
 	waitReadable(t, local)
 	PeerGone(local)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"proxyd.dev/proxyd/internal/loopback"
 )
 
 // TestWaitReadableReady returns nil once the peer has sent bytes, closed or reset the connection,
@@ -26,7 +28,7 @@ func TestWaitReadableReady(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			local, peer := tcpPair(t)
+			local, peer := loopback.Pair(t)
 			done := make(chan error, 1)
 			go func() {
 				local.SetReadDeadline(time.Now().Add(waitLimit))
@@ -58,7 +60,7 @@ func TestWaitReadableReady(t *testing.T) {
 // TestWaitReadableAlreadyPending returns when bytes arrived before the call, and the
 // bytes stay readable afterwards, also after a second wait.
 func TestWaitReadableAlreadyPending(t *testing.T) {
-	local, peer := tcpPair(t)
+	local, peer := loopback.Pair(t)
 	sends("x")(t, peer)
 	waitReadable(t, local)
 	waitReadable(t, local) // waiting takes nothing away
@@ -86,7 +88,7 @@ func TestWaitReadableDeadline(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			local, _ := tcpPair(t)
+			local, _ := loopback.Pair(t)
 			start := time.Now()
 			local.SetReadDeadline(start.Add(tt.offset))
 			err := WaitReadable(local)
@@ -103,7 +105,7 @@ func TestWaitReadableDeadline(t *testing.T) {
 // TestWaitReadableClosed returns net.ErrClosed when the connection is closed during the wait
 // (or, if the close wins the race with the call, before it).
 func TestWaitReadableClosed(t *testing.T) {
-	local, _ := tcpPair(t)
+	local, _ := loopback.Pair(t)
 	local.SetReadDeadline(time.Now().Add(waitLimit))
 	done := make(chan error, 1)
 	go func() { done <- WaitReadable(local) }()

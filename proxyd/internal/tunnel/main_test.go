@@ -12,6 +12,7 @@ import (
 	"go.uber.org/goleak"
 
 	"proxyd.dev/proxyd/internal/bufpool"
+	"proxyd.dev/proxyd/internal/loopback"
 )
 
 // TestMain fails the run when any test leaves a goroutine behind.
@@ -26,27 +27,6 @@ const (
 	// waitLimit, so that nothing a test waits for comes from the idle timeout.
 	noIdleTimeout = 3 * waitLimit
 )
-
-// tcpPair returns both ends of a fresh loopback TCP connection; cleanup closes them.
-func tcpPair(t *testing.T) (near, far *net.TCPConn) {
-	t.Helper()
-	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatalf("listen on loopback: %v", err)
-	}
-	defer ln.Close()
-	far, err = net.DialTCP("tcp", nil, ln.Addr().(*net.TCPAddr))
-	if err != nil {
-		t.Fatalf("dial %s: %v", ln.Addr(), err)
-	}
-	t.Cleanup(func() { far.Close() })
-	near, err = ln.AcceptTCP()
-	if err != nil {
-		t.Fatalf("accept on %s: %v", ln.Addr(), err)
-	}
-	t.Cleanup(func() { near.Close() })
-	return near, far
-}
 
 // counts is what Run reports.
 type counts struct{ AToB, BToA int64 }
@@ -65,8 +45,8 @@ type rig struct {
 func newRig(t *testing.T, idle time.Duration) *rig {
 	t.Helper()
 	r := &rig{done: make(chan counts, 1)}
-	r.a, r.client = tcpPair(t)
-	r.b, r.backend = tcpPair(t)
+	r.client, r.a = loopback.Pair(t)
+	r.backend, r.b = loopback.Pair(t)
 	r.tun = New(r.a, r.b, idle, &bufpool.Pool{})
 	return r
 }
