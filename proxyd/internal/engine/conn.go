@@ -159,9 +159,9 @@ func (c *clientConn) releaseBackend() {
 	}
 }
 
-// readRequestHead reads the next request head into c.ex.head. It returns false when the connection is
-// to be closed: the client closed it or went idle too long, the head was bad (answered), or the
-// server is shutting down.
+// readRequestHead reads the next request head into c.ex.head (headReady). It returns headClose when
+// the connection is to be closed: the client closed it or went idle too long, the head was bad
+// (answered), or the server is shutting down; headHandedOff when a new goroutine took over the wait.
 func (c *clientConn) readRequestHead() headResult {
 	if len(c.rd.Buffered()) == 0 {
 		if r := c.awaitRequest(); r != headReady {
