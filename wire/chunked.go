@@ -211,7 +211,7 @@ func (c *chunkedCopier) flush() error {
 	if c.pending == 0 {
 		return nil
 	}
-	n, err := write(c.dst, c.r.Buffered()[:c.pending])
+	n, err := write(c.dst, c.r.Buffered()[:c.pending], c.r.progress)
 	c.written += int64(n)
 	c.r.Discard(c.pending)
 	c.pending = 0

@@ -19,9 +19,10 @@ const maxEmptyReads = 100
 //
 // A Reader is not safe for concurrent use.
 type Reader struct {
-	src  io.Reader
-	buf  []byte // the attached buffer; len(buf) is its capacity
-	r, w int    // the buffered bytes are buf[r:w]
+	src      io.Reader
+	buf      []byte // the attached buffer; len(buf) is its capacity
+	r, w     int    // the buffered bytes are buf[r:w]
+	progress *Progress
 }
 
 // NewReader returns a Reader over src with no buffer attached.
@@ -32,6 +33,10 @@ func (r *Reader) Reset(src io.Reader) {
 	r.src = src
 	r.r, r.w = 0, 0
 }
+
+// SetProgress makes r and the relays reading through it count their reads and writes in p (nil:
+// count nothing). Reset keeps it.
+func (r *Reader) SetProgress(p *Progress) { r.progress = p }
 
 // Source returns the source r reads from.
 func (r *Reader) Source() io.Reader { return r.src }
@@ -111,6 +116,7 @@ func (r *Reader) Fill() (int, error) {
 	for range maxEmptyReads {
 		n, err := r.src.Read(r.buf[r.w:])
 		r.w += n
+		r.progress.add(n)
 		if n > 0 || err != nil {
 			return n, err
 		}

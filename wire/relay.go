@@ -49,7 +49,7 @@ func relay(dst io.Writer, r *Reader, n int64, toEOF bool) (written int64, err er
 		b := r.Buffered()
 		if len(b) == 0 {
 			if trySplice && n-written >= spliceThreshold {
-				m, handled, err := splice(dst, r.Source(), n-written)
+				m, handled, err := splice(dst, r.Source(), n-written, r.progress)
 				written += m
 				if handled {
 					return written, endError(err, toEOF)
@@ -64,7 +64,7 @@ func relay(dst io.Writer, r *Reader, n int64, toEOF bool) (written int64, err er
 		if int64(len(b)) > n-written {
 			b = b[:n-written]
 		}
-		m, err := write(dst, b)
+		m, err := write(dst, b, r.progress)
 		r.Discard(len(b))
 		written += int64(m)
 		if err != nil {
@@ -86,9 +86,13 @@ func endError(err error, toEOF bool) error {
 	return &ReadError{io.ErrUnexpectedEOF}
 }
 
-// write writes b to dst, reporting a failure or short write as a *WriteError.
-func write(dst io.Writer, b []byte) (int, error) {
+// write writes b to dst, reporting a failure or short write as a *WriteError, and counts the write
+// in p.
+func write(dst io.Writer, b []byte, p *Progress) (int, error) {
+	p.setWriting(true)
 	n, err := dst.Write(b)
+	p.add(n)
+	p.setWriting(false)
 	if err == nil && n < len(b) {
 		err = io.ErrShortWrite
 	}

@@ -188,7 +188,7 @@ func TestSpliceTCP(t *testing.T) {
 		sum, _ := sumOf(out, size)
 		sums <- sum
 	}()
-	n, handled, err := splice(outProxy, inProxy, size)
+	n, handled, err := splice(outProxy, inProxy, size, nil)
 	if !handled || err != nil || n != size {
 		t.Fatalf("splice = %d, handled %v, %v; want %d, handled", n, handled, err, size)
 	}

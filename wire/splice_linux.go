@@ -22,7 +22,8 @@ const spliceFlags = 0x2 /* SPLICE_F_NONBLOCK */ | 0x1 /* SPLICE_F_MOVE */
 //
 // Unlike io.Copy, which splices too, it tells the failing side apart: the error is a *ReadError
 // (wrapping io.EOF when the source ended) or a *WriteError. Deadlines of both connections apply.
-func splice(dst io.Writer, src io.Reader, n int64) (written int64, handled bool, err error) {
+// What it moves is counted in progress.
+func splice(dst io.Writer, src io.Reader, n int64, progress *Progress) (written int64, handled bool, err error) {
 	d, ok := dst.(*net.TCPConn)
 	s, ok2 := src.(*net.TCPConn)
 	if !ok || !ok2 {
@@ -36,7 +37,7 @@ func splice(dst io.Writer, src io.Reader, n int64) (written int64, handled bool,
 	if err != nil {
 		return 0, false, nil
 	}
-	var p pipeSplicer
+	p := pipeSplicer{progress: progress}
 	if err := syscall.Pipe2(p.pipe[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
 		return 0, false, nil
 	}
@@ -56,7 +57,10 @@ func splice(dst io.Writer, src io.Reader, n int64) (written int64, handled bool,
 			return p.moved, true, &ReadError{io.EOF}
 		}
 		n -= int64(p.inPipe)
-		if err := rd.Write(pump); err != nil {
+		progress.setWriting(true)
+		err := rd.Write(pump)
+		progress.setWriting(false)
+		if err != nil {
 			return p.moved, true, &WriteError{err}
 		}
 		if p.errno != nil {
@@ -80,6 +84,8 @@ type pipeSplicer struct {
 	inPipe int    // bytes in the pipe
 	moved  int64  // bytes pumped out so far
 	errno  error  // the error of the last splice(2) call
+
+	progress *Progress // counts what drain and pump move
 }
 
 // drain moves up to p.max bytes from the socket fd into the empty pipe; it returns false to wait
@@ -94,6 +100,7 @@ func (p *pipeSplicer) drain(fd uintptr) bool {
 			return false
 		}
 		p.inPipe, p.errno = int(max(n, 0)), err
+		p.progress.add(p.inPipe)
 		return true
 	}
 }
@@ -116,6 +123,7 @@ func (p *pipeSplicer) pump(fd uintptr) bool {
 		}
 		p.inPipe -= int(n)
 		p.moved += n
+		p.progress.add(int(n))
 	}
 	return true
 }
