@@ -47,6 +47,8 @@ type Args struct {
 	DefaultBackend string   `arg:"" name:"DEFAULT_BACKEND" help:"host:port that receives every request no route matches."`
 	Routes         []string `short:"r" name:"route" placeholder:"PATH=BACKEND" sep:"none" help:"Route requests whose path starts with PATH to BACKEND (host:port). Repeatable."`
 	Rewrite        bool     `help:"Strip the matched route prefix from the path before forwarding."`
+	EscapedSlashes string   `default:"keep" enum:"keep,reject,decode" help:"What an encoded slash (%2F) in a path means for routing: keep (an ordinary character), reject (400) or decode (a slash; for backends that decode it)."`
+	AllowConnect   bool     `help:"Forward CONNECT to the default backend and tunnel after a 2xx answer (otherwise 405)."`
 
 	HeaderTimeout         time.Duration `default:"10s" help:"Time a client has to send a complete request head."`
 	IdleTimeout           time.Duration `default:"60s" help:"Time a keep-alive client connection may stay idle between requests."`
@@ -106,7 +108,11 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 		}
 		routes = append(routes, r)
 	}
-	table, err := router.New(def, routes)
+	slashes, err := router.ParseEscapedSlashes(a.EscapedSlashes)
+	if err != nil {
+		return engine.Config{}, fmt.Errorf("--escaped-slashes: %w", err)
+	}
+	table, err := router.New(def, routes, router.Options{EscapedSlashes: slashes})
 	if err != nil {
 		return engine.Config{}, fmt.Errorf("--route: %w", err)
 	}
@@ -141,6 +147,7 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 		TunnelIdleTimeout:     a.TunnelIdleTimeout,
 		MaxHeaderSize:         a.MaxHeaderSize,
 		BackendIdleConns:      a.BackendIdleConns,
+		AllowConnect:          a.AllowConnect,
 		AccessLog:             a.AccessLog,
 		Logger:                logger,
 	}, nil

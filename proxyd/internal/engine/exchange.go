@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"net"
 	"time"
 
 	"proxyd.dev/proxyd/internal/upstream"
@@ -8,84 +9,109 @@ import (
 	"proxyd.dev/wire"
 )
 
-// exchangeState is what one request/response exchange needs beyond the parsed heads. Its method and
-// target are copies: the client buffer moves on while the body streams.
-type exchangeState struct {
-	start         time.Time
-	method        []byte
-	target        []byte
-	backend       int    // index of the backend in srv.pools
-	status        int    // status logged: the backend's, the proxy's answer, or 499
-	bytes         int64  // response body bytes relayed
-	headOnly      bool   // HEAD request: answers carry no body
-	clientHeadLen int    // length of the head as the client sent it
-	clientClose   bool   // the client closes after this exchange
-	edited        []byte // the forwarded head when it differs from the client's (see editHead)
-	inline        int    // body bytes sent along with the head
-	interimSent   bool   // a 1xx response already reached the client
+// exchange is one request and its response on a client connection, with scratch space reused from
+// one exchange to the next. It is owned by the connection's goroutine; the request body copier
+// reads only its own fields.
+type exchange struct {
+	head wire.RequestHead  // the request head; its slices point into the client buffer
+	resp wire.ResponseHead // the current response head; its slices point into the backend buffer
+
+	start         time.Time // when the head was read; set only for the access log
+	method        []byte    // copy of the method: the client buffer moves on while bodies stream
+	target        []byte    // copy of the request-target, for the logs
+	backend       int       // index of the backend in srv.pools
+	status        int       // status logged: the backend's, the proxy's answer, or 499
+	bytes         int64     // response body bytes relayed
+	headOnly      bool      // HEAD request: answers carry no body
+	clientHeadLen int       // length of the head as the client sent it
+	clientClose   bool      // the client closes after this exchange
+	edited        []byte    // the forwarded head when it differs from the client's (see editHead)
+	inline        int       // request body bytes sent along with the head
+	interimSent   bool      // a 1xx response already reached the client
+
+	copier   *requestBodyCopier // streams the request body; nil when it went with the head
+	download wire.Progress      // the response body relay's progress, watched by the lifetime
+
+	// Scratch space.
+	stripped  []byte      // the request head without its h2c upgrade
+	keepAlive []byte      // the request head without "Connection: close"
+	rewritten []byte      // the rewritten request-target
+	respHead  []byte      // the response head marked "Connection: close"
+	parts     net.Buffers // what one writev sends, laid out in partsArr
+	partsArr  [4][]byte
 }
 
 // exchange forwards the request in c.ex.head to its backend and relays the response. It returns
 // whether the client connection may carry another request.
 func (c *clientConn) exchange() bool {
-	x := c.beginExchange()
-	m, err := c.srv.cfg.Routes.Match(c.ex.head.Target)
+	ex := c.beginExchange()
+	m, err := c.srv.cfg.Routes.Match(ex.head.Target)
 	if err != nil {
-		c.rd.Discard(x.clientHeadLen)
-		return c.refuse(x, 400, "ambiguous request path", err)
+		c.rd.Discard(ex.clientHeadLen)
+		return c.refuse(400, "ambiguous request path", err)
 	}
-	x.backend = m.Backend
-	if c.ex.head.H2C || (x.clientClose && c.ex.head.Version == wire.HTTP11) {
+	ex.backend = m.Backend
+	if isConnect(ex.method) && !c.srv.cfg.AllowConnect {
+		c.rd.Discard(ex.clientHeadLen)
+		return c.refuse(405, "CONNECT refused", errConnect)
+	}
+	if ex.head.H2C || (ex.clientClose && ex.head.Version == wire.HTTP11) {
 		if err := c.editHead(); err != nil {
-			c.rd.Discard(x.clientHeadLen)
-			return c.refuse(x, 400, "bad upgrade request", err)
+			c.rd.Discard(ex.clientHeadLen)
+			return c.refuse(400, "bad upgrade request", err)
 		}
 	}
-	if c.ex.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-x.clientHeadLen) >= c.ex.head.Body.Length {
-		x.inline = int(c.ex.head.Body.Length)
+	if ex.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-ex.clientHeadLen) >= ex.head.Body.Length {
+		ex.inline = int(ex.head.Body.Length)
 	}
 	// The request's bytes stay in the client buffer, though discarded, until it is next filled: a
 	// retry lays them out again from req.
-	req := c.rd.Buffered()[:x.clientHeadLen+x.inline]
-	c.requestParts(m, req)
+	req := c.rd.Buffered()[:ex.clientHeadLen+ex.inline]
+	if err := c.requestParts(m, req); err != nil {
+		c.rd.Discard(ex.clientHeadLen)
+		return c.refuse(400, "ambiguous rewritten path", err)
+	}
 	c.rd.Discard(len(req))
-	retriable := c.ex.head.Body.Kind == wire.BodyNone && idempotent(c.ex.head.Method)
 
 	for attempt := 0; ; attempt++ {
+		c.life.enter(phaseSend)
 		b, err := c.backendConn(m.Backend, attempt > 0)
 		if err != nil {
-			return c.failDial(x, err)
+			return c.failDial(err)
 		}
-		copier, err := c.sendRequest(b)
+		err = c.sendRequest(b)
 		if err == nil {
-			err = c.readFinalHead(b, x)
+			err = c.readFinalHead(b)
 		}
 		if err == nil {
-			if c.ex.resp.Status == 101 || (isConnect(x.method) && c.ex.resp.Status/100 == 2) {
-				return c.startTunnel(x, b, copier)
+			if ex.resp.Status == 101 || (isConnect(ex.method) && ex.resp.Status/100 == 2) {
+				return c.startTunnel(b)
 			}
-			return c.relayResponse(x, b, copier)
+			return c.relayResponse(b)
 		}
-		if retriable && attempt == 0 && b.Reused && len(b.Reader.Buffered()) == 0 && !x.interimSent && !isTimeout(err) && !isWriteErr(err) {
+		if attempt == 0 && c.shouldRetry(b, err) {
 			c.dropBackend(b)
-			c.requestParts(m, req) // the failed write consumed c.ex.parts
+			c.requestParts(m, req) // the failed write consumed c.ex.parts; the path was checked
 			continue
 		}
-		return c.failResponse(x, b, copier, err)
+		return c.failResponse(b, err)
 	}
 }
 
-func (c *clientConn) beginExchange() *exchangeState {
-	x := &c.ex.x
-	*x = exchangeState{
-		start:         time.Now(),
-		method:        append(x.method[:0], c.ex.head.Method...),
-		target:        append(x.target[:0], c.ex.head.Target...),
-		headOnly:      string(c.ex.head.Method) == "HEAD",
-		clientHeadLen: c.ex.head.Len,
-		clientClose:   c.ex.head.Close,
+func (c *clientConn) beginExchange() *exchange {
+	ex := c.ex
+	ex.method = append(ex.method[:0], ex.head.Method...)
+	ex.target = append(ex.target[:0], ex.head.Target...)
+	ex.start = time.Time{}
+	if c.srv.cfg.AccessLog {
+		ex.start = time.Now()
 	}
-	return x
+	ex.backend, ex.status, ex.bytes = 0, 0, 0
+	ex.headOnly = string(ex.head.Method) == "HEAD"
+	ex.clientHeadLen = ex.head.Len
+	ex.clientClose = ex.head.Close
+	ex.edited, ex.inline, ex.interimSent, ex.copier = nil, 0, false, nil
+	return ex
 }
 
 // editHead replaces c.ex.head by the head to forward when it differs from the client's: without an
@@ -93,48 +119,56 @@ func (c *clientConn) beginExchange() *exchangeState {
 // "Connection: close", which proxyd honours on the client connection while it keeps the backend
 // connection for other requests.
 func (c *clientConn) editHead() error {
-	head := c.rd.Buffered()[:c.ex.x.clientHeadLen]
-	if c.ex.head.H2C {
-		c.ex.stripped = wire.StripH2CUpgrade(c.ex.stripped[:0], head)
-		head = c.ex.stripped
+	ex := c.ex
+	head := c.rd.Buffered()[:ex.clientHeadLen]
+	if ex.head.H2C {
+		ex.stripped = wire.StripH2CUpgrade(ex.stripped[:0], head)
+		head = ex.stripped
 	}
-	if c.ex.x.clientClose && c.ex.head.Version == wire.HTTP11 {
-		c.ex.keepAlive = wire.StripConnectionClose(c.ex.keepAlive[:0], head)
-		head = c.ex.keepAlive
+	if ex.clientClose && ex.head.Version == wire.HTTP11 {
+		ex.keepAlive = wire.StripConnectionClose(ex.keepAlive[:0], head)
+		head = ex.keepAlive
 	}
-	c.ex.x.edited = head
-	return wire.ParseRequestHead(head, &c.ex.head)
+	ex.edited = head
+	return wire.ParseRequestHead(head, &ex.head)
 }
 
 // requestParts lays out the bytes that go to the backend before any streamed body: the head (with
 // its target rewritten when --rewrite applies) and the inline body, from req, the request as the
-// client sent it, into c.ex.parts. The slices stay valid until the client buffer is next filled.
-func (c *clientConn) requestParts(m router.Match, req []byte) {
-	x := &c.ex.x
-	buffered := req
-	head := buffered[:x.clientHeadLen]
-	if x.edited != nil {
-		head = x.edited
+// client sent it, into c.ex.parts. The slices stay valid until the client buffer is next filled. It
+// returns the router's error for a rewritten path that backends could read differently.
+func (c *clientConn) requestParts(m router.Match, req []byte) error {
+	ex := c.ex
+	head := req[:ex.clientHeadLen]
+	if ex.edited != nil {
+		head = ex.edited
 	}
-	parts := c.ex.partsArr[:0]
+	parts := ex.partsArr[:0]
 	if c.srv.cfg.Rewrite && m.Route >= 0 {
-		c.ex.target = router.Rewrite(c.ex.target[:0], c.ex.head.Target, m)
-		ts, te := c.ex.head.TargetStart, c.ex.head.TargetStart+len(c.ex.head.Target)
-		parts = append(parts, head[:ts], c.ex.target, head[te:])
+		var err error
+		if ex.rewritten, err = router.Rewrite(ex.rewritten[:0], ex.head.Target, m); err != nil {
+			return err
+		}
+		ts, te := ex.head.TargetStart, ex.head.TargetStart+len(ex.head.Target)
+		parts = append(parts, head[:ts], ex.rewritten, head[te:])
 	} else {
 		parts = append(parts, head)
 	}
-	if x.inline > 0 {
-		parts = append(parts, buffered[x.clientHeadLen:x.clientHeadLen+x.inline])
+	if ex.inline > 0 {
+		parts = append(parts, req[ex.clientHeadLen:ex.clientHeadLen+ex.inline])
 	}
-	c.ex.parts = parts
+	ex.parts = parts
+	return nil
 }
 
-// backendConn returns a connection to backend idx: the kept one when it goes there, else one
-// from the pool, or a fresh one when fresh is set (the retry).
+// backendConn returns a connection to backend idx: the kept one when it goes there and is still
+// quiet, else one from the pool, or a fresh one when fresh is set (the retry).
 func (c *clientConn) backendConn(idx int, fresh bool) (*upstream.Conn, error) {
-	if c.backend != nil && c.backendIdx == idx && !fresh {
+	if c.backend != nil && c.backendIdx == idx && !fresh && upstream.Quiet(c.backend) {
 		return c.backend, nil
+	}
+	if c.backend != nil && c.backendIdx == idx {
+		c.dropBackend(c.backend) // it sent something or closed since its last response
 	}
 	c.releaseBackend()
 	pool := c.srv.pools[idx]
@@ -147,7 +181,7 @@ func (c *clientConn) backendConn(idx int, fresh bool) (*upstream.Conn, error) {
 		return nil, err
 	}
 	c.backend, c.backendIdx = b, idx
-	c.inUse.Store(b)
+	c.life.useBackend(b.TCPConn)
 	return b, nil
 }
 
@@ -155,50 +189,59 @@ func (c *clientConn) backendConn(idx int, fresh bool) (*upstream.Conn, error) {
 func (c *clientConn) dropBackend(b *upstream.Conn) {
 	c.srv.pools[c.backendIdx].Discard(b)
 	c.backend = nil
-	c.inUse.Store(nil)
+	c.life.useBackend(nil)
 }
 
-// sendRequest writes the head (and inline body) to b and starts streaming the rest of the body.
-// The response-header timeout starts once the whole request is sent.
-func (c *clientConn) sendRequest(b *upstream.Conn) (*requestBodyCopier, error) {
-	streamed := c.ex.head.Body.Kind != wire.BodyNone && c.ex.x.inline == 0
-	b.SetWriteDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
-	if streamed {
-		b.SetReadDeadline(time.Time{}) // armed by the copier once the body is sent
-	} else {
-		b.SetReadDeadline(time.Now().Add(c.srv.cfg.ResponseHeaderTimeout))
+// sendRequest writes the head (and inline body) to b and starts streaming the rest of the body,
+// whose progress the lifetime watches; the response-header timeout starts once it is sent.
+func (c *clientConn) sendRequest(b *upstream.Conn) error {
+	ex := c.ex
+	if _, err := ex.parts.WriteTo(b); err != nil {
+		return err
 	}
-	if _, err := c.ex.parts.WriteTo(b); err != nil {
-		return nil, err
+	c.life.enter(phaseAwait)
+	if ex.head.Body.Kind != wire.BodyNone && ex.inline == 0 {
+		ex.copier = &requestBodyCopier{c: c, b: b, framing: ex.head.Body, done: make(chan error, 1)}
+		c.life.startUpload(&ex.copier.progress)
+		go ex.copier.run()
 	}
-	if !streamed {
-		return nil, nil
-	}
-	copier := &requestBodyCopier{c: c, b: b, framing: c.ex.head.Body, done: make(chan error, 1)}
-	go copier.run()
-	return copier, nil
+	return nil
 }
 
 // readFinalHead reads response heads from b into c.ex.resp, relaying interim 1xx responses (but 101)
 // to the client, until a final head (or 101) is in c.ex.resp, still buffered in b.Reader.
-func (c *clientConn) readFinalHead(b *upstream.Conn, x *exchangeState) error {
+func (c *clientConn) readFinalHead(b *upstream.Conn) error {
+	ex := c.ex
 	for {
 		if err := readHead(&b.Reader, MaxResponseHeadSize, func(buf []byte) error {
-			return wire.ParseResponseHead(buf, &c.ex.resp)
+			return wire.ParseResponseHead(buf, &ex.resp)
 		}); err != nil {
 			return err
 		}
-		if c.ex.resp.Status >= 200 || c.ex.resp.Status == 101 {
+		if ex.resp.Status >= 200 || ex.resp.Status == 101 {
 			return nil
 		}
-		if c.ex.head.Version != wire.HTTP10 { // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
-			if _, err := c.conn.Write(b.Reader.Buffered()[:c.ex.resp.Len]); err != nil {
+		if ex.head.Version != wire.HTTP10 { // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
+			c.life.enter(phaseWrite)
+			if _, err := c.conn.Write(b.Reader.Buffered()[:ex.resp.Len]); err != nil {
 				return &wire.WriteError{Err: err}
 			}
-			x.interimSent = true
+			ex.interimSent = true
+			c.life.enter(phaseAwait)
 		}
-		b.Reader.Discard(c.ex.resp.Len)
+		b.Reader.Discard(ex.resp.Len)
 	}
+}
+
+// shouldRetry reports whether the request may go again, once, on a fresh connection after it
+// failed with err on b: only a GET, HEAD or OPTIONS without a body, only when b had served earlier
+// requests (the backend may have closed it while idle), and only when nothing of the response had
+// come and nothing had gone to the client; never when a timeout or the client ended it.
+func (c *clientConn) shouldRetry(b *upstream.Conn, err error) bool {
+	ex := c.ex
+	return ex.head.Body.Kind == wire.BodyNone && idempotent(ex.method) &&
+		b.Reused && len(b.Reader.Buffered()) == 0 && !ex.interimSent &&
+		!isTimeout(err) && !isWriteErr(err)
 }
 
 // idempotent reports whether a body-less request with this method may be sent again after its

@@ -11,7 +11,8 @@ import (
 	"proxyd.dev/wire"
 )
 
-// statusClientClosed is logged for a client that went away before its response was complete.
+// statusClientClosed is logged for a client that went away, or stopped reading, before its
+// response was complete.
 const statusClientClosed = 499
 
 // Bounds of the lingering close after an error answer.
@@ -20,14 +21,25 @@ const (
 	lingerBytes   = 256 << 10
 )
 
-// errUnaskedUpgrade is a backend switching protocols on a request that did not ask for it.
-var errUnaskedUpgrade = errors.New("backend answered 101 to a request without an upgrade")
+// allowedMethods is the Allow field of the 405 answer to CONNECT: the methods proxyd forwards.
+const allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE"
+
+var (
+	// errUnaskedUpgrade is a backend switching protocols on a request that did not ask for it.
+	errUnaskedUpgrade = errors.New("backend answered 101 to a request without an upgrade")
+	// errConnect is a CONNECT request while tunnelling is not allowed (--allow-connect).
+	errConnect = errors.New("CONNECT is not allowed: proxyd is a reverse proxy (see --allow-connect)")
+)
 
 // answer writes one of the proxy's own responses: a short text body with a correct Content-Length
-// (none sent for HEAD), and "Connection: close" when the connection closes after it.
+// (none sent for HEAD), "Allow" for 405, and "Connection: close" when the connection closes after
+// it.
 func (c *clientConn) answer(status int, closing, headOnly bool) {
 	body := fmt.Sprintf("%d %s\n", status, http.StatusText(status))
 	msg := fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n", status, http.StatusText(status), len(body))
+	if status == http.StatusMethodNotAllowed {
+		msg = append(msg, "Allow: "+allowedMethods+"\r\n"...)
+	}
 	if closing {
 		msg = append(msg, "Connection: close\r\n"...)
 		c.linger = true
@@ -36,17 +48,17 @@ func (c *clientConn) answer(status int, closing, headOnly bool) {
 	if !headOnly {
 		msg = append(msg, body...)
 	}
-	c.conn.SetWriteDeadline(time.Now().Add(c.srv.cfg.HeaderTimeout))
+	c.life.enter(phaseWrite)
 	c.conn.Write(msg)
 }
 
 // lingerClose half-closes the connection and reads what the client still sends, for a bounded time
 // and amount, so that the client reads the answer before the connection goes away.
 func (c *clientConn) lingerClose() {
+	c.life.enter(phaseLinger)
 	if c.conn.CloseWrite() != nil {
 		return
 	}
-	c.conn.SetReadDeadline(time.Now().Add(lingerTimeout))
 	buf := c.srv.bufs.Get()
 	defer c.srv.bufs.Put(buf)
 	for read := 0; read < lingerBytes; {
@@ -61,64 +73,118 @@ func (c *clientConn) lingerClose() {
 // keepAfterAnswer reports whether the connection can carry another request after the proxy answered
 // this one itself: only when no request body is left unread.
 func (c *clientConn) keepAfterAnswer() bool {
-	return c.ex.head.Body.Kind == wire.BodyNone && !c.ex.x.clientClose && !c.srv.shutting.Load()
+	return c.ex.head.Body.Kind == wire.BodyNone && !c.ex.clientClose && !c.srv.shutting.Load()
 }
 
-// refuse answers a request the proxy will not forward (400) and logs why.
-func (c *clientConn) refuse(x *exchangeState, status int, why string, err error) bool {
-	x.status = status
-	c.answer(status, true, x.headOnly)
-	c.logFailure(x, why, err)
+// refuse answers a request the proxy will not forward (400, 405), closes and logs why.
+func (c *clientConn) refuse(status int, why string, err error) bool {
+	c.ex.status = status
+	c.answer(status, true, c.ex.headOnly)
+	c.logFailure(why, err)
 	return false
 }
 
 // failDial answers a request whose backend could not be reached: 504 when the dial timed out,
 // else 502.
-func (c *clientConn) failDial(x *exchangeState, err error) bool {
-	x.status = 502
+func (c *clientConn) failDial(err error) bool {
+	ex := c.ex
+	ex.status = 502
 	if isTimeout(err) {
-		x.status = 504
+		ex.status = 504
 	}
 	keep := c.keepAfterAnswer()
-	c.answer(x.status, !keep, x.headOnly)
-	c.logFailure(x, "backend unreachable", err)
+	c.answer(ex.status, !keep, ex.headOnly)
+	c.logFailure("backend unreachable", err)
 	return keep
 }
 
-// failResponse ends an exchange that failed before a final response head reached the client: 504
-// for the response-header timeout, 502 when the backend broke or answered nonsense, 499 when the
-// client went away meanwhile.
-func (c *clientConn) failResponse(x *exchangeState, b *upstream.Conn, copier *requestBodyCopier, err error) bool {
-	var bodyErr error
-	if copier != nil {
-		bodyErr = copier.stop()
-	}
+// failResponse ends an exchange that failed with err before a final response head reached the
+// client, answering unless an interim response already went out or the client is gone.
+func (c *clientConn) failResponse(b *upstream.Conn, err error) bool {
+	ex := c.ex
+	f := c.failure(err)
 	c.dropBackend(b)
+	ex.status = f.status
+	keep := false
+	switch {
+	case f.status == statusClientClosed:
+	case ex.interimSent: // a final response cannot follow a 1xx the client already has
+	default:
+		keep = ex.copier == nil && f.status >= 500 && c.keepAfterAnswer()
+		c.answer(f.status, !keep, ex.headOnly)
+	}
+	c.logFailure(f.why, f.err)
+	return keep
+}
+
+// bodyFailed logs an exchange whose response body could not be relayed to its end: the client's
+// fault (499) or the backend's (the status stays the backend's).
+func (c *clientConn) bodyFailed(err error) {
+	f := c.failure(err)
+	if f.status == statusClientClosed {
+		c.ex.status = statusClientClosed
+		c.logFailure(f.why, f.err)
+		return
+	}
+	c.logFailure("backend failed during the response body", err)
+}
+
+// failed is what a failed exchange comes to: the status to answer and log, why, and the error
+// that shows it.
+type failed struct {
+	status int
+	why    string
+	err    error
+}
+
+// failure tells who made an exchange fail with err: the lifetime's interrupt says which timeout
+// ended it; else the request body copier's own failure; else err, from the backend or, as a
+// *wire.WriteError, from the client. It ends the copier, if any.
+func (c *clientConn) failure(err error) failed {
+	cause := c.life.why()
+	var bodyErr error
+	cut := false
+	if c.ex.copier != nil {
+		bodyErr, cut = c.ex.copier.finish()
+	}
+	switch cause {
+	case causeClientGone:
+		return failed{statusClientClosed, "client went away", err}
+	case causeClientStalled:
+		return failed{statusClientClosed, "client stopped reading", err}
+	case causeUploadStalled:
+		return failed{408, "request body stalled", err}
+	case causeBackendStalled:
+		return failed{504, "backend stopped taking the request", err}
+	case causeResponseTimeout:
+		return failed{504, "no response head within the response-header timeout", err}
+	}
+	if bodyErr != nil && !cut {
+		return bodyFailure(bodyErr)
+	}
 	var we *wire.Error
 	switch {
-	case isWriteErr(err) || (bodyErr != nil && !isWriteErr(bodyErr) && !errors.Is(bodyErr, errCopierStopped)):
-		x.status = statusClientClosed
-		if bodyErr != nil {
-			err = bodyErr
-		}
-		c.logFailure(x, "client went away before the response", err)
-		return false
+	case isWriteErr(err):
+		return failed{statusClientClosed, "client went away", err}
 	case isTimeout(err):
-		x.status = 504
+		return failed{504, "backend timed out", err}
 	case errors.As(err, &we), errors.Is(err, errHeadTooLarge):
-		x.status = 502
-		err = fmt.Errorf("invalid response head: %w", err)
-	default:
-		x.status = 502
+		return failed{502, "invalid response head", err}
 	}
-	keep := copier == nil && c.keepAfterAnswer()
-	if !x.interimSent {
-		c.answer(x.status, !keep, x.headOnly)
-	} else {
-		keep = false // a final response cannot follow a 1xx the client already has
+	return failed{502, "backend failed before the response head", err}
+}
+
+// bodyFailure tells why the request body copier failed: a malformed chunked body (400), a backend
+// that stopped taking it (502), or a client that went away (499).
+func bodyFailure(err error) failed {
+	var we *wire.Error
+	switch {
+	case errors.As(err, &we):
+		return failed{400, "malformed request body", err}
+	case isWriteErr(err):
+		return failed{502, "backend failed while taking the request body", err}
 	}
-	c.logFailure(x, "backend failed before the response head", err)
-	return keep
+	return failed{statusClientClosed, "client went away during the request body", err}
 }
 
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }

@@ -20,6 +20,10 @@ func TestFraming(t *testing.T) {
 		// forwarded is what the backend must read when it differs from req: proxyd honours a
 		// client's "Connection: close" itself and keeps the backend connection.
 		forwarded string
+		// relayed is what the client must read when it differs from resp: a response after which
+		// proxyd closes the client connection says "Connection: close" in place of the backend's
+		// connection options (RFC 9112 §9.6).
+		relayed string
 	}{{
 		name: "content-length",
 		req:  "POST /cl HTTP/1.1\r\nHost: example.test\r\nContent-Length: 11\r\n\r\nhello world",
@@ -38,6 +42,7 @@ func TestFraming(t *testing.T) {
 		name:     "close-delimited response",
 		req:      "GET /stream HTTP/1.1\r\nHost: example.test\r\n\r\n",
 		resp:     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nthis body ends when the backend closes",
+		relayed:  "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nthis body ends when the backend closes",
 		untilEOF: true,
 		closed:   true,
 	}, {
@@ -68,7 +73,21 @@ func TestFraming(t *testing.T) {
 		req:       "GET /bye HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
 		forwarded: "GET /bye HTTP/1.1\r\nHost: example.test\r\n\r\n",
 		resp:      "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbye",
+		relayed:   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye",
 		closed:    true,
+	}, {
+		name:      "Connection: close, backend says keep-alive",
+		req:       "GET /bye HTTP/1.1\r\nHost: example.test\r\nConnection: close\r\n\r\n",
+		forwarded: "GET /bye HTTP/1.1\r\nHost: example.test\r\n\r\n",
+		resp:      "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nKeep-Alive: timeout=5\r\nContent-Length: 3\r\n\r\nbye",
+		relayed:   "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbye",
+		closed:    true,
+	}, {
+		name:    "HTTP/1.0 without keep-alive",
+		req:     "GET /old HTTP/1.0\r\n\r\n",
+		resp:    "HTTP/1.1 200 OK\r\nConnection: keep-alive\r\nContent-Length: 3\r\n\r\nold",
+		relayed: "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nold",
+		closed:  true,
 	}, {
 		name: "backend says Connection: close",
 		req:  "GET /once HTTP/1.1\r\nHost: example.test\r\n\r\n",
@@ -90,7 +109,11 @@ func TestFraming(t *testing.T) {
 			if tc.untilEOF {
 				b.conn.Close()
 			}
-			if diff := cmp.Diff(tc.resp, c.response(tc.headOnly)); diff != "" {
+			relayed := tc.resp
+			if tc.relayed != "" {
+				relayed = tc.relayed
+			}
+			if diff := cmp.Diff(relayed, c.response(tc.headOnly)); diff != "" {
 				t.Errorf("client read (-want +got):\n%s", diff)
 			}
 			if tc.closed {

@@ -49,7 +49,7 @@ func newTable(t testing.TB, def string, specs ...string) *router.Table {
 		}
 		routes = append(routes, r)
 	}
-	table, err := router.New(def, routes)
+	table, err := router.New(def, routes, router.Options{})
 	if err != nil {
 		t.Fatalf("route table: %v", err)
 	}

@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// logExchange writes the access log line of one exchange, when the access log is on.
-func (c *clientConn) logExchange(x *exchangeState) {
+// logExchange writes the access log line of the exchange, when the access log is on.
+func (c *clientConn) logExchange() {
 	if !c.srv.cfg.AccessLog {
 		return
 	}
+	x := c.ex
 	c.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 		slog.String("client", c.conn.RemoteAddr().String()),
 		slog.String("method", string(x.method)),
@@ -24,7 +25,8 @@ func (c *clientConn) logExchange(x *exchangeState) {
 
 // logFailure logs why an exchange failed: at warn level for the backend's faults, info for the
 // client's, and writes its access log line.
-func (c *clientConn) logFailure(x *exchangeState, why string, err error) {
+func (c *clientConn) logFailure(why string, err error) {
+	x := c.ex
 	level := slog.LevelWarn
 	if x.status < 500 {
 		level = slog.LevelInfo
@@ -37,5 +39,5 @@ func (c *clientConn) logFailure(x *exchangeState, why string, err error) {
 		slog.Int("status", x.status),
 		slog.Any("err", err),
 	)
-	c.logExchange(x)
+	c.logExchange()
 }

@@ -25,8 +25,10 @@ type Config struct {
 	// HeaderTimeout bounds the time from a request's first byte (or, for the first request, from the
 	// accept) to its complete head; 408 when it passes.
 	HeaderTimeout time.Duration
-	// IdleTimeout bounds the wait for the next request on a keep-alive connection, and each
-	// megabyte of a Content-Length body in either direction.
+	// IdleTimeout bounds the wait for the next request on a keep-alive connection, and every wait
+	// for progress of a transfer: a request body that stops arriving (408), a backend that stops
+	// taking the request (504), a client that stops taking the response. A backend silent in the
+	// middle of a response body is not bound by it.
 	IdleTimeout time.Duration
 	// DialTimeout bounds connecting to a backend; 504 when it passes.
 	DialTimeout time.Duration
@@ -39,6 +41,9 @@ type Config struct {
 	MaxHeaderSize int
 	// BackendIdleConns bounds the idle connections kept per backend.
 	BackendIdleConns int
+	// AllowConnect forwards CONNECT requests to the default backend and tunnels after a 2xx answer;
+	// without it CONNECT is answered 405.
+	AllowConnect bool
 	// AccessLog logs one line per request.
 	AccessLog bool
 	// Logger receives the error and access logs.
@@ -53,26 +58,42 @@ const (
 
 // Server proxies the connections of one listener.
 type Server struct {
-	cfg   Config
-	log   *slog.Logger
-	pools []*upstream.Pool // indexed like cfg.Routes.Backends()
-	bufs  bufpool.Pool
+	cfg    Config
+	limits timeouts
+	log    *slog.Logger
+	pools  []*upstream.Pool // indexed like cfg.Routes.Backends()
+	bufs   bufpool.Pool
 	// exchanges pools the per-exchange data of connections that are not idle.
 	exchanges exchangePool
+	sweeper   sweeper
 
 	shutting atomic.Bool
 	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[*clientConn]struct{}
-	drained  chan struct{} // closed when shutting and the last connection ended
+	ln       net.Listener             // guarded by mu
+	conns    map[*clientConn]struct{} // guarded by mu
+	drained  chan struct{}            // closed once shutting and the last connection ended
+	drainOne sync.Once
 }
 
-// New returns a server for cfg.
+// New returns a server for cfg. Its sweeper, the one clock of every timeout, runs until Shutdown.
 func New(cfg Config) *Server {
-	s := &Server{cfg: cfg, log: cfg.Logger, conns: make(map[*clientConn]struct{})}
+	s := &Server{
+		cfg: cfg,
+		limits: timeouts{
+			header:         cfg.HeaderTimeout,
+			idle:           cfg.IdleTimeout,
+			responseHeader: cfg.ResponseHeaderTimeout,
+			tunnelIdle:     cfg.TunnelIdleTimeout,
+		},
+		log:     cfg.Logger,
+		conns:   make(map[*clientConn]struct{}),
+		drained: make(chan struct{}),
+	}
 	for _, addr := range cfg.Routes.Backends() {
 		s.pools = append(s.pools, upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &s.bufs))
 	}
+	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}
+	go s.sweeper.run()
 	return s
 }
 
@@ -125,40 +146,47 @@ func (s *Server) untrack(c *clientConn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.conns, c)
-	if len(s.conns) == 0 && s.drained != nil {
-		close(s.drained)
-		s.drained = nil
+	s.checkDrainedLocked()
+}
+
+// checkDrainedLocked closes drained once the server is shutting down and no connection is left.
+// s.mu is held.
+func (s *Server) checkDrainedLocked() {
+	if s.shutting.Load() && len(s.conns) == 0 {
+		s.drainOne.Do(func() { close(s.drained) })
 	}
+}
+
+// snapshot appends the connections being served to dst.
+func (s *Server) snapshot(dst []*clientConn) []*clientConn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		dst = append(dst, c)
+	}
+	return dst
 }
 
 // Shutdown stops accepting, closes idle connections and lets in-flight exchanges finish: each
 // connection closes at its next request boundary, its last response marked "Connection: close".
 // When ctx ends first, the remaining connections (tunnels too) are closed and ctx's error returned.
-// It returns once every connection goroutine has ended.
+// It returns once every connection goroutine has ended; then the sweeper stops and the backend
+// pools close. Later calls wait the same way and return nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.shutting.Store(true)
 	if s.ln != nil {
 		s.ln.Close()
 	}
-	drained := make(chan struct{})
-	if len(s.conns) == 0 {
-		close(drained)
-	} else {
-		s.drained = drained
-	}
 	for c := range s.conns {
-		c.closeIfIdle()
+		c.life.closeIfWaiting()
 	}
+	s.checkDrainedLocked()
 	s.mu.Unlock()
-	defer func() {
-		for _, p := range s.pools {
-			p.Close()
-		}
-	}()
+	defer s.stop()
 
 	select {
-	case <-drained:
+	case <-s.drained:
 		return nil
 	case <-ctx.Done():
 	}
@@ -167,6 +195,21 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		c.abort()
 	}
 	s.mu.Unlock()
-	<-drained
+	<-s.drained
 	return ctx.Err()
+}
+
+// stop ends the sweeper and closes the pools, once no connection is left.
+func (s *Server) stop() {
+	s.mu.Lock()
+	select {
+	case <-s.sweeper.stop:
+	default:
+		close(s.sweeper.stop)
+	}
+	s.mu.Unlock()
+	<-s.sweeper.done
+	for _, p := range s.pools {
+		p.Close()
+	}
 }

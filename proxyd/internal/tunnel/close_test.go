@@ -9,7 +9,7 @@ import (
 // TestCloseEndsRun ends a running tunnel at once, closing both connections, and Run reports what
 // had moved; a second Close does nothing.
 func TestCloseEndsRun(t *testing.T) {
-	r := newRig(t, noIdleTimeout)
+	r := newRig(t)
 	r.run(t, "", "")
 	send(t, r.client, "up")
 	expect(t, r.backend, "up")
@@ -28,7 +28,7 @@ func TestCloseEndsRun(t *testing.T) {
 
 // TestCloseBeforeRun makes a later Run return at once without relaying anything.
 func TestCloseBeforeRun(t *testing.T) {
-	r := newRig(t, noIdleTimeout)
+	r := newRig(t)
 	r.tun.Close()
 	r.run(t, "", "")
 	if diff := cmp.Diff(counts{}, r.wait(t)); diff != "" {
@@ -40,7 +40,7 @@ func TestCloseBeforeRun(t *testing.T) {
 // TestWriteErrorEndsRun closes both connections when bytes cannot be written to a side that is
 // gone: the backend closed with a reset and the client still sends.
 func TestWriteErrorEndsRun(t *testing.T) {
-	r := newRig(t, noIdleTimeout)
+	r := newRig(t)
 	r.run(t, "", "")
 	if err := r.backend.SetLinger(0); err != nil {
 		t.Fatalf("SetLinger(0): %v", err)
@@ -55,7 +55,7 @@ func TestWriteErrorEndsRun(t *testing.T) {
 // TestResetEndsRun closes both connections when one side resets while the other stays silent: a
 // reset is an error, not a half-close, so Run does not wait for the idle timeout.
 func TestResetEndsRun(t *testing.T) {
-	r := newRig(t, noIdleTimeout)
+	r := newRig(t)
 	r.run(t, "", "")
 	if err := r.backend.SetLinger(0); err != nil {
 		t.Fatalf("SetLinger(0): %v", err)

@@ -29,7 +29,7 @@ func TestHalfClosePassedOn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, noIdleTimeout)
+			r := newRig(t)
 			r.run(t, "", "")
 			closer, other := tt.first(r)
 

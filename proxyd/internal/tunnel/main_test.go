@@ -23,9 +23,6 @@ const (
 	// waitLimit bounds every wait of a test (a read, the end of Run), so that a tunnel that never
 	// relays or never ends fails the test instead of hanging it.
 	waitLimit = 10 * time.Second
-	// noIdleTimeout is the idle timeout of tunnels whose test is not about it: longer than
-	// waitLimit, so that nothing a test waits for comes from the idle timeout.
-	noIdleTimeout = 3 * waitLimit
 )
 
 // counts is what Run reports.
@@ -41,13 +38,13 @@ type rig struct {
 	ended           time.Time // when Run returned; set before done is sent on
 }
 
-// newRig builds a tunnel with the given idle timeout; run starts it.
-func newRig(t *testing.T, idle time.Duration) *rig {
+// newRig builds a tunnel; run starts it.
+func newRig(t *testing.T) *rig {
 	t.Helper()
 	r := &rig{done: make(chan counts, 1)}
 	r.client, r.a = loopback.Pair(t)
 	r.backend, r.b = loopback.Pair(t)
-	r.tun = New(r.a, r.b, idle, &bufpool.Pool{})
+	r.tun = New(r.a, r.b, &bufpool.Pool{})
 	return r
 }
 

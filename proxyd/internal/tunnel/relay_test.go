@@ -36,7 +36,7 @@ func TestRelayBothWays(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := newRig(t, noIdleTimeout)
+			r := newRig(t)
 			r.run(t, tt.pendingA, tt.pendingB)
 			toBackend := drain(r.backend)
 			toClient := drain(r.client)

@@ -3,10 +3,8 @@
 package tunnel
 
 import (
-	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,26 +13,26 @@ import (
 	"proxyd.dev/proxyd/internal/netpoll"
 )
 
-// Tunnel is a pair of connections relaying bytes both ways until both directions have ended or
-// no byte has moved either way for the idle timeout.
+// Tunnel is a pair of connections relaying bytes both ways until both directions have ended or it
+// is closed. It sets no deadline and has no timer: its owner reads IdleFor and calls Close when the
+// tunnel has been idle too long.
 type Tunnel struct {
 	a, b     *net.TCPConn
-	idle     time.Duration
 	bufs     *bufpool.Pool
 	born     time.Time    // when the tunnel was made: the monotonic base of lastMove
 	lastMove atomic.Int64 // nanoseconds from born to the last byte relayed either way
 	once     sync.Once
 }
 
-// New returns a tunnel between a and b. Bytes already read from either side but not yet relayed are
-// passed to Run.
-func New(a, b *net.TCPConn, idle time.Duration, bufs *bufpool.Pool) *Tunnel {
-	return &Tunnel{a: a, b: b, idle: idle, bufs: bufs, born: time.Now()}
+// New returns a tunnel between a and b that takes its copy buffers from bufs. Bytes already read
+// from either side but not yet relayed are passed to Run.
+func New(a, b *net.TCPConn, bufs *bufpool.Pool) *Tunnel {
+	return &Tunnel{a: a, b: b, bufs: bufs, born: time.Now()}
 }
 
 // Run relays pendingA (bytes read from a) to b and pendingB to a, then everything each side sends,
 // until both directions have ended. A direction ends at its source's EOF, which is passed on as a
-// half-close, or at an error or the idle timeout, which close both connections. Run closes both
+// half-close, or at an error or Close, which close both connections. Run closes both
 // connections before it returns and reports how many bytes went each way.
 func (t *Tunnel) Run(pendingA, pendingB []byte) (aToB, bToA int64) {
 	t.touch()
@@ -49,7 +47,8 @@ func (t *Tunnel) Run(pendingA, pendingB []byte) (aToB, bToA int64) {
 	return fwd.n, back.n
 }
 
-// Close ends the tunnel at once, closing both connections.
+// Close ends the tunnel at once, closing both connections; Run returns soon after. It is safe to
+// call from any goroutine, more than once.
 func (t *Tunnel) Close() { t.closeBoth() }
 
 func (t *Tunnel) closeBoth() {
@@ -61,8 +60,10 @@ func (t *Tunnel) closeBoth() {
 
 func (t *Tunnel) touch() { t.lastMove.Store(int64(time.Since(t.born))) }
 
-// idleFor reports how long no byte has moved through the tunnel.
-func (t *Tunnel) idleFor() time.Duration {
+// IdleFor reports how long no byte has moved through the tunnel: since the last byte read or
+// written either way (or since New). A write the receiver does not take moves nothing. Safe for
+// concurrent use.
+func (t *Tunnel) IdleFor() time.Duration {
 	return time.Since(t.born) - time.Duration(t.lastMove.Load())
 }
 
@@ -87,16 +88,10 @@ func (h *halfTunnel) run(wg *sync.WaitGroup) {
 		h.n += int64(len(h.pending))
 	}
 	for {
-		h.src.SetReadDeadline(time.Now().Add(h.t.idle - h.t.idleFor()))
 		if err := netpoll.WaitReadable(h.src); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) && h.t.idleFor() < h.t.idle {
-				continue // the other direction moved bytes meanwhile
-			}
 			h.t.closeBoth()
 			return
 		}
-		// Readable: the read must not fail on the wait's deadline passing meanwhile.
-		h.src.SetReadDeadline(time.Time{})
 		done, err := h.relayOnce()
 		if err != nil {
 			h.t.closeBoth()
@@ -119,6 +114,7 @@ func (h *halfTunnel) relayOnce() (done bool, err error) {
 		if _, err := h.dst.Write(buf[:n]); err != nil {
 			return false, err
 		}
+		h.t.touch()
 		h.n += int64(n)
 	}
 	if rerr == io.EOF {

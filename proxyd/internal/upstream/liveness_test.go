@@ -35,9 +35,9 @@ type reuseResult struct {
 	OldClosed bool // the idle connection was closed
 }
 
-// TestGetLiveness reuses an idle connection only while it is younger than MaxIdleTime and, once
-// idle for quietCheckAfter or longer, only if the backend neither closed it nor sent anything;
-// otherwise Get closes it and dials a new one. The idle time is set by moving idleSince back.
+// TestGetLiveness reuses an idle connection only while it is younger than MaxIdleTime and only if
+// the backend neither closed it nor sent anything, however briefly it was idle; otherwise Get closes
+// it and dials a new one. The idle time is set by moving idleSince back.
 func TestGetLiveness(t *testing.T) {
 	kept := reuseResult{Reused: true}
 	replaced := reuseResult{OldClosed: true}
@@ -48,11 +48,11 @@ func TestGetLiveness(t *testing.T) {
 		want reuseResult
 	}{
 		{name: "fresh, open", idle: 0, want: kept},
-		{name: "fresh, closed by the backend: check spared", idle: 0, act: backendCloses, want: kept},
-		{name: "idle past the check, open", idle: quietCheckAfter, want: kept},
-		{name: "idle past the check, closed by the backend", idle: quietCheckAfter, act: backendCloses, want: replaced},
-		{name: "idle past the check, reset by the backend", idle: quietCheckAfter, act: backendResets, want: replaced},
-		{name: "idle past the check, unsolicited bytes", idle: quietCheckAfter, act: backendSends, want: replaced},
+		{name: "fresh, closed by the backend", idle: 0, act: backendCloses, want: replaced},
+		{name: "fresh, reset by the backend", idle: 0, act: backendResets, want: replaced},
+		{name: "fresh, unsolicited bytes", idle: 0, act: backendSends, want: replaced},
+		{name: "idle a while, open", idle: time.Second, want: kept},
+		{name: "idle a while, unsolicited bytes", idle: time.Second, act: backendSends, want: replaced},
 		{name: "just under MaxIdleTime, open", idle: MaxIdleTime - time.Second, want: kept},
 		{name: "MaxIdleTime, open", idle: MaxIdleTime, want: replaced},
 		{name: "past MaxIdleTime, open", idle: 2 * MaxIdleTime, want: replaced},
@@ -92,8 +92,6 @@ func TestGetSkipsDeadToLive(t *testing.T) {
 	p.Put(dead)
 	deadEnd.Close()
 	waitPeerEnd(t, dead)
-	past := time.Now().Add(-quietCheckAfter)
-	live.idleSince, dead.idleSince = past, past
 
 	c, _ := get(t, p, b)
 	got := []reuseResult{

@@ -1,5 +1,6 @@
 // Package upstream keeps connections to backends: it dials them with a timeout and parks idle ones
-// in a bounded per-backend pool for reuse.
+// in a bounded per-backend pool for reuse. The pool has no goroutine of its own: its owner calls
+// Sweep now and then, which closes what expired, what the backend closed and what a burst left.
 package upstream
 
 import (
@@ -17,10 +18,9 @@ import (
 // the exception that the liveness check on reuse covers).
 const MaxIdleTime = 30 * time.Second
 
-// quietCheckAfter is how long a connection must have been idle before Get checks that the backend
-// has not closed it: a backend rarely closes a connection within a second of its last response, and
-// a failed idempotent request is retried anyway, so the check (a syscall) is spared on busy pools.
-const quietCheckAfter = time.Second
+// PurgeEvery is how often Sweep shrinks a pool after a burst: it closes half of the idle
+// connections that no Get took during the last period (HAProxy's pool-purge-delay works alike).
+const PurgeEvery = 5 * time.Second
 
 // Conn is one connection to a backend with its read buffer. The buffer is attached while a response
 // is being read and handed back when the connection goes idle.
@@ -44,6 +44,10 @@ type Pool struct {
 	mu     sync.Mutex
 	idle   []*Conn // most recently used last
 	closed bool
+	// unused is the fewest idle connections the pool held since the last purge: that many were
+	// never needed during the period.
+	unused    int
+	lastPurge time.Time
 }
 
 // NewPool returns a pool for the backend at addr ("host:port") that dials with dialTimeout, keeps at
@@ -62,16 +66,26 @@ func (p *Pool) Addr() string { return p.addr }
 
 // Get returns an idle connection that is still open and quiet, or dials a new one. The returned
 // connection has a read buffer attached.
+//
+// Every idle connection is checked before reuse (one poll(2) call): one that the backend closed,
+// or on which it sent anything while idle, is closed, never reused, so that no bytes that arrived
+// before a request was written are taken for its response.
 func (p *Pool) Get() (*Conn, error) {
 	for c := p.popIdle(); c != nil; c = p.popIdle() {
-		idle := time.Since(c.idleSince)
-		if idle < MaxIdleTime && (idle < quietCheckAfter || netpoll.Quiet(c.TCPConn)) {
+		if time.Since(c.idleSince) < MaxIdleTime && Quiet(c) {
 			c.Reader.Attach(p.bufs.Get())
 			return c, nil
 		}
 		c.TCPConn.Close()
 	}
 	return p.Dial()
+}
+
+// Quiet reports whether a request written on c now can only be answered by its own response:
+// nothing is buffered in c.Reader or waits unread in the socket, and the backend has not closed
+// the connection. It costs one poll(2) call.
+func Quiet(c *Conn) bool {
+	return len(c.Reader.Buffered()) == 0 && netpoll.Quiet(c.TCPConn)
 }
 
 // Dial opens a new connection to the backend, with a read buffer attached.
@@ -97,6 +111,7 @@ func (p *Pool) popIdle() *Conn {
 	c := p.idle[n-1]
 	p.idle[n-1] = nil
 	p.idle = p.idle[:n-1]
+	p.unused = min(p.unused, len(p.idle))
 	return c
 }
 
@@ -111,7 +126,6 @@ func (p *Pool) Put(c *Conn) {
 	p.bufs.Put(buf)
 	c.Reused = true
 	c.idleSince = time.Now()
-	c.TCPConn.SetDeadline(time.Time{})
 	p.mu.Lock()
 	if p.closed || len(p.idle) >= p.maxIdle {
 		p.mu.Unlock()
@@ -120,6 +134,43 @@ func (p *Pool) Put(c *Conn) {
 	}
 	p.idle = append(p.idle, c)
 	p.mu.Unlock()
+}
+
+// Sweep closes the idle connections that expired (idle for MaxIdleTime), that the backend closed
+// or sent bytes on, and, once every PurgeEvery, half of those that no Get needed during the last
+// period. The pool's owner calls it regularly (every second or so).
+func (p *Pool) Sweep(now time.Time) {
+	p.mu.Lock()
+	var drop []*Conn
+	kept := p.idle[:0]
+	for _, c := range p.idle {
+		if now.Sub(c.idleSince) >= MaxIdleTime || !netpoll.Quiet(c.TCPConn) {
+			drop = append(drop, c)
+		} else {
+			kept = append(kept, c)
+		}
+	}
+	clear(p.idle[len(kept):])
+	p.idle = kept
+	if now.Sub(p.lastPurge) >= PurgeEvery {
+		n := min(p.unused, len(p.idle)) / 2
+		drop = append(drop, p.idle[:n]...) // the least recently used
+		p.idle = append(p.idle[:0], p.idle[n:]...)
+		clear(p.idle[len(p.idle):cap(p.idle)][:n])
+		p.unused, p.lastPurge = len(p.idle), now
+	}
+	p.unused = min(p.unused, len(p.idle))
+	p.mu.Unlock()
+	for _, c := range drop {
+		c.TCPConn.Close()
+	}
+}
+
+// Idle returns how many idle connections the pool holds.
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
 }
 
 // Discard closes a connection that must not be reused and returns its buffer.

@@ -54,22 +54,6 @@ func TestGetMostRecentFirst(t *testing.T) {
 	}
 }
 
-// TestPutClearsDeadlines lets a reused connection read and write although the request before it
-// had set deadlines that have passed since.
-func TestPutClearsDeadlines(t *testing.T) {
-	b := startBackend(t)
-	p := newPool(t, b, 1)
-	c, sc := get(t, p, b)
-	c.TCPConn.SetDeadline(time.Now().Add(-time.Second))
-	p.Put(c)
-
-	again, _ := get(t, p, b)
-	if again != c {
-		t.Fatal("Get dialed a new connection instead of reusing the idle one")
-	}
-	roundTrip(t, again, sc)
-}
-
 // roundTrip sends a request on c and reads the backend's answer through c.Reader.
 func roundTrip(t *testing.T, c *Conn, sc *net.TCPConn) {
 	t.Helper()

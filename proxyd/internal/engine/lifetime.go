@@ -1,0 +1,344 @@
+package engine
+
+import (
+	"net"
+	"sync"
+	"time"
+
+	"proxyd.dev/proxyd/internal/netpoll"
+	"proxyd.dev/proxyd/internal/tunnel"
+	"proxyd.dev/wire"
+)
+
+// phase is what a client connection is doing, as far as its timeouts are concerned. Each phase has
+// one rule, applied by lifetime.check:
+const (
+	// phaseHead: waiting for a request head or reading one. It must be complete within
+	// --header-timeout, counted from the accept for the first request and from the first byte for
+	// later ones.
+	phaseHead phase = iota
+	// phaseIdle: waiting for the next request on a kept-alive connection, at most --idle-timeout.
+	// After handoffAfter the wait moves to a fresh goroutine.
+	phaseIdle
+	// phaseSend: writing a request head to the backend, which must take it within --idle-timeout.
+	phaseSend
+	// phaseAwait: waiting for the response head. While the request body streams, it must move
+	// within --idle-timeout; from its end the head must come within --response-header-timeout.
+	phaseAwait
+	// phaseWrite: writing a response head, an interim response or an answer of the proxy to the
+	// client, which must take it within --idle-timeout.
+	phaseWrite
+	// phaseBody: relaying a response body. A client that takes no byte for --idle-timeout has
+	// stalled; a silent backend is not (event streams pause as long as they like), but a client
+	// that goes away meanwhile is noticed within a tick.
+	phaseBody
+	// phaseTunnel: an upgraded connection, closed after --tunnel-idle-timeout without a byte
+	// either way.
+	phaseTunnel
+	// phaseLinger: draining what a client still sends after an error answer, at most
+	// lingerTimeout.
+	phaseLinger
+)
+
+type phase uint8
+
+// cause says why a lifetime interrupted its connections.
+type cause uint8
+
+const (
+	causeNone            cause = iota
+	causeHeadTimeout           // the request head did not come in time: 408
+	causeIdle                  // the keep-alive wait ended: close quietly
+	causeHandoff               // a long idle wait: continue it on a fresh goroutine
+	causeResponseTimeout       // no response head in time: 504
+	causeUploadStalled         // the request body stopped arriving: 408
+	causeBackendStalled        // the backend stopped taking the request: 504
+	causeClientStalled         // the client stopped taking the response: 499
+	causeClientGone            // the client closed or reset its connection while waiting: 499
+	causeUploadEnded           // the request body copier failed; its error says why
+	causeStop                  // the exchange stops its request body copier
+	causeLinger                // the lingering close is over
+)
+
+// pastDeadline is a deadline long past: setting it wakes a blocked read or write at once.
+var pastDeadline = time.Unix(1, 0)
+
+// timeouts are the limits a lifetime enforces, from the server's Config.
+type timeouts struct {
+	header, idle, responseHeader, tunnelIdle time.Duration
+}
+
+// lifetime owns every timeout of one client connection and of the backend connection its exchange
+// uses. The connection's goroutines say which phase they are in (enter); the server's sweeper calls
+// check on every tick, which enforces the phase's rule from what it observes: how long the phase
+// has lasted and whether the relays in it made progress. When a rule is broken it interrupts: it
+// puts the deadlines of both connections in the past, which wakes every blocked read and write,
+// and records the cause for the goroutines to act on. No other code sets a deadline, and no
+// runtime timer is armed on the request path.
+type lifetime struct {
+	limits *timeouts
+	client *net.TCPConn
+
+	mu sync.Mutex
+	// seq counts the phase changes, the end of an upload included; guarded by mu.
+	seq   uint64
+	phase phase // guarded by mu
+	// waiting is set while the connection waits for a request holding nothing; closed once
+	// shutdown closed it in that wait. Guarded by mu.
+	waiting, closed bool
+	// handedOff is set once the current idle wait moved to a fresh goroutine; guarded by mu.
+	handedOff bool
+	backend   *net.TCPConn   // the exchange's backend connection, interrupted with the client; guarded by mu
+	upload    *wire.Progress // the request body while its copier runs; guarded by mu
+	download  *wire.Progress // the response body relay in phaseBody; guarded by mu
+	tunnel    *tunnel.Tunnel // the tunnel in phaseTunnel; guarded by mu
+	// cause is why the deadlines of client and hit are in the past; causeNone when they are not.
+	// Guarded by mu.
+	cause cause
+	hit   *net.TCPConn // the backend connection interrupted with the client; guarded by mu
+
+	// What the sweeper saw at its previous ticks; owned by the sweeper's goroutine.
+	seenSeq                uint64
+	seenAt                 time.Time // when the sweeper first saw phase seenSeq
+	upMoved, downMoved     int64     // Progress.Moved of upload and download when last changed
+	upMovedAt, downMovedAt time.Time // when they last changed
+}
+
+// enter starts phase p: a new phase of the connection's own goroutine, which clears any interrupt
+// of the previous phase. It reports false when shutdown closed the connection while it waited.
+func (l *lifetime) enter(p phase) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	l.phase = p
+	l.handedOff = false
+	l.download, l.tunnel = nil, nil
+	if l.cause != causeUploadEnded { // stays until the exchange has taken the copier's result
+		l.clearLocked()
+	}
+	return !l.closed
+}
+
+// clearLocked takes the deadlines an interrupt put in the past back out. l.mu is held.
+func (l *lifetime) clearLocked() {
+	if l.cause == causeNone {
+		return
+	}
+	l.client.SetDeadline(time.Time{})
+	if l.hit != nil {
+		l.hit.SetDeadline(time.Time{})
+		l.hit = nil
+	}
+	l.cause = causeNone
+}
+
+// interruptLocked wakes every goroutine blocked on the client or the backend connection by putting
+// their deadlines in the past, and records why. A second interrupt keeps the first cause. l.mu is
+// held. This is the one place that interrupts I/O.
+func (l *lifetime) interruptLocked(c cause) {
+	if l.cause != causeNone {
+		return
+	}
+	l.cause = c
+	l.client.SetDeadline(pastDeadline)
+	if l.backend != nil {
+		l.backend.SetDeadline(pastDeadline)
+		l.hit = l.backend
+	}
+}
+
+// interrupt is interruptLocked for a goroutine that does not hold l.mu.
+func (l *lifetime) interrupt(c cause) {
+	l.mu.Lock()
+	l.interruptLocked(c)
+	l.mu.Unlock()
+}
+
+// why returns the cause of the interrupt in force, causeNone when there is none.
+func (l *lifetime) why() cause {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cause
+}
+
+// useBackend makes b (nil: none) the backend connection interrupted with the client.
+func (l *lifetime) useBackend(b *net.TCPConn) {
+	l.mu.Lock()
+	l.backend = b
+	l.mu.Unlock()
+}
+
+// startUpload watches the progress of a streamed request body until endUpload.
+func (l *lifetime) startUpload(p *wire.Progress) {
+	l.mu.Lock()
+	l.upload = p
+	l.mu.Unlock()
+}
+
+// endUpload records the end of the request body: the response-header timeout starts now. A copier
+// that failed (err != nil) wakes the exchange with causeUploadEnded, unless it was interrupted.
+func (l *lifetime) endUpload(err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.upload = nil
+	l.seq++
+	if err != nil {
+		l.interruptLocked(causeUploadEnded)
+	}
+}
+
+// ackUpload clears the interrupt of a failed request body copier once the exchange has its result.
+func (l *lifetime) ackUpload() {
+	l.mu.Lock()
+	if l.cause == causeUploadEnded {
+		l.clearLocked()
+	}
+	l.mu.Unlock()
+}
+
+// relayBody enters phaseBody for a relay that counts its progress in p.
+func (l *lifetime) relayBody(p *wire.Progress) {
+	l.enter(phaseBody)
+	l.mu.Lock()
+	l.download = p
+	l.mu.Unlock()
+}
+
+// runTunnel enters phaseTunnel for t.
+func (l *lifetime) runTunnel(t *tunnel.Tunnel) {
+	l.enter(phaseTunnel)
+	l.mu.Lock()
+	l.tunnel = t
+	l.mu.Unlock()
+}
+
+// beginWait marks the start of a wait for a request that holds nothing but the socket.
+func (l *lifetime) beginWait() {
+	l.mu.Lock()
+	l.waiting = true
+	l.mu.Unlock()
+}
+
+// endWait marks the end of that wait; false when shutdown closed the connection meanwhile.
+func (l *lifetime) endWait() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waiting = false
+	return !l.closed
+}
+
+// resumeWait goes on with an idle wait on a fresh goroutine: the hand-off's interrupt is cleared,
+// the phase and its age stay.
+func (l *lifetime) resumeWait() {
+	l.mu.Lock()
+	l.clearLocked()
+	l.handedOff = true
+	l.mu.Unlock()
+}
+
+// closeIfWaiting closes the connection when it waits for a request holding nothing (shutdown).
+func (l *lifetime) closeIfWaiting() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.waiting && !l.closed {
+		l.closed = true
+		l.client.Close()
+	}
+}
+
+// check applies the rule of the current phase at time now, from the sweeper's goroutine.
+func (l *lifetime) check(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.cause != causeNone || l.closed {
+		return // already interrupted; the goroutines act on it
+	}
+	if l.seq != l.seenSeq {
+		l.seenSeq, l.seenAt = l.seq, now
+		l.upMoved, l.upMovedAt = moved(l.upload), now
+		l.downMoved, l.downMovedAt = moved(l.download), now
+		return
+	}
+	if l.upload != nil {
+		if m := l.upload.Moved(); m != l.upMoved {
+			l.upMoved, l.upMovedAt = m, now
+		} else if now.Sub(l.upMovedAt) >= l.limits.idle {
+			c := causeUploadStalled
+			if l.upload.Writing() {
+				c = causeBackendStalled
+			}
+			l.interruptLocked(c)
+			return
+		}
+	}
+	age := now.Sub(l.seenAt)
+	switch l.phase {
+	case phaseHead:
+		l.expire(age, l.limits.header, causeHeadTimeout)
+	case phaseIdle:
+		switch {
+		case age >= l.limits.idle:
+			l.interruptLocked(causeIdle)
+		case age >= handoffAfter && !l.handedOff:
+			l.interruptLocked(causeHandoff)
+		}
+	case phaseSend:
+		l.expire(age, l.limits.idle, causeBackendStalled)
+	case phaseAwait:
+		if l.upload == nil {
+			l.expire(age, l.limits.responseHeader, causeResponseTimeout)
+			l.checkClientGone()
+		}
+	case phaseWrite:
+		l.expire(age, l.limits.idle, causeClientStalled)
+	case phaseBody:
+		l.checkBody(now)
+	case phaseTunnel:
+		if l.tunnel != nil && l.tunnel.IdleFor() >= l.limits.tunnelIdle {
+			l.tunnel.Close()
+		}
+	case phaseLinger:
+		l.expire(age, lingerTimeout, causeLinger)
+	}
+}
+
+// expire interrupts with c once a phase of this age has reached its limit. l.mu is held.
+func (l *lifetime) expire(age, limit time.Duration, c cause) {
+	if age >= limit {
+		l.interruptLocked(c)
+	}
+}
+
+// checkBody applies phaseBody's rule: a relay that waits to write and has moved nothing for the
+// idle timeout has a stalled client; one that waits for the backend and moved nothing since the
+// previous tick looks whether the client is still there. l.mu is held.
+func (l *lifetime) checkBody(now time.Time) {
+	if l.download == nil {
+		return
+	}
+	if m := l.download.Moved(); m != l.downMoved {
+		l.downMoved, l.downMovedAt = m, now
+		return
+	}
+	if l.download.Writing() {
+		l.expire(now.Sub(l.downMovedAt), l.limits.idle, causeClientStalled)
+		return
+	}
+	l.checkClientGone()
+}
+
+// checkClientGone interrupts with causeClientGone when the client closed or reset its connection
+// while the exchange waits for the backend. l.mu is held.
+func (l *lifetime) checkClientGone() {
+	if l.cause == causeNone && netpoll.PeerGone(l.client) {
+		l.interruptLocked(causeClientGone)
+	}
+}
+
+// moved returns p.Moved(), 0 for nil.
+func moved(p *wire.Progress) int64 {
+	if p == nil {
+		return 0
+	}
+	return p.Moved()
+}

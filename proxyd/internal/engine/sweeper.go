@@ -1,0 +1,63 @@
+package engine
+
+import "time"
+
+// Bounds of the sweeper's tick: an eighth of the shortest timeout, so that a timeout fires at most
+// an eighth late, but no more often than every minTick and at least every maxTick, which bounds
+// how late an idle connection is handed off and a client that left a silent stream is noticed.
+const (
+	minTick = 5 * time.Millisecond
+	maxTick = 250 * time.Millisecond
+)
+
+// poolSweepEvery is how often the sweeper sweeps the backend pools.
+const poolSweepEvery = time.Second
+
+// sweepTick returns the sweeper's period for the given timeouts.
+func sweepTick(t timeouts) time.Duration {
+	shortest := min(t.header, t.idle, t.responseHeader, t.tunnelIdle, lingerTimeout)
+	return min(max(shortest/8, minTick), maxTick)
+}
+
+// sweeper is the server's one clock. Every tick it applies the timeout rule of each connection's
+// current phase (lifetime.check), and every poolSweepEvery it sweeps the backend pools. It runs in
+// its own goroutine from Serve until Shutdown has seen the last connection end.
+type sweeper struct {
+	s    *Server
+	tick time.Duration
+	stop chan struct{} // closed to end the sweeper
+	done chan struct{} // closed when it has ended
+	// scratch holds the connections of one tick; owned by the sweeper's goroutine.
+	scratch []*clientConn
+}
+
+// run ticks until stop is closed.
+func (w *sweeper) run() {
+	defer close(w.done)
+	ticker := time.NewTicker(w.tick)
+	defer ticker.Stop()
+	lastPools := time.Now()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case now := <-ticker.C:
+			w.checkConns(now)
+			if now.Sub(lastPools) >= poolSweepEvery {
+				for _, p := range w.s.pools {
+					p.Sweep(now)
+				}
+				lastPools = now
+			}
+		}
+	}
+}
+
+// checkConns applies every connection's timeout rule at now.
+func (w *sweeper) checkConns(now time.Time) {
+	w.scratch = w.s.snapshot(w.scratch[:0])
+	for _, c := range w.scratch {
+		c.life.check(now)
+	}
+	clear(w.scratch)
+}
