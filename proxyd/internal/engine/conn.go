@@ -40,7 +40,8 @@ type clientConn struct {
 
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
-	c.life = lifetime{limits: &s.limits, client: nc, phase: phaseHead} // the first head counts from the accept
+	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
+	c.life = lifetime{limits: &s.limits, client: nc, phase: phaseHead, seq: 1}
 	c.rd.Reset(nc)
 	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
 	c.readIdleFn = c.readIdle
