@@ -240,7 +240,7 @@ drip:
 		default:
 		}
 		c.conn.Write([]byte{b}) // fails once the proxy is done lingering
-		time.Sleep(limit / 20) // the drip under test
+		time.Sleep(limit / 20)  // the drip under test
 	}
 	if a.at.IsZero() {
 		a = <-got
