@@ -8,6 +8,7 @@ import (
 	"syscall"
 	"time"
 
+	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/wire"
 )
@@ -228,25 +229,20 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 	if c.idle.buf == nil {
 		c.idle.buf = c.srv.bufs.Get()
 	}
-	for {
-		n, err := syscall.Read(int(fd), c.idle.buf)
-		switch err {
-		case nil:
-			c.idle.n = n
-			return true
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			c.srv.bufs.Put(c.idle.buf)
-			c.idle.buf = nil
-			c.releaseBackend()
-			c.releaseExchange()
-			return false
-		default:
-			c.idle.n = -1
-			return true
-		}
+	n, wouldBlock, err := netpoll.TryRead(fd, c.idle.buf)
+	switch {
+	case wouldBlock:
+		c.srv.bufs.Put(c.idle.buf)
+		c.idle.buf = nil
+		c.releaseBackend()
+		c.releaseExchange()
+		return false
+	case err != nil:
+		c.idle.n = -1
+	default:
+		c.idle.n = n
 	}
+	return true
 }
 
 // exchangePool pools exchange data. The zero value is ready to use.

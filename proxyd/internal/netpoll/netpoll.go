@@ -80,6 +80,24 @@ func unread(fd uintptr) int {
 	return int(n)
 }
 
+// TryRead reads what fd, a non-blocking socket, has ready into buf without waiting: n bytes (0 at
+// EOF), or wouldBlock when nothing is there yet. It serves as the callback body of a RawConn.Read
+// that waits for readability holding no buffer.
+func TryRead(fd uintptr, buf []byte) (n int, wouldBlock bool, err error) {
+	for {
+		n, err := syscall.Read(int(fd), buf)
+		switch err {
+		case nil:
+			return n, false, nil
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			return 0, true, nil
+		}
+		return 0, false, err
+	}
+}
+
 // Quiet reports whether c has nothing to read and no EOF or error pending: true for an idle
 // keep-alive connection whose peer has neither sent anything nor closed it.
 func Quiet(c syscall.Conn) bool {
