@@ -3,7 +3,7 @@ package fuzz
 import "testing"
 
 // addRequestSeeds adds to f request heads sent by real clients and the request-smuggling shapes of
-// SPEC §4, each as one []byte argument. FuzzRequestHead and FuzzRequestHeadDifferential share them.
+// RFC 9112 §11.2 (as the README lists them), each as one []byte argument. FuzzRequestHead and FuzzRequestHeadDifferential share them.
 func addRequestSeeds(f *testing.F) {
 	for _, s := range []string{
 		// Chrome 131 navigating to a page: many fields, quoted sec-ch-ua lists, a query.
@@ -39,7 +39,7 @@ func addRequestSeeds(f *testing.F) {
 		"GET /chat HTTP/1.1\r\nHost: server.example.com\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
 			"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: http://example.com\r\n" +
 			"Sec-WebSocket-Protocol: chat, superchat\r\nSec-WebSocket-Version: 13\r\n\r\n",
-		// An h2c upgrade, which the proxy strips (SPEC §4).
+		// An h2c upgrade, which the proxy strips (see the README).
 		"GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n" +
 			"HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n",
 		// HTTP/1.0 without Host, closing by default.

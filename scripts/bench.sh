@@ -2,7 +2,7 @@
 # Measures proxyd against nginx and HAProxy (Debian's packages) and against the backend reached
 # directly, one scenario at a time with the candidates interleaved, on loopback only. Every load run
 # is bounded by wrk's duration. Prints requests/s, p99 latency, proxy CPU per request and peak RSS,
-# and the ratios the SPEC sets targets on.
+# and the ratios to nginx, HAProxy and the direct backend.
 #
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
 #   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)

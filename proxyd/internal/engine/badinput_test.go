@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestBadInput sends heads that a backend could read differently from the proxy (SPEC §3, §4):
+// TestBadInput sends heads that a backend could read differently from the proxy (RFC 9112 §11.2, RFC 3986 §6):
 // each is answered by the proxy itself with the right status, a correct Content-Length and
 // "Connection: close", the connection is then closed, and the backend never sees a connection.
 func TestBadInput(t *testing.T) {
