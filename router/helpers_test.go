@@ -5,8 +5,15 @@ import (
 	"testing"
 )
 
-// mustTable compiles a table from route specs, failing the test on any error.
+// mustTable compiles a table with the default Options from route specs, failing the test on any
+// error.
 func mustTable(t testing.TB, defaultBackend string, specs ...string) *Table {
+	t.Helper()
+	return mustTableWith(t, Options{}, defaultBackend, specs...)
+}
+
+// mustTableWith compiles a table with opts from route specs, failing the test on any error.
+func mustTableWith(t testing.TB, opts Options, defaultBackend string, specs ...string) *Table {
 	t.Helper()
 	routes := make([]Route, 0, len(specs))
 	for _, spec := range specs {
@@ -16,9 +23,9 @@ func mustTable(t testing.TB, defaultBackend string, specs ...string) *Table {
 		}
 		routes = append(routes, r)
 	}
-	tab, err := New(defaultBackend, routes)
+	tab, err := New(defaultBackend, routes, opts)
 	if err != nil {
-		t.Fatalf("New(%q, %q): %v", defaultBackend, specs, err)
+		t.Fatalf("New(%q, %q, %+v): %v", defaultBackend, specs, opts, err)
 	}
 	return tab
 }
@@ -29,6 +36,11 @@ func routeName(tab *Table, m Match) string {
 		return "default"
 	}
 	return tab.Routes()[m.Route].String()
+}
+
+// allEscapedSlashes lists every EscapedSlashes value.
+func allEscapedSlashes() []EscapedSlashes {
+	return []EscapedSlashes{Keep, Reject, Decode}
 }
 
 // benchTable returns a table of n routes "/svcI/v1" (I from 0 to n-1), each to its own backend,
@@ -43,7 +55,7 @@ func benchTable(tb testing.TB, n int) *Table {
 			routes = append(routes, Route{Path: fmt.Sprintf("/svc%d/v2", i), Prefix: true, Backend: backend})
 		}
 	}
-	tab, err := New("127.0.0.1:9000", routes)
+	tab, err := New("127.0.0.1:9000", routes, Options{})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,7 +3,6 @@ package router
 import (
 	"errors"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"testing"
 
@@ -30,8 +29,30 @@ func TestMatchRejectsAmbiguousPaths(t *testing.T) {
 		{"/a%2F..%2fb", PathError{Path: "/a%2F..%2fb", Offset: 5, Reason: ReasonDotSegment}},
 		{"/a%2f.", PathError{Path: "/a%2f.", Offset: 5, Reason: ReasonDotSegment}},
 		{"/api#/../admin", PathError{Path: "/api#/../admin", Offset: 6, Reason: ReasonDotSegment}},
+		{"//../x", PathError{Path: "//../x", Offset: 2, Reason: ReasonDotSegment}},
 		{"http://h/a/../b?q", PathError{Path: "/a/../b", Offset: 3, Reason: ReasonDotSegment}},
 		{"HTTPS://h/%2e", PathError{Path: "/%2e", Offset: 1, Reason: ReasonDotSegment}},
+		// A path parameter after a dot segment: Tomcat and Spring strip it, then resolve the dots.
+		{"/api/..;/admin", PathError{Path: "/api/..;/admin", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/.;/admin", PathError{Path: "/api/.;/admin", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/.;x", PathError{Path: "/api/.;x", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/..;", PathError{Path: "/api/..;", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/%2e%2e;x=1/admin", PathError{Path: "/api/%2e%2e;x=1/admin", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/..%3B/admin", PathError{Path: "/api/..%3B/admin", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/.%2E%3bx/admin", PathError{Path: "/api/.%2E%3bx/admin", Offset: 5, Reason: ReasonDotSegment}},
+		{"/..;a;b", PathError{Path: "/..;a;b", Offset: 1, Reason: ReasonDotSegment}},
+		// Backslashes: refused anywhere, and ends of a segment before that.
+		{`/api\admin`, PathError{Path: `/api\admin`, Offset: 4, Reason: ReasonBackslash}},
+		{`\`, PathError{Path: `\`, Offset: 0, Reason: ReasonMalformedTarget}},
+		{`/\api`, PathError{Path: `/\api`, Offset: 1, Reason: ReasonBackslash}},
+		{`/api/..\admin`, PathError{Path: `/api/..\admin`, Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/..%5cadmin", PathError{Path: "/api/..%5cadmin", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api/..%5Cadmin", PathError{Path: "/api/..%5Cadmin", Offset: 5, Reason: ReasonDotSegment}},
+		{"/api%5Cadmin", PathError{Path: "/api%5Cadmin", Offset: 4, Reason: ReasonEncodedBackslash}},
+		{"/%5capi/x", PathError{Path: "/%5capi/x", Offset: 1, Reason: ReasonEncodedBackslash}},
+		{"http://h/a%5C", PathError{Path: "/a%5C", Offset: 2, Reason: ReasonEncodedBackslash}},
+		{`http://h\api/x`, PathError{Path: `http://h\api/x`, Offset: 8, Reason: ReasonBackslash}},
+		// Encoded NUL and malformed escapes.
 		{"/a%00", PathError{Path: "/a%00", Offset: 2, Reason: ReasonEncodedNUL}},
 		{"/%00/..", PathError{Path: "/%00/..", Offset: 1, Reason: ReasonEncodedNUL}},
 		{"/a%", PathError{Path: "/a%", Offset: 2, Reason: ReasonBadEscape}},
@@ -42,6 +63,27 @@ func TestMatchRejectsAmbiguousPaths(t *testing.T) {
 		{"/%g0", PathError{Path: "/%g0", Offset: 1, Reason: ReasonBadEscape}},
 		{"/%0g", PathError{Path: "/%0g", Offset: 1, Reason: ReasonBadEscape}},
 		{"/ok/%%41", PathError{Path: "/ok/%%41", Offset: 4, Reason: ReasonBadEscape}},
+		// Targets: other schemes, malformed absolute-form, none of the forms of RFC 9112 §3.2.
+		{"ws://h/api/x", PathError{Path: "ws://h/api/x", Reason: ReasonScheme}},
+		{"WSS://h/api/x", PathError{Path: "WSS://h/api/x", Reason: ReasonScheme}},
+		{"ftp://h/api/x", PathError{Path: "ftp://h/api/x", Reason: ReasonScheme}},
+		{"httpx://h/api", PathError{Path: "httpx://h/api", Reason: ReasonScheme}},
+		{"a:b", PathError{Path: "a:b", Reason: ReasonScheme}},
+		{"h:", PathError{Path: "h:", Reason: ReasonScheme}},
+		{"http:/api/x", PathError{Path: "http:/api/x", Reason: ReasonMalformedTarget}},
+		{"http:x", PathError{Path: "http:x", Reason: ReasonMalformedTarget}},
+		{"HTTPS:", PathError{Path: "HTTPS:", Reason: ReasonMalformedTarget}},
+		{"http//x", PathError{Path: "http//x", Reason: ReasonMalformedTarget}},
+		{"://x", PathError{Path: "://x", Reason: ReasonMalformedTarget}},
+		{"1http://h/x", PathError{Path: "1http://h/x", Reason: ReasonMalformedTarget}},
+		{"foo", PathError{Path: "foo", Reason: ReasonMalformedTarget}},
+		{"api/x", PathError{Path: "api/x", Reason: ReasonMalformedTarget}},
+		{"", PathError{Path: "", Reason: ReasonMalformedTarget}},
+		{"**", PathError{Path: "**", Reason: ReasonMalformedTarget}},
+		{"*?x", PathError{Path: "*?x", Reason: ReasonMalformedTarget}},
+		{"?x", PathError{Path: "?x", Reason: ReasonMalformedTarget}},
+		{"[::1]", PathError{Path: "[::1]", Reason: ReasonMalformedTarget}},
+		{"a b:80", PathError{Path: "a b:80", Reason: ReasonMalformedTarget}},
 	}
 	tab := mustTable(t, "d:1", "/=root:1", "/a=a:1")
 	for _, tt := range tests {
@@ -60,13 +102,48 @@ func TestMatchRejectsAmbiguousPaths(t *testing.T) {
 	}
 }
 
+func TestMatchEscapedSlashes(t *testing.T) {
+	tests := []struct {
+		target string
+		want   map[EscapedSlashes]string // the route taken, or the reason of the error
+	}{
+		{"/api%2Fx", map[EscapedSlashes]string{Keep: "default", Reject: ReasonEncodedSlash, Decode: "/api=api:1"}},
+		{"/api%2fx", map[EscapedSlashes]string{Keep: "default", Reject: ReasonEncodedSlash, Decode: "/api=api:1"}},
+		{"/%2Fapi", map[EscapedSlashes]string{Keep: "default", Reject: ReasonEncodedSlash, Decode: "/api=api:1"}},
+		{"/a%2Fb", map[EscapedSlashes]string{Keep: "/a%2Fb=enc:1", Reject: ReasonEncodedSlash, Decode: "/a/b=enc:1"}},
+		{"/api/..%2F", map[EscapedSlashes]string{Keep: ReasonDotSegment, Reject: ReasonDotSegment, Decode: ReasonDotSegment}},
+		{"/api?a%2Fb", map[EscapedSlashes]string{Keep: "/api=api:1", Reject: "/api=api:1", Decode: "/api=api:1"}},
+		{"/api/x", map[EscapedSlashes]string{Keep: "/api=api:1", Reject: "/api=api:1", Decode: "/api=api:1"}},
+	}
+	for _, slashes := range allEscapedSlashes() {
+		specs := []string{"/api=api:1", "/a%2Fb=enc:1"}
+		if slashes == Reject {
+			specs = specs[:1]
+		}
+		tab := mustTableWith(t, Options{EscapedSlashes: slashes}, "d:1", specs...)
+		for _, tt := range tests {
+			m, err := tab.Match([]byte(tt.target))
+			got := routeName(tab, m)
+			var pe *PathError
+			if errors.As(err, &pe) {
+				got = pe.Reason
+			}
+			if want := tt.want[slashes]; got != want {
+				t.Errorf("%v: Match(%q) gives %q, %v; want %q", slashes, tt.target, got, err, want)
+			}
+		}
+	}
+}
+
 func TestMatchAcceptsUnambiguousPaths(t *testing.T) {
 	tab := mustTable(t, "d:1", "/=root:1")
 	for _, target := range []string{
 		"/a..b", "/.well-known/x", "/a/.b", "/..a", "/a../", "/.../x", "/a/...", "/%2e%2e%2e",
-		"/.%2e.", "/%2ea", "/a%2Fb", "/%41pi", "/%ff", "/%25", "/%2500", "//", "/a//b", "/",
-		"/x?/../y", "/x?%00", "/x?%zz", "/x?.", "http://h/a?/..", "http://h", "http://h?..",
-		"*", "h:443", "", "/" + strings.Repeat("a/", 32<<10),
+		"/.%2e.", "/%2ea", "/a%2Fb", "/%41pi", "/%ff", "/%25", "/%2500", "/%255C", "//", "/a//b", "/",
+		"/...;/x", "/a..;/x", "/;/x", "/;", "/a;..", "/x/.a;b", "/%3B..", "/..a%3B",
+		"/x?/../y", "/x?%00", "/x?%zz", "/x?.", `/x?\`, "/x?%5C", "http://h/a?/..", "http://h", "http://h?..",
+		"*", "h:443", "example.com:443", "[::1]:443", "[v1.x]:1", "http:80", "a%41:1", "h!$&'()*+,;=:1",
+		"/" + strings.Repeat("a/", 32<<10), strings.Repeat("/", 1000) + "x",
 	} {
 		if m, err := tab.Match([]byte(target)); err != nil {
 			t.Errorf("Match(%.40q) = %+v, %v; want no error", target, m, err)
@@ -97,39 +174,76 @@ func TestPathErrorTruncatesLongPath(t *testing.T) {
 	}
 }
 
-// modelRejects is the path check written plainly: any malformed escape or "%00" rejects the path;
-// else, with "%2e" decoded to "." and "%2F" to "/", any segment "." or ".." does.
-func modelRejects(path string) bool {
-	const hex = "0123456789abcdefABCDEF"
-	for i := 0; i < len(path); i++ {
-		if path[i] != '%' {
-			continue
-		}
-		if i+2 >= len(path) || !strings.ContainsRune(hex, rune(path[i+1])) || !strings.ContainsRune(hex, rune(path[i+2])) ||
-			path[i+1:i+3] == "00" {
-			return true
-		}
-	}
-	decoded := strings.NewReplacer("%2e", ".", "%2E", ".", "%2f", "/", "%2F", "/").Replace(path)
-	segments := strings.Split(decoded, "/")
-	return slices.Contains(segments, ".") || slices.Contains(segments, "..")
-}
-
 func TestPathCheckAgreesWithModel(t *testing.T) {
 	const paths = 100000
-	tokens := []string{"/", ".", "..", "%2e", "%2E", "%2F", "%2f", "a", "%", "%0", "%00", "%41", "%25", "%2", "e"}
+	tokens := []string{
+		"/", ".", "..", "%2e", "%2E", "%2F", "%2f", "a", "%", "%0", "%00", "%41", "%25", "%2", "e",
+		";", "%3B", "%3b", `\`, "%5C", "%5c", "//", "%61",
+	}
 	rng := rand.New(rand.NewPCG(3, 4))
-	tab := mustTable(t, "d:1")
-	for range paths {
-		var b strings.Builder
-		b.WriteByte('/')
-		for range rng.IntN(8) {
-			b.WriteString(tokens[rng.IntN(len(tokens))])
+	for _, slashes := range allEscapedSlashes() {
+		tab := mustTableWith(t, Options{EscapedSlashes: slashes}, "d:1")
+		for range paths {
+			path := randomPath(rng, tokens, 8)
+			_, err := tab.Match([]byte(path))
+			if got, want := err != nil, modelRejects(path, slashes); got != want {
+				t.Fatalf("%v: Match(%q) error %v; model rejects: %v", slashes, path, err, want)
+			}
 		}
-		path := b.String()
-		_, err := tab.Match([]byte(path))
-		if got, want := err != nil, modelRejects(path); got != want {
-			t.Fatalf("Match(%q) error %v; model rejects: %v", path, err, want)
+	}
+}
+
+func TestPathCheckNoticesNormalForm(t *testing.T) {
+	tests := []struct {
+		path    string
+		slashes EscapedSlashes
+		normal  bool
+	}{
+		{"/api/x", Keep, true},
+		{"/", Keep, true},
+		{"/a%2Fb%C3%A9", Keep, true},
+		{"/a%2Fb", Decode, false},
+		{"/a%2Fb", Reject, false}, // rejected, so never matched
+		{"/a%2fb", Keep, false},
+		{"/caf%c3%A9", Keep, false},
+		{"/%61", Keep, false},
+		{"/%7E", Keep, false},
+		{"/%2E%2E%2E", Keep, false},
+		{"//a", Keep, false},
+		{"/a//", Keep, false},
+		{"/a/%2F", Keep, true},
+		{"/;/;", Keep, true},
+	}
+	for _, tt := range tests {
+		_, reason, normal := checkPath([]byte(tt.path), tt.slashes)
+		if want := tt.normal && reason == ""; normal != want {
+			t.Errorf("checkPath(%q, %v) normal %v (reason %q), want %v", tt.path, tt.slashes, normal, reason, want)
+		}
+		if normal && modelNormal(tt.path, tt.slashes) != tt.path {
+			t.Errorf("checkPath(%q, %v) says normal, the model normalises it to %q", tt.path, tt.slashes, modelNormal(tt.path, tt.slashes))
+		}
+	}
+}
+
+func TestPathBytesClasses(t *testing.T) {
+	for c := range 256 {
+		want := byte(plain)
+		switch c {
+		case '%', '/', '\\':
+			want = special
+		case '.', ';':
+			want = dotty
+		}
+		if got := pathBytes[c]; got != want {
+			t.Errorf("pathBytes[%q] = %q, want %q", rune(c), got, want)
+		}
+	}
+}
+
+func TestIsUnreserved(t *testing.T) {
+	for c := range 256 {
+		if got, want := isUnreserved(byte(c)), strings.IndexByte(modelUnreserved, byte(c)) >= 0; got != want {
+			t.Errorf("isUnreserved(%q) = %v, want %v", rune(c), got, want)
 		}
 	}
 }

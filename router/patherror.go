@@ -2,27 +2,47 @@ package router
 
 import "fmt"
 
-// Reasons a PathError gives for rejecting a path.
+// Reasons a PathError gives for rejecting a request-target. The first ones concern its path, the
+// last two the target as a whole.
 const (
-	// ReasonDotSegment: a segment is "." or "..", literal or percent-encoded ("%2e", ".%2E").
+	// ReasonDotSegment: a segment is "." or "..", literal or percent-encoded ("%2e", ".%2E"), also
+	// when a path parameter follows it ("..;", ".;x", "%2e%2e%3Bx"), which Tomcat strips before it
+	// resolves dot segments. Segments end at "/", "%2F", "\" and "%5C" for this check.
 	ReasonDotSegment = "dot segment"
 	// ReasonEncodedNUL: the path contains "%00".
 	ReasonEncodedNUL = "encoded NUL (%00)"
 	// ReasonBadEscape: a "%" is not followed by two hexadecimal digits.
 	ReasonBadEscape = `"%" not followed by two hex digits`
+	// ReasonBackslash: a literal "\" in the path (or the authority of an absolute-form target), which
+	// WHATWG URL parsers and Windows servers read as "/" and Tomcat refuses.
+	ReasonBackslash = `backslash ("\")`
+	// ReasonEncodedBackslash: "%5C" or "%5c" in the path, which a backend that decodes it may then
+	// read as "/"; Tomcat and Spring Security's StrictHttpFirewall refuse it too.
+	ReasonEncodedBackslash = "encoded backslash (%5C)"
+	// ReasonEncodedSlash: "%2F" or "%2f" in the path of a Table built with EscapedSlashes Reject.
+	ReasonEncodedSlash = "encoded slash (%2F)"
+	// ReasonScheme: an absolute-form target whose scheme is not http or https (RFC 9112 §3.2.2),
+	// such as "ws://h/x" or "ftp://h/x".
+	ReasonScheme = "scheme is not http or https"
+	// ReasonMalformedTarget: a target in none of the four forms of RFC 9112 §3.2: not origin-form
+	// ("/…"), absolute-form ("http://…"), authority-form ("host:port") or asterisk-form ("*"). Examples:
+	// "foo", "http:/x", "http:x", "http//x", "://x", "".
+	ReasonMalformedTarget = "not a valid request-target (RFC 9112 §3.2)"
 )
 
 // maxErrorPath is how many bytes of a rejected path a PathError keeps (128); a longer path is cut
 // and marked with "...".
 const maxErrorPath = 128
 
-// PathError says why [Table.Match] rejected a request path: backends could resolve it to a path
-// other than the one it was routed by.
+// PathError says why [Table.Match] or [Rewrite] rejected a request-target: backends could resolve it
+// to a path other than the one it was routed by, or it is not a target proxyd can route.
 type PathError struct {
-	// Path is the rejected path, cut to 128 bytes followed by "..." when it is longer.
+	// Path is the rejected path (for Rewrite, the path after rewriting), or the whole target for
+	// ReasonScheme, ReasonMalformedTarget and a backslash in an authority; cut to 128 bytes followed
+	// by "..." when it is longer.
 	Path string
-	// Offset is where in the path the problem starts: the "%" of a bad escape, or the first byte of a
-	// dot segment.
+	// Offset is where in Path the problem starts: the "%" of a bad escape, the first byte of a dot
+	// segment, the backslash, or 0 for a target-wide reason.
 	Offset int
 	// Reason is one of the Reason constants.
 	Reason string

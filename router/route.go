@@ -7,7 +7,8 @@ import (
 
 // Route is one routing rule, written PATH=BACKEND.
 type Route struct {
-	// Path is the path as written, without a trailing "*": "/api", "/api/", "/".
+	// Path is the path as written, without a trailing "*": "/api", "/api/", "/". Table.Routes gives it
+	// in the normal form the table matches on (see New).
 	Path string
 	// Prefix is true when the path was written with a trailing "*": then Path is a plain string
 	// prefix, not bound to segment boundaries.
@@ -27,8 +28,9 @@ func (r Route) String() string {
 // ParseRoute parses "PATH=BACKEND". The spec is split at its last "=", so PATH may contain "=".
 // PATH starts with "/" and may end with "*" (a plain string prefix, see Route). It must not contain
 // "?", "#", whitespace or control bytes, a "*" other than the last byte, or anything Match rejects in
-// a request path (dot segments, "%00", a bad escape), since no request could match it. BACKEND is
-// checked by ParseBackend. The error names the spec, path or backend at fault.
+// a request path (dot segments, "%00", a bad escape, "\", "%5C"), since no request could match it.
+// PATH is kept as written: New matches on its normal form, so "/%61pi" and "//api" route as "/api".
+// BACKEND is checked by ParseBackend. The error names the spec, path or backend at fault.
 func ParseRoute(spec string) (Route, error) {
 	eq := strings.LastIndexByte(spec, '=')
 	if eq < 0 {
@@ -36,7 +38,7 @@ func ParseRoute(spec string) (Route, error) {
 	}
 	r := Route{Path: spec[:eq]}
 	r.Path, r.Prefix = strings.CutSuffix(r.Path, "*")
-	if err := checkRoutePath(r.Path); err != nil {
+	if err := checkRoutePath(r.Path, Keep); err != nil {
 		return Route{}, err
 	}
 	backend, err := ParseBackend(spec[eq+1:])
@@ -47,10 +49,10 @@ func ParseRoute(spec string) (Route, error) {
 	return r, nil
 }
 
-// check reports why r cannot go into a Table: a path ParseRoute would refuse, or a backend that is
-// not canonical.
-func (r Route) check() error {
-	if err := checkRoutePath(r.Path); err != nil {
+// check reports why r cannot go into a Table whose paths are read with slashes: a path ParseRoute
+// would refuse (or one with "%2F" when slashes is Reject), or a backend that is not canonical.
+func (r Route) check(slashes EscapedSlashes) error {
+	if err := checkRoutePath(r.Path, slashes); err != nil {
 		return fmt.Errorf("route %q: %w", r, err)
 	}
 	if err := checkCanonical(r.Backend); err != nil {
@@ -59,8 +61,9 @@ func (r Route) check() error {
 	return nil
 }
 
-// checkRoutePath reports why path (without its "*") cannot be a route path.
-func checkRoutePath(path string) error {
+// checkRoutePath reports why path (without its "*") cannot be a route path of a Table whose paths
+// are read with slashes.
+func checkRoutePath(path string, slashes EscapedSlashes) error {
 	if path == "" {
 		return fmt.Errorf("route path %q: empty (want a path starting with \"/\")", path)
 	}
@@ -75,7 +78,7 @@ func checkRoutePath(path string) error {
 			return fmt.Errorf("route path %q: %q not allowed (byte %d)", path, c, i)
 		}
 	}
-	if off, reason := checkPath(path); reason != "" {
+	if off, reason, _ := checkPath([]byte(path), slashes); reason != "" {
 		return fmt.Errorf("route path %q: %s at byte %d, no request can match it", path, reason, off)
 	}
 	return nil

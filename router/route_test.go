@@ -24,6 +24,10 @@ func TestParseRouteAccepts(t *testing.T) {
 		{"/.well-known/acme=b:1", Route{Path: "/.well-known/acme", Backend: "b:1"}},
 		{"/a..b/..c/.d=b:1", Route{Path: "/a..b/..c/.d", Backend: "b:1"}},
 		{"//=b:1", Route{Path: "//", Backend: "b:1"}},
+		{"/%61pi//x=b:1", Route{Path: "/%61pi//x", Backend: "b:1"}}, // kept as written; New normalises
+		{"/a;v=1/b..;x=b:1", Route{Path: "/a;v=1/b..;x", Backend: "b:1"}},
+		{"/a/...;=b:1", Route{Path: "/a/...;", Backend: "b:1"}},
+		{"/a%2fb%c3%a9=b:1", Route{Path: "/a%2fb%c3%a9", Backend: "b:1"}},
 	}
 	for _, tt := range tests {
 		got, err := ParseRoute(tt.spec)
@@ -59,6 +63,10 @@ func TestParseRouteRejects(t *testing.T) {
 		{"/a/%2e=b:1", "/a/%2e", "dot segment"},
 		{"/a%00=b:1", "/a%00", "encoded NUL"},
 		{"/a%zz=b:1", "/a%zz", "two hex digits"},
+		{"/a/..;=b:1", "/a/..;", "dot segment at byte 3"},
+		{"/a/%2e%2E%3bx/b=b:1", "/a/%2e%2E%3bx/b", "dot segment at byte 3"},
+		{`/a\b=b:1`, `/a\b`, "backslash"},
+		{"/a%5cb=b:1", "/a%5cb", "encoded backslash (%5C) at byte 2"},
 		{"/api=b", "b", "missing port"},
 		{"/api=b:0", "b:0", "out of range"},
 		{"/api=", "", "empty address"},

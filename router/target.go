@@ -5,58 +5,38 @@ import "bytes"
 // Path returns the path part of a request-target, without the query: "/a/b" for the origin-form
 // "/a/b?q", "/a" for the absolute-form "http://h:8080/a?q" (the scheme, http or https, in any case),
 // and an empty slice for "http://h", whose path Match treats as "/". It returns nil for targets that
-// have no path: "*", authority-form ("example.com:443"), anything else, and an empty target. The
-// result aliases target.
+// have no path ("*", authority-form "example.com:443") and for those Match rejects as a whole (another
+// scheme, a malformed target, an empty one). The path is raw, as sent; the result aliases target.
 func Path(target []byte) []byte {
-	start, end, ok := splitTarget(target)
-	if !ok {
+	start, end, err := splitTarget(target)
+	if err != nil || start < 0 {
 		return nil
 	}
 	return target[start:end]
 }
 
-// splitTarget finds the path of a request-target: target[start:end]. ok is false for targets
-// without a path.
-func splitTarget(target []byte) (start, end int, ok bool) {
-	if len(target) == 0 {
-		return 0, 0, false
-	}
-	if target[0] != '/' {
-		n := schemeLen(target)
-		if n == 0 {
-			return 0, 0, false
+// splitTarget finds the path of a request-target in the forms of RFC 9112 §3.2: target[start:end].
+// start is -1, with no error, for asterisk-form ("*") and authority-form ("host:port"), which have no
+// path. The error is a *PathError for an absolute-form target whose scheme is not http or https
+// (ReasonScheme), for a backslash in the authority of one (ReasonBackslash), and for a target in
+// none of the forms (ReasonMalformedTarget).
+func splitTarget(target []byte) (start, end int, err error) {
+	switch {
+	case len(target) > 0 && target[0] == '/': // origin-form
+	case string(target) == "*" || isAuthorityForm(target):
+		return -1, -1, nil
+	default: // absolute-form, or nothing
+		authority, reason := hierStart(target)
+		if reason != "" {
+			return -1, -1, newPathError(target, 0, reason)
 		}
-		start = n + orLen(bytes.IndexAny(target[n:], "/?"), target[n:])
+		start = authority + orLen(bytes.IndexAny(target[authority:], "/?"), target[authority:])
+		if k := bytes.IndexByte(target[authority:start], '\\'); k >= 0 {
+			return -1, -1, newPathError(target, authority+k, ReasonBackslash)
+		}
 	}
 	end = start + orLen(bytes.IndexByte(target[start:], '?'), target[start:])
-	return start, end, true
-}
-
-// schemeLen returns the length of a leading "http://" or "https://" (in any case), or 0.
-func schemeLen(target []byte) int {
-	for _, scheme := range [...]string{"http://", "https://"} {
-		if hasPrefixFold(target, scheme) {
-			return len(scheme)
-		}
-	}
-	return 0
-}
-
-// hasPrefixFold reports whether s starts with prefix, ignoring ASCII case; prefix is lower case.
-func hasPrefixFold(s []byte, prefix string) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i := 0; i < len(prefix); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != prefix[i] {
-			return false
-		}
-	}
-	return true
+	return start, end, nil
 }
 
 // orLen returns i, the result of an index search in s, or len(s) when i is -1 (not found).

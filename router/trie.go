@@ -55,28 +55,44 @@ func commonPrefixLen(a, b string) int {
 	return n
 }
 
-// lookup walks path once from n, the root, and returns the route (in match order) that wins for it,
-// or -1. Every node passed whose string is a prefix of path offers its routes: the "*" route always,
-// the other only on a segment boundary (path ends there, continues with "/", or the route ends in
-// "/"). A deeper node's route is longer and wins; at one node the route without "*" wins.
-func (n *node) lookup(path []byte) int {
+// lookup walks the normal form of a path once from n, the root, and returns the route (in match
+// order) that wins for it, or -1. The path is win, followed by what more yields when win is used up
+// (nil: nothing). Every node passed whose string is a prefix of the path offers its routes: the "*"
+// route always, the other only on a segment boundary (the path ends there, continues with "/", or
+// the route ends in "/"). A deeper node's route is longer and wins; at one node the route without
+// "*" wins.
+func (n *node) lookup(win []byte, more *pathStream) int {
 	best := -1
-	i := 0
 	for {
 		if n.star >= 0 {
 			best = n.star
 		}
-		if n.exact >= 0 && (i == len(path) || path[i] == '/' || i > 0 && path[i-1] == '/') {
+		if len(win) == 0 {
+			if win = more.next(); len(win) == 0 { // the path ends here: a segment boundary
+				if n.exact >= 0 {
+					return n.exact
+				}
+				return best
+			}
+		}
+		if n.exact >= 0 && (win[0] == '/' || strings.HasSuffix(n.label, "/")) {
 			best = n.exact
 		}
-		if i == len(path) {
+		child := n.child(win[0])
+		switch {
+		case child == nil:
 			return best
+		case len(child.label) <= len(win): // always so for a path in normal form
+			if string(win[:len(child.label)]) != child.label {
+				return best
+			}
+			win = win[len(child.label):]
+		default:
+			var ok bool
+			if win, ok = more.consume(win, child.label); !ok {
+				return best
+			}
 		}
-		child := n.child(path[i])
-		if child == nil || len(path)-i < len(child.label) || string(path[i:i+len(child.label)]) != child.label {
-			return best
-		}
-		i += len(child.label)
 		n = child
 	}
 }
