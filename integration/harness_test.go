@@ -21,7 +21,7 @@ func TestBackendsDirect(t *testing.T) {
 		b := startBackend(t, api.ModeHTTP1, "direct")
 		c := newClient(t)
 		got := getEcho(t, c, b.url("/a//b/%2F?q=1"))
-		want := api.Echo{Backend: "direct", Method: http.MethodGet, Target: "/a//b/%2F?q=1", Proto: "HTTP/1.1", Host: b.addr}
+		want := api.Echo{Backend: "direct", Method: http.MethodGet, Target: "/a//b/%2F?q=1", Path: "/a//b//", Proto: "HTTP/1.1", Host: b.addr}
 		if diff := cmp.Diff(want, got, cmpEchoHeaders); diff != "" {
 			t.Errorf("echo differs (-want +got):\n%s", diff)
 		}

@@ -45,6 +45,7 @@ func echoHandler(name string) http.HandlerFunc {
 			Backend: name,
 			Method:  r.Method,
 			Target:  r.RequestURI,
+			Path:    r.URL.Path,
 			Proto:   r.Proto,
 			Host:    r.Host,
 			Headers: headers,

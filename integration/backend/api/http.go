@@ -47,6 +47,9 @@ type Echo struct {
 	Method string `json:"method"`
 	// Target is the raw request-target as received (for HTTP/2, the :path).
 	Target string `json:"target"`
+	// Path is the path as the backend's HTTP library decodes it (Go's URL.Path): what a handler
+	// would route on.
+	Path string `json:"path"`
 	// Proto is the protocol the request arrived over, e.g. "HTTP/1.1" or "HTTP/2.0".
 	Proto string `json:"proto"`
 	// Host is the Host header (or :authority).
