@@ -52,6 +52,29 @@ func TestConfigFromArgs(t *testing.T) {
 	}
 }
 
+// TestRoutingOptions turns on the routing and forwarding options: escaped slashes decoded for
+// routing, CONNECT tunnelled.
+func TestRoutingOptions(t *testing.T) {
+	cfg, err := parse(t, ":8080", "127.0.0.1:3000", "-r", "/api=127.0.0.1:4000", "--escaped-slashes=decode", "--allow-connect")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.AllowConnect {
+		t.Error("--allow-connect did not set AllowConnect")
+	}
+	m, err := cfg.Routes.Match([]byte("/api%2Fx"))
+	if err != nil || m.Backend != 1 {
+		t.Errorf("Match(/api%%2Fx) with --escaped-slashes=decode = %+v, %v; want the /api route", m, err)
+	}
+	cfg, err = parse(t, ":8080", "127.0.0.1:3000", "--escaped-slashes=reject")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfg.Routes.Match([]byte("/a%2Fb")); err == nil {
+		t.Error("Match(/a%2Fb) with --escaped-slashes=reject: no error")
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	cfg, err := parse(t, ":8080", "127.0.0.1:3000")
 	if err != nil {
@@ -100,6 +123,8 @@ func TestBadArguments(t *testing.T) {
 		{"header size too small", []string{":8080", "127.0.0.1:1", "--max-header-size=10"}, "--max-header-size=10"},
 		{"unknown log format", []string{":8080", "127.0.0.1:1", "--log-format=xml"}, "--log-format"},
 		{"unknown flag", []string{":8080", "127.0.0.1:1", "--bogus"}, "--bogus"},
+		{"unknown escaped-slashes action", []string{":8080", "127.0.0.1:1", "--escaped-slashes=drop"}, "--escaped-slashes"},
+		{"routes alike in normal form", []string{":8080", "127.0.0.1:1", "-r", "/api=127.0.0.1:2", "-r", "/%61pi=127.0.0.1:3"}, `/api`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parse(t, tc.args...)
