@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of proxyd: go vet and go test (with the race detector) over every module of the
-# workspace, the integration tests against containerised backends (Docker is set up first), and a
-# short fuzzing run of every fuzz target.
+# workspace, go vet of every module built for macOS and Windows (vet type-checks the tests too), the
+# integration tests against containerised backends (Docker is set up first), and a short fuzzing run
+# of every fuzz target.
 #
 #   bash scripts/test.sh            # everything
 #   FUZZ_TIME=60s bash scripts/test.sh
@@ -15,6 +16,12 @@ status=0
 for m in "${modules[@]}"; do
   echo "== $m: go vet"
   (cd "$m" && go vet ./...) || status=1
+done
+for m in "${modules[@]}"; do
+  for target in darwin/arm64 windows/amd64; do
+    echo "== $m: go vet for $target"
+    (cd "$m" && GOOS="${target%/*}" GOARCH="${target#*/}" go vet ./...) || status=1
+  done
 done
 for m in "${modules[@]}"; do
   echo "== $m: go test"

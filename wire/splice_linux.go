@@ -6,15 +6,16 @@ import (
 	"io"
 	"net"
 	"os"
-	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // maxSpliceSize is the most one splice(2) call asks to move (1 MiB, the default maximum pipe size).
 const maxSpliceSize = 1 << 20
 
 // spliceFlags: the pipe ends never block (the sockets are non-blocking already), and the kernel may
-// move pages rather than copy them.
-const spliceFlags = 0x2 /* SPLICE_F_NONBLOCK */ | 0x1 /* SPLICE_F_MOVE */
+// move pages rather than copy them (splice(2)).
+const spliceFlags = unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE
 
 // splice moves up to n bytes from src to dst through a pipe with splice(2), without copying them
 // through user space, when both are *net.TCPConn. It reports handled == false, having moved
@@ -38,7 +39,7 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress) (written 
 		return 0, false, nil
 	}
 	p := pipeSplicer{progress: progress}
-	if err := syscall.Pipe2(p.pipe[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+	if err := unix.Pipe2(p.pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return 0, false, nil
 	}
 	defer p.close()
@@ -73,7 +74,7 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress) (written 
 // unsupported reports whether a splice(2) error means the kernel cannot splice these sockets, so
 // that a plain copy should be used instead.
 func unsupported(errno error) bool {
-	return errno == syscall.EINVAL || errno == syscall.ENOSYS || errno == syscall.EPERM
+	return errno == unix.EINVAL || errno == unix.ENOSYS || errno == unix.EPERM
 }
 
 // pipeSplicer moves bytes from a socket into its pipe (drain) and from the pipe to a socket (pump).
@@ -92,11 +93,11 @@ type pipeSplicer struct {
 // until fd is readable.
 func (p *pipeSplicer) drain(fd uintptr) bool {
 	for {
-		n, err := syscall.Splice(int(fd), nil, p.pipe[1], nil, p.max, spliceFlags)
+		n, err := unix.Splice(int(fd), nil, p.pipe[1], nil, p.max, spliceFlags)
 		switch err {
-		case syscall.EINTR:
+		case unix.EINTR:
 			continue
-		case syscall.EAGAIN:
+		case unix.EAGAIN:
 			return false
 		}
 		p.inPipe, p.errno = int(max(n, 0)), err
@@ -108,11 +109,11 @@ func (p *pipeSplicer) drain(fd uintptr) bool {
 // pump moves all bytes in the pipe to the socket fd; it returns false to wait until fd is writable.
 func (p *pipeSplicer) pump(fd uintptr) bool {
 	for p.inPipe > 0 {
-		n, err := syscall.Splice(p.pipe[0], nil, int(fd), nil, p.inPipe, spliceFlags)
+		n, err := unix.Splice(p.pipe[0], nil, int(fd), nil, p.inPipe, spliceFlags)
 		switch {
-		case err == syscall.EINTR:
+		case err == unix.EINTR:
 			continue
-		case err == syscall.EAGAIN:
+		case err == unix.EAGAIN:
 			return false
 		case err == nil && n == 0:
 			err = io.ErrShortWrite
@@ -130,6 +131,6 @@ func (p *pipeSplicer) pump(fd uintptr) bool {
 
 // close closes both ends of the pipe.
 func (p *pipeSplicer) close() {
-	syscall.Close(p.pipe[0])
-	syscall.Close(p.pipe[1])
+	unix.Close(p.pipe[0])
+	unix.Close(p.pipe[1])
 }

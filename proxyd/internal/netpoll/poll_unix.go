@@ -1,0 +1,56 @@
+//go:build unix
+
+package netpoll
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// events returns what poll(2) reports for fd at once, asked for askEvents without waiting; a
+// failing call reports POLLERR.
+func events(fd uintptr) int16 {
+	fds := [1]unix.PollFd{{Fd: int32(fd), Events: askEvents}}
+	for {
+		_, err := unix.Poll(fds[:], 0) // a zero timeout: do not wait
+		switch err {
+		case nil:
+			return int16(fds[0].Revents) // uint16 on AIX
+		case unix.EINTR:
+			continue
+		}
+		return unix.POLLERR
+	}
+}
+
+// ready reports whether fd has bytes to read, EOF or an error pending.
+func ready(fd uintptr) bool { return events(fd) != 0 }
+
+// wait waits in the runtime's poller until ready reports true.
+func wait(rc syscall.RawConn) error { return rc.Read(ready) }
+
+// quiet reports whether poll(2) reports nothing at all for fd.
+func quiet(fd uintptr) bool { return events(fd) == 0 }
+
+// peerGone reports whether fd has an error pending, or an end (endEvents) with nothing before it.
+func peerGone(fd uintptr) bool {
+	ev := events(fd)
+	return ev&unix.POLLERR != 0 || ev&endEvents != 0 && atEnd(fd)
+}
+
+// tryRead reads from fd, a non-blocking socket, with read(2); EAGAIN means nothing is there yet.
+func tryRead(fd uintptr, buf []byte) (n int, wouldBlock bool, err error) {
+	for {
+		n, err := unix.Read(int(fd), buf)
+		switch err {
+		case nil:
+			return n, false, nil
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return 0, true, nil
+		}
+		return 0, false, err
+	}
+}
