@@ -50,13 +50,33 @@ func PeerGone(c syscall.Conn) bool {
 // Quiet reports whether c has nothing to read and no EOF or error pending: true for an idle
 // keep-alive connection whose peer has neither sent anything nor closed it.
 func Quiet(c syscall.Conn) bool {
+	q, err := NewQuietChecker(c)
+	return err == nil && q.Quiet()
+}
+
+// QuietChecker asks Quiet of one connection again and again without allocating: it keeps the
+// connection's RawConn and the callback that polls it. It is not safe for concurrent use.
+type QuietChecker struct {
+	rc    syscall.RawConn
+	check func(fd uintptr)
+	quiet bool // the last check's answer
+}
+
+// NewQuietChecker returns a QuietChecker for c.
+func NewQuietChecker(c syscall.Conn) (*QuietChecker, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
-		return false
+		return nil, err
 	}
-	q := false
-	err = rc.Control(func(fd uintptr) { q = quiet(fd) })
-	return err == nil && q
+	q := &QuietChecker{rc: rc}
+	q.check = func(fd uintptr) { q.quiet = quiet(fd) }
+	return q, nil
+}
+
+// Quiet reports what Quiet(c) reports for the checker's connection.
+func (q *QuietChecker) Quiet() bool {
+	q.quiet = false
+	return q.rc.Control(q.check) == nil && q.quiet
 }
 
 // TryRead reads what fd, a socket, has ready into buf without waiting: n bytes (0 at EOF), or

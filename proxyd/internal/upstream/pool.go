@@ -32,6 +32,7 @@ type Conn struct {
 	// response byte may mean the backend closed it while idle.
 	Reused    bool
 	idleSince time.Time
+	quiet     *netpoll.QuietChecker // asks the socket whether it is still quiet, allocating nothing
 }
 
 // Pool dials connections to one backend and keeps up to a bound of idle ones for reuse.
@@ -85,7 +86,7 @@ func (p *Pool) Get() (*Conn, error) {
 // nothing is buffered in c.Reader or waits unread in the socket, and the backend has not closed
 // the connection. It costs one poll(2) call.
 func Quiet(c *Conn) bool {
-	return len(c.Reader.Buffered()) == 0 && netpoll.Quiet(c.TCPConn)
+	return len(c.Reader.Buffered()) == 0 && c.quiet.Quiet()
 }
 
 // Dial opens a new connection to the backend, with a read buffer attached.
@@ -95,7 +96,12 @@ func (p *Pool) Dial() (*Conn, error) {
 		return nil, err
 	}
 	tc := nc.(*net.TCPConn)
-	c := &Conn{TCPConn: tc}
+	quiet, err := netpoll.NewQuietChecker(tc)
+	if err != nil {
+		tc.Close()
+		return nil, err
+	}
+	c := &Conn{TCPConn: tc, quiet: quiet}
 	c.Reader.Reset(tc)
 	c.Reader.Attach(p.bufs.Get())
 	return c, nil
@@ -144,7 +150,7 @@ func (p *Pool) Sweep(now time.Time) {
 	var drop []*Conn
 	kept := p.idle[:0]
 	for _, c := range p.idle {
-		if now.Sub(c.idleSince) >= MaxIdleTime || !netpoll.Quiet(c.TCPConn) {
+		if now.Sub(c.idleSince) >= MaxIdleTime || !c.quiet.Quiet() {
 			drop = append(drop, c)
 		} else {
 			kept = append(kept, c)
