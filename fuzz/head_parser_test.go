@@ -29,19 +29,22 @@ type headFacts[F any] interface {
 // headParser describes one head parser of wire (H is its head type, F the facts read from a head)
 // for the checks that FuzzRequestHead and FuzzResponseHead share.
 type headParser[H any, F headFacts[F]] struct {
-	parse    func(buf []byte, h *H) error
-	facts    func(h *H) F // every fact of the parsed head
-	statuses []int        // the statuses of the parser's *wire.Error
+	parse     func(buf []byte, h *H) error
+	resumable func() func(buf []byte, h *H) error // the Parse method of a new resumable parser
+	facts     func(h *H) F                        // every fact of the parsed head
+	statuses  []int                               // the statuses of the parser's *wire.Error
 }
 
 // check parses buf and checks what both parsers promise. A rejection is ErrIncomplete (and then so
 // is buf without its last byte) or a *wire.Error with one of the parser's statuses, an offset within
 // buf and an excerpt from it. An accepted head lies within buf and ends with CRLF CRLF; it gives the
 // same facts parsed without the bytes after it; its proper prefixes give ErrIncomplete; and its
-// written facts, written out as a minimal head, parse back to themselves. check returns the facts
-// and true when buf starts with an accepted head.
+// written facts, written out as a minimal head, parse back to themselves. The resumable parser,
+// given buf one byte at a time, agrees (see checkResumable). check returns the facts and true when
+// buf starts with an accepted head.
 func (p headParser[H, F]) check(t *testing.T, buf []byte) (F, bool) {
 	t.Helper()
+	p.checkResumable(t, buf)
 	var h H
 	var zero F
 	if err := p.parse(buf, &h); err != nil {
@@ -77,6 +80,51 @@ func (p headParser[H, F]) check(t *testing.T, buf []byte) (F, bool) {
 		t.Fatalf("head %q written out again as %q: facts differ (-original +again):\n%s", head, again, diff)
 	}
 	return facts, true
+}
+
+// checkResumable feeds buf to a new resumable parser one byte per call, until a call gives
+// something other than ErrIncomplete, each time in the other of two buffers so that the bytes move
+// between calls. It fails t unless that call gives what the one-shot parser gives for the same
+// bytes (the same error, or the same facts), and, at about maxHeadPrefixes evenly spread lengths
+// before it, the one-shot parser also finds the prefix incomplete.
+func (p headParser[H, F]) checkResumable(t *testing.T, buf []byte) {
+	t.Helper()
+	parse := p.resumable()
+	bufs := [2][]byte{make([]byte, len(buf)), make([]byte, len(buf))}
+	step := max(1, len(buf)/maxHeadPrefixes)
+	for n := 0; n <= len(buf); n++ {
+		b := bufs[n%2] // it holds buf[:n-2] from two calls ago
+		from := max(n-2, 0)
+		copy(b[from:n], buf[from:n])
+		var got, want H
+		err := parse(b[:n], &got)
+		if err == wire.ErrIncomplete && n%step != 0 && n < len(buf) {
+			continue
+		}
+		wantErr := p.parse(buf[:n], &want)
+		if !sameError(err, wantErr) {
+			t.Fatalf("%q given one byte at a time: at %d bytes the resumable parser gives %v, the one-shot parser %v", buf, n, err, wantErr)
+		}
+		if err == nil {
+			if diff := cmp.Diff(p.facts(&want), p.facts(&got)); diff != "" {
+				t.Fatalf("%q given one byte at a time: facts differ at %d bytes (-one-shot +resumable):\n%s", buf, n, diff)
+			}
+		}
+		if err != wire.ErrIncomplete {
+			return
+		}
+	}
+}
+
+// sameError reports whether a and b are both nil, both wire.ErrIncomplete, or both *wire.Error
+// with the same fields.
+func sameError(a, b error) bool {
+	ea, okA := a.(*wire.Error)
+	eb, okB := b.(*wire.Error)
+	if okA && okB {
+		return *ea == *eb
+	}
+	return a == b
 }
 
 // checkError fails t unless err, returned by the parser for buf, is ErrIncomplete, also for buf

@@ -8,12 +8,17 @@ import (
 )
 
 // FuzzRequestHead checks wire.ParseRequestHead on its own: it never panics; it keeps the promises
-// headParser.check lists, with the request statuses 400, 501 and 505; and the facts of an accepted
-// head are consistent with its bytes. The facts written out again are the method, target, version
-// and framing.
+// headParser.check lists, with the request statuses 400, 501 and 505, and wire.RequestParser given
+// the bytes one at a time agrees with it; and the facts of an accepted head are consistent with
+// its bytes. The facts written out again are the method, target, version and framing.
 func FuzzRequestHead(f *testing.F) {
 	addRequestSeeds(f)
-	p := headParser[wire.RequestHead, requestFacts]{parse: wire.ParseRequestHead, facts: requestFactsOf, statuses: []int{400, 501, 505}}
+	p := headParser[wire.RequestHead, requestFacts]{
+		parse:     wire.ParseRequestHead,
+		resumable: func() func([]byte, *wire.RequestHead) error { return new(wire.RequestParser).Parse },
+		facts:     requestFactsOf,
+		statuses:  []int{400, 501, 505},
+	}
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		if facts, ok := p.check(t, buf); ok {
 			checkRequestFacts(t, buf, facts)

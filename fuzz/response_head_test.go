@@ -8,12 +8,17 @@ import (
 )
 
 // FuzzResponseHead checks wire.ParseResponseHead on its own: it never panics; it keeps the promises
-// headParser.check lists, with status 502; and an accepted head frames no body where RFC 9112 §6.3
-// says there is none. The facts written out again are the version, the status and the framing of
-// the answer to a GET.
+// headParser.check lists, with status 502, and wire.ResponseParser given the bytes one at a time
+// agrees with it; and an accepted head frames no body where RFC 9112 §6.3 says there is none. The
+// facts written out again are the version, the status and the framing of the answer to a GET.
 func FuzzResponseHead(f *testing.F) {
 	addResponseSeeds(f)
-	p := headParser[wire.ResponseHead, responseFacts]{parse: wire.ParseResponseHead, facts: responseFactsOf, statuses: []int{502}}
+	p := headParser[wire.ResponseHead, responseFacts]{
+		parse:     wire.ParseResponseHead,
+		resumable: func() func([]byte, *wire.ResponseHead) error { return new(wire.ResponseParser).Parse },
+		facts:     responseFactsOf,
+		statuses:  []int{502},
+	}
 	f.Fuzz(func(t *testing.T, buf []byte) {
 		if facts, ok := p.check(t, buf); ok {
 			checkResponseFacts(t, buf[:facts.Len], facts)

@@ -4,7 +4,10 @@
 // The parsers ([ParseRequestHead], [ParseResponseHead]) do not build header maps: they extract the
 // few facts a proxy needs (method, request-target, version, body framing, connection handling) and
 // reject every head a strict backend could read differently, so that what the proxy forwards raw is
-// framed the same way on both sides (no request smuggling). They do not allocate.
+// framed the same way on both sides (no request smuggling). They do not allocate. A head that
+// arrives in pieces is parsed with a [RequestParser] or [ResponseParser], which resumes where its
+// previous call stopped: a head dripped line by line, or byte by byte, costs work linear in its
+// size.
 //
 // A [Reader] buffers a connection with a buffer the caller attaches and takes back while the
 // connection is idle. The body relays ([CopyLength], [CopyChunked], [CopyUntilEOF], [CopyBody]) write

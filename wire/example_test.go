@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"testing/iotest"
 
 	"proxyd.dev/wire"
 )
@@ -67,9 +68,10 @@ func ExampleStripH2CUpgrade() {
 func ExampleReader() {
 	r := wire.NewReader(strings.NewReader("GET / HTTP/1.1\r\nHost: a\r\n\r\n"))
 	r.Attach(make([]byte, 4096)) // e.g. from a pool, once the connection is readable
+	var p wire.RequestParser
 	var h wire.RequestHead
 	for {
-		err := wire.ParseRequestHead(r.Buffered(), &h)
+		err := p.Parse(r.Buffered(), &h)
 		if err != wire.ErrIncomplete {
 			break
 		}
@@ -83,4 +85,28 @@ func ExampleReader() {
 	fmt.Println(string(h.Method), len(buf))
 	// Output:
 	// GET 4096
+}
+
+// A head that arrives in small pieces, here one byte per read, is parsed with a RequestParser,
+// which resumes where its previous call stopped: the work stays linear in the size of the head
+// however it is cut, while a malformed byte is still reported as soon as it arrives.
+func ExampleRequestParser() {
+	client := iotest.OneByteReader(strings.NewReader("GET /a HTTP/1.1\r\nHost: example.com\r\nX: \x01"))
+	r := wire.NewReader(client)
+	r.Attach(make([]byte, 4096))
+	var p wire.RequestParser // one per connection; it starts over after each head
+	var h wire.RequestHead
+	for {
+		err := p.Parse(r.Buffered(), &h)
+		if err != wire.ErrIncomplete {
+			fmt.Printf("%v after %d bytes\n", err, len(r.Buffered()))
+			return
+		}
+		if _, err := r.Fill(); err != nil {
+			fmt.Println(err)
+			return
+		}
+	}
+	// Output:
+	// wire: 400: control byte at byte 39: "example.com\r\nX: \x01" after 40 bytes
 }

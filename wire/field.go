@@ -7,11 +7,14 @@ import "encoding/binary"
 // the CRLF).
 type fieldLine struct{ start, colon, valueStart, valueEnd, next int }
 
-// scanField scans the field line that starts at buf[i] (RFC 9112 §5: field-name ":" OWS
+// scanField scans the field line that starts at buf[start] (RFC 9112 §5: field-name ":" OWS
 // field-value OWS CRLF). It returns ErrIncomplete when buf ends inside a line that is valid so far,
 // and an *Error with the given status as soon as a byte proves the line malformed: a non-token byte
 // or whitespace in the name, a line starting with whitespace (obs-fold), a control byte other than
 // HTAB in the value, a bare CR or a bare LF.
+//
+// On ErrIncomplete, every byte of the line was validated but a CR that ends buf, and f.colon is
+// set when the name is complete (it is left alone otherwise).
 func scanField(buf []byte, start, status int, f *fieldLine) error {
 	line := buf[start:]
 	n := 0
@@ -43,6 +46,41 @@ func scanField(buf []byte, start, status int, f *fieldLine) error {
 	}
 	f.valueStart, f.valueEnd, f.next = start+vs, start+ve, start+n+2
 	return nil
+}
+
+// lineScan is the progress in a field line that arrives in pieces: the bytes from the line's start
+// up to checked are a valid beginning of a field line. Its checked is the line's start while no
+// byte of the line was validated.
+type lineScan struct {
+	checked int // offset in the buffer of the first byte not yet validated
+	colon   int // offset of the colon ending the name; 0 while the name is not complete
+	// scanned counts the bytes the validating loops passed over since the head parser's call
+	// began, for the tests that check that the work is linear in the head's size however the
+	// head arrives.
+	scanned int
+}
+
+// resume validates the incomplete field line that starts at buf[start] from s.checked on, and
+// reports whether it is still incomplete. When it is not, the line holds its CRLF or a malformed
+// byte: scanning it whole once more with scanField gives its fields or its error, so that a line
+// costs at most two passes however it arrives.
+func (s *lineScan) resume(buf []byte, start int) (incomplete bool) {
+	n := s.checked
+	if s.colon == 0 {
+		for n < len(buf) && byteClass[buf[n]]&classToken != 0 {
+			n++
+		}
+		s.scanned += n - s.checked
+		s.checked = n
+		if n == len(buf) || buf[n] != ':' {
+			return n == len(buf)
+		}
+		s.colon = n
+	}
+	n = skipValue(buf, n)
+	s.scanned += n - s.checked
+	s.checked = n
+	return n == len(buf) || n+1 == len(buf) && buf[n] == '\r'
 }
 
 // skipValue returns the index of the first byte at or after buf[i] that is not a field-value byte

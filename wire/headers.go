@@ -66,44 +66,18 @@ type headFacts struct {
 	side          side
 	version       Version
 	contentLength int64
-	lengthValue   []byte // the first Content-Length value, as written
-	hasLength     bool   // a Content-Length field was seen
-	encodings     int    // number of Transfer-Encoding fields
-	chunked       bool   // the final transfer coding is chunked
-	hosts         int    // number of Host fields
-	close         bool   // Connection lists "close"
-	keepAlive     bool   // Connection lists "keep-alive"
-	connUpgrade   bool   // Connection lists "upgrade"
-	upgrade       bool   // a non-empty Upgrade field was seen
-	h2c           bool   // Upgrade lists "h2c"
-	expect        bool   // Expect is "100-continue"
-}
-
-// parseFields parses the header fields starting at buf[i] up to and including the empty line that
-// ends the head, and returns the length of the whole head.
-func (h *headFacts) parseFields(buf []byte, i int) (int, error) {
-	status := h.side.status()
-	for {
-		if i == len(buf) {
-			return 0, ErrIncomplete
-		}
-		if buf[i] == '\r' {
-			if err := crlfAt(buf, i, status); err != nil {
-				return 0, err
-			}
-			return i + 2, nil
-		}
-		var f fieldLine
-		if err := scanField(buf, i, status, &f); err != nil {
-			return 0, err
-		}
-		if kind := classifyField(buf[f.start:f.colon]); kind != fieldOther {
-			if err := h.add(kind, buf, f); err != nil {
-				return 0, err
-			}
-		}
-		i = f.next
-	}
+	lengthStart   int  // offset of the first Content-Length value, as written, in the buffer
+	lengthEnd     int  // offset just after that value
+	hasLength     bool // a Content-Length field was seen
+	encodings     int  // number of Transfer-Encoding fields
+	chunked       bool // the final transfer coding is chunked
+	hosts         int  // number of Host fields
+	close         bool // Connection lists "close"
+	keepAlive     bool // Connection lists "keep-alive"
+	connUpgrade   bool // Connection lists "upgrade"
+	upgrade       bool // a non-empty Upgrade field was seen
+	h2c           bool // Upgrade lists "h2c"
+	expect        bool // Expect is "100-continue"
 }
 
 // add records the known header field f, reporting values that are malformed or contradict earlier
@@ -123,7 +97,7 @@ func (h *headFacts) add(kind fieldKind, buf []byte, f fieldLine) error {
 	case fieldConnection:
 		h.connectionOptions(value)
 	case fieldContentLength:
-		status, reason = h.length(value)
+		status, reason = h.length(buf, f)
 	case fieldTransferEncoding:
 		status, reason = h.transferCoding(value)
 	}
@@ -133,20 +107,24 @@ func (h *headFacts) add(kind fieldKind, buf []byte, f fieldLine) error {
 	return nil
 }
 
-// length records a Content-Length value; it returns the status and reason of an error, or 0.
-func (h *headFacts) length(value []byte) (int, string) {
+// length records the Content-Length value of the field line f of buf; it returns the status and
+// reason of an error, or 0. The value is kept as offsets, since the buffer may move between the
+// calls of a resumable parser.
+func (h *headFacts) length(buf []byte, f fieldLine) (int, string) {
+	value := buf[f.valueStart:f.valueEnd]
 	n, ok := parseContentLength(value)
 	switch {
 	case !ok:
 		return h.side.status(), "invalid Content-Length"
-	case h.hasLength && (n != h.contentLength || !bytes.Equal(value, h.lengthValue)):
+	case h.hasLength && (n != h.contentLength || !bytes.Equal(value, buf[h.lengthStart:h.lengthEnd])):
 		// Duplicates must be spelled alike: "10" and "010" are refused like "10" and "11",
 		// since recipients that compare the text would disagree.
 		return h.side.status(), "conflicting Content-Length fields"
 	case h.encodings > 0:
 		return h.side.status(), "both Content-Length and Transfer-Encoding"
 	}
-	h.hasLength, h.contentLength, h.lengthValue = true, n, value
+	h.hasLength, h.contentLength = true, n
+	h.lengthStart, h.lengthEnd = f.valueStart, f.valueEnd
 	return 0, ""
 }
 

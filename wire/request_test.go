@@ -247,6 +247,8 @@ func TestParseRequestHeadErrorText(t *testing.T) {
 func TestParseHeadsDoNotAllocate(t *testing.T) {
 	var req RequestHead
 	var resp ResponseHead
+	var reqParser RequestParser
+	var respParser ResponseParser
 	chrome, response := []byte(chromeRequest), []byte(typicalResponse)
 	tests := []struct {
 		name  string
@@ -257,6 +259,8 @@ func TestParseHeadsDoNotAllocate(t *testing.T) {
 		{"incomplete request", func() error { return ParseRequestHead(chrome[:100], &req) }, ErrIncomplete},
 		{"response", func() error { return ParseResponseHead(response, &resp) }, nil},
 		{"incomplete response", func() error { return ParseResponseHead(response[:50], &resp) }, ErrIncomplete},
+		{"request in pieces", func() error { return parseInPieces(reqParser.Parse, &req, chrome, 1, 30, 100, 101, 400) }, nil},
+		{"response in pieces", func() error { return parseInPieces(respParser.Parse, &resp, response, 5, 20, 50) }, nil},
 	}
 	for _, tc := range tests {
 		allocs := testing.AllocsPerRun(100, func() {

@@ -20,27 +20,53 @@ type ResponseHead struct {
 // comes with Transfer-Encoding.
 //
 // It returns ErrIncomplete when buf holds the valid beginning of a head but not its end, and an
-// *Error with Status 502 for a malformed head, as soon as the bytes seen prove it. It does not
-// allocate unless it returns an *Error. On error, h is unspecified.
+// *Error with Status 502 for a malformed head, as soon as the bytes seen prove it. Each call scans
+// buf from its start: a caller that parses a head arriving in pieces uses a ResponseParser. It does
+// not allocate unless it returns an *Error. On error, h is unspecified.
 func ParseResponseHead(buf []byte, h *ResponseHead) error {
-	*h = ResponseHead{}
-	i, err := parseStatusLine(buf, h)
+	var p ResponseParser
+	return p.Parse(buf, h)
+}
+
+// ResponseParser parses one response head that arrives in pieces, keeping its position between
+// calls so that the work over all calls is linear in the size of the head, as RequestParser does
+// for requests. The zero value is ready to use. A ResponseParser is not safe for concurrent use.
+type ResponseParser struct{ s headScanner }
+
+// Parse parses the response head at the start of buf into h, with the results of
+// ParseResponseHead on the same bytes. Its calls follow the rules of RequestParser.Parse: until one
+// returns something other than ErrIncomplete, each buf starts at the first byte of the same head
+// and holds at least the bytes of the previous call, unchanged, wherever it now lies; a call after
+// nil or an *Error starts a new head; Reset gives up on an incomplete one.
+//
+// Parse does not allocate unless it returns an *Error. On error, h is unspecified.
+func (p *ResponseParser) Parse(buf []byte, h *ResponseHead) error {
+	n, err := p.s.parse(buf, sideResponse)
 	if err != nil {
 		return err
 	}
-	facts := headFacts{side: sideResponse, version: h.Version}
-	if h.Len, err = facts.parseFields(buf, i); err != nil {
-		return err
+	facts := &p.s.facts
+	*h = ResponseHead{
+		Version:       facts.version,
+		Status:        p.s.start.status,
+		Len:           n,
+		Close:         facts.closes() || facts.version == HTTP10 && facts.encodings > 0,
+		contentLength: facts.contentLength,
+		hasLength:     facts.hasLength,
+		encoded:       facts.encodings > 0,
+		chunked:       facts.chunked,
 	}
-	h.contentLength, h.hasLength = facts.contentLength, facts.hasLength
-	h.encoded, h.chunked = facts.encodings > 0, facts.chunked
-	h.Close = facts.closes() || h.Version == HTTP10 && h.encoded
 	return nil
 }
 
-// parseStatusLine parses HTTP-version SP 3DIGIT [SP reason-phrase] CRLF into h and returns the
-// offset of the line after it.
-func parseStatusLine(buf []byte, h *ResponseHead) (int, error) {
+// Reset makes p start a new head at the next call of Parse.
+func (p *ResponseParser) Reset() { p.s = headScanner{} }
+
+// statusLine parses HTTP-version SP 3DIGIT [SP reason-phrase] CRLF (RFC 9112 §4), resuming in the
+// reason after the bytes earlier calls validated. On success it records the version and the status
+// and returns the offset of the line after it. The fixed-size start of the line (12 bytes) is read
+// again by each call until the line is complete.
+func (s *headScanner) statusLine(buf []byte) (int, error) {
 	v, supported, err := parseVersion(buf, 0, 502)
 	if err != nil {
 		return 0, err
@@ -48,9 +74,9 @@ func parseStatusLine(buf []byte, h *ResponseHead) (int, error) {
 	if !supported {
 		return 0, newError(502, "unsupported HTTP version", buf, versionLen-1)
 	}
-	h.Version = v
 	i := versionLen
 	const codeLen = len(" 200")
+	status := 0
 	for k := range codeLen {
 		if i+k == len(buf) {
 			return 0, ErrIncomplete
@@ -60,16 +86,21 @@ func parseStatusLine(buf []byte, h *ResponseHead) (int, error) {
 			return 0, newError(502, "malformed status code", buf, i+k)
 		}
 		if k > 0 {
-			h.Status = h.Status*10 + int(c-'0')
+			status = status*10 + int(c-'0')
 		}
 	}
 	i += codeLen
 	if i < len(buf) && buf[i] == ' ' {
-		i = skipValue(buf, i)
+		from := max(i, s.line.checked)
+		i = skipValue(buf, from)
+		s.line.scanned += i - from
 	}
+	s.line.checked = i
 	if err := startLineEnd(buf, i, 502, "malformed status code"); err != nil {
 		return 0, err
 	}
+	s.start.status = status
+	s.facts.side, s.facts.version = sideResponse, v // the facts are zero until the start line is accepted
 	return i + 2, nil
 }
 

@@ -1,5 +1,7 @@
 package wire
 
+import "bytes"
+
 // Heads shared by tests and benchmarks.
 const (
 	// chromeRequest is a typical browser navigation request (Chrome 120): 18 fields.
@@ -39,3 +41,44 @@ const (
 		"X-Request-Id: 7f3c2a10-9b1e-4c55-8d2a-0e6f1b2c3d4e\r\n" +
 		"\r\n"
 )
+
+// drippedHeadSize and drippedHeadLines shape the head that a slow client drips line by line: 64 KiB
+// in 16,000 field lines of 4 bytes.
+const (
+	drippedHeadSize  = 64 << 10
+	drippedHeadLines = 16000
+)
+
+// drippedHead returns a request head of exactly drippedHeadSize bytes with drippedHeadLines field
+// lines "x:" after the Host field, the last one padded with a value to reach the size.
+func drippedHead() []byte {
+	const start, line, last = "GET / HTTP/1.1\r\nHost: a\r\n", "x:\r\n", "x:"
+	head := []byte(start)
+	for range drippedHeadLines - 1 {
+		head = append(head, line...)
+	}
+	head = append(head, last...)
+	pad := drippedHeadSize - len(head) - len("\r\n\r\n")
+	head = append(head, bytes.Repeat([]byte("v"), pad)...)
+	return append(head, "\r\n\r\n"...)
+}
+
+// lineEnds returns the offset after each LF in head: the lengths of head dripped one line at a time.
+func lineEnds(head []byte) []int {
+	var ends []int
+	for i, c := range head {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	return ends
+}
+
+// byteEnds returns 1, 2, ..., n: the lengths of an n-byte head dripped one byte at a time.
+func byteEnds(n int) []int {
+	ends := make([]int, n)
+	for i := range ends {
+		ends[i] = i + 1
+	}
+	return ends
+}
