@@ -29,9 +29,10 @@ type clientConn struct {
 	backend    *upstream.Conn
 	backendIdx int
 
-	requests int       // request heads read so far
-	ex       *exchange // held while a request is read or relayed, pooled while idle
-	idle     idleRead  // the state of one wait for a request, for readIdle
+	requests  int                // request heads read so far
+	reqParser wire.RequestParser // parses the request head being read
+	ex        *exchange          // held while a request is read or relayed, pooled while idle
+	idle      idleRead           // the state of one wait for a request, for readIdle
 	// raw and readIdleFn serve the wait for a request; made once so that waiting allocates nothing.
 	raw        syscall.RawConn
 	readIdleFn func(fd uintptr) bool
@@ -147,8 +148,9 @@ func (c *clientConn) readRequestHead() headResult {
 	if c.ex == nil {
 		c.ex = c.srv.exchanges.Get()
 	}
+	c.reqParser.Reset()
 	err := readHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
-		return wire.ParseRequestHead(buf, &c.ex.head)
+		return c.reqParser.Parse(buf, &c.ex.head)
 	})
 	if err == nil {
 		c.requests++

@@ -13,8 +13,9 @@ import (
 // one exchange to the next. It is owned by the connection's goroutine; the request body copier
 // reads only its own fields.
 type exchange struct {
-	head wire.RequestHead  // the request head; its slices point into the client buffer
-	resp wire.ResponseHead // the current response head; its slices point into the backend buffer
+	head       wire.RequestHead    // the request head; its slices point into the client buffer
+	resp       wire.ResponseHead   // the current response head; its slices point into the backend buffer
+	respParser wire.ResponseParser // parses the response head being read
 
 	start         time.Time // when the head was read; set only for the access log
 	method        []byte    // copy of the method: the client buffer moves on while bodies stream
@@ -213,8 +214,9 @@ func (c *clientConn) sendRequest(b *upstream.Conn) error {
 func (c *clientConn) readFinalHead(b *upstream.Conn) error {
 	ex := c.ex
 	for {
+		ex.respParser.Reset()
 		if err := readHead(&b.Reader, MaxResponseHeadSize, func(buf []byte) error {
-			return wire.ParseResponseHead(buf, &ex.resp)
+			return ex.respParser.Parse(buf, &ex.resp)
 		}); err != nil {
 			return err
 		}

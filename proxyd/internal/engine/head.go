@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"errors"
 
 	"proxyd.dev/wire"
@@ -10,13 +9,11 @@ import (
 // errHeadTooLarge reports a head that did not end within its size limit.
 var errHeadTooLarge = errors.New("head larger than the limit")
 
-// readHead fills rd until parse accepts or rejects what it holds. parse is ParseRequestHead or
-// ParseResponseHead bound to its destination. A head that has not ended within limit bytes gives
-// errHeadTooLarge; the buffer grows to limit when its own size is not enough.
-//
-// The parse starts over each time, so it runs again only when a read brought a line end: a head
-// dripped in byte by byte costs one parse per line, not one per byte. A malformed line is still
-// rejected once it ends.
+// readHead fills rd until parse accepts or rejects what it holds. parse is the Parse method of a
+// wire.RequestParser or wire.ResponseParser, reset before the head, bound to its destination: it
+// resumes where it stopped, so a head dripped in line by line (or byte by byte) costs time linear in
+// its size, and a malformed byte is rejected as soon as it arrives. A head that has not ended within
+// limit bytes gives errHeadTooLarge; the buffer grows to limit when its own size is not enough.
 func readHead(rd *wire.Reader, limit int, parse func([]byte) error) error {
 	for {
 		// Only the first limit bytes may hold the head, however many one read brought in.
@@ -25,22 +22,16 @@ func readHead(rd *wire.Reader, limit int, parse func([]byte) error) error {
 		if !errors.Is(err, wire.ErrIncomplete) {
 			return err
 		}
-		for {
-			if len(rd.Buffered()) >= limit {
-				return errHeadTooLarge
-			}
-			before := len(rd.Buffered())
-			n, err := rd.Fill()
-			if n > 0 && bytes.IndexByte(rd.Buffered()[before:], '\n') >= 0 {
-				break
-			}
-			switch {
-			case n > 0:
-			case errors.Is(err, wire.ErrBufferFull):
-				rd.Grow(make([]byte, limit))
-			case err != nil:
-				return err
-			}
+		if len(buf) >= limit {
+			return errHeadTooLarge
+		}
+		n, err := rd.Fill()
+		switch {
+		case n > 0:
+		case errors.Is(err, wire.ErrBufferFull):
+			rd.Grow(make([]byte, limit))
+		case err != nil:
+			return err
 		}
 	}
 }
