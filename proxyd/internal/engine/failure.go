@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -89,7 +90,7 @@ func (c *clientConn) refuse(status int, why string, err error) bool {
 func (c *clientConn) failDial(err error) bool {
 	ex := c.ex
 	ex.status = 502
-	if isTimeout(err) {
+	if isDialTimeout(err) {
 		ex.status = 504
 	}
 	keep := c.keepAfterAnswer()
@@ -187,7 +188,15 @@ func bodyFailure(err error) failed {
 	return failed{statusClientClosed, "client went away during the request body", err}
 }
 
+// isTimeout reports an I/O error caused by a deadline: the lifetime's interrupt.
 func isTimeout(err error) bool { return errors.Is(err, os.ErrDeadlineExceeded) }
+
+// isDialTimeout reports a dial that ran out of --dial-timeout; net.Dialer reports it as a timeout
+// error that is not os.ErrDeadlineExceeded.
+func isDialTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
 
 func isWriteErr(err error) bool {
 	var we *wire.WriteError
