@@ -1,0 +1,177 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Query parameters that change what a named backend does; the rest of the answer stays the same.
+const (
+	paramSlow = "slow" // milliseconds to wait before answering
+	paramBig  = "big"  // answer with this many bytes instead of the request-target
+)
+
+// backendHeader names the backend that answered.
+const backendHeader = "X-Backend"
+
+// namedBackend is a keep-alive HTTP/1.1 server on a free loopback port that names itself in the
+// X-Backend header of every answer. The body is the raw request-target, followed for a request with
+// a body by a space and the body's length; "?slow=MS" delays the answer and "?big=N" answers with N
+// bytes instead. It never times out a connection itself, so what proxyd leaves open stays visible.
+type namedBackend struct {
+	name string
+	addr string
+	srv  *http.Server
+	// slowArrived counts the slow requests received; arrived is signalled after each.
+	slowArrived atomic.Int64
+	arrived     chan struct{}
+	// recording makes the backend note every request-target it receives in seen.
+	recording atomic.Bool
+	seen      sync.Map
+}
+
+func startNamedBackend(name string) (*namedBackend, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b := &namedBackend{name: name, addr: ln.Addr().String(), arrived: make(chan struct{}, 1)}
+	b.srv = &http.Server{
+		Handler:  http.HandlerFunc(b.serve),
+		ErrorLog: log.New(io.Discard, "", 0),
+		// Longer than any scenario: proxyd's pool, not the backend, must close idle connections.
+		IdleTimeout: time.Hour,
+	}
+	go b.srv.Serve(ln)
+	return b, nil
+}
+
+func (b *namedBackend) serve(w http.ResponseWriter, r *http.Request) {
+	if b.recording.Load() {
+		b.seen.Store(r.RequestURI, true)
+	}
+	q := r.URL.Query()
+	w.Header().Set(backendHeader, b.name)
+	if ms, err := strconv.Atoi(q.Get(paramSlow)); err == nil {
+		b.slowArrived.Add(1)
+		select {
+		case b.arrived <- struct{}{}:
+		default:
+		}
+		select {
+		case <-time.After(time.Duration(ms) * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if n, err := strconv.ParseInt(q.Get(paramBig), 10, 64); err == nil {
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		writeFiller(w, n)
+		return
+	}
+	body := r.RequestURI
+	if r.Method == http.MethodPost {
+		n, err := io.Copy(io.Discard, r.Body)
+		if err != nil {
+			return
+		}
+		body += " " + strconv.FormatInt(n, 10)
+	}
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	io.WriteString(w, body)
+}
+
+// writeFiller writes n bytes of 'x' to w, stopping at the first error.
+func writeFiller(w io.Writer, n int64) error {
+	var buf [32 << 10]byte
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	for n > 0 {
+		k, err := w.Write(buf[:min(n, int64(len(buf)))])
+		n -= int64(k)
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitSlow waits until n slow requests have arrived, at most within.
+func (b *namedBackend) waitSlow(ctx context.Context, n int64, within time.Duration) bool {
+	timer := time.NewTimer(within)
+	defer timer.Stop()
+	for b.slowArrived.Load() < n {
+		select {
+		case <-b.arrived:
+		case <-timer.C:
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	return true
+}
+
+// received reports whether the backend received a request for target since recording began.
+func (b *namedBackend) received(target string) bool {
+	_, ok := b.seen.Load(target)
+	return ok
+}
+
+func (b *namedBackend) close() { b.srv.Close() }
+
+// Names of the three backends and the routes proxyd gets to them.
+const (
+	nameDefault = "default"
+	nameAlpha   = "alpha"
+	nameBeta    = "beta"
+)
+
+// stack is the three named backends and a proxyd in front of them: /alpha to alpha, /beta to beta,
+// everything else to default.
+type stack struct {
+	backends map[string]*namedBackend
+	proxyd   *proxydProc
+}
+
+// startStack starts the three backends and proxyd with extra flags, under an open-file limit of
+// nofile when it is positive.
+func startStack(ctx context.Context, e *env, nofile int, extra ...string) (*stack, error) {
+	s := &stack{backends: map[string]*namedBackend{}}
+	for _, name := range []string{nameDefault, nameAlpha, nameBeta} {
+		b, err := startNamedBackend(name)
+		if err != nil {
+			s.close()
+			return nil, err
+		}
+		s.backends[name] = b
+	}
+	args := append([]string{
+		"-r", "/alpha=" + s.backends[nameAlpha].addr,
+		"-r", "/beta=" + s.backends[nameBeta].addr,
+	}, extra...)
+	p, err := startProxyd(ctx, e, nofile, s.backends[nameDefault].addr, args...)
+	if err != nil {
+		s.close()
+		return nil, err
+	}
+	s.proxyd = p
+	return s, nil
+}
+
+// close stops the backends; proxyd is stopped by the scenario, which checks its exit.
+func (s *stack) close() {
+	for _, b := range s.backends {
+		b.close()
+	}
+}
