@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every check of proxyd: go vet and go test (with the race detector) over every module of the
 # workspace, go vet of every module built for macOS and Windows (vet type-checks the tests too), the
-# integration tests against containerised backends (Docker is set up first), and a short fuzzing run
-# of every fuzz target.
+# integration tests against containerised backends (Docker is set up first), h2spec's HTTP/2
+# conformance cases through proxyd (scripts/h2spec.sh), and a short fuzzing run of every fuzz target.
 #
 #   bash scripts/test.sh            # everything
 #   FUZZ_TIME=60s bash scripts/test.sh
@@ -29,6 +29,9 @@ for m in "${modules[@]}"; do
   [ "$m" = integration ] && flags=(-count=1 -timeout=10m)
   (cd "$m" && go test "${flags[@]}" ./...) || status=1
 done
+
+echo "== h2spec: HTTP/2 conformance through proxyd"
+bash scripts/h2spec.sh || status=1
 
 echo "== fuzz: ${FUZZ_TIME:-15s} per target"
 bash scripts/fuzz.sh "${FUZZ_TIME:-15s}" || status=1

@@ -1,5 +1,5 @@
 // Command backend is the test backend that the integration tests run in containers: one static
-// binary that serves HTTP/1.1, h2c, WebSocket or SSE depending on -mode (see package api for the
+// binary that serves HTTP/1.1, h2c, WebSocket, SSE or gRPC depending on -mode (see package api for the
 // endpoints of each mode). It listens on -addr, logs api.ReadyLine once listening, and exits 0
 // on SIGTERM or SIGINT after closing every connection at once (so a stopped container cuts its
 // clients off mid-response, as a crashed server would).
@@ -21,7 +21,7 @@ import (
 )
 
 func main() {
-	mode := flag.String("mode", api.ModeHTTP1, "what to serve: http1, h2c, ws or sse")
+	mode := flag.String("mode", api.ModeHTTP1, "what to serve: http1, h2c, ws, sse or grpc")
 	name := flag.String("name", "backend", "name reported in every echo")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	flag.Parse()
@@ -70,9 +70,12 @@ func newServer(mode, name string) (*http.Server, error) {
 		srv.Handler = http.HandlerFunc(serveWebSocketEcho)
 	case api.ModeSSE:
 		srv.Handler = newSSEMux()
+	case api.ModeGRPC:
+		srv.Handler = newGRPCHandler()
+		srv.Protocols = h2cProtocols()
 	default:
-		return nil, fmt.Errorf("unknown -mode %q (want %s, %s, %s or %s)",
-			mode, api.ModeHTTP1, api.ModeH2C, api.ModeWS, api.ModeSSE)
+		return nil, fmt.Errorf("unknown -mode %q (want %s, %s, %s, %s or %s)",
+			mode, api.ModeHTTP1, api.ModeH2C, api.ModeWS, api.ModeSSE, api.ModeGRPC)
 	}
 	return srv, nil
 }

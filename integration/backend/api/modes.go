@@ -15,4 +15,6 @@ const (
 	ModeWS = "ws"
 	// ModeSSE serves a text/event-stream on every path except PathNext and PathStatus.
 	ModeSSE = "sse"
+	// ModeGRPC serves the gRPC service GRPCService over HTTP/2 cleartext (prior knowledge).
+	ModeGRPC = "grpc"
 )

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"runtime/debug"
@@ -56,7 +57,7 @@ type headResult int
 const (
 	headReady     headResult = iota // a request head is in c.ex.head
 	headClose                       // the connection is to be closed
-	headHandedOff                   // a new goroutine serves the connection now
+	headHandedOff                   // served elsewhere now: by a new goroutine, or by the HTTP/2 server
 )
 
 // handoffAfter is how long a connection waits for its next request on the goroutine that served
@@ -138,8 +139,12 @@ func (c *clientConn) afterWait(err error) headResult {
 }
 
 // readRequestHead reads the request head whose first bytes are buffered into c.ex.head
-// (headReady), or answers and logs why it could not (headClose).
+// (headReady), or answers and logs why it could not (headClose). A connection whose first bytes are
+// the HTTP/2 client preface goes to the HTTP/2 server instead (headHandedOff).
 func (c *clientConn) readRequestHead() headResult {
+	if c.requests == 0 && c.opensWithH2Preface() {
+		return c.serveH2()
+	}
 	if c.ex == nil {
 		c.ex = c.srv.exchanges.Get()
 	}
@@ -172,6 +177,34 @@ func (c *clientConn) headFailed(err error) {
 	case len(c.rd.Buffered()) > 0:
 		c.srv.log.Info("client closed mid-head", "client", c.conn.RemoteAddr(), "err", err)
 	}
+}
+
+// opensWithH2Preface reads until the buffered first bytes of the connection either start with the
+// HTTP/2 client preface (RFC 9113 §3.4) or cannot; a read that fails leaves the decision to the
+// HTTP/1.x head reader, which reads again and answers the failure.
+func (c *clientConn) opensWithH2Preface() bool {
+	for {
+		match, more := wire.MatchH2Preface(c.rd.Buffered())
+		if !more {
+			return match
+		}
+		if _, err := c.rd.Fill(); err != nil {
+			return false
+		}
+	}
+}
+
+// serveH2 hands the connection, with the bytes read so far, to the HTTP/2 server, which owns it
+// from then on, with its own timeouts: it leaves the server's tracked connections (the sweeper and
+// the HTTP/1.x shutdown no longer see it) and is served on this goroutine until it ends.
+func (c *clientConn) serveH2() headResult {
+	buffered := bytes.Clone(c.rd.Buffered())
+	c.release()
+	if !c.srv.h2.ServeConn(c.conn, buffered) {
+		c.srv.log.Info("HTTP/2 connection refused: shutting down", "client", c.conn.RemoteAddr())
+	}
+	c.conn.Close()
+	return headHandedOff
 }
 
 // finish closes the connection and gives back what it holds.

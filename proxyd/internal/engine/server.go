@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"proxyd.dev/proxyd/internal/bufpool"
+	"proxyd.dev/proxyd/internal/h2"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
 )
@@ -66,6 +67,9 @@ type Server struct {
 	// exchanges pools the per-exchange data of connections that are not idle.
 	exchanges exchangePool
 	sweeper   sweeper
+	// h2 serves the connections that open with the HTTP/2 preface; it owns them, and their
+	// timeouts, once they are handed over.
+	h2 *h2.Server
 
 	shutting atomic.Bool
 	mu       sync.Mutex
@@ -92,6 +96,18 @@ func New(cfg Config) *Server {
 	for _, addr := range cfg.Routes.Backends() {
 		s.pools = append(s.pools, upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &s.bufs))
 	}
+	s.h2 = h2.New(h2.Config{
+		Routes:                cfg.Routes,
+		Rewrite:               cfg.Rewrite,
+		AllowConnect:          cfg.AllowConnect,
+		IdleTimeout:           cfg.IdleTimeout,
+		DialTimeout:           cfg.DialTimeout,
+		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
+		MaxHeaderSize:         cfg.MaxHeaderSize,
+		BackendIdleConns:      cfg.BackendIdleConns,
+		AccessLog:             cfg.AccessLog,
+		Logger:                cfg.Logger,
+	})
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweeper.run()
 	return s
@@ -168,7 +184,8 @@ func (s *Server) snapshot(dst []*clientConn) []*clientConn {
 }
 
 // Shutdown stops accepting, closes idle connections and lets in-flight exchanges finish: each
-// connection closes at its next request boundary, its last response marked "Connection: close".
+// connection closes at its next request boundary, its last response marked "Connection: close";
+// each HTTP/2 connection gets a GOAWAY and closes once its open streams have ended.
 // When ctx ends first, the remaining connections (tunnels too) are closed and ctx's error returned.
 // It returns once every connection goroutine has ended; then the sweeper stops and the backend
 // pools close. Later calls wait the same way and return nil.
@@ -183,11 +200,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.checkDrainedLocked()
 	s.mu.Unlock()
+	s.h2.Drain()
 	defer s.stop()
 
 	select {
 	case <-s.drained:
-		return nil
+		return s.h2.Wait(ctx)
 	case <-ctx.Done():
 	}
 	s.mu.Lock()
@@ -196,6 +214,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	<-s.drained
+	s.h2.Wait(ctx)
 	return ctx.Err()
 }
 

@@ -1,0 +1,63 @@
+package h2
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+)
+
+// statusClientClosed is logged for a stream whose client reset it, or left, before its response
+// was complete.
+const statusClientClosed = 499
+
+// allowedMethods is the Allow field of the 405 answer to CONNECT: the methods proxyd forwards.
+const allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE"
+
+// answer writes one of proxyd's own responses on the stream, as an HTTP/2 response: the status, a
+// short text body with its Content-Length (no body for HEAD) and, for 405, an Allow field; and it
+// logs why. The connection and its other streams go on.
+func (s *Server) answer(st *stream, status int, why string, err error) {
+	body := fmt.Sprintf("%d %s\n", status, http.StatusText(status))
+	h := st.w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	if status == http.StatusMethodNotAllowed {
+		h.Set("Allow", allowedMethods)
+	}
+	st.w.WriteHeader(status)
+	if st.r.Method != http.MethodHead {
+		io.WriteString(st.w, body)
+	}
+	st.status = status
+	s.logFailure(st, why, err)
+}
+
+// failed handles a stream whose backend gave no response head: nothing when the client reset the
+// stream (logged 499), else 504 when a timeout ended it (the dial's or the response-header
+// timeout), else 502. The backend's protocol is probed again before its next request.
+func (s *Server) failed(st *stream, b *backend, err error) {
+	if st.r.Context().Err() != nil {
+		st.status = statusClientClosed
+		s.logFailure(st, "client reset the stream", err)
+		return
+	}
+	b.recheck()
+	var rt *ResponseTimeoutError
+	switch {
+	case errors.As(err, &rt):
+		s.answer(st, http.StatusGatewayTimeout, "no response head within the response-header timeout", err)
+	case isTimeout(err):
+		s.answer(st, http.StatusGatewayTimeout, "backend timed out", err)
+	default:
+		s.answer(st, http.StatusBadGateway, "backend failed before the response head", err)
+	}
+}
+
+// isTimeout reports whether err is a timeout: a dial's, or net/http's response-header timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,67 @@
+package h2
+
+import (
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// TestConnectRefused answers CONNECT 405 with an Allow field unless --allow-connect, without
+// reaching the backend.
+func TestConnectRefused(t *testing.T) {
+	be := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the backend received %s %s", r.Method, r.RequestURI)
+	}))
+	p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "http", Host: p.addr}, Host: "example.test:443", Header: http.Header{}}
+	resp, body := do(t, newClient(t), req)
+	checkAnswer(t, resp, body, http.StatusMethodNotAllowed)
+	if got := resp.Header.Get("Allow"); got != allowedMethods {
+		t.Errorf("Allow: %q, want %q", got, allowedMethods)
+	}
+}
+
+// TestBackendUnreachable answers 502 on the stream when the backend refuses the connection, and
+// the client connection carries the next stream.
+func TestBackendUnreachable(t *testing.T) {
+	be := startH1(t, echoHandler("up"))
+	p := startProxy(t, testConfig(t, newTable(t, addr(be), "/down="+closedAddr(t))))
+	c := newClient(t)
+	resp, body := get(t, c, p, "/down/x")
+	checkAnswer(t, resp, body, http.StatusBadGateway)
+	getEcho(t, c, p, "/up")
+	if n := p.connections(); n != 1 {
+		t.Errorf("the client used %d connections, want 1", n)
+	}
+}
+
+// TestResponseHeaderTimeout answers 504 when the backend sends no response head within the
+// response-header timeout, over either upstream protocol.
+func TestResponseHeaderTimeout(t *testing.T) {
+	// Only /hang hangs: the protocol probe's "PRI *" is answered.
+	hang := http.NewServeMux()
+	hang.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	for _, kind := range backendKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			cfg := testConfig(t, newTable(t, addr(kind.start(t, hang))))
+			cfg.ResponseHeaderTimeout = 200 * time.Millisecond
+			p := startProxy(t, cfg)
+			resp, body := get(t, newClient(t), p, "/hang")
+			checkAnswer(t, resp, body, http.StatusGatewayTimeout)
+		})
+	}
+}
+
+// TestHeadAnswerHasNoBody answers a HEAD request with the status and Content-Length but no body.
+func TestHeadAnswerHasNoBody(t *testing.T) {
+	p := startProxy(t, testConfig(t, newTable(t, closedAddr(t))))
+	req, err := http.NewRequest(http.MethodHead, "http://"+p.addr+"/x", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, body := do(t, newClient(t), req)
+	if resp.StatusCode != http.StatusBadGateway || body != "" {
+		t.Errorf("HEAD: status %d, body %q; want 502 without a body", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,113 @@
+package h2
+
+import (
+	"context"
+	"crypto/tls"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/net/http2"
+
+	"proxyd.dev/proxyd/internal/upstream"
+)
+
+// protocol is what a backend speaks, as its preface probe found out.
+type protocol int32
+
+const (
+	protoUnknown protocol = iota // not probed yet, or a request failed since the last probe
+	protoHTTP1                   // HTTP/1.1 only: streams go over net/http's Transport
+	protoH2C                     // HTTP/2 with prior knowledge: streams go over x/net/http2's Transport
+)
+
+// maxResponseHeaderBytes bounds a backend's response head (HTTP/1.1) or header list (h2c), as
+// the engine's MaxResponseHeadSize does for HTTP/1.x clients; a larger one is answered 502.
+const maxResponseHeaderBytes = 64 << 10
+
+// backend is one backend as the HTTP/2 server reaches it: the protocol it speaks, found out once by
+// a preface probe and remembered until a request to it fails, and a transport for each protocol
+// with its own connection pool. Its methods are safe for concurrent use.
+type backend struct {
+	addr   string
+	dialer net.Dialer
+	h1     *http.Transport
+	h2c    *http2.Transport
+	// proto is the protocol found by the last probe; protoUnknown makes the next request probe.
+	proto atomic.Int32
+	// probing is held while a probe runs, so that one stream probes and the others wait for it.
+	probing sync.Mutex
+}
+
+func newBackend(addr string, cfg Config) *backend {
+	b := &backend{addr: addr, dialer: net.Dialer{Timeout: cfg.DialTimeout}}
+	b.h1 = &http.Transport{
+		Proxy:                  nil, // never a proxy from the environment
+		DialContext:            b.dial,
+		MaxIdleConns:           cfg.BackendIdleConns,
+		MaxIdleConnsPerHost:    cfg.BackendIdleConns,
+		DisableKeepAlives:      cfg.BackendIdleConns == 0,
+		IdleConnTimeout:        upstream.MaxIdleTime,
+		DisableCompression:     true,
+		ResponseHeaderTimeout:  cfg.ResponseHeaderTimeout,
+		MaxResponseHeaderBytes: maxResponseHeaderBytes,
+		// A non-nil empty map keeps net/http from trying HTTP/2 itself.
+		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
+	}
+	b.h2c = &http2.Transport{
+		AllowHTTP:          true,
+		DialTLSContext:     b.dialPlain,
+		DisableCompression: true,
+		MaxHeaderListSize:  maxResponseHeaderBytes,
+		IdleConnTimeout:    upstream.MaxIdleTime,
+		WriteByteTimeout:   cfg.IdleTimeout,
+	}
+	return b
+}
+
+// dial connects to the backend, whatever address the transport asks for: a CONNECT request's URL
+// names its authority, not the backend.
+func (b *backend) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	return b.dialer.DialContext(ctx, "tcp", b.addr)
+}
+
+// dialPlain is the h2c transport's "TLS" dial: plain TCP to the backend.
+func (b *backend) dialPlain(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+	return b.dial(ctx, network, addr)
+}
+
+// transport returns the backend's protocol and the transport for it, probing the backend first when
+// its protocol is not known. A probe that cannot connect returns the dial error.
+func (b *backend) transport(ctx context.Context) (protocol, http.RoundTripper, error) {
+	p := protocol(b.proto.Load())
+	if p == protoUnknown {
+		b.probing.Lock()
+		defer b.probing.Unlock()
+		if p = protocol(b.proto.Load()); p == protoUnknown {
+			h2c, err := probeH2C(ctx, &b.dialer, b.addr)
+			if err != nil {
+				return protoUnknown, nil, err
+			}
+			p = protoHTTP1
+			if h2c {
+				p = protoH2C
+			}
+			b.proto.Store(int32(p))
+		}
+	}
+	if p == protoH2C {
+		return p, b.h2c, nil
+	}
+	return p, b.h1, nil
+}
+
+// recheck forgets the backend's protocol after a request to it failed, so the next request probes
+// it again (it may have been replaced by a server speaking the other protocol).
+func (b *backend) recheck() { b.proto.Store(int32(protoUnknown)) }
+
+// closeIdle closes the idle connections of both transports.
+func (b *backend) closeIdle() {
+	b.h1.CloseIdleConnections()
+	b.h2c.CloseIdleConnections()
+}

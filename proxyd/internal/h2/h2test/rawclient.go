@@ -1,0 +1,130 @@
+// Package h2test holds test helpers for HTTP/2 on the wire, shared by the tests of package h2 and
+// of the engine.
+package h2test
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// RawClient speaks HTTP/2 frame by frame, for tests that look at frames: SETTINGS, GOAWAY. It is
+// used by the test's goroutine only.
+type RawClient struct {
+	t    testing.TB
+	conn net.Conn
+	fr   *http2.Framer
+	// wait bounds every read, so that a server that never answers fails the test.
+	wait time.Duration
+}
+
+// Dial connects to addr, fails the test if it cannot, and sends the client preface and an empty
+// SETTINGS frame; wait bounds every later read. The connection is closed when the test ends.
+func Dial(t testing.TB, addr string, wait time.Duration) *RawClient {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	c := &RawClient{t: t, conn: conn, fr: http2.NewFramer(conn, conn), wait: wait}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.fr.WriteSettings(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// Next reads the next frame, failing the test when none comes within the wait.
+func (c *RawClient) Next() http2.Frame {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(c.wait))
+	f, err := c.fr.ReadFrame()
+	if err != nil {
+		c.t.Fatalf("reading a frame: %v", err)
+	}
+	return f
+}
+
+// Settings returns the server's first SETTINGS frame, acknowledging it.
+func (c *RawClient) Settings() map[http2.SettingID]uint32 {
+	c.t.Helper()
+	for {
+		if sf, ok := c.Next().(*http2.SettingsFrame); ok && !sf.IsAck() {
+			got := make(map[http2.SettingID]uint32)
+			sf.ForeachSetting(func(s http2.Setting) error {
+				got[s.ID] = s.Val
+				return nil
+			})
+			c.fr.WriteSettingsAck()
+			return got
+		}
+	}
+}
+
+// Get opens stream id with a GET for path, without a body.
+func (c *RawClient) Get(id uint32, path string) {
+	c.t.Helper()
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "example.test"}, {":path", path}} {
+		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+// ExpectGoAway reads until a GOAWAY frame and checks its code is NO_ERROR (a graceful shutdown).
+func (c *RawClient) ExpectGoAway() {
+	c.t.Helper()
+	for {
+		if ga, ok := c.Next().(*http2.GoAwayFrame); ok {
+			if ga.ErrCode != http2.ErrCodeNo {
+				c.t.Errorf("GOAWAY with %v, want NO_ERROR", ga.ErrCode)
+			}
+			return
+		}
+	}
+}
+
+// Response reads the response of the stream that Get opened last, up to its end, and returns its
+// status and body.
+func (c *RawClient) Response() (status string, body []byte) {
+	c.t.Helper()
+	for ended := false; !ended; {
+		switch f := c.Next().(type) {
+		case *http2.MetaHeadersFrame:
+			if s := f.PseudoValue("status"); s != "" {
+				status = s
+			}
+			ended = f.StreamEnded()
+		case *http2.DataFrame:
+			body = append(body, f.Data()...)
+			ended = f.StreamEnded()
+		}
+	}
+	return status, body
+}
+
+// ExpectEOF reads until the server closes the connection.
+func (c *RawClient) ExpectEOF() {
+	c.t.Helper()
+	c.conn.SetReadDeadline(time.Now().Add(c.wait))
+	for {
+		if _, err := c.fr.ReadFrame(); err != nil {
+			if err != io.EOF {
+				c.t.Errorf("connection ended with %v, want EOF", err)
+			}
+			return
+		}
+	}
+}

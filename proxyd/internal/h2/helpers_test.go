@@ -1,0 +1,278 @@
+package h2
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+
+	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/router"
+)
+
+// TestMain fails the run when a test leaves a goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// Limits of the proxy under test. Tests wait on events, never on timeouts: testTimeout, every
+// timeout of the proxy unless a test of that timeout sets its own, is longer than waitLimit.
+const (
+	testTimeout       = 30 * time.Second
+	testMaxHeaderSize = 8 << 10
+	waitLimit         = 10 * time.Second
+)
+
+// newTable compiles a route table: def is the default backend, each spec is PATH=BACKEND.
+func newTable(t testing.TB, def string, specs ...string) *router.Table {
+	t.Helper()
+	routes := make([]router.Route, 0, len(specs))
+	for _, spec := range specs {
+		r, err := router.ParseRoute(spec)
+		if err != nil {
+			t.Fatalf("route %q: %v", spec, err)
+		}
+		routes = append(routes, r)
+	}
+	table, err := router.New(def, routes, router.Options{})
+	if err != nil {
+		t.Fatalf("route table: %v", err)
+	}
+	return table
+}
+
+// testConfig returns the configuration tests start from.
+func testConfig(t testing.TB, routes *router.Table) Config {
+	return Config{
+		Routes:                routes,
+		IdleTimeout:           testTimeout,
+		DialTimeout:           testTimeout,
+		ResponseHeaderTimeout: testTimeout,
+		MaxHeaderSize:         testMaxHeaderSize,
+		BackendIdleConns:      8,
+		AccessLog:             true,
+		Logger:                slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+// proxy is a Server under test behind a loopback listener.
+type proxy struct {
+	srv  *Server
+	addr string
+	ln   net.Listener
+	// served counts the connections served; guarded by mu.
+	mu     sync.Mutex
+	served int
+	// done is closed when the accept loop has ended and every connection's ServeConn returned.
+	conns sync.WaitGroup
+	done  chan struct{}
+}
+
+// startProxy serves cfg on a fresh loopback listener, each accepted connection as if the engine had
+// handed it over with nothing read. Cleanup shuts the server down and checks that it drained.
+func startProxy(t testing.TB, cfg Config) *proxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{srv: New(cfg), addr: ln.Addr().String(), ln: ln, done: make(chan struct{})}
+	go p.acceptLoop()
+	t.Cleanup(func() {
+		p.ln.Close()
+		<-p.done
+		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+		defer cancel()
+		p.srv.Drain()
+		if err := p.srv.Wait(ctx); err != nil {
+			t.Errorf("Wait: %v", err)
+		}
+		p.conns.Wait()
+	})
+	return p
+}
+
+// acceptLoop serves every accepted connection on a connServer goroutine until the listener closes.
+func (p *proxy) acceptLoop() {
+	defer close(p.done)
+	for {
+		nc, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		p.served++
+		p.mu.Unlock()
+		p.conns.Add(1)
+		go (&connServer{p: p, conn: nc}).run()
+	}
+}
+
+// connections returns how many connections the proxy accepted.
+func (p *proxy) connections() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.served
+}
+
+// connServer serves one accepted connection as the engine does after the hand-over.
+type connServer struct {
+	p    *proxy
+	conn net.Conn
+}
+
+func (c *connServer) run() {
+	defer c.p.conns.Done()
+	c.p.srv.ServeConn(c.conn, nil)
+	c.conn.Close()
+}
+
+// newClient returns an HTTP/2 client with prior knowledge whose requests time out after waitLimit.
+func newClient(t testing.TB) *http.Client { return h2test.NewClient(t, waitLimit) }
+
+// echo describes a request as a backend received it.
+type echo struct {
+	Backend string
+	Proto   string
+	Method  string
+	Target  string
+	Host    string
+	Header  http.Header
+}
+
+// echoHandler answers every request with an echo naming the backend.
+func echoHandler(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(echo{Backend: name, Proto: r.Proto, Method: r.Method, Target: r.RequestURI, Host: r.Host, Header: r.Header})
+	}
+}
+
+// startH1 starts an HTTP/1.1-only backend.
+func startH1(t testing.TB, h http.Handler) *httptest.Server {
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// startH2C starts a backend that speaks HTTP/1.1 and HTTP/2 with prior knowledge on one port.
+func startH2C(t testing.TB, h http.Handler) *httptest.Server {
+	srv := unstartedH2C(h)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// unstartedH2C returns a backend as startH2C does, not started yet.
+func unstartedH2C(h http.Handler) *httptest.Server {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.Protocols = new(http.Protocols)
+	srv.Config.Protocols.SetHTTP1(true)
+	srv.Config.Protocols.SetUnencryptedHTTP2(true)
+	return srv
+}
+
+// addr returns a backend's host:port.
+func addr(srv *httptest.Server) string { return strings.TrimPrefix(srv.URL, "http://") }
+
+// newGet returns a GET for path (sent as written, even where net/url would refuse it) to the proxy.
+func newGet(t testing.TB, p *proxy, path string) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.URL = targetURL(p.addr, path)
+	return req
+}
+
+// get sends a GET for path to the proxy and returns the response with its body read.
+func get(t testing.TB, c *http.Client, p *proxy, path string) (*http.Response, string) {
+	t.Helper()
+	return do(t, c, newGet(t, p, path))
+}
+
+// do sends req and returns the response with its body read.
+func do(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("%s %s: body: %v", req.Method, req.URL, err)
+	}
+	return resp, string(body)
+}
+
+// getEcho sends a GET for path, expects 200 and decodes the echo.
+func getEcho(t testing.TB, c *http.Client, p *proxy, path string) echo {
+	t.Helper()
+	return decodeEcho(t, newGet(t, p, path), c)
+}
+
+// decodeEcho sends req, expects 200 and decodes the echo.
+func decodeEcho(t testing.TB, req *http.Request, c *http.Client) echo {
+	t.Helper()
+	resp, body := do(t, c, req)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: status %d, body %q", req.Method, req.URL, resp.StatusCode, body)
+	}
+	var e echo
+	if err := json.Unmarshal([]byte(body), &e); err != nil {
+		t.Fatalf("%s %s: body %q: %v", req.Method, req.URL, body, err)
+	}
+	return e
+}
+
+// closedAddr returns a loopback address on which nothing listens.
+func closedAddr(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := ln.Addr().String()
+	ln.Close()
+	return a
+}
+
+// within waits for ch, failing the test after waitLimit.
+func within(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(waitLimit):
+		t.Fatalf("%s did not happen within %v", what, waitLimit)
+	}
+}
+
+// checkAnswer checks a response proxyd answered itself: the status, a short text body naming it
+// and a Content-Length that matches the body.
+func checkAnswer(t testing.TB, resp *http.Response, body string, status int) {
+	t.Helper()
+	want := answerFields{Status: status, Body: fmt.Sprintf("%d %s\n", status, http.StatusText(status)), Length: int64(len(body)), Type: "text/plain; charset=utf-8"}
+	got := answerFields{Status: resp.StatusCode, Body: body, Length: resp.ContentLength, Type: resp.Header.Get("Content-Type")}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("%s %s: answer (-want +got):\n%s", resp.Request.Method, resp.Request.URL, diff)
+	}
+}
+
+// answerFields is what checkAnswer compares.
+type answerFields struct {
+	Status int
+	Body   string
+	Length int64
+	Type   string
+}

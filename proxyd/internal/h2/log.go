@@ -1,0 +1,42 @@
+package h2
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// logStream writes the access log line of a stream, when the access log is on.
+func (s *Server) logStream(st *stream) {
+	if !s.cfg.AccessLog {
+		return
+	}
+	s.log.LogAttrs(context.Background(), slog.LevelInfo, "request", append(s.streamAttrs(st),
+		slog.Int64("bytes", st.bytes),
+		slog.Duration("duration", time.Since(st.start)),
+	)...)
+}
+
+// logFailure logs why a stream failed, at warn level for the backend's faults and info for the
+// client's, and writes its access log line.
+func (s *Server) logFailure(st *stream, why string, err error) {
+	level := slog.LevelWarn
+	if st.status < 500 {
+		level = slog.LevelInfo
+	}
+	s.log.LogAttrs(context.Background(), level, why, append(s.streamAttrs(st), slog.Any("err", err))...)
+	s.logStream(st)
+}
+
+// streamAttrs are what every log line of a stream says: who asked what of which backend, and the
+// status.
+func (s *Server) streamAttrs(st *stream) []slog.Attr {
+	return []slog.Attr{
+		slog.String("client", st.r.RemoteAddr),
+		slog.String("proto", st.r.Proto),
+		slog.String("method", st.r.Method),
+		slog.String("target", st.r.RequestURI),
+		slog.String("backend", s.backends[st.backend].addr),
+		slog.Int("status", st.status),
+	}
+}

@@ -1,0 +1,133 @@
+// Package h2 serves HTTP/2 cleartext with prior knowledge (RFC 9113 §3.3) on connections the engine
+// hands over once they opened with the client preface. Framing, HPACK, flow control and the limits
+// against floods are golang.org/x/net/http2's; this package routes and rewrites every stream on its
+// own with the engine's route table and forwards it to its backend over h2c or HTTP/1.1, whichever
+// the backend speaks (see backend.go).
+package h2
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"proxyd.dev/router"
+)
+
+// MaxConcurrentStreams is the SETTINGS_MAX_CONCURRENT_STREAMS proxyd advertises: the streams one
+// client connection may have open at a time.
+const MaxConcurrentStreams = 250
+
+// headerListPadding is what x/net/http2 adds to http.Server.MaxHeaderBytes before it advertises
+// SETTINGS_MAX_HEADER_LIST_SIZE: 32 bytes of per-field overhead (RFC 9113 §6.5.2) for 10 fields.
+// Subtracting it makes the advertised size equal Config.MaxHeaderSize.
+const headerListPadding = 10 * 32
+
+// Config is what the HTTP/2 server needs; the engine fills it from its own Config. Every duration
+// must be positive.
+type Config struct {
+	// Routes maps request paths to backends; Match.Backend indexes Routes.Backends().
+	Routes *router.Table
+	// Rewrite strips the matched route prefix from the :path before forwarding.
+	Rewrite bool
+	// AllowConnect forwards CONNECT to the default backend (an h2c one); without it CONNECT is
+	// answered 405.
+	AllowConnect bool
+	// IdleTimeout closes a connection without open streams after this long (with GOAWAY), and one
+	// whose client takes no byte for this long.
+	IdleTimeout time.Duration
+	// DialTimeout bounds connecting to a backend and its protocol probe; 504 when it passes.
+	DialTimeout time.Duration
+	// ResponseHeaderTimeout bounds the time from the end of the request body to the backend's
+	// response head; 504 when it passes.
+	ResponseHeaderTimeout time.Duration
+	// MaxHeaderSize is the SETTINGS_MAX_HEADER_LIST_SIZE advertised; larger header lists are
+	// answered 431.
+	MaxHeaderSize int
+	// BackendIdleConns bounds the idle HTTP/1.1 connections kept per backend.
+	BackendIdleConns int
+	// AccessLog logs one line per stream.
+	AccessLog bool
+	// Logger receives the error and access logs.
+	Logger *slog.Logger
+}
+
+// Server serves HTTP/2 connections handed over by the engine. Its methods are safe for concurrent
+// use.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	// h2 and base are x/net/http2's server and the http.Server it takes its settings from; base is
+	// never served itself, its Shutdown only sends GOAWAY on every connection (the hook
+	// http2.ConfigureServer registers).
+	h2   *http2.Server
+	base *http.Server
+	// backends are indexed like cfg.Routes.Backends().
+	backends []*backend
+	// active tracks connections and streams for Shutdown.
+	active tracker
+}
+
+// New returns a server for cfg.
+func New(cfg Config) *Server {
+	s := &Server{
+		cfg: cfg,
+		log: cfg.Logger,
+		h2: &http2.Server{
+			MaxConcurrentStreams: MaxConcurrentStreams,
+			IdleTimeout:          cfg.IdleTimeout,
+			WriteByteTimeout:     cfg.IdleTimeout,
+		},
+		active: newTracker(),
+	}
+	s.base = &http.Server{
+		Handler:        &streamProxy{s: s},
+		MaxHeaderBytes: cfg.MaxHeaderSize - headerListPadding,
+		IdleTimeout:    cfg.IdleTimeout,
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
+	}
+	// ConfigureServer fails only for a TLS configuration with unsuitable cipher suites; base has none.
+	if err := http2.ConfigureServer(s.base, s.h2); err != nil {
+		panic(err)
+	}
+	for _, addr := range cfg.Routes.Backends() {
+		s.backends = append(s.backends, newBackend(addr, cfg))
+	}
+	return s
+}
+
+// ServeConn serves conn, whose first bytes, already read from it, are in buffered (the client
+// preface and whatever followed it), as HTTP/2 until the client closes it, its idle timeout passes
+// or Shutdown ends it. It returns false at once, without closing conn, when the server is shutting
+// down.
+func (s *Server) ServeConn(conn net.Conn, buffered []byte) bool {
+	if !s.active.addConn(conn) {
+		return false
+	}
+	defer s.active.doneConn(conn)
+	s.h2.ServeConn(&prefacedConn{Conn: conn, buffered: buffered}, &http2.ServeConnOpts{BaseConfig: s.base})
+	return true
+}
+
+// Drain starts the graceful shutdown: every connection gets a GOAWAY and closes once its open
+// streams have ended; connections handed over later are refused. It does not wait.
+func (s *Server) Drain() {
+	s.active.shutDown()
+	// base serves no listener and tracks no connection, so its Shutdown returns at once, once it
+	// has started the GOAWAY of every HTTP/2 connection.
+	s.base.Shutdown(context.Background())
+}
+
+// Wait waits until every connection and stream has ended after Drain; when ctx ends first it
+// closes the remaining connections, waits for their streams and returns ctx's error. Then it closes
+// the idle backend connections.
+func (s *Server) Wait(ctx context.Context) error {
+	err := s.active.wait(ctx)
+	for _, b := range s.backends {
+		b.closeIdle()
+	}
+	return err
+}

@@ -1,0 +1,29 @@
+package h2
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+
+	"proxyd.dev/proxyd/internal/h2/h2test"
+)
+
+// TestSettings checks the limits proxyd advertises: bounded concurrent streams, and a header list
+// size equal to the configured head size.
+func TestSettings(t *testing.T) {
+	p := startProxy(t, testConfig(t, newTable(t, closedAddr(t))))
+	got := h2test.Dial(t, p.addr, waitLimit).Settings()
+	want := map[http2.SettingID]uint32{
+		http2.SettingMaxConcurrentStreams: MaxConcurrentStreams,
+		http2.SettingMaxHeaderListSize:    testMaxHeaderSize,
+	}
+	for id := range got {
+		if _, ok := want[id]; !ok {
+			delete(got, id)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
+	}
+}

@@ -1,0 +1,97 @@
+package h2
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"proxyd.dev/router"
+)
+
+var (
+	// errConnect is a CONNECT request while tunnelling is not allowed (Config.AllowConnect).
+	errConnect = errors.New("CONNECT is not allowed: proxyd is a reverse proxy (see --allow-connect)")
+	// errConnectUpstream is an allowed CONNECT whose default backend speaks only HTTP/1.1: a
+	// tunnel over a stream is forwarded as a stream, to an h2c backend only.
+	errConnectUpstream = errors.New("CONNECT over HTTP/2 is forwarded only to a backend that speaks h2c")
+)
+
+// streamProxy is the handler of every stream: x/net/http2 runs ServeHTTP on a goroutine of its own
+// per stream, so one stream's backend, body or failure never holds up another.
+type streamProxy struct{ s *Server }
+
+// stream is one proxied stream: what its logs say. Owned by the stream's handler goroutine.
+type stream struct {
+	w       http.ResponseWriter
+	r       *http.Request
+	start   time.Time
+	backend int   // index into Server.backends
+	status  int   // the status answered or relayed; statusClientClosed when the client left
+	bytes   int64 // response body bytes relayed
+}
+
+// ServeHTTP routes the stream by its own :path, rewrites it when --rewrite applies, and forwards it,
+// or answers it itself: 400 for a path the router rejects, 405 for CONNECT unless allowed.
+func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s := p.s
+	s.active.addStream()
+	defer s.active.doneStream()
+	st := &stream{w: w, r: r, start: time.Now()}
+	m, err := s.cfg.Routes.Match([]byte(r.RequestURI))
+	st.backend = m.Backend
+	if err != nil {
+		s.answer(st, http.StatusBadRequest, "ambiguous request path", err)
+		return
+	}
+	if r.Method == http.MethodConnect && !s.cfg.AllowConnect {
+		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", errConnect)
+		return
+	}
+	target := r.RequestURI
+	if s.cfg.Rewrite && m.Route >= 0 {
+		rewritten, err := router.Rewrite(nil, []byte(target), m)
+		if err != nil {
+			s.answer(st, http.StatusBadRequest, "ambiguous rewritten path", err)
+			return
+		}
+		target = string(rewritten)
+	}
+	s.forward(st, target)
+}
+
+// forward sends the stream to its backend and relays the response, or answers 502/504 when no
+// response head comes.
+func (s *Server) forward(st *stream, target string) {
+	b := s.backends[st.backend]
+	proto, rt, err := b.transport(st.r.Context())
+	if err != nil {
+		s.failed(st, b, err)
+		return
+	}
+	if st.r.Method == http.MethodConnect && proto != protoH2C {
+		s.answer(st, http.StatusBadGateway, "CONNECT refused", errConnectUpstream)
+		return
+	}
+	ctx, cancel := context.WithCancelCause(st.r.Context())
+	defer cancel(nil)
+	timer := &headTimer{cause: &ResponseTimeoutError{Backend: b.addr, Limit: s.cfg.ResponseHeaderTimeout}, cancel: cancel}
+	body := st.r.Body
+	if st.r.ContentLength == 0 {
+		body = http.NoBody
+		timer.start()
+	} else {
+		body = &timedBody{ReadCloser: body, timer: timer}
+	}
+	resp, err := rt.RoundTrip(upstreamRequest(ctx, st.r, b.addr, target, proto, body))
+	timer.stop()
+	if err != nil {
+		if cause := context.Cause(ctx); cause != nil && st.r.Context().Err() == nil {
+			err = cause
+		}
+		s.failed(st, b, err)
+		return
+	}
+	defer resp.Body.Close()
+	s.relay(st, resp)
+}

@@ -1,0 +1,111 @@
+package h2
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// streamTurns is how many request lines a bidirectional test sends, each only after the answer to
+// the previous one arrived.
+const streamTurns = 5
+
+// upperEcho answers each line of the request body with its upper-case form as soon as it arrives,
+// flushed: a response that can only complete if both bodies stream.
+func upperEcho(w http.ResponseWriter, r *http.Request) {
+	rc := http.NewResponseController(w)
+	rc.EnableFullDuplex() // HTTP/1.1 servers otherwise read no body once the response started
+	w.WriteHeader(http.StatusOK)
+	rc.Flush()
+	sc := bufio.NewScanner(r.Body)
+	for sc.Scan() {
+		fmt.Fprintln(w, strings.ToUpper(sc.Text()))
+		rc.Flush()
+	}
+}
+
+// TestBidirectionalStreaming sends a request body line by line and reads each answer line before
+// sending the next, through both kinds of backend.
+func TestBidirectionalStreaming(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			be := kind.start(t, http.HandlerFunc(upperEcho))
+			p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/upper", pr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := newClient(t).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			lines := bufio.NewReader(resp.Body)
+			for i := range streamTurns {
+				fmt.Fprintf(pw, "line %d\n", i)
+				got, err := lines.ReadString('\n')
+				if want := fmt.Sprintf("LINE %d\n", i); got != want || err != nil {
+					t.Fatalf("turn %d: read %q, %v; want %q", i, got, err, want)
+				}
+			}
+			pw.Close()
+			if rest, err := io.ReadAll(lines); len(rest) > 0 || err != nil {
+				t.Errorf("after the last turn: %q, %v; want the end of the body", rest, err)
+			}
+		})
+	}
+}
+
+// trailing streams two lines and ends with gRPC-style trailers.
+func trailing(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Trailer", "Grpc-Status")
+	io.WriteString(w, "one\n")
+	http.NewResponseController(w).Flush()
+	io.WriteString(w, "two\n")
+	w.Header().Set("Grpc-Status", "0")
+	w.Header().Set(http.TrailerPrefix+"Grpc-Message", "ok")
+}
+
+// TestTrailersPass relays the backend's trailers, declared and undeclared, after the body.
+func TestTrailersPass(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			be := kind.start(t, http.HandlerFunc(trailing))
+			p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+			resp, body := get(t, newClient(t), p, "/trailers")
+			if body != "one\ntwo\n" {
+				t.Errorf("body %q", body)
+			}
+			want := http.Header{"Grpc-Status": {"0"}, "Grpc-Message": {"ok"}}
+			if diff := cmp.Diff(want, resp.Trailer); diff != "" {
+				t.Errorf("trailers (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestRequestTrailersPass forwards the client's trailers to an h2c backend.
+func TestRequestTrailersPass(t *testing.T) {
+	got := make(chan http.Header, 1)
+	be := startH2C(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- r.Trailer
+	}))
+	p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/up", io.NopCloser(strings.NewReader("body")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Trailer = http.Header{"X-Checksum": {"abc"}}
+	do(t, newClient(t), req)
+	if diff := cmp.Diff(http.Header{"X-Checksum": {"abc"}}, <-got); diff != "" {
+		t.Errorf("request trailers at the backend (-want +got):\n%s", diff)
+	}
+}
