@@ -144,3 +144,19 @@ func TestRetryOnStaleConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestBackendSpeaksOnlyHTTP2 answers 502, never hangs, when an HTTP/1.1 request reaches a backend
+// that only speaks HTTP/2 with prior knowledge: such a server answers with its SETTINGS frame and a
+// GOAWAY, which is no HTTP/1.x response head.
+func TestBackendSpeaksOnlyHTTP2(t *testing.T) {
+	be, c := viaScripted(t)
+	c.send(simpleGet)
+	b := be.next()
+	b.request()
+	// An empty SETTINGS frame (RFC 9113 §6.5), then GOAWAY with PROTOCOL_ERROR (§6.8).
+	b.send("\x00\x00\x00\x04\x00\x00\x00\x00\x00" + "\x00\x00\x08\x07\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01")
+	b.conn.Close()
+	if diff := cmp.Diff(answer(502, false), c.response(false)); diff != "" {
+		t.Errorf("answer (-want +got):\n%s", diff)
+	}
+}
