@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // logBuffer collects log output written from many goroutines.
@@ -78,7 +79,7 @@ func accessLog(t *testing.T, p *proxy, buf *logBuffer) []accessRecord {
 func TestAccessLog(t *testing.T) {
 	var buf logBuffer
 	api, def, down := startEcho(t, "api"), startEcho(t, "default"), closedAddr(t)
-	cfg := testConfig(t, newTable(t, def.addr(), "/api="+api.addr(), "/down="+down))
+	cfg := testConfig(t, routetest.Table(t, def.addr(), "/api="+api.addr(), "/down="+down))
 	withAccessLog(&buf)(&cfg)
 	p := startProxy(t, cfg)
 
@@ -147,7 +148,7 @@ func TestAccessLogClientGone(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf logBuffer
 			be := startScripted(t)
-			cfg := testConfig(t, newTable(t, be.addr()))
+			cfg := testConfig(t, routetest.Table(t, be.addr()))
 			withAccessLog(&buf)(&cfg)
 			p := startProxy(t, cfg)
 			c := dial(t, p.addr)

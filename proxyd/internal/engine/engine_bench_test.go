@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"proxyd.dev/proxyd/internal/routetest"
 	"testing"
 )
 
@@ -43,7 +44,7 @@ func startFixed(tb testing.TB) *rawBackend {
 // proxy to one backend, and through the proxy alternating between two backends by path.
 func BenchmarkKeepAliveGet(b *testing.B) {
 	a, other := startFixed(b), startFixed(b)
-	p := startProxy(b, testConfig(b, newTable(b, a.addr(), "/a="+a.addr(), "/b="+other.addr())))
+	p := startProxy(b, testConfig(b, routetest.Table(b, a.addr(), "/a="+a.addr(), "/b="+other.addr())))
 	for _, bc := range []struct {
 		name string
 		addr string

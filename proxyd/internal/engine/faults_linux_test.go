@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestDialTimeout answers 504 when the backend's listen queue is full, so that connecting to it
@@ -15,7 +16,7 @@ import (
 func TestDialTimeout(t *testing.T) {
 	full := fullListener(t)
 	up := startEcho(t, "up")
-	cfg := testConfig(t, newTable(t, up.addr(), "/full="+full))
+	cfg := testConfig(t, routetest.Table(t, up.addr(), "/full="+full))
 	cfg.DialTimeout = shortTimeout
 	p := startProxy(t, cfg)
 	c := dial(t, p.addr)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // simpleGet is a body-less request: the connection may stay open after the proxy answers it.
@@ -14,7 +15,7 @@ const simpleGet = "GET /x HTTP/1.1\r\nHost: example.test\r\n\r\n"
 // connection usable for a request to another backend.
 func TestBackendRefuses(t *testing.T) {
 	up := startEcho(t, "up")
-	p := startProxy(t, testConfig(t, newTable(t, up.addr(), "/down="+closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, up.addr(), "/down="+closedAddr(t))))
 	c := dial(t, p.addr)
 
 	c.send("GET /down/x HTTP/1.1\r\nHost: example.test\r\n\r\n")

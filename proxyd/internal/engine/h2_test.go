@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/routetest"
 	"proxyd.dev/wire"
 )
 
@@ -62,7 +63,7 @@ func fetchBody(t testing.TB, c *http.Client, url string) string {
 func TestH2PriorKnowledgeOnTheListener(t *testing.T) {
 	api := startH1Backend(t, nameProtoTarget("api"))
 	def := startH2CBackend(t, nameProtoTarget("default"))
-	cfg := testConfig(t, newTable(t, def, "/api="+api))
+	cfg := testConfig(t, routetest.Table(t, def, "/api="+api))
 	cfg.Rewrite = true
 	p := startProxy(t, cfg)
 	h2c, h1 := h2test.NewClient(t, waitLimit), &http.Client{Timeout: waitLimit}
@@ -88,7 +89,7 @@ func TestH2PriorKnowledgeOnTheListener(t *testing.T) {
 // TestH2PrefaceDripped sends the preface a few bytes at a time: the connection is recognised once
 // it is complete, and the bytes read meanwhile reach the HTTP/2 server.
 func TestH2PrefaceDripped(t *testing.T) {
-	p := startProxy(t, testConfig(t, newTable(t, startH2CBackend(t, nameProtoTarget("be")))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, startH2CBackend(t, nameProtoTarget("be")))))
 	c := dial(t, p.addr)
 	for chunk := range slicesChunk(wire.H2Preface, 5) {
 		c.send(chunk)
@@ -132,7 +133,7 @@ func TestH2ShutdownGoAway(t *testing.T) {
 		<-release
 		io.WriteString(w, "done")
 	}))
-	p := startProxy(t, testConfig(t, newTable(t, be)))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be)))
 	c := h2test.Dial(t, p.addr, waitLimit)
 	c.Settings()
 	c.Get(1, "/held")

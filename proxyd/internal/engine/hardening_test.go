@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // staleResponse is what a faulty backend sends on a connection after it answered a HEAD request
@@ -18,7 +19,7 @@ const headAnswer = "HTTP/1.1 200 OK\r\nContent-Length: 38\r\n\r\n"
 // and the request goes on a new one.
 func TestStaleBytesNeverReachAnotherClient(t *testing.T) {
 	be := startScripted(t)
-	p := startProxy(t, testConfig(t, newTable(t, be.addr())))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
 	first := dial(t, p.addr)
 	first.send("HEAD /h HTTP/1.1\r\nHost: example.test\r\n\r\n")
 	b1 := be.next()
@@ -97,7 +98,7 @@ func TestMalformedChunkedBody(t *testing.T) {
 		t.Run(body, func(t *testing.T) {
 			var buf logBuffer
 			be := startScripted(t)
-			cfg := testConfig(t, newTable(t, be.addr()))
+			cfg := testConfig(t, routetest.Table(t, be.addr()))
 			withAccessLog(&buf)(&cfg)
 			p := startProxy(t, cfg)
 			c := dial(t, p.addr)
@@ -125,7 +126,7 @@ func TestUploadClientLeaves(t *testing.T) {
 	for range 20 {
 		var buf logBuffer
 		be := startScripted(t)
-		cfg := testConfig(t, newTable(t, be.addr()))
+		cfg := testConfig(t, routetest.Table(t, be.addr()))
 		withAccessLog(&buf)(&cfg)
 		p := startProxy(t, cfg)
 		c := dial(t, p.addr)

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"proxyd.dev/proxyd/internal/routetest"
 	"proxyd.dev/router"
 )
 
@@ -37,24 +38,6 @@ const (
 	// a proxy that never answers fails the test instead of hanging it.
 	waitLimit = 10 * time.Second
 )
-
-// newTable compiles a route table: def is the default backend, each spec is PATH=BACKEND.
-func newTable(t testing.TB, def string, specs ...string) *router.Table {
-	t.Helper()
-	routes := make([]router.Route, 0, len(specs))
-	for _, spec := range specs {
-		r, err := router.ParseRoute(spec)
-		if err != nil {
-			t.Fatalf("route %q: %v", spec, err)
-		}
-		routes = append(routes, r)
-	}
-	table, err := router.New(def, routes, router.Options{})
-	if err != nil {
-		t.Fatalf("route table: %v", err)
-	}
-	return table
-}
 
 // testConfig returns the configuration tests start from: short timeouts, logs into the test output.
 func testConfig(t testing.TB, routes *router.Table) Config {
@@ -323,7 +306,7 @@ func (s *scriptedBackend) expectNoConns() {
 func viaScripted(t testing.TB, tune ...func(*Config)) (*scriptedBackend, *peer) {
 	t.Helper()
 	be := startScripted(t)
-	cfg := testConfig(t, newTable(t, be.addr()))
+	cfg := testConfig(t, routetest.Table(t, be.addr()))
 	for _, f := range tune {
 		f(&cfg)
 	}

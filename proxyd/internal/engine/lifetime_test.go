@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // shortTimeout is the timeout under test in the tests of one timeout; every other stays testTimeout.
@@ -259,7 +260,7 @@ drip:
 // waiting for a request to ask for it.
 func TestPoolNoticesBackendClose(t *testing.T) {
 	be := startScripted(t)
-	p := startProxy(t, testConfig(t, newTable(t, be.addr())))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
 	c := dial(t, p.addr)
 	c.send(simpleGet)
 	b := be.next()
@@ -288,7 +289,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestShutdownTwice lets a second Shutdown return as the first does.
 func TestShutdownTwice(t *testing.T) {
 	up := startEcho(t, "up")
-	p := startProxy(t, testConfig(t, newTable(t, up.addr())))
+	p := startProxy(t, testConfig(t, routetest.Table(t, up.addr())))
 	c := dial(t, p.addr)
 	c.send(simpleGet)
 	c.response(false)

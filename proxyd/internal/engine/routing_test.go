@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // routedRequest is one request of a keep-alive sequence and where it must arrive.
@@ -47,7 +48,7 @@ func TestRoutingPerRequest(t *testing.T) {
 				map[bool]string{false: "sequential", true: "pipelined"}[pipelined]
 			t.Run(name, func(t *testing.T) {
 				def, b1, b2 := startEcho(t, "default"), startEcho(t, "B1"), startEcho(t, "B2")
-				cfg := testConfig(t, newTable(t, def.addr(), "/api="+b1.addr(), "/api/v2="+b2.addr()))
+				cfg := testConfig(t, routetest.Table(t, def.addr(), "/api="+b1.addr(), "/api/v2="+b2.addr()))
 				cfg.Rewrite = rewrite
 				p := startProxy(t, cfg)
 				c := dial(t, p.addr)
@@ -83,7 +84,7 @@ func TestRoutingPerRequest(t *testing.T) {
 // TestRoutingNonPathTargets sends an asterisk-form target to the default backend, unrewritten.
 func TestRoutingNonPathTargets(t *testing.T) {
 	def, b1 := startEcho(t, "default"), startEcho(t, "B1")
-	cfg := testConfig(t, newTable(t, def.addr(), "/="+b1.addr()))
+	cfg := testConfig(t, routetest.Table(t, def.addr(), "/="+b1.addr()))
 	cfg.Rewrite = true
 	p := startProxy(t, cfg)
 	c := dial(t, p.addr)

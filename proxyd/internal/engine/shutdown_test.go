@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // heldRequest is a request whose response the scripted backend holds until the test releases it.
@@ -50,7 +51,7 @@ func expectRefused(t *testing.T, addr string) {
 // completes, marked "Connection: close", before its connection closes; Shutdown returns nil.
 func TestShutdownGraceful(t *testing.T) {
 	be, idleBackend := startScripted(t), startEcho(t, "idle")
-	p := startProxy(t, testConfig(t, newTable(t, be.addr(), "/idle="+idleBackend.addr())))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr(), "/idle="+idleBackend.addr())))
 
 	idle := dial(t, p.addr)
 	const idleReq = "GET /idle HTTP/1.1\r\nHost: example.test\r\n\r\n"
@@ -87,7 +88,7 @@ func TestShutdownGraceful(t *testing.T) {
 // side, tunnel too, has been closed by then.
 func TestShutdownGraceExpires(t *testing.T) {
 	be := startScripted(t)
-	p := startProxy(t, testConfig(t, newTable(t, be.addr())))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
 	ws := dial(t, p.addr)
 	tunnelled := openTunnel(t, ws, be)
 	busy := dial(t, p.addr)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestStreamingEventByEvent checks that a streamed response reaches the client piece by piece:
@@ -126,7 +127,7 @@ func startHashing(t *testing.T) string {
 func TestLargeBodies(t *testing.T) {
 	sum := largeSum(t)
 	backend := startHashing(t)
-	p := startProxy(t, testConfig(t, newTable(t, backend)))
+	p := startProxy(t, testConfig(t, routetest.Table(t, backend)))
 	for _, chunked := range []bool{false, true} {
 		name := map[bool]string{false: "content-length", true: "chunked"}[chunked]
 		t.Run("upload/"+name, func(t *testing.T) {

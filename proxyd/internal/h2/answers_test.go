@@ -3,6 +3,7 @@ package h2
 import (
 	"net/http"
 	"net/url"
+	"proxyd.dev/proxyd/internal/routetest"
 	"testing"
 	"time"
 )
@@ -13,7 +14,7 @@ func TestConnectRefused(t *testing.T) {
 	be := startH1(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("the backend received %s %s", r.Method, r.RequestURI)
 	}))
-	p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "http", Host: p.addr}, Host: "example.test:443", Header: http.Header{}}
 	resp, body := do(t, newClient(t), req)
 	checkAnswer(t, resp, body, http.StatusMethodNotAllowed)
@@ -26,7 +27,7 @@ func TestConnectRefused(t *testing.T) {
 // the client connection carries the next stream.
 func TestBackendUnreachable(t *testing.T) {
 	be := startH1(t, echoHandler("up"))
-	p := startProxy(t, testConfig(t, newTable(t, addr(be), "/down="+closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be), "/down="+closedAddr(t))))
 	c := newClient(t)
 	resp, body := get(t, c, p, "/down/x")
 	checkAnswer(t, resp, body, http.StatusBadGateway)
@@ -44,7 +45,7 @@ func TestResponseHeaderTimeout(t *testing.T) {
 	hang.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	for _, kind := range backendKinds {
 		t.Run(kind.name, func(t *testing.T) {
-			cfg := testConfig(t, newTable(t, addr(kind.start(t, hang))))
+			cfg := testConfig(t, routetest.Table(t, addr(kind.start(t, hang))))
 			cfg.ResponseHeaderTimeout = 200 * time.Millisecond
 			p := startProxy(t, cfg)
 			resp, body := get(t, newClient(t), p, "/hang")
@@ -55,7 +56,7 @@ func TestResponseHeaderTimeout(t *testing.T) {
 
 // TestHeadAnswerHasNoBody answers a HEAD request with the status and Content-Length but no body.
 func TestHeadAnswerHasNoBody(t *testing.T) {
-	p := startProxy(t, testConfig(t, newTable(t, closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t))))
 	req, err := http.NewRequest(http.MethodHead, "http://"+p.addr+"/x", nil)
 	if err != nil {
 		t.Fatal(err)

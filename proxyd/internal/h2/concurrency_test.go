@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"proxyd.dev/proxyd/internal/routetest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -41,7 +42,7 @@ func (b *barrier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestConcurrentStreams(t *testing.T) {
 	b := &barrier{n: concurrentStreams, all: make(chan struct{})}
 	be := startH2C(t, b)
-	p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 	c := newClient(t)
 	if err := fetch(t.Context(), c, p, "/warm", ""); err != nil { // the connection and the probe first
 		t.Fatal(err)

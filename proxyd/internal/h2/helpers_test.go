@@ -32,24 +32,6 @@ const (
 	waitLimit         = 10 * time.Second
 )
 
-// newTable compiles a route table: def is the default backend, each spec is PATH=BACKEND.
-func newTable(t testing.TB, def string, specs ...string) *router.Table {
-	t.Helper()
-	routes := make([]router.Route, 0, len(specs))
-	for _, spec := range specs {
-		r, err := router.ParseRoute(spec)
-		if err != nil {
-			t.Fatalf("route %q: %v", spec, err)
-		}
-		routes = append(routes, r)
-	}
-	table, err := router.New(def, routes, router.Options{})
-	if err != nil {
-		t.Fatalf("route table: %v", err)
-	}
-	return table
-}
-
 // testConfig returns the configuration tests start from.
 func testConfig(t testing.TB, routes *router.Table) Config {
 	return Config{

@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"net/http"
+	"proxyd.dev/proxyd/internal/routetest"
 	"testing"
 )
 
@@ -20,7 +21,7 @@ func TestClientResetReachesBackend(t *testing.T) {
 				close(cancelled)
 			})
 			be := kind.start(t, mux)
-			p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+			p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 			ctx, cancel := context.WithCancel(t.Context())
 			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+p.addr+"/hang", nil)
 			if err != nil {

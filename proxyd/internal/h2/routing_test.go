@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // where is the part of an echo that says where a stream went and how it arrived.
@@ -17,7 +18,7 @@ func whereOf(e echo) where { return where{e.Backend, e.Proto, e.Target} }
 func TestStreamsRouteOnTheirOwn(t *testing.T) {
 	h1 := startH1(t, echoHandler("h1"))
 	h2c := startH2C(t, echoHandler("h2c"))
-	p := startProxy(t, testConfig(t, newTable(t, addr(h2c), "/api="+addr(h1))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(h2c), "/api="+addr(h1))))
 	c := newClient(t)
 	for range 3 {
 		for _, tc := range []struct {
@@ -43,7 +44,7 @@ func TestStreamsRouteOnTheirOwn(t *testing.T) {
 func TestRewritePath(t *testing.T) {
 	api := startH2C(t, echoHandler("api"))
 	def := startH1(t, echoHandler("default"))
-	cfg := testConfig(t, newTable(t, addr(def), "/api="+addr(api), "/pre*="+addr(api)))
+	cfg := testConfig(t, routetest.Table(t, addr(def), "/api="+addr(api), "/pre*="+addr(api)))
 	cfg.Rewrite = true
 	p := startProxy(t, cfg)
 	c := newClient(t)
@@ -66,7 +67,7 @@ func TestRewritePath(t *testing.T) {
 // reaches the router: x/net/http2 resets its stream with PROTOCOL_ERROR.)
 func TestRejectedPaths(t *testing.T) {
 	be := startH1(t, echoHandler("be"))
-	cfg := testConfig(t, newTable(t, addr(be), "/pre*="+addr(be)))
+	cfg := testConfig(t, routetest.Table(t, addr(be), "/pre*="+addr(be)))
 	cfg.Rewrite = true
 	p := startProxy(t, cfg)
 	c := newClient(t)

@@ -7,12 +7,13 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestSettings checks the limits proxyd advertises: bounded concurrent streams, and a header list
 // size equal to the configured head size.
 func TestSettings(t *testing.T) {
-	p := startProxy(t, testConfig(t, newTable(t, closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t))))
 	got := h2test.Dial(t, p.addr, waitLimit).Settings()
 	want := map[http2.SettingID]uint32{
 		http2.SettingMaxConcurrentStreams: MaxConcurrentStreams,

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // waiter runs Server.Wait after Drain and delivers its result.
@@ -41,7 +42,7 @@ func startHeld(t *testing.T, release <-chan struct{}) (backend string, arrived <
 // for /held on a raw client connection; it returns once the request reached the backend.
 func heldStream(t *testing.T, release <-chan struct{}) (*proxy, *h2test.RawClient) {
 	be, arrived := startHeld(t, release)
-	p := startProxy(t, testConfig(t, newTable(t, be)))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be)))
 	c := h2test.Dial(t, p.addr, waitLimit)
 	c.Settings()
 	c.Get(1, "/held")

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // streamTurns is how many request lines a bidirectional test sends, each only after the answer to
@@ -35,7 +36,7 @@ func TestBidirectionalStreaming(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			be := kind.start(t, http.HandlerFunc(upperEcho))
-			p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+			p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 			pr, pw := io.Pipe()
 			defer pw.Close()
 			req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/upper", pr)
@@ -78,7 +79,7 @@ func TestTrailersPass(t *testing.T) {
 	for _, kind := range backendKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			be := kind.start(t, http.HandlerFunc(trailing))
-			p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+			p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 			resp, body := get(t, newClient(t), p, "/trailers")
 			if body != "one\ntwo\n" {
 				t.Errorf("body %q", body)
@@ -98,7 +99,7 @@ func TestRequestTrailersPass(t *testing.T) {
 		io.Copy(io.Discard, r.Body)
 		got <- r.Trailer
 	}))
-	p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/up", io.NopCloser(strings.NewReader("body")))
 	if err != nil {
 		t.Fatal(err)

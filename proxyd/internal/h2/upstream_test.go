@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // forwarded is what a backend sees of a request besides its route.
@@ -33,7 +34,7 @@ func TestRequestToEachProtocol(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			be := tc.start(t, echoHandler("be"))
-			p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+			p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 			req, err := http.NewRequest(http.MethodGet, "http://"+p.addr+"/x", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -60,7 +61,7 @@ func TestProtocolProbedOnce(t *testing.T) {
 	}
 	be.Start()
 	t.Cleanup(be.Close)
-	p := startProxy(t, testConfig(t, newTable(t, addr(be))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
 	c := newClient(t)
 	for range 5 {
 		if e := getEcho(t, c, p, "/x"); e.Proto != "HTTP/2.0" {
@@ -78,7 +79,7 @@ func TestProtocolRecheckedAfterFailure(t *testing.T) {
 	h1 := httptest.NewUnstartedServer(echoHandler("h1"))
 	h1.Start()
 	address := addr(h1)
-	p := startProxy(t, testConfig(t, newTable(t, address)))
+	p := startProxy(t, testConfig(t, routetest.Table(t, address)))
 	c := newClient(t)
 	if e := getEcho(t, c, p, "/x"); e.Proto != "HTTP/1.1" {
 		t.Fatalf("request arrived over %s, want HTTP/1.1", e.Proto)
