@@ -44,6 +44,28 @@ func withAccessLog(buf *logBuffer) func(*Config) {
 	}
 }
 
+// loggedRig is a scripted backend behind a proxy that writes its access log into buf, and a
+// client connection to the proxy.
+type loggedRig struct {
+	be  *scriptedBackend
+	p   *proxy
+	c   *peer
+	buf logBuffer
+}
+
+// startLogged starts a loggedRig.
+func startLogged(t *testing.T) *loggedRig {
+	r := &loggedRig{be: startScripted(t)}
+	cfg := testConfig(t, routetest.Table(t, r.be.addr()))
+	withAccessLog(&r.buf)(&cfg)
+	r.p = startProxy(t, cfg)
+	r.c = dial(t, r.p.addr)
+	return r
+}
+
+// log shuts the proxy down and returns its access log lines (see accessLog).
+func (r *loggedRig) log(t *testing.T) []accessRecord { return accessLog(t, r.p, &r.buf) }
+
 // accessLog shuts p down, so that every connection has logged its exchanges, and returns the
 // access log lines in buf; each must have a positive duration.
 func accessLog(t *testing.T, p *proxy, buf *logBuffer) []accessRecord {
@@ -146,13 +168,8 @@ func TestAccessLogClientGone(t *testing.T) {
 		bytes: int64(len(event)),
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			var buf logBuffer
-			be := startScripted(t)
-			cfg := testConfig(t, routetest.Table(t, be.addr()))
-			withAccessLog(&buf)(&cfg)
-			p := startProxy(t, cfg)
-			c := dial(t, p.addr)
-
+			r := startLogged(t)
+			be, c := r.be, r.c
 			c.send("GET /long HTTP/1.1\r\nHost: example.test\r\n\r\n")
 			b := be.next()
 			b.request()
@@ -162,7 +179,7 @@ func TestAccessLogClientGone(t *testing.T) {
 			c.conn.Close()
 			tc.rest(b)
 
-			got := accessLog(t, p, &buf)
+			got := r.log(t)
 			want := []accessRecord{{Method: "GET", Target: "/long", Backend: be.addr(), Status: 499, Bytes: tc.bytes}}
 			var opts []cmp.Option
 			if tc.anyBytes {

@@ -96,12 +96,8 @@ func TestMalformedChunkedBody(t *testing.T) {
 	const head = "POST /up HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n\r\n"
 	for _, body := range []string{"0x5\r\nhello\r\n0\r\n\r\n", "5 \r\nhello\r\n", "5\r\nhelloX\r\n", "-1\r\n"} {
 		t.Run(body, func(t *testing.T) {
-			var buf logBuffer
-			be := startScripted(t)
-			cfg := testConfig(t, routetest.Table(t, be.addr()))
-			withAccessLog(&buf)(&cfg)
-			p := startProxy(t, cfg)
-			c := dial(t, p.addr)
+			r := startLogged(t)
+			be, c := r.be, r.c
 			c.send(head)
 			b := be.next()
 			if diff := cmp.Diff(head, b.head()); diff != "" {
@@ -113,7 +109,7 @@ func TestMalformedChunkedBody(t *testing.T) {
 			}
 			waitClosed(t, b.conn)
 			want := []accessRecord{{Method: "POST", Target: "/up", Backend: be.addr(), Status: 400}}
-			if diff := cmp.Diff(want, accessLog(t, p, &buf)); diff != "" {
+			if diff := cmp.Diff(want, r.log(t)); diff != "" {
 				t.Errorf("access log (-want +got):\n%s", diff)
 			}
 		})
@@ -124,12 +120,8 @@ func TestMalformedChunkedBody(t *testing.T) {
 // the middle of a request body, however the copier and the exchange interleave.
 func TestUploadClientLeaves(t *testing.T) {
 	for range 20 {
-		var buf logBuffer
-		be := startScripted(t)
-		cfg := testConfig(t, routetest.Table(t, be.addr()))
-		withAccessLog(&buf)(&cfg)
-		p := startProxy(t, cfg)
-		c := dial(t, p.addr)
+		r := startLogged(t)
+		be, c := r.be, r.c
 		c.send("PUT /big HTTP/1.1\r\nHost: example.test\r\nContent-Length: 1000000\r\n\r\npart of the body")
 		b := be.next()
 		b.readN(len("PUT /big HTTP/1.1\r\nHost: example.test\r\nContent-Length: 1000000\r\n\r\npart of the body"))
@@ -137,7 +129,7 @@ func TestUploadClientLeaves(t *testing.T) {
 		c.conn.Close()
 		waitClosed(t, b.conn)
 		want := []accessRecord{{Method: "PUT", Target: "/big", Backend: be.addr(), Status: statusClientClosed}}
-		if diff := cmp.Diff(want, accessLog(t, p, &buf)); diff != "" {
+		if diff := cmp.Diff(want, r.log(t)); diff != "" {
 			t.Fatalf("access log (-want +got):\n%s", diff)
 		}
 	}
