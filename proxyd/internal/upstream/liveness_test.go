@@ -35,6 +35,22 @@ type reuseResult struct {
 	OldClosed bool // the idle connection was closed
 }
 
+// idleInPool puts a connection to a fresh backend into a pool of one, lets the backend do act to
+// it (nil: nothing), and makes it look idle for the given time.
+func idleInPool(t *testing.T, act backendAct, idle time.Duration) (*backend, *Pool, *Conn) {
+	t.Helper()
+	b := startBackend(t)
+	p := newPool(t, b, 1)
+	c, sc := get(t, p, b)
+	p.Put(c)
+	if act != nil {
+		act(t, sc)
+		waitPeerEnd(t, c)
+	}
+	c.idleSince = time.Now().Add(-idle)
+	return b, p, c
+}
+
 // TestGetLiveness reuses an idle connection only while it is younger than MaxIdleTime and only if
 // the backend neither closed it nor sent anything, however briefly it was idle; otherwise Get closes
 // it and dials a new one. The idle time is set by moving idleSince back.
@@ -59,15 +75,7 @@ func TestGetLiveness(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := startBackend(t)
-			p := newPool(t, b, 1)
-			c, sc := get(t, p, b)
-			p.Put(c)
-			if tt.act != nil {
-				tt.act(t, sc)
-				waitPeerEnd(t, c)
-			}
-			c.idleSince = time.Now().Add(-tt.idle)
+			b, p, c := idleInPool(t, tt.act, tt.idle)
 
 			again, _ := get(t, p, b)
 			got := reuseResult{Reused: again == c, OldClosed: closed(c)}

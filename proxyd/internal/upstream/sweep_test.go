@@ -24,15 +24,7 @@ func TestSweepClosesExpiredAndDead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := startBackend(t)
-			p := newPool(t, b, 1)
-			c, sc := get(t, p, b)
-			p.Put(c)
-			if tt.act != nil {
-				tt.act(t, sc)
-				waitPeerEnd(t, c)
-			}
-			c.idleSince = time.Now().Add(-tt.idle)
+			_, p, c := idleInPool(t, tt.act, tt.idle)
 			p.Sweep(time.Now())
 			if got := closed(c); got != tt.want {
 				t.Errorf("closed after Sweep = %v, want %v", got, tt.want)
