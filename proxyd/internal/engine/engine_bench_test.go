@@ -4,8 +4,9 @@ import (
 	"bufio"
 	"io"
 	"net"
-	"proxyd.dev/proxyd/internal/routetest"
 	"testing"
+
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // The benchmark exchange: a small GET and its small response, as a browser or API client sends

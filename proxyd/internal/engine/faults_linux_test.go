@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
+
 	"proxyd.dev/proxyd/internal/routetest"
 )
 

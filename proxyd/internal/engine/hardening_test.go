@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"proxyd.dev/proxyd/internal/routetest"
 )
 

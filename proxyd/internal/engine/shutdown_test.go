@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"proxyd.dev/proxyd/internal/routetest"
 )
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
+
 	"proxyd.dev/proxyd/internal/routetest"
 )
 

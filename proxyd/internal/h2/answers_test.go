@@ -3,9 +3,10 @@ package h2
 import (
 	"net/http"
 	"net/url"
-	"proxyd.dev/proxyd/internal/routetest"
 	"testing"
 	"time"
+
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestConnectRefused answers CONNECT 405 with an Allow field unless --allow-connect, without

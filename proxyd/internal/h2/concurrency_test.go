@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"proxyd.dev/proxyd/internal/routetest"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // concurrentStreams is how many streams TestConcurrentStreams keeps open at once on one connection.

@@ -3,8 +3,9 @@ package h2
 import (
 	"context"
 	"net/http"
-	"proxyd.dev/proxyd/internal/routetest"
 	"testing"
+
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestClientResetReachesBackend cancels a request whose response head has not come: the client's

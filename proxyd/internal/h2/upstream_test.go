@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
