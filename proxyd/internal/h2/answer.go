@@ -36,12 +36,17 @@ func (s *Server) answer(st *stream, status int, why string, err error) {
 }
 
 // failed handles a stream whose backend gave no response head: nothing when the client reset the
-// stream (logged 499), else 504 when a timeout ended it (the dial's or the response-header
-// timeout), else 502. The backend's protocol is probed again before its next request.
+// stream (logged 499), 408 when its request body stopped arriving for the idle timeout, else 504
+// when a timeout ended it (the dial's or the response-header timeout), else 502. The backend's
+// protocol is probed again before its next request.
 func (s *Server) failed(st *stream, b *backend, err error) {
 	if st.r.Context().Err() != nil {
 		st.status = statusClientClosed
 		s.logFailure(st, "client reset the stream", err)
+		return
+	}
+	if st.body != nil && st.body.stalledOut() {
+		s.answer(st, http.StatusRequestTimeout, "request body stalled", err)
 		return
 	}
 	b.recheck()

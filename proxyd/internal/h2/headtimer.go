@@ -3,7 +3,6 @@ package h2
 import (
 	"context"
 	"fmt"
-	"io"
 	"sync"
 	"time"
 )
@@ -54,20 +53,4 @@ func (t *headTimer) stop() {
 	if t.timer != nil {
 		t.timer.Stop()
 	}
-}
-
-// timedBody is a request body that starts its head timer when it ends.
-type timedBody struct {
-	io.ReadCloser
-	timer *headTimer
-}
-
-// Read reads the body and starts the timer at its end (or when reading it fails: no more of the
-// request will come).
-func (b *timedBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil {
-		b.timer.start()
-	}
-	return n, err
 }

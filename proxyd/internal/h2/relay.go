@@ -3,6 +3,7 @@ package h2
 import (
 	"io"
 	"net/http"
+	"time"
 )
 
 // relayBufferSize is the size of the buffer a response body is relayed through (32 KiB); every
@@ -11,7 +12,8 @@ const relayBufferSize = 32 << 10
 
 // relay sends the backend's response on the stream: its head without connection-specific fields,
 // its body as it arrives, flushed after every write (event streams and gRPC streaming responses
-// reach the client message by message), and its trailers (gRPC's grpc-status among them). A backend
+// reach the client message by message), and its trailers (gRPC's grpc-status among them). A client
+// that takes no byte for the idle timeout resets the stream (see writeFlushed). A backend
 // that fails in the middle of the body makes the stream end with RST_STREAM rather than look
 // complete; a client that goes away is logged 499.
 func (s *Server) relay(st *stream, resp *http.Response) {
@@ -21,9 +23,12 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 	}
 	dropConnectionFields(h)
 	st.status = resp.StatusCode
+	if st.body != nil {
+		st.body.responseStarted()
+	}
+	out := flushedWriter{w: st.w, rc: http.NewResponseController(st.w), idle: s.cfg.IdleTimeout}
 	st.w.WriteHeader(resp.StatusCode)
-	rc := http.NewResponseController(st.w)
-	if err := rc.Flush(); err != nil {
+	if err := out.writeFlushed(nil); err != nil {
 		s.clientLeft(st, err)
 		return
 	}
@@ -31,15 +36,11 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
-			if _, err := st.w.Write(buf[:n]); err != nil {
+			if err := out.writeFlushed(buf[:n]); err != nil {
 				s.clientLeft(st, err)
 				return
 			}
 			st.bytes += int64(n)
-			if err := rc.Flush(); err != nil {
-				s.clientLeft(st, err)
-				return
-			}
 		}
 		if rerr == io.EOF {
 			break
@@ -64,4 +65,26 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 func (s *Server) clientLeft(st *stream, err error) {
 	st.status = statusClientClosed
 	s.logFailure(st, "client went away", err)
+}
+
+// flushedWriter writes a stream's response and flushes it at once, under a write deadline of the
+// idle timeout that is armed only while a write is under way: x/net/http2 resets a stream whose
+// deadline passes even while nothing is written, and a backend may pause as long as it likes.
+type flushedWriter struct {
+	w    http.ResponseWriter
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+// writeFlushed writes p (nothing: only what is pending, the head) and flushes it; a client that
+// takes none of it for the idle timeout gets its stream reset, and the error says so.
+func (f flushedWriter) writeFlushed(p []byte) error {
+	f.rc.SetWriteDeadline(time.Now().Add(f.idle))
+	defer f.rc.SetWriteDeadline(time.Time{})
+	if len(p) > 0 {
+		if _, err := f.w.Write(p); err != nil {
+			return err
+		}
+	}
+	return f.rc.Flush()
 }

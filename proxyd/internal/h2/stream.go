@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"time"
 
@@ -26,9 +27,10 @@ type stream struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	start   time.Time
-	backend int   // index into Server.backends
-	status  int   // the status answered or relayed; statusClientClosed when the client left
-	bytes   int64 // response body bytes relayed
+	backend int         // index into Server.backends
+	status  int         // the status answered or relayed; statusClientClosed when the client left
+	bytes   int64       // response body bytes relayed
+	body    *streamBody // the request body forwarded, when there is one
 }
 
 // ServeHTTP routes the stream by its own :path, rewrites it when --rewrite applies, and forwards it,
@@ -76,12 +78,14 @@ func (s *Server) forward(st *stream, target string) {
 	ctx, cancel := context.WithCancelCause(st.r.Context())
 	defer cancel(nil)
 	timer := &headTimer{cause: &ResponseTimeoutError{Backend: b.addr, Limit: s.cfg.ResponseHeaderTimeout}, cancel: cancel}
-	body := st.r.Body
+	var body io.ReadCloser = http.NoBody
 	if st.r.ContentLength == 0 {
-		body = http.NoBody
 		timer.start()
 	} else {
-		body = &timedBody{ReadCloser: body, timer: timer}
+		st.body = &streamBody{ReadCloser: st.r.Body, timer: timer}
+		st.body.deadline = progressDeadline{set: http.NewResponseController(st.w).SetReadDeadline, idle: s.cfg.IdleTimeout}
+		defer st.body.handlerDone()
+		body = st.body
 	}
 	resp, err := rt.RoundTrip(upstreamRequest(ctx, st.r, b.addr, target, proto, body))
 	timer.stop()
