@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
 # Measures proxyd against nginx and HAProxy (Debian's packages) and against the backend reached
 # directly, one scenario at a time with the candidates interleaved, on loopback only. Every load run
-# is bounded by wrk's duration. Prints requests/s, p99 latency, proxy CPU per request and peak RSS,
-# and the ratios to nginx, HAProxy and the direct backend.
+# is bounded by wrk's or h2load's duration. Prints requests/s, p99 latency, proxy CPU per request and
+# peak RSS, and the ratios to nginx, HAProxy and the direct backend.
 #
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
 #   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)
 #
 # Scenarios: a) keep-alive small GET, 64 connections; b) a new TCP connection per request;
-# c) one 256 MiB download; d) keep-alive, path alternating between two routes (wrong-backend count).
+# c) one 256 MiB download; d) keep-alive, path alternating between two routes (wrong-backend count);
+# e) HTTP/2 cleartext with prior knowledge (RFC 9113 §3.3): h2load, 16 connections x 16 concurrent
+# streams, small GET, to an h2c backend (integration/cmd/h2cbackend) that proxyd and HAProxy reach
+# over h2c and nginx over HTTP/1.1 (it cannot proxy HTTP/2); nginx's workers and HAProxy's threads
+# are as many as proxyd's GOMAXPROCS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 ROUNDS=${2:-1}
+SCENARIOS=${SCENARIOS:-a b c d e}
 
 need() { command -v "$1" >/dev/null || { echo "bench: installing $2"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
-need wrk wrk; need nginx nginx-light; need haproxy haproxy
+need wrk wrk; need nginx nginx-light; need haproxy haproxy; need h2load nghttp2-client
 
 WORK=$(mktemp -d /tmp/proxyd-bench.XXXXXX)
 chmod 755 "$WORK" # nginx workers read the big file
@@ -86,8 +91,72 @@ for addr in $BACKEND_A $BACKEND_B 127.0.0.1:$PORT_NGINX 127.0.0.1:$PORT_HAPROXY 
   for _ in $(seq 100); do curl -fso /dev/null "http://$addr/" && break; sleep 0.1; done
 done
 
-# Worker process of a candidate, for CPU and memory figures.
+# Scenario (e) has its own backend and candidates, so that their CPU and memory are the h2c load's.
+# proxyd runs with GOMAXPROCS=PROCS; nginx gets as many workers (reuseport spreads the connections
+# over them) and HAProxy as many threads.
+H2C_BACKEND=127.0.0.1:18083
+PORT_PROXYD_H2=18093 PORT_NGINX_H2=18094 PORT_HAPROXY_H2=18095
+PROCS=$(nproc)
+case " $SCENARIOS " in *" e "*)
+  (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
+  "$WORK/h2cbackend" -addr $H2C_BACKEND >"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
+  H2C_PID=$!
+
+  # nginx 1.22 serves h2c with `listen ... http2` and proxies over HTTP/1.1, one upstream connection
+  # per concurrent stream: keepalive covers all 256 of them, and keepalive_requests keeps them open.
+  cat > "$WORK/nginx-h2.conf" <<CONF
+worker_processes $PROCS; daemon off; pid $WORK/nginx-h2.pid; error_log $WORK/nginx-h2.err;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  upstream h2c { server $H2C_BACKEND; keepalive 256; keepalive_requests 1000000; }
+  proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_request_buffering off;
+  server { listen 127.0.0.1:$PORT_NGINX_H2 http2 reuseport; location / { proxy_pass http://h2c; } }
+}
+CONF
+  nginx -c "$WORK/nginx-h2.conf" -e "$WORK/nginx-h2.err" & PIDS+=($!)
+  NGINX_H2_PID=$!
+
+  cat > "$WORK/haproxy-h2.cfg" <<CONF
+global
+  nbthread $PROCS
+  maxconn 9000
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:$PORT_HAPROXY_H2 proto h2
+  default_backend h2c
+backend h2c
+  server h2c $H2C_BACKEND proto h2
+CONF
+  haproxy -f "$WORK/haproxy-h2.cfg" -db >"$WORK/haproxy-h2.log" 2>&1 & PIDS+=($!)
+  HAPROXY_H2_PID=$!
+
+  GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD_H2 $H2C_BACKEND --log-level=warn 2>"$WORK/proxyd-h2.log" & PIDS+=($!)
+  PROXYD_H2_PID=$!
+
+  # The first request through proxyd also makes it probe the backend and find h2c (README.md,
+  # "HTTP/2 behaviour"), so the load runs go over h2c.
+  for addr in $H2C_BACKEND 127.0.0.1:$PORT_NGINX_H2 127.0.0.1:$PORT_HAPROXY_H2 127.0.0.1:$PORT_PROXYD_H2; do
+    for _ in $(seq 100); do curl -fso /dev/null --http2-prior-knowledge "http://$addr/" && break; sleep 0.1; done
+  done ;;
+esac
+
+# Worker process(es) of a candidate in a scenario, for CPU and memory figures.
 proc_of() {
+  if [ "${2:-}" = e ]; then
+    case $1 in
+      proxyd) echo "$PROXYD_H2_PID" ;;
+      nginx) pgrep -P "$NGINX_H2_PID" ;;
+      haproxy) echo "$HAPROXY_H2_PID" ;;
+      direct) echo "$H2C_PID" ;;
+    esac
+    return
+  fi
   case $1 in
     proxyd) echo "$PROXYD_PID" ;;
     nginx) pgrep -P "$(cat "$WORK/nginx.pid")" | head -1 ;;
@@ -95,12 +164,18 @@ proc_of() {
     direct) pgrep -P "$(cat "$WORK/backend.pid")" | head -1 ;;
   esac
 }
-port_of() { case $1 in proxyd) echo $PORT_PROXYD;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac; }
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+port_of() {
+  if [ "${2:-}" = e ]; then
+    case $1 in proxyd) echo $PORT_PROXYD_H2;; nginx) echo $PORT_NGINX_H2;; haproxy) echo $PORT_HAPROXY_H2;; direct) echo ${H2C_BACKEND##*:};; esac
+    return
+  fi
+  case $1 in proxyd) echo $PORT_PROXYD;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac
+}
+cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
 
-run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong"
-  local s=$1 c=$2 port; port=$(port_of "$c")
-  local pid; pid=$(proc_of "$c"); local t0; t0=$(cpu_ticks "$pid")
+run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and max for p99, failed)
+  local s=$1 c=$2 port; port=$(port_of "$c" "$s")
+  local pids; pids=$(proc_of "$c" "$s"); local t0; t0=$(cpu_ticks $pids)
   local out
   case $s in
     a) out=$(wrk -t2 -c64 -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
@@ -110,8 +185,24 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong"
        echo "$(echo "scale=3; 256 / 1024 / ($end - $start)" | bc) GiB/s"; return ;;
     d) if [ "$c" = direct ]; then echo "-"; return; fi
        out=$(wrk -t2 -c64 -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
+    e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
+       # cost the client a write(2) per request, so scenario (e) shows those two instead of p99.
+       out=$(timeout $((DUR + 30)) h2load -c16 -m16 -t1 -D "$DUR" "http://127.0.0.1:$port/") ||
+         { echo failed; return; }
+       local t1; t1=$(cpu_ticks $pids)
+       local rps reqs bad mean max
+       rps=$(awk '/^finished in/ {print $4}' <<<"$out")
+       mean=$(awk '/^time for request:/ {print $6}' <<<"$out")
+       max=$(awk '/^time for request:/ {print $5}' <<<"$out")
+       reqs=$(awk '/^requests:/ {print $6}' <<<"$out")  # done within the duration
+       # h2load counts 4xx, 5xx and stream errors as failed, 3xx as succeeded; both are wrong here.
+       bad=$(awk '/^requests:/ {n+=$10} /^status codes:/ {n+=$5} END {print n+0}' <<<"$out")
+       [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { echo failed; return; }
+       local cpu; cpu=$(echo "scale=1; ($t1 - $t0) * 10000 / $reqs" | bc)  # ticks are 10 ms
+       echo "$rps req/s mean=$mean max=$max cpu=${cpu}us/req$([ "$bad" = 0 ] || echo " failed=$bad")"
+       return ;;
   esac
-  local t1; t1=$(cpu_ticks "$pid")
+  local t1; t1=$(cpu_ticks $pids)
   local rps p99 reqs wrong
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -122,15 +213,34 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong"
   echo "$rps req/s p99=$p99 cpu=${cpu}us/req${wrong:+ wrong=$wrong}"
 }
 
+# ratio A B: A's first number over B's, or "-" when either has none.
+ratio() {
+  local a=${1%% *} b=${2%% *}
+  [[ $a =~ ^[0-9.]+$ && $b =~ ^[0-9.]+$ ]] && [ "$(echo "$b > 0" | bc)" = 1 ] || { echo -; return; }
+  echo "scale=2; $a / $b" | bc | sed 's/^\./0./'
+}
+peak_rss_kb() { local p t=0; for p in "$@"; do t=$((t + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo $t; }
+
 echo "proxyd bench: ${DUR}s per run, $ROUNDS round(s), $(nproc) cores, $(date -u +%FT%TZ)"
-for s in ${SCENARIOS:-a b c d}; do
+for s in $SCENARIOS; do
   for r in $(seq "$ROUNDS"); do
+    declare -A res=()
     for c in direct proxyd nginx haproxy; do
-      printf '%s round %d %-8s %s\n' "$s" "$r" "$c" "$(run "$s" "$c")"
+      res[$c]=$(run "$s" "$c")
+      printf '%s round %d %-8s %s\n' "$s" "$r" "$c" "${res[$c]}"
     done
+    printf '%s round %d %-8s %s\n' "$s" "$r" ratios "proxyd/nginx=$(ratio "${res[proxyd]}" "${res[nginx]}")\
+ proxyd/haproxy=$(ratio "${res[proxyd]}" "${res[haproxy]}") proxyd/direct=$(ratio "${res[proxyd]}" "${res[direct]}")\
+ nginx/haproxy=$(ratio "${res[nginx]}" "${res[haproxy]}") nginx/direct=$(ratio "${res[nginx]}" "${res[direct]}")"
   done
 done
 for c in proxyd nginx haproxy; do
   pid=$(proc_of "$c")
   echo "peak RSS $c: $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"
 done
+case " $SCENARIOS " in *" e "*)
+  for c in proxyd nginx haproxy; do
+    pids=$(proc_of "$c" e)
+    echo "peak RSS $c (e, h2c): $(peak_rss_kb $pids) kB$([ "$c" != nginx ] || echo " (sum of $PROCS workers)")"
+  done ;;
+esac
