@@ -6,10 +6,6 @@ import (
 	"time"
 )
 
-// relayBufferSize is the size of the buffer a response body is relayed through (32 KiB); every
-// read of the backend's body is written and flushed to the client at once.
-const relayBufferSize = 32 << 10
-
 // relay sends the backend's response on the stream: its head without connection-specific fields,
 // its body as it arrives, flushed after every write (event streams and gRPC streaming responses
 // reach the client message by message), and its trailers (gRPC's grpc-status among them). A client
@@ -32,7 +28,9 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 		s.clientLeft(st, err)
 		return
 	}
-	buf := make([]byte, relayBufferSize)
+	// Every read of the backend's body is written and flushed to the client at once.
+	buf := s.bufs.Get()
+	defer s.bufs.Put(buf)
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {

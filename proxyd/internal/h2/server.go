@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/router"
 )
 
@@ -69,6 +70,8 @@ type Server struct {
 	backends []*backend
 	// active tracks connections and streams for Shutdown.
 	active tracker
+	// bufs holds the buffers response bodies are relayed through.
+	bufs bufpool.Pool
 }
 
 // New returns a server for cfg.

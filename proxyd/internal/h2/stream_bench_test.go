@@ -1,0 +1,44 @@
+package h2
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+
+	"proxyd.dev/proxyd/internal/routetest"
+)
+
+// BenchmarkStreams sends small GETs over one HTTP/2 connection, many streams at a time, to an h2c
+// backend directly and through the proxy; client and backend run in the process too, so compare
+// the two rather than read either alone.
+func BenchmarkStreams(b *testing.B) {
+	be := startH2C(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+	}))
+	cfg := testConfig(b, routetest.Table(b, addr(be)))
+	cfg.AccessLog = false
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	p := startProxy(b, cfg)
+	b.Run("direct", func(b *testing.B) { benchmarkGets(b, be.URL+"/x") })
+	b.Run("proxy", func(b *testing.B) { benchmarkGets(b, "http://"+p.addr+"/x") })
+}
+
+// benchmarkGets sends b.N GETs for url, 16 at a time per processor, over one HTTP/2 connection.
+func benchmarkGets(b *testing.B, url string) {
+	c := newClient(b)
+	b.SetParallelism(16)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			resp, err := c.Get(url)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	})
+}
