@@ -12,12 +12,16 @@
 # e) HTTP/2 cleartext with prior knowledge (RFC 9113 §3.3): h2load, 16 connections x 16 concurrent
 # streams, small GET, to an h2c backend (integration/cmd/h2cbackend) that proxyd and HAProxy reach
 # over h2c and nginx over HTTP/1.1 (it cannot proxy HTTP/2); nginx's workers and HAProxy's threads
-# are as many as proxyd's GOMAXPROCS.
+# are as many as proxyd's GOMAXPROCS. In every scenario the candidates get the same cores: proxyd
+# runs with GOMAXPROCS=PROCS (default: nproc), nginx with as many workers (reuseport spreads the
+# connections over them), HAProxy with as many threads. PROCS=1 shows the cost per request without
+# scheduler effects.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 ROUNDS=${2:-1}
 SCENARIOS=${SCENARIOS:-a b c d e}
+PROCS=${PROCS:-$(nproc)}
 
 need() { command -v "$1" >/dev/null || { echo "bench: installing $2"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk; need nginx nginx-light; need haproxy haproxy; need h2load nghttp2-client
@@ -47,14 +51,14 @@ CONF
 nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
 
 cat > "$WORK/nginx.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
+worker_processes $PROCS; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
 events { worker_connections 4096; }
 http {
   access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  upstream a { server $BACKEND_A; keepalive 128; }
-  upstream b { server $BACKEND_B; keepalive 128; }
+  upstream a { server $BACKEND_A; keepalive 128; keepalive_requests 1000000; }
+  upstream b { server $BACKEND_B; keepalive 128; keepalive_requests 1000000; }
   proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_request_buffering off;
-  server { listen 127.0.0.1:$PORT_NGINX;
+  server { listen 127.0.0.1:$PORT_NGINX reuseport;
     location / { proxy_pass http://a; }
     location /b/ { proxy_pass http://b; }
     location /a/ { proxy_pass http://a; } }
@@ -64,7 +68,7 @@ nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
 
 cat > "$WORK/haproxy.cfg" <<CONF
 global
-  nbthread 1
+  nbthread $PROCS
   maxconn 9000
 defaults
   mode http
@@ -84,7 +88,7 @@ backend b
 CONF
 haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 
-"$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
+GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
 
 for addr in $BACKEND_A $BACKEND_B 127.0.0.1:$PORT_NGINX 127.0.0.1:$PORT_HAPROXY 127.0.0.1:$PORT_PROXYD; do
@@ -96,7 +100,6 @@ done
 # over them) and HAProxy as many threads.
 H2C_BACKEND=127.0.0.1:18083
 PORT_PROXYD_H2=18093 PORT_NGINX_H2=18094 PORT_HAPROXY_H2=18095
-PROCS=$(nproc)
 case " $SCENARIOS " in *" e "*)
   (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
   "$WORK/h2cbackend" -addr $H2C_BACKEND >"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
@@ -159,7 +162,7 @@ proc_of() {
   fi
   case $1 in
     proxyd) echo "$PROXYD_PID" ;;
-    nginx) pgrep -P "$(cat "$WORK/nginx.pid")" | head -1 ;;
+    nginx) pgrep -P "$(cat "$WORK/nginx.pid")" ;;
     haproxy) pgrep -f "haproxy -f $WORK/haproxy.cfg" | head -1 ;;
     direct) pgrep -P "$(cat "$WORK/backend.pid")" | head -1 ;;
   esac
@@ -235,8 +238,8 @@ for s in $SCENARIOS; do
   done
 done
 for c in proxyd nginx haproxy; do
-  pid=$(proc_of "$c")
-  echo "peak RSS $c: $(awk '/VmHWM/ {print $2, $3}' "/proc/$pid/status")"
+  pids=$(proc_of "$c")
+  echo "peak RSS $c: $(peak_rss_kb $pids) kB$([ "$c" != nginx ] || echo " (sum of $PROCS workers)")"
 done
 case " $SCENARIOS " in *" e "*)
   for c in proxyd nginx haproxy; do
