@@ -83,3 +83,25 @@ func BenchmarkKeepAliveGet(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkConnectionPerRequest opens a new connection to the proxy for every small GET, which asks
+// to close it ("Connection: close"), and reads the response to its end; the proxy's backend
+// connection is pooled.
+func BenchmarkConnectionPerRequest(b *testing.B) {
+	p := startProxy(b, testConfig(b, routetest.Table(b, startFixed(b).addr())))
+	req := []byte("GET /a/hello HTTP/1.1\r\nHost: bench.test\r\nConnection: close\r\n\r\n")
+	b.ReportAllocs()
+	for b.Loop() {
+		nc, err := net.Dial("tcp", p.addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := nc.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadAll(nc); err != nil {
+			b.Fatal(err)
+		}
+		nc.Close()
+	}
+}
