@@ -63,6 +63,22 @@ func waitClosed(t *testing.T, c *net.TCPConn) time.Duration {
 	}
 }
 
+// waitReset waits, at most waitLimit, until the proxy closes its end of c while c, which never
+// reads, keeps offering bytes the proxy does not take: a close with unread bytes resets the
+// connection, and a write then fails. It returns how long that took.
+func waitReset(t *testing.T, c *net.TCPConn) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for time.Since(start) < waitLimit {
+		c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := c.Write([]byte{'x'}); err != nil && !isTimeout(err) {
+			return time.Since(start)
+		}
+	}
+	t.Fatal("the proxy did not close the connection")
+	return 0
+}
+
 // TestInterimAfterIdlePause relays a 103 Early Hints on the second request of a keep-alive
 // connection whose pause and whose backend's delay each stay under the idle timeout, but add up
 // beyond it: no timeout of the first exchange or of the idle wait may reach the interim write.
@@ -191,8 +207,9 @@ func TestTunnelBothStopReading(t *testing.T) {
 	}()
 	floodUntilBlocked(t, c.conn, chunk)
 	<-flooded
-	waitClosed(t, c.conn)
-	waitClosed(t, b.conn)
+	// Neither peer reads: only the proxy's close ends the writes, with a reset.
+	waitReset(t, c.conn)
+	waitReset(t, b.conn)
 }
 
 // TestTunnelTrafficKeepsAlive keeps a tunnel open past its idle timeout while bytes move one way.
@@ -216,9 +233,11 @@ func TestTunnelTrafficKeepsAlive(t *testing.T) {
 }
 
 // TestHeaderTimeoutFromAccept answers 408 to a first request whose head is not complete within
-// the header timeout counted from the accept, however its bytes are spread.
+// the header timeout counted from the accept, however its bytes are spread: a client that stays
+// silent for most of the limit and then drips gets its 408 at the limit, not a limit after its
+// first byte.
 func TestHeaderTimeoutFromAccept(t *testing.T) {
-	const limit = 600 * time.Millisecond
+	const limit, silence = time.Second, 900 * time.Millisecond
 	be, c := viaScripted(t, func(cfg *Config) { cfg.HeaderTimeout = limit })
 	start := time.Now()
 	type answered struct {
@@ -232,8 +251,8 @@ func TestHeaderTimeoutFromAccept(t *testing.T) {
 		m, err := readMessage(c.br, true, false)
 		got <- answered{m, err, time.Now()}
 	}()
-	time.Sleep(limit / 2) // silence before the first byte
 	var a answered
+	time.Sleep(silence) // the silence under test
 drip:
 	for _, b := range []byte("GET /slow HTTP/1.1\r\n" + strings.Repeat("X-Drip: 1\r\n", 100)) {
 		select {
@@ -253,7 +272,10 @@ drip:
 	if diff := cmp.Diff(answer(408, true), a.msg); diff != "" {
 		t.Errorf("answer (-want +got):\n%s", diff)
 	}
-	within(t, "408", a.at.Sub(start), limit)
+	// Counted from the first byte instead, the 408 would come after silence+limit (1.9 s).
+	if took, latest := a.at.Sub(start), limit+700*time.Millisecond; took < limit || took > latest {
+		t.Errorf("408 after %v, want between %v and %v", took, limit, latest)
+	}
 	be.expectNoConns()
 }
 
