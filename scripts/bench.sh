@@ -66,8 +66,8 @@ http {
 CONF
 nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
 
-cat > "$WORK/haproxy.cfg" <<CONF
-global
+# The global and default sections of both HAProxy configurations.
+HAPROXY_COMMON="global
   nbthread $PROCS
   maxconn 9000
 defaults
@@ -75,7 +75,10 @@ defaults
   timeout connect 5s
   timeout client 60s
   timeout server 60s
-  http-reuse always
+  http-reuse always"
+
+cat > "$WORK/haproxy.cfg" <<CONF
+$HAPROXY_COMMON
 frontend f
   bind 127.0.0.1:$PORT_HAPROXY
   option http-keep-alive
@@ -121,15 +124,7 @@ CONF
   NGINX_H2_PID=$!
 
   cat > "$WORK/haproxy-h2.cfg" <<CONF
-global
-  nbthread $PROCS
-  maxconn 9000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-  http-reuse always
+$HAPROXY_COMMON
 frontend f
   bind 127.0.0.1:$PORT_HAPROXY_H2 proto h2
   default_backend h2c

@@ -258,3 +258,21 @@ type answerFields struct {
 	Length int64
 	Type   string
 }
+
+// openPost starts a POST to url whose body the test writes as it goes, and returns the response
+// (its head received) and the body's writer; cleanup closes both.
+func openPost(t testing.TB, url string) (*http.Response, *io.PipeWriter) {
+	t.Helper()
+	body, w := io.Pipe()
+	t.Cleanup(func() { w.Close() })
+	req, err := http.NewRequest(http.MethodPost, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := newClient(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp, w
+}

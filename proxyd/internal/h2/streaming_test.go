@@ -38,17 +38,7 @@ func TestBidirectionalStreaming(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			be := kind.start(t, http.HandlerFunc(upperEcho))
 			p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
-			pr, pw := io.Pipe()
-			defer pw.Close()
-			req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/upper", pr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := newClient(t).Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
+			resp, pw := openPost(t, "http://"+p.addr+"/upper")
 			lines := bufio.NewReader(resp.Body)
 			for i := range streamTurns {
 				fmt.Fprintf(pw, "line %d\n", i)

@@ -102,16 +102,7 @@ func TestStreamBodyPausesWhileResponding(t *testing.T) {
 	cfg := testConfig(t, routetest.Table(t, addr(be)))
 	cfg.IdleTimeout = shortIdle
 	p := startProxy(t, cfg)
-	body, send := io.Pipe()
-	req, err := http.NewRequest(http.MethodPost, "http://"+p.addr+"/chat", body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := newClient(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	resp, send := openPost(t, "http://"+p.addr+"/chat")
 	time.Sleep(3 * shortIdle) // the pause under test
 	go io.WriteString(send, "still here")
 	got := make([]byte, len("still here"))
