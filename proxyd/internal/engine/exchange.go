@@ -4,6 +4,7 @@ import (
 	"net"
 	"time"
 
+	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
 	"proxyd.dev/wire"
@@ -54,7 +55,7 @@ func (c *clientConn) exchange() bool {
 	ex.backend = m.Backend
 	if isConnect(ex.method) && !c.srv.cfg.AllowConnect {
 		c.rd.Discard(ex.clientHeadLen)
-		return c.refuse(405, "CONNECT refused", errConnect)
+		return c.refuse(405, "CONNECT refused", reply.ErrConnect)
 	}
 	if ex.head.H2C || (ex.clientClose && ex.head.Version == wire.HTTP11) {
 		if err := c.editHead(); err != nil {

@@ -8,13 +8,10 @@ import (
 	"os"
 	"time"
 
+	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/wire"
 )
-
-// statusClientClosed is logged for a client that went away, or stopped reading, before its
-// response was complete.
-const statusClientClosed = 499
 
 // Bounds of the lingering close after an error answer.
 const (
@@ -22,24 +19,19 @@ const (
 	lingerBytes   = 256 << 10
 )
 
-// allowedMethods is the Allow field of the 405 answer to CONNECT: the methods proxyd forwards.
-const allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE"
-
 var (
 	// errUnaskedUpgrade is a backend switching protocols on a request that did not ask for it.
 	errUnaskedUpgrade = errors.New("backend answered 101 to a request without an upgrade")
-	// errConnect is a CONNECT request while tunnelling is not allowed (--allow-connect).
-	errConnect = errors.New("CONNECT is not allowed: proxyd is a reverse proxy (see --allow-connect)")
 )
 
 // answer writes one of the proxy's own responses: a short text body with a correct Content-Length
 // (none sent for HEAD), "Allow" for 405, and "Connection: close" when the connection closes after
 // it.
 func (c *clientConn) answer(status int, closing, headOnly bool) {
-	body := fmt.Sprintf("%d %s\n", status, http.StatusText(status))
+	body := reply.Body(status)
 	msg := fmt.Appendf(nil, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n", status, http.StatusText(status), len(body))
 	if status == http.StatusMethodNotAllowed {
-		msg = append(msg, "Allow: "+allowedMethods+"\r\n"...)
+		msg = append(msg, "Allow: "+reply.AllowedMethods+"\r\n"...)
 	}
 	if closing {
 		msg = append(msg, "Connection: close\r\n"...)
@@ -108,7 +100,7 @@ func (c *clientConn) failResponse(b *upstream.Conn, err error) bool {
 	ex.status = f.status
 	keep := false
 	switch {
-	case f.status == statusClientClosed:
+	case f.status == reply.StatusClientClosed:
 	case ex.interimSent: // a final response cannot follow a 1xx the client already has
 	default:
 		keep = ex.copier == nil && f.status >= 500 && c.keepAfterAnswer()
@@ -122,8 +114,8 @@ func (c *clientConn) failResponse(b *upstream.Conn, err error) bool {
 // fault (499) or the backend's (the status stays the backend's).
 func (c *clientConn) bodyFailed(err error) {
 	f := c.failure(err)
-	if f.status == statusClientClosed {
-		c.ex.status = statusClientClosed
+	if f.status == reply.StatusClientClosed {
+		c.ex.status = reply.StatusClientClosed
 		c.logFailure(f.why, f.err)
 		return
 	}
@@ -150,9 +142,9 @@ func (c *clientConn) failure(err error) failed {
 	}
 	switch cause {
 	case causeClientGone:
-		return failed{statusClientClosed, "client went away", err}
+		return failed{reply.StatusClientClosed, "client went away", err}
 	case causeClientStalled:
-		return failed{statusClientClosed, "client stopped reading", err}
+		return failed{reply.StatusClientClosed, "client stopped reading", err}
 	case causeUploadStalled:
 		return failed{408, "request body stalled", err}
 	case causeBackendStalled:
@@ -166,7 +158,7 @@ func (c *clientConn) failure(err error) failed {
 	var we *wire.Error
 	switch {
 	case isWriteErr(err):
-		return failed{statusClientClosed, "client went away", err}
+		return failed{reply.StatusClientClosed, "client went away", err}
 	case isTimeout(err):
 		return failed{504, "backend timed out", err}
 	case errors.As(err, &we), errors.Is(err, errHeadTooLarge):
@@ -185,7 +177,7 @@ func bodyFailure(err error) failed {
 	case isWriteErr(err):
 		return failed{502, "backend failed while taking the request body", err}
 	}
-	return failed{statusClientClosed, "client went away during the request body", err}
+	return failed{reply.StatusClientClosed, "client went away during the request body", err}
 }
 
 // isTimeout reports an I/O error caused by a deadline: the lifetime's interrupt.

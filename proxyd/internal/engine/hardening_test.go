@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -65,7 +66,7 @@ func TestConnectRefused(t *testing.T) {
 		be, c := viaScripted(t)
 		c.send(connect)
 		want := "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 23\r\n" +
-			"Allow: " + allowedMethods + "\r\nConnection: close\r\n\r\n405 Method Not Allowed\n"
+			"Allow: " + reply.AllowedMethods + "\r\nConnection: close\r\n\r\n405 Method Not Allowed\n"
 		if diff := cmp.Diff(want, c.response(false)); diff != "" {
 			t.Errorf("answer (-want +got):\n%s", diff)
 		}
@@ -129,7 +130,7 @@ func TestUploadClientLeaves(t *testing.T) {
 		c.conn.SetLinger(0)
 		c.conn.Close()
 		waitClosed(t, b.conn)
-		want := []accessRecord{{Method: "PUT", Target: "/big", Backend: be.addr(), Status: statusClientClosed}}
+		want := []accessRecord{{Method: "PUT", Target: "/big", Backend: be.addr(), Status: reply.StatusClientClosed}}
 		if diff := cmp.Diff(want, r.log(t)); diff != "" {
 			t.Fatalf("access log (-want +got):\n%s", diff)
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/tunnel"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/wire"
@@ -84,7 +85,7 @@ func (c *clientConn) startTunnel(b *upstream.Conn) bool {
 	c.life.enter(phaseWrite)
 	if _, err := c.conn.Write(b.Reader.Buffered()[:ex.resp.Len]); err != nil {
 		c.dropBackend(b)
-		ex.status = statusClientClosed
+		ex.status = reply.StatusClientClosed
 		c.logFailure("client went away before the upgrade", err)
 		return false
 	}

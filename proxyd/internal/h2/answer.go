@@ -2,30 +2,24 @@ package h2
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"strconv"
+
+	"proxyd.dev/proxyd/internal/reply"
 )
-
-// statusClientClosed is logged for a stream whose client reset it, or left, before its response
-// was complete.
-const statusClientClosed = 499
-
-// allowedMethods is the Allow field of the 405 answer to CONNECT: the methods proxyd forwards.
-const allowedMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE"
 
 // answer writes one of proxyd's own responses on the stream, as an HTTP/2 response: the status, a
 // short text body with its Content-Length (no body for HEAD) and, for 405, an Allow field; and it
 // logs why. The connection and its other streams go on.
 func (s *Server) answer(st *stream, status int, why string, err error) {
-	body := fmt.Sprintf("%d %s\n", status, http.StatusText(status))
+	body := reply.Body(status)
 	h := st.w.Header()
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if status == http.StatusMethodNotAllowed {
-		h.Set("Allow", allowedMethods)
+		h.Set("Allow", reply.AllowedMethods)
 	}
 	st.w.WriteHeader(status)
 	if st.r.Method != http.MethodHead {
@@ -41,7 +35,7 @@ func (s *Server) answer(st *stream, status int, why string, err error) {
 // protocol is probed again before its next request.
 func (s *Server) failed(st *stream, b *backend, err error) {
 	if st.r.Context().Err() != nil {
-		st.status = statusClientClosed
+		st.status = reply.StatusClientClosed
 		s.logFailure(st, "client reset the stream", err)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -19,8 +20,8 @@ func TestConnectRefused(t *testing.T) {
 	req := &http.Request{Method: http.MethodConnect, URL: &url.URL{Scheme: "http", Host: p.addr}, Host: "example.test:443", Header: http.Header{}}
 	resp, body := do(t, newClient(t), req)
 	checkAnswer(t, resp, body, http.StatusMethodNotAllowed)
-	if got := resp.Header.Get("Allow"); got != allowedMethods {
-		t.Errorf("Allow: %q, want %q", got, allowedMethods)
+	if got := resp.Header.Get("Allow"); got != reply.AllowedMethods {
+		t.Errorf("Allow: %q, want %q", got, reply.AllowedMethods)
 	}
 }
 

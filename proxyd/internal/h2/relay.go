@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"proxyd.dev/proxyd/internal/reply"
 )
 
 // relay sends the backend's response on the stream: its head without connection-specific fields,
@@ -61,7 +63,7 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 
 // clientLeft logs a stream whose client reset it or went away during the response.
 func (s *Server) clientLeft(st *stream, err error) {
-	st.status = statusClientClosed
+	st.status = reply.StatusClientClosed
 	s.logFailure(st, "client went away", err)
 }
 

@@ -7,12 +7,11 @@ import (
 	"net/http"
 	"time"
 
+	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/router"
 )
 
 var (
-	// errConnect is a CONNECT request while tunnelling is not allowed (Config.AllowConnect).
-	errConnect = errors.New("CONNECT is not allowed: proxyd is a reverse proxy (see --allow-connect)")
 	// errConnectUpstream is an allowed CONNECT whose default backend speaks only HTTP/1.1: a
 	// tunnel over a stream is forwarded as a stream, to an h2c backend only.
 	errConnectUpstream = errors.New("CONNECT over HTTP/2 is forwarded only to a backend that speaks h2c")
@@ -28,7 +27,7 @@ type stream struct {
 	r       *http.Request
 	start   time.Time
 	backend int         // index into Server.backends
-	status  int         // the status answered or relayed; statusClientClosed when the client left
+	status  int         // the status answered or relayed; reply.StatusClientClosed when the client left
 	bytes   int64       // response body bytes relayed
 	body    *streamBody // the request body forwarded, when there is one
 }
@@ -47,7 +46,7 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Method == http.MethodConnect && !s.cfg.AllowConnect {
-		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", errConnect)
+		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", reply.ErrConnect)
 		return
 	}
 	target := r.RequestURI
