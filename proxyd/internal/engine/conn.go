@@ -100,10 +100,7 @@ func (c *clientConn) nextRequest() headResult {
 		c.life.enter(phaseHead)
 		return c.readRequestHead()
 	}
-	if c.requests > 0 {
-		c.life.enter(phaseIdle)
-	}
-	c.life.beginWait()
+	c.life.beginWait(c.requests > 0)
 	if c.srv.shutting.Load() {
 		return headClose
 	}
@@ -125,16 +122,13 @@ func (c *clientConn) resumeWait() { c.run(c.afterWait(c.raw.Read(c.readIdleFn)))
 // afterWait reads the request head whose first bytes the wait for a request brought, err being
 // how the wait ended.
 func (c *clientConn) afterWait(err error) headResult {
-	if !c.life.endWait() || err != nil || c.idle.n <= 0 {
+	if !c.life.endWait(c.requests > 0) || err != nil || c.idle.n <= 0 {
 		if c.idle.buf != nil {
 			c.srv.bufs.Put(c.idle.buf)
 		}
 		return headClose
 	}
 	c.rd.AttachFilled(c.idle.buf, c.idle.n)
-	if c.requests > 0 {
-		c.life.enter(phaseHead) // the header timeout counts from the first byte
-	}
 	return c.readRequestHead()
 }
 

@@ -109,6 +109,11 @@ type lifetime struct {
 func (l *lifetime) enter(p phase) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.enterLocked(p)
+}
+
+// enterLocked is enter with l.mu held.
+func (l *lifetime) enterLocked(p phase) bool {
 	l.seq++
 	l.phase = p
 	l.handedOff = false
@@ -198,32 +203,42 @@ func (l *lifetime) ackUpload() {
 
 // relayBody enters phaseBody for a relay that counts its progress in p.
 func (l *lifetime) relayBody(p *wire.Progress) {
-	l.enter(phaseBody)
 	l.mu.Lock()
+	l.enterLocked(phaseBody)
 	l.download = p
 	l.mu.Unlock()
 }
 
 // runTunnel enters phaseTunnel for t.
 func (l *lifetime) runTunnel(t *tunnel.Tunnel) {
-	l.enter(phaseTunnel)
 	l.mu.Lock()
+	l.enterLocked(phaseTunnel)
 	l.tunnel = t
 	l.mu.Unlock()
 }
 
-// beginWait marks the start of a wait for a request that holds nothing but the socket.
-func (l *lifetime) beginWait() {
+// beginWait marks the start of a wait for a request that holds nothing but the socket, entering
+// phaseIdle first when the wait is between requests (the first request's wait is phaseHead from
+// the accept on).
+func (l *lifetime) beginWait(idle bool) {
 	l.mu.Lock()
+	if idle {
+		l.enterLocked(phaseIdle)
+	}
 	l.waiting = true
 	l.mu.Unlock()
 }
 
-// endWait marks the end of that wait; false when shutdown closed the connection meanwhile.
-func (l *lifetime) endWait() bool {
+// endWait marks the end of that wait, entering phaseHead when the wait was between requests (the
+// header timeout of a later request counts from its first byte). It reports false when shutdown
+// closed the connection meanwhile.
+func (l *lifetime) endWait(idle bool) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.waiting = false
+	if idle {
+		l.enterLocked(phaseHead)
+	}
 	return !l.closed
 }
 
