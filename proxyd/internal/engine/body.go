@@ -38,10 +38,16 @@ func (rc *requestBodyCopier) wait() error {
 }
 
 // finish returns the copier's result, first ending it when it still runs because the exchange is
-// over: then cut is true and the body was not relayed to its end (unless it ended just then). Either
-// way the copier has ended when finish returns.
+// over: then cut is true and the body was not relayed to its end (unless it ended just then). A
+// copier that failed by itself (its failure is the interrupt in force) is waited for, never cut,
+// so that its own error, not the stop, says why the exchange ended. Either way the copier has
+// ended when finish returns.
 func (rc *requestBodyCopier) finish() (err error, cut bool) {
 	if rc.ended {
+		return rc.result, false
+	}
+	if rc.c.life.why() == causeUploadEnded {
+		rc.receive(<-rc.done)
 		return rc.result, false
 	}
 	select {
