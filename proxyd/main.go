@@ -18,6 +18,7 @@ import (
 
 	"proxyd.dev/proxyd/internal/cli"
 	"proxyd.dev/proxyd/internal/engine"
+	"proxyd.dev/router"
 )
 
 func main() {
@@ -34,8 +35,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 	logger := args0.Logger(stderr)
 	cfg, err := args0.Config(logger)
 	if err != nil {
-		fmt.Fprintf(stderr, "proxyd: error: %v\n", err)
+		for _, e := range errorList(err) {
+			fmt.Fprintf(stderr, "proxyd: error: %v\n", e)
+		}
 		return cli.ExitUsage
+	}
+	if args0.Check {
+		fmt.Fprintf(stdout, "proxyd: configuration valid: default backend %s, %d routes\n", cfg.Routes.Backends()[0], len(cfg.Routes.Routes()))
+		return 0
 	}
 	ln, err := net.Listen("tcp", args0.Listen)
 	if err != nil {
@@ -47,14 +54,21 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	select {
-	case err := <-served:
-		logger.Error("stopped serving", "err", err)
-		return 1
-	case <-ctx.Done():
+	for ctx.Err() == nil {
+		select {
+		case err := <-served:
+			logger.Error("stopped serving", "err", err)
+			return 1
+		case <-hup:
+			reloadRoutes(logger, args0, srv)
+		case <-ctx.Done():
+		}
 	}
 	logger.Info("shutting down", "grace", args0.ShutdownTimeout)
 	graceCtx, cancel := context.WithTimeout(context.Background(), args0.ShutdownTimeout)
@@ -70,10 +84,42 @@ func run(args []string, stdout, stderr io.Writer) int {
 // logStart prints where proxyd listens, its default backend, its routes in match order and whether
 // rewriting is on. The "listening" line comes last: once it is out, connections are accepted.
 func logStart(logger *slog.Logger, addr net.Addr, cfg engine.Config) {
-	backends := cfg.Routes.Backends()
-	logger.Info("default backend", "backend", backends[0])
-	for i, r := range cfg.Routes.Routes() {
+	logRoutes(logger, cfg.Routes)
+	logger.Info("listening", "addr", addr.String(), "routes", len(cfg.Routes.Routes()), "rewrite", cfg.Rewrite)
+}
+
+// logRoutes prints the default backend and the routes in match order.
+func logRoutes(logger *slog.Logger, t *router.Table) {
+	logger.Info("default backend", "backend", t.Backends()[0])
+	for i, r := range t.Routes() {
 		logger.Info("route", "order", i+1, "route", r.String())
 	}
-	logger.Info("listening", "addr", addr.String(), "routes", len(cfg.Routes.Routes()), "rewrite", cfg.Rewrite)
+}
+
+// reloadRoutes builds the route table again, reading the routes file, and makes it the server's.
+// When the file does not give a valid table, every error is logged (with its line number) and the
+// running table stays.
+func reloadRoutes(logger *slog.Logger, a *cli.Args, srv *engine.Server) {
+	if a.RoutesFile == "" {
+		logger.Warn("SIGHUP: no --routes-file to reload; routes unchanged")
+		return
+	}
+	t, err := a.Table()
+	if err != nil {
+		for _, e := range errorList(err) {
+			logger.Error("routes not reloaded", "err", e)
+		}
+		return
+	}
+	srv.SetRoutes(t)
+	logRoutes(logger, t)
+	logger.Info("routes reloaded", "file", a.RoutesFile, "routes", len(t.Routes()))
+}
+
+// errorList returns the errors err joins (errors.Join), or err alone.
+func errorList(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }

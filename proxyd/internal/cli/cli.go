@@ -46,6 +46,8 @@ type Args struct {
 	Listen         string   `arg:"" name:"LISTEN_ADDRESS" help:"Address to listen on: ip:port, :port or [ipv6]:port."`
 	DefaultBackend string   `arg:"" name:"DEFAULT_BACKEND" help:"host:port that receives every request no route matches."`
 	Routes         []string `short:"r" name:"route" placeholder:"PATH=BACKEND" sep:"none" help:"Route requests whose path starts with PATH to BACKEND (host:port). Repeatable."`
+	RoutesFile     string   `name:"routes-file" placeholder:"PATH" help:"Read more routes from this file, one PATH=BACKEND per line (# starts a comment); re-read on SIGHUP."`
+	Check          bool     `help:"Check the arguments and the routes file, then exit: 0 when they are valid, 2 otherwise."`
 	Rewrite        bool     `help:"Strip the matched route prefix from the path before forwarding."`
 	EscapedSlashes string   `default:"keep" enum:"keep,reject,decode" help:"What an encoded slash (%2F) in a path means for routing: keep (an ordinary character), reject (400) or decode (a slash; for backends that decode it)."`
 	AllowConnect   bool     `help:"Forward CONNECT to the default backend and tunnel after a 2xx answer (otherwise 405)."`
@@ -96,25 +98,9 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 	if err := checkListen(a.Listen); err != nil {
 		return engine.Config{}, err
 	}
-	def, err := router.ParseBackend(a.DefaultBackend)
+	table, err := a.Table()
 	if err != nil {
-		return engine.Config{}, fmt.Errorf("DEFAULT_BACKEND: %w", err)
-	}
-	routes := make([]router.Route, 0, len(a.Routes))
-	for _, spec := range a.Routes {
-		r, err := router.ParseRoute(spec)
-		if err != nil {
-			return engine.Config{}, fmt.Errorf("--route %q: %w", spec, err)
-		}
-		routes = append(routes, r)
-	}
-	slashes, err := router.ParseEscapedSlashes(a.EscapedSlashes)
-	if err != nil {
-		return engine.Config{}, fmt.Errorf("--escaped-slashes: %w", err)
-	}
-	table, err := router.New(def, routes, router.Options{EscapedSlashes: slashes})
-	if err != nil {
-		return engine.Config{}, fmt.Errorf("--route: %w", err)
+		return engine.Config{}, err
 	}
 	for _, d := range []struct {
 		flag string
@@ -151,6 +137,47 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 		AccessLog:             a.AccessLog,
 		Logger:                logger,
 	}, nil
+}
+
+// Table builds the route table from DEFAULT_BACKEND, the --route flags and the routes file, which
+// it reads again on every call (SIGHUP reloads call it). A route given twice, on the command line
+// or in the file, is an error naming both places; every bad line of the file is reported.
+func (a *Args) Table() (*router.Table, error) {
+	def, err := router.ParseBackend(a.DefaultBackend)
+	if err != nil {
+		return nil, fmt.Errorf("DEFAULT_BACKEND: %w", err)
+	}
+	sourced := make([]sourcedRoute, 0, len(a.Routes))
+	for _, spec := range a.Routes {
+		r, err := router.ParseRoute(spec)
+		if err != nil {
+			return nil, fmt.Errorf("--route %q: %w", spec, err)
+		}
+		sourced = append(sourced, sourcedRoute{route: r, source: fmt.Sprintf("--route %q", spec)})
+	}
+	if a.RoutesFile != "" {
+		fromFile, err := readRoutesFile(a.RoutesFile)
+		if err != nil {
+			return nil, err
+		}
+		sourced = append(sourced, fromFile...)
+	}
+	if err := checkDuplicates(sourced); err != nil {
+		return nil, err
+	}
+	slashes, err := router.ParseEscapedSlashes(a.EscapedSlashes)
+	if err != nil {
+		return nil, fmt.Errorf("--escaped-slashes: %w", err)
+	}
+	routes := make([]router.Route, len(sourced))
+	for i, r := range sourced {
+		routes[i] = r.route
+	}
+	table, err := router.New(def, routes, router.Options{EscapedSlashes: slashes})
+	if err != nil {
+		return nil, fmt.Errorf("--route: %w", err)
+	}
+	return table, nil
 }
 
 // Logger builds the logger the flags ask for, writing to w.

@@ -25,9 +25,9 @@ type clientConn struct {
 	rd wire.Reader
 
 	// backend is the backend connection kept between consecutive requests to the same backend;
-	// backendIdx is its index in srv.pools.
-	backend    *upstream.Conn
-	backendIdx int
+	// backendPool is its pool.
+	backend     *upstream.Conn
+	backendPool *upstream.Pool
 
 	requests  int                // request heads read so far
 	reqParser wire.RequestParser // parses the request head being read
@@ -244,7 +244,7 @@ func (c *clientConn) abort() {
 // releaseBackend gives the kept backend connection back to its pool.
 func (c *clientConn) releaseBackend() {
 	if c.backend != nil {
-		c.srv.pools[c.backendIdx].Put(c.backend)
+		c.backendPool.Put(c.backend)
 		c.backend = nil
 		c.life.useBackend(nil)
 	}

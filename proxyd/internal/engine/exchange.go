@@ -18,18 +18,18 @@ type exchange struct {
 	resp       wire.ResponseHead   // the current response head; its slices point into the backend buffer
 	respParser wire.ResponseParser // parses the response head being read
 
-	start         time.Time // when the head was read; set only for the access log
-	method        []byte    // copy of the method: the client buffer moves on while bodies stream
-	target        []byte    // copy of the request-target, for the logs
-	backend       int       // index of the backend in srv.pools
-	status        int       // status logged: the backend's, the proxy's answer, or 499
-	bytes         int64     // response body bytes relayed
-	headOnly      bool      // HEAD request: answers carry no body
-	clientHeadLen int       // length of the head as the client sent it
-	clientClose   bool      // the client closes after this exchange
-	edited        []byte    // the forwarded head when it differs from the client's (see editHead)
-	inline        int       // request body bytes sent along with the head
-	interimSent   bool      // a 1xx response already reached the client
+	start         time.Time      // when the head was read; set only for the access log
+	method        []byte         // copy of the method: the client buffer moves on while bodies stream
+	target        []byte         // copy of the request-target, for the logs
+	pool          *upstream.Pool // the pool of the backend the request was routed to; nil before
+	status        int            // status logged: the backend's, the proxy's answer, or 499
+	bytes         int64          // response body bytes relayed
+	headOnly      bool           // HEAD request: answers carry no body
+	clientHeadLen int            // length of the head as the client sent it
+	clientClose   bool           // the client closes after this exchange
+	edited        []byte         // the forwarded head when it differs from the client's (see editHead)
+	inline        int            // request body bytes sent along with the head
+	interimSent   bool           // a 1xx response already reached the client
 
 	copier   *requestBodyCopier // streams the request body; nil when it went with the head
 	download wire.Progress      // the response body relay's progress, watched by the lifetime
@@ -47,12 +47,13 @@ type exchange struct {
 // whether the client connection may carry another request.
 func (c *clientConn) exchange() bool {
 	ex := c.beginExchange()
-	m, err := c.srv.cfg.Routes.Match(ex.head.Target)
+	routes := c.srv.routes.Load()
+	m, err := routes.table.Match(ex.head.Target)
+	ex.pool = routes.pools[m.Backend] // the default backend's when err is set, for the logs
 	if err != nil {
 		c.rd.Discard(ex.clientHeadLen)
 		return c.refuse(400, "ambiguous request path", err)
 	}
-	ex.backend = m.Backend
 	if isConnect(ex.method) && !c.srv.cfg.AllowConnect {
 		c.rd.Discard(ex.clientHeadLen)
 		return c.refuse(405, "CONNECT refused", reply.ErrConnect)
@@ -77,7 +78,7 @@ func (c *clientConn) exchange() bool {
 
 	for attempt := 0; ; attempt++ {
 		c.life.enter(phaseSend)
-		b, err := c.backendConn(m.Backend, attempt > 0)
+		b, err := c.backendConn(ex.pool, attempt > 0)
 		if err != nil {
 			return c.failDial(err)
 		}
@@ -108,7 +109,7 @@ func (c *clientConn) beginExchange() *exchange {
 	if c.srv.cfg.AccessLog {
 		ex.start = time.Now()
 	}
-	ex.backend, ex.status, ex.bytes = 0, 0, 0
+	ex.pool, ex.status, ex.bytes = nil, 0, 0
 	ex.headOnly = string(ex.head.Method) == "HEAD"
 	ex.clientHeadLen = ex.head.Len
 	ex.clientClose = ex.head.Close
@@ -163,17 +164,16 @@ func (c *clientConn) requestParts(m router.Match, req []byte) error {
 	return nil
 }
 
-// backendConn returns a connection to backend idx: the kept one when it goes there and is still
-// quiet, else one from the pool, or a fresh one when fresh is set (the retry).
-func (c *clientConn) backendConn(idx int, fresh bool) (*upstream.Conn, error) {
-	if c.backend != nil && c.backendIdx == idx && !fresh && upstream.Quiet(c.backend) {
+// backendConn returns a connection to the backend of pool: the kept one when it goes there and is
+// still quiet, else one from the pool, or a fresh one when fresh is set (the retry).
+func (c *clientConn) backendConn(pool *upstream.Pool, fresh bool) (*upstream.Conn, error) {
+	if c.backend != nil && c.backendPool == pool && !fresh && upstream.Quiet(c.backend) {
 		return c.backend, nil
 	}
-	if c.backend != nil && c.backendIdx == idx {
+	if c.backend != nil && c.backendPool == pool {
 		c.dropBackend(c.backend) // it sent something or closed since its last response
 	}
 	c.releaseBackend()
-	pool := c.srv.pools[idx]
 	get := pool.Get
 	if fresh {
 		get = pool.Dial
@@ -182,14 +182,14 @@ func (c *clientConn) backendConn(idx int, fresh bool) (*upstream.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.backend, c.backendIdx = b, idx
+	c.backend, c.backendPool = b, pool
 	c.life.useBackend(b.TCPConn)
 	return b, nil
 }
 
 // dropBackend closes the current backend connection for good.
 func (c *clientConn) dropBackend(b *upstream.Conn) {
-	c.srv.pools[c.backendIdx].Discard(b)
+	c.backendPool.Discard(b)
 	c.backend = nil
 	c.life.useBackend(nil)
 }

@@ -31,7 +31,7 @@ func TestStaleBytesNeverReachAnotherClient(t *testing.T) {
 		t.Errorf("HEAD response (-want +got):\n%s", diff)
 	}
 	first.conn.Close()
-	pool := p.srv.pools[0]
+	pool := p.srv.routes.Load().pools[0]
 	waitFor(t, "the backend connection is pooled", func() bool { return pool.Idle() == 1 })
 	b1.send(staleResponse)
 

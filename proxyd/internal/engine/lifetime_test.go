@@ -294,7 +294,7 @@ func TestPoolNoticesBackendClose(t *testing.T) {
 	b := be.next()
 	serveOne(t, c, b, simpleGet, followUpResp)
 	c.conn.Close() // the backend connection goes to the pool
-	pool := p.srv.pools[0]
+	pool := p.srv.routes.Load().pools[0]
 	waitFor(t, "the pool holds the connection", func() bool { return pool.Idle() == 1 })
 	b.conn.Close()
 	start := time.Now()

@@ -16,7 +16,7 @@ func (c *clientConn) logExchange() {
 		slog.String("client", c.conn.RemoteAddr().String()),
 		slog.String("method", string(x.method)),
 		slog.String("target", string(x.target)),
-		slog.String("backend", c.srv.pools[x.backend].Addr()),
+		slog.String("backend", x.backendAddr()),
 		slog.Int("status", x.status),
 		slog.Int64("bytes", x.bytes),
 		slog.Duration("duration", time.Since(x.start)),
@@ -35,7 +35,7 @@ func (c *clientConn) logFailure(why string, err error) {
 		slog.String("client", c.conn.RemoteAddr().String()),
 		slog.String("method", string(x.method)),
 		slog.String("target", string(x.target)),
-		slog.String("backend", c.srv.pools[x.backend].Addr()),
+		slog.String("backend", x.backendAddr()),
 		slog.Int("status", x.status),
 		slog.Any("err", err),
 	)

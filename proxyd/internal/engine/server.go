@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"proxyd.dev/proxyd/internal/backendset"
 	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/h2"
 	"proxyd.dev/proxyd/internal/upstream"
@@ -19,7 +20,7 @@ import (
 
 // Config is what the engine needs to run. Every duration must be positive.
 type Config struct {
-	// Routes maps request paths to backends.
+	// Routes maps request paths to backends, until SetRoutes replaces it.
 	Routes *router.Table
 	// Rewrite strips the matched route prefix from the request path.
 	Rewrite bool
@@ -62,7 +63,10 @@ type Server struct {
 	cfg    Config
 	limits timeouts
 	log    *slog.Logger
-	pools  []*upstream.Pool // indexed like cfg.Routes.Backends()
+	// backends holds a connection pool per backend address, kept across route reloads.
+	backends *backendset.Set[*upstream.Pool]
+	// routes is what requests are routed with; SetRoutes swaps it.
+	routes atomic.Pointer[routeSet]
 	bufs   bufpool.Pool
 	// exchanges pools the per-exchange data of connections that are not idle.
 	exchanges exchangePool
@@ -93,9 +97,10 @@ func New(cfg Config) *Server {
 		conns:   make(map[*clientConn]struct{}),
 		drained: make(chan struct{}),
 	}
-	for _, addr := range cfg.Routes.Backends() {
-		s.pools = append(s.pools, upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &s.bufs))
-	}
+	s.backends = backendset.New(func(addr string) *upstream.Pool {
+		return upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &s.bufs)
+	}, (*upstream.Pool).Close)
+	s.setRoutes(cfg.Routes)
 	s.h2 = h2.New(h2.Config{
 		Routes:                cfg.Routes,
 		Rewrite:               cfg.Rewrite,
@@ -228,7 +233,5 @@ func (s *Server) stop() {
 	}
 	s.mu.Unlock()
 	<-s.sweeper.done
-	for _, p := range s.pools {
-		p.Close()
-	}
+	s.backends.Close()
 }

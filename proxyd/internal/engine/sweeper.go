@@ -44,7 +44,7 @@ func (w *sweeper) run() {
 		case now := <-ticker.C:
 			w.checkConns(now)
 			if now.Sub(lastPools) >= poolSweepEvery {
-				for _, p := range w.s.pools {
+				for _, p := range w.s.routes.Load().pools {
 					p.Sweep(now)
 				}
 				lastPools = now

@@ -36,7 +36,7 @@ func (s *Server) streamAttrs(st *stream) []slog.Attr {
 		slog.String("proto", st.r.Proto),
 		slog.String("method", st.r.Method),
 		slog.String("target", st.r.RequestURI),
-		slog.String("backend", s.backends[st.backend].addr),
+		slog.String("backend", st.backendAddr()),
 		slog.Int("status", st.status),
 	}
 }

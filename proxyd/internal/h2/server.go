@@ -10,10 +10,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
 
+	"proxyd.dev/proxyd/internal/backendset"
 	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/router"
 )
@@ -30,7 +32,7 @@ const headerListPadding = 10 * 32
 // Config is what the HTTP/2 server needs; the engine fills it from its own Config. Every duration
 // must be positive.
 type Config struct {
-	// Routes maps request paths to backends; Match.Backend indexes Routes.Backends().
+	// Routes maps request paths to backends, until SetRoutes replaces it.
 	Routes *router.Table
 	// Rewrite strips the matched route prefix from the :path before forwarding.
 	Rewrite bool
@@ -66,8 +68,10 @@ type Server struct {
 	// http2.ConfigureServer registers).
 	h2   *http2.Server
 	base *http.Server
-	// backends are indexed like cfg.Routes.Backends().
-	backends []*backend
+	// backends holds a backend per address, kept across route reloads.
+	backends *backendset.Set[*backend]
+	// routes is what streams are routed with; SetRoutes swaps it.
+	routes atomic.Pointer[routeSet]
 	// active tracks connections and streams for Shutdown.
 	active tracker
 	// bufs holds the buffers response bodies are relayed through.
@@ -96,9 +100,8 @@ func New(cfg Config) *Server {
 	if err := http2.ConfigureServer(s.base, s.h2); err != nil {
 		panic(err)
 	}
-	for _, addr := range cfg.Routes.Backends() {
-		s.backends = append(s.backends, newBackend(addr, cfg))
-	}
+	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, cfg) }, (*backend).closeIdle)
+	s.SetRoutes(cfg.Routes)
 	return s
 }
 
@@ -129,8 +132,6 @@ func (s *Server) Drain() {
 // the idle backend connections.
 func (s *Server) Wait(ctx context.Context) error {
 	err := s.active.wait(ctx)
-	for _, b := range s.backends {
-		b.closeIdle()
-	}
+	s.backends.Close()
 	return err
 }

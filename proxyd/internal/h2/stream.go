@@ -26,7 +26,7 @@ type stream struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	start   time.Time
-	backend int         // index into Server.backends
+	backend *backend    // the backend the stream was routed to; nil before
 	status  int         // the status answered or relayed; reply.StatusClientClosed when the client left
 	bytes   int64       // response body bytes relayed
 	body    *streamBody // the request body forwarded, when there is one
@@ -39,8 +39,9 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.active.addStream()
 	defer s.active.doneStream()
 	st := &stream{w: w, r: r, start: time.Now()}
-	m, err := s.cfg.Routes.Match([]byte(r.RequestURI))
-	st.backend = m.Backend
+	routes := s.routes.Load()
+	m, err := routes.table.Match([]byte(r.RequestURI))
+	st.backend = routes.backends[m.Backend] // the default backend's when err is set, for the logs
 	if err != nil {
 		s.answer(st, http.StatusBadRequest, "ambiguous request path", err)
 		return
@@ -64,7 +65,7 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // forward sends the stream to its backend and relays the response, or answers 502/504 when no
 // response head comes.
 func (s *Server) forward(st *stream, target string) {
-	b := s.backends[st.backend]
+	b := st.backend
 	proto, rt, err := b.transport(st.r.Context())
 	if err != nil {
 		s.failed(st, b, err)
