@@ -110,3 +110,20 @@ func ExampleRequestParser() {
 	// Output:
 	// wire: 400: control byte at byte 39: "example.com\r\nX: \x01" after 40 bytes
 }
+
+// A proxy that writes its own X-Forwarded-For removes the one a client sent, in any case, and reads
+// the fields of a head without building a map.
+func ExampleAppendWithoutFields() {
+	head := []byte("GET / HTTP/1.1\r\nHost: a\r\nx-forwarded-for: 1.2.3.4\r\nAccept: */*\r\n\r\n")
+	out := wire.AppendWithoutFields(nil, head, func(name []byte) bool {
+		return wire.FieldNameEqual(name, "X-Forwarded-For")
+	})
+	fmt.Printf("%q\n", out)
+	for it := wire.Fields(out); it.Next(); {
+		fmt.Printf("%s = %s\n", it.Name(), it.Value())
+	}
+	// Output:
+	// "GET / HTTP/1.1\r\nHost: a\r\nAccept: */*\r\n\r\n"
+	// Host = a
+	// Accept = */*
+}
