@@ -16,8 +16,10 @@ import (
 	"os/signal"
 	"syscall"
 
+	"proxyd.dev/proxyd/internal/admin"
 	"proxyd.dev/proxyd/internal/cli"
 	"proxyd.dev/proxyd/internal/engine"
+	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/router"
 )
 
@@ -50,6 +52,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	srv := engine.New(cfg)
+	cfg.Metrics.RoutesLoaded(true)
+	if args0.AdminAddr != "" {
+		adminLn, err := net.Listen("tcp", args0.AdminAddr)
+		if err != nil {
+			fmt.Fprintf(stderr, "proxyd: cannot listen on --admin-addr %s: %v\n", args0.AdminAddr, err)
+			return 1
+		}
+		adm := admin.New(cfg.Metrics.Handler(), srv.Accepting, logger)
+		go adm.Serve(adminLn)
+		defer adm.Close()
+		logger.Info("admin endpoints", "addr", adminLn.Addr().String(), "paths", "/metrics /healthz /readyz")
+	}
 	logStart(logger, ln.Addr(), cfg)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -66,7 +80,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			logger.Error("stopped serving", "err", err)
 			return 1
 		case <-hup:
-			reloadRoutes(logger, args0, srv)
+			reloadRoutes(logger, args0, srv, cfg.Metrics)
 		case <-ctx.Done():
 		}
 	}
@@ -99,12 +113,13 @@ func logRoutes(logger *slog.Logger, t *router.Table) {
 // reloadRoutes builds the route table again, reading the routes file, and makes it the server's.
 // When the file does not give a valid table, every error is logged (with its line number) and the
 // running table stays.
-func reloadRoutes(logger *slog.Logger, a *cli.Args, srv *engine.Server) {
+func reloadRoutes(logger *slog.Logger, a *cli.Args, srv *engine.Server, m *metrics.Metrics) {
 	if a.RoutesFile == "" {
 		logger.Warn("SIGHUP: no --routes-file to reload; routes unchanged")
 		return
 	}
 	t, err := a.Table()
+	m.RoutesLoaded(err == nil)
 	if err != nil {
 		for _, e := range errorList(err) {
 			logger.Error("routes not reloaded", "err", e)

@@ -24,6 +24,7 @@ type process struct {
 	cmd   *exec.Cmd
 	lines chan string
 	addr  string
+	read  []string // the lines waitLine has read so far
 }
 
 // startProcess runs bin with args (LISTEN_ADDRESS first) and waits for its "listening" line.
@@ -54,13 +55,18 @@ func startProcess(t *testing.T, bin string, args ...string) *process {
 			t.Errorf("proxyd exited with %v, want status 0", err)
 		}
 	})
-	line := p.waitLine(t, "msg=listening")
+	p.addr = lineAddr(t, p.waitLine(t, "msg=listening"))
+	return p
+}
+
+// lineAddr returns the addr= attribute of a log line.
+func lineAddr(t *testing.T, line string) string {
+	t.Helper()
 	m := regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("no address in %q", line)
 	}
-	p.addr = m[1]
-	return p
+	return m[1]
 }
 
 // waitLine returns the next stderr line containing want; it fails the test after waitLimit or when
@@ -74,6 +80,7 @@ func (p *process) waitLine(t *testing.T, want string) string {
 			if !ok {
 				t.Fatalf("proxyd ended before logging %q", want)
 			}
+			p.read = append(p.read, line)
 			if strings.Contains(line, want) {
 				return line
 			}

@@ -6,6 +6,7 @@
 #
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
 #   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)
+#   OPS=1 bash scripts/bench.sh                           (also proxyd with its operating features)
 #
 # Scenarios: a) keep-alive small GET, 64 connections; b) a new TCP connection per request;
 # c) one 256 MiB download; d) keep-alive, path alternating between two routes (wrong-backend count);
@@ -15,13 +16,16 @@
 # are as many as proxyd's GOMAXPROCS. In every scenario the candidates get the same cores: proxyd
 # runs with GOMAXPROCS=PROCS (default: nproc), nginx with as many workers (reuseport spreads the
 # connections over them), HAProxy with as many threads. PROCS=1 shows the cost per request without
-# scheduler effects.
+# scheduler effects. With OPS=1 a second proxyd, "proxyd-ops", runs in scenarios a-d with metrics
+# (--admin-addr, scraped once a second during each run), --forwarded and its routes from
+# --routes-file, and the ratios line gives proxyd-ops/proxyd: what the features cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
 ROUNDS=${2:-1}
 SCENARIOS=${SCENARIOS:-a b c d e}
 PROCS=${PROCS:-$(nproc)}
+OPS=${OPS:-0}
 
 need() { command -v "$1" >/dev/null || { echo "bench: installing $2"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk; need nginx nginx-light; need haproxy haproxy; need h2load nghttp2-client
@@ -93,8 +97,17 @@ haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 
 GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
+CANDIDATES="direct proxyd nginx haproxy"
+PORT_OPS=18097 PORT_ADMIN=18098
+if [ "$OPS" = 1 ]; then
+  printf '/a=%s\n/b=%s\n' $BACKEND_A $BACKEND_B > "$WORK/routes"
+  GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_OPS $BACKEND_A --routes-file "$WORK/routes" \
+    --admin-addr 127.0.0.1:$PORT_ADMIN --forwarded --log-level=warn 2>"$WORK/proxyd-ops.log" & PIDS+=($!)
+  OPS_PID=$!
+  CANDIDATES="direct proxyd proxyd-ops nginx haproxy"
+fi
 
-for addr in $BACKEND_A $BACKEND_B 127.0.0.1:$PORT_NGINX 127.0.0.1:$PORT_HAPROXY 127.0.0.1:$PORT_PROXYD; do
+for addr in $BACKEND_A $BACKEND_B 127.0.0.1:$PORT_NGINX 127.0.0.1:$PORT_HAPROXY 127.0.0.1:$PORT_PROXYD $([ "$OPS" != 1 ] || echo 127.0.0.1:$PORT_OPS); do
   for _ in $(seq 100); do curl -fso /dev/null "http://$addr/" && break; sleep 0.1; done
 done
 
@@ -157,6 +170,7 @@ proc_of() {
   fi
   case $1 in
     proxyd) echo "$PROXYD_PID" ;;
+    proxyd-ops) echo "$OPS_PID" ;;
     nginx) pgrep -P "$(cat "$WORK/nginx.pid")" ;;
     haproxy) pgrep -f "haproxy -f $WORK/haproxy.cfg" | head -1 ;;
     direct) pgrep -P "$(cat "$WORK/backend.pid")" | head -1 ;;
@@ -167,12 +181,17 @@ port_of() {
     case $1 in proxyd) echo $PORT_PROXYD_H2;; nginx) echo $PORT_NGINX_H2;; haproxy) echo $PORT_HAPROXY_H2;; direct) echo ${H2C_BACKEND##*:};; esac
     return
   fi
-  case $1 in proxyd) echo $PORT_PROXYD;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac
+  case $1 in proxyd) echo $PORT_PROXYD;; proxyd-ops) echo $PORT_OPS;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac
 }
 cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
 
 run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and max for p99, failed)
   local s=$1 c=$2 port; port=$(port_of "$c" "$s")
+  local scraper=
+  if [ "$c" = proxyd-ops ]; then # a Prometheus server's scrapes, bounded by the run
+    (for _ in $(seq $((DUR + 2))); do curl -fso /dev/null "http://127.0.0.1:$PORT_ADMIN/metrics"; sleep 1; done) &
+    scraper=$!
+  fi
   local pids; pids=$(proc_of "$c" "$s"); local t0; t0=$(cpu_ticks $pids)
   local out
   case $s in
@@ -200,6 +219,7 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and m
        echo "$rps req/s mean=$mean max=$max cpu=${cpu}us/req$([ "$bad" = 0 ] || echo " failed=$bad")"
        return ;;
   esac
+  [ -z "$scraper" ] || kill "$scraper" 2>/dev/null || true
   local t1; t1=$(cpu_ticks $pids)
   local rps p99 reqs wrong
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -223,13 +243,15 @@ echo "proxyd bench: ${DUR}s per run, $ROUNDS round(s), $(nproc) cores, $(date -u
 for s in $SCENARIOS; do
   for r in $(seq "$ROUNDS"); do
     declare -A res=()
-    for c in direct proxyd nginx haproxy; do
+    for c in $CANDIDATES; do
+      if [ "$c" = proxyd-ops ] && [ "$s" = e ]; then continue; fi
       res[$c]=$(run "$s" "$c")
       printf '%s round %d %-8s %s\n' "$s" "$r" "$c" "${res[$c]}"
     done
     printf '%s round %d %-8s %s\n' "$s" "$r" ratios "proxyd/nginx=$(ratio "${res[proxyd]}" "${res[nginx]}")\
  proxyd/haproxy=$(ratio "${res[proxyd]}" "${res[haproxy]}") proxyd/direct=$(ratio "${res[proxyd]}" "${res[direct]}")\
- nginx/haproxy=$(ratio "${res[nginx]}" "${res[haproxy]}") nginx/direct=$(ratio "${res[nginx]}" "${res[direct]}")"
+ nginx/haproxy=$(ratio "${res[nginx]}" "${res[haproxy]}") nginx/direct=$(ratio "${res[nginx]}" "${res[direct]}")\
+$([ "$OPS" != 1 ] || echo " proxyd-ops/proxyd=$(ratio "${res[proxyd-ops]:-}" "${res[proxyd]}")")"
   done
 done
 for c in proxyd nginx haproxy; do

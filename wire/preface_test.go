@@ -24,3 +24,28 @@ func TestMatchH2Preface(t *testing.T) {
 		}
 	}
 }
+
+func TestInvalidH2Preface(t *testing.T) {
+	tests := []struct {
+		buf  string
+		want bool
+	}{
+		{"", false},
+		{"PRI * HTTP/2.0\r", false},
+		{"PRI * HTTP/2.0\r\n", true},
+		{"PRI * HTTP/2.0\r\n\r\nSM", true},
+		{"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n", true},
+		{"PRI * HTTP/2.0\r\nHost: a\r\n\r\n", true},
+		{H2Preface, false},
+		{H2Preface + "\x00\x00\x12\x04", false},
+		{"PRI * HTTP/1.1\r\n\r\n", false},
+		{"PRI * HTTP/2.0 \r\n", false},
+		{"INVALID CONNECTION PREFACE\r\n\r\n", false},
+		{"GET / HTTP/1.1\r\nHost: a\r\n\r\n", false},
+	}
+	for _, tc := range tests {
+		if got := InvalidH2Preface([]byte(tc.buf)); got != tc.want {
+			t.Errorf("InvalidH2Preface(%q) = %v, want %v", tc.buf, got, tc.want)
+		}
+	}
+}

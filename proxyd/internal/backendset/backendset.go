@@ -3,7 +3,10 @@
 // idle connections; a new one gets a new object; one that is gone is retired.
 package backendset
 
-import "sync"
+import (
+	"iter"
+	"sync"
+)
 
 // Set holds the objects of the backends of the current route table, by address. Its methods are
 // safe for concurrent use.
@@ -53,12 +56,17 @@ func (s *Set[B]) Use(addrs []string) []B {
 	return objs
 }
 
-// Each calls f with every backend's address and object, in no particular order.
-func (s *Set[B]) Each(f func(addr string, b B)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for addr, b := range s.byAddr {
-		f(addr, b)
+// All yields every backend's address and object, in no particular order. The set does not change
+// while it yields.
+func (s *Set[B]) All() iter.Seq2[string, B] {
+	return func(yield func(string, B) bool) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for addr, b := range s.byAddr {
+			if !yield(addr, b) {
+				return
+			}
+		}
 	}
 }
 

@@ -37,15 +37,19 @@ func TestUseKeepsOpensAndRetires(t *testing.T) {
 		t.Errorf("opened (-want +got):\n%s", diff)
 	}
 	var each []string
-	s.Each(func(addr string, f *fake) { each = append(each, addr+"="+f.addr) })
+	for addr, f := range s.All() {
+		each = append(each, addr+"="+f.addr)
+	}
 	slices.Sort(each)
 	if diff := cmp.Diff([]string{"b:1=b:1", "c:1=c:1"}, each); diff != "" {
-		t.Errorf("Each (-want +got):\n%s", diff)
+		t.Errorf("All (-want +got):\n%s", diff)
 	}
 
 	s.Close()
 	if !second[0].retired || !second[1].retired {
 		t.Error("Close left a backend open")
 	}
-	s.Each(func(addr string, _ *fake) { t.Errorf("%s still in the set after Close", addr) })
+	for addr := range s.All() {
+		t.Errorf("%s still in the set after Close", addr)
+	}
 }

@@ -3,16 +3,21 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
 
 	"proxyd.dev/proxyd/internal/engine"
+	"proxyd.dev/proxyd/internal/forwarded"
+	"proxyd.dev/proxyd/internal/metrics"
+	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/router"
 )
 
@@ -51,6 +56,9 @@ type Args struct {
 	Rewrite        bool     `help:"Strip the matched route prefix from the path before forwarding."`
 	EscapedSlashes string   `default:"keep" enum:"keep,reject,decode" help:"What an encoded slash (%2F) in a path means for routing: keep (an ordinary character), reject (400) or decode (a slash; for backends that decode it)."`
 	AllowConnect   bool     `help:"Forward CONNECT to the default backend and tunnel after a 2xx answer (otherwise 405)."`
+	Forwarded      bool     `help:"Tell backends the client's address: append it to X-Forwarded-For, set X-Forwarded-Proto and Forwarded; such fields the client sent are removed unless --trust-forwarded covers it."`
+	TrustForwarded []string `name:"trust-forwarded" placeholder:"CIDR" help:"Clients (CIDR prefixes or addresses; repeatable or comma-separated) whose X-Forwarded-* and Forwarded fields are kept and extended with --forwarded."`
+	ProxyProtocol  string   `name:"proxy-protocol" placeholder:"v1|v2" help:"Start every backend connection with a PROXY protocol header (v1 or v2) naming the client; such connections are never pooled."`
 
 	HeaderTimeout         time.Duration `default:"10s" help:"Time a client has to send a complete request head."`
 	IdleTimeout           time.Duration `default:"60s" help:"Time a keep-alive client connection may stay idle between requests, and a transfer may go without progress (a body that stops arriving, a peer that stops reading)."`
@@ -64,6 +72,7 @@ type Args struct {
 	LogLevel  string           `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	LogFormat string           `default:"text" enum:"text,json" help:"Log format: text or json."`
 	AccessLog bool             `help:"Log one line per request: method, path, backend, status, bytes, duration."`
+	AdminAddr string           `name:"admin-addr" placeholder:"ADDR" help:"Serve Prometheus /metrics, /healthz and /readyz on this separate address (ip:port); off by default."`
 	Version   kong.VersionFlag `help:"Print the version and exit."`
 }
 
@@ -95,8 +104,16 @@ func Parse(args []string, stdout, stderr io.Writer, exit func(int)) (*Args, erro
 
 // Config validates the parsed arguments and builds the engine configuration.
 func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
-	if err := checkListen(a.Listen); err != nil {
+	if err := checkListen("LISTEN_ADDRESS", a.Listen); err != nil {
 		return engine.Config{}, err
+	}
+	if a.AdminAddr != "" {
+		if err := checkListen("--admin-addr", a.AdminAddr); err != nil {
+			return engine.Config{}, err
+		}
+		if a.AdminAddr == a.Listen && !strings.HasSuffix(a.Listen, ":0") { // ":0" picks a free port each time
+			return engine.Config{}, fmt.Errorf("--admin-addr %q: must differ from LISTEN_ADDRESS (the admin endpoints never share the proxy's port)", a.AdminAddr)
+		}
 	}
 	table, err := a.Table()
 	if err != nil {
@@ -123,7 +140,24 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 	if a.BackendIdleConns < 0 {
 		return engine.Config{}, fmt.Errorf("--backend-idle-conns=%d: must not be negative", a.BackendIdleConns)
 	}
+	var m *metrics.Metrics
+	if a.AdminAddr != "" {
+		m = metrics.New()
+	}
+	fwd, err := a.forwardedPolicy()
+	if err != nil {
+		return engine.Config{}, err
+	}
+	var pp proxyproto.Version
+	if a.ProxyProtocol != "" {
+		if pp, err = proxyproto.ParseVersion(a.ProxyProtocol); err != nil {
+			return engine.Config{}, fmt.Errorf("--proxy-protocol: %w", err)
+		}
+	}
 	return engine.Config{
+		Metrics:               m,
+		Forwarded:             fwd,
+		ProxyProtocol:         pp,
 		Routes:                table,
 		Rewrite:               a.Rewrite,
 		HeaderTimeout:         a.HeaderTimeout,
@@ -180,6 +214,22 @@ func (a *Args) Table() (*router.Table, error) {
 	return table, nil
 }
 
+// forwardedPolicy returns the policy of --forwarded and --trust-forwarded, nil when --forwarded is
+// off.
+func (a *Args) forwardedPolicy() (*forwarded.Policy, error) {
+	if !a.Forwarded {
+		if len(a.TrustForwarded) > 0 {
+			return nil, errors.New("--trust-forwarded: needs --forwarded")
+		}
+		return nil, nil
+	}
+	trusted, err := forwarded.ParseTrusted(a.TrustForwarded)
+	if err != nil {
+		return nil, fmt.Errorf("--trust-forwarded: %w", err)
+	}
+	return forwarded.New(trusted), nil
+}
+
 // Logger builds the logger the flags ask for, writing to w.
 func (a *Args) Logger(w io.Writer) *slog.Logger {
 	var level slog.Level
@@ -192,18 +242,18 @@ func (a *Args) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// checkListen validates LISTEN_ADDRESS: ip:port, :port or [ipv6]:port with a port from 0 to 65535
-// (0 lets the system choose).
-func checkListen(addr string) error {
+// checkListen validates the listen address named name: ip:port, :port or [ipv6]:port with a port
+// from 0 to 65535 (0 lets the system choose).
+func checkListen(name, addr string) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("LISTEN_ADDRESS %q: want ip:port, :port or [ipv6]:port", addr)
+		return fmt.Errorf("%s %q: want ip:port, :port or [ipv6]:port", name, addr)
 	}
 	if host != "" && host != "localhost" && net.ParseIP(host) == nil {
-		return fmt.Errorf("LISTEN_ADDRESS %q: host %q is not an IP address", addr, host)
+		return fmt.Errorf("%s %q: host %q is not an IP address", name, addr, host)
 	}
 	if n, err := strconv.ParseUint(port, 10, 16); err != nil || (n == 0 && port != "0") {
-		return fmt.Errorf("LISTEN_ADDRESS %q: bad port %q (want 0-65535)", addr, port)
+		return fmt.Errorf("%s %q: bad port %q (want 0-65535)", name, addr, port)
 	}
 	return nil
 }

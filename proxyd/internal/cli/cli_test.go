@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"proxyd.dev/proxyd/internal/engine"
+	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/router"
 )
 
@@ -75,6 +77,28 @@ func TestRoutingOptions(t *testing.T) {
 	}
 }
 
+// TestClientAddressOptions turns on --forwarded with trusted prefixes and the PROXY protocol.
+func TestClientAddressOptions(t *testing.T) {
+	cfg, err := parse(t, ":8080", "127.0.0.1:3000", "--forwarded", "--trust-forwarded=10.0.0.0/8,192.0.2.1", "--trust-forwarded", "2001:db8::/32", "--proxy-protocol=v2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Forwarded == nil {
+		t.Fatal("--forwarded did not set a policy")
+	}
+	got := map[string]bool{}
+	for _, a := range []string{"10.1.2.3", "192.0.2.1", "192.0.2.2", "2001:db8::1", "11.0.0.1"} {
+		got[a] = cfg.Forwarded.Trusts(netip.MustParseAddr(a))
+	}
+	want := map[string]bool{"10.1.2.3": true, "192.0.2.1": true, "192.0.2.2": false, "2001:db8::1": true, "11.0.0.1": false}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("trusted (-want +got):\n%s", diff)
+	}
+	if cfg.ProxyProtocol != proxyproto.V2 {
+		t.Errorf("ProxyProtocol = %v, want v2", cfg.ProxyProtocol)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	cfg, err := parse(t, ":8080", "127.0.0.1:3000")
 	if err != nil {
@@ -124,6 +148,11 @@ func TestBadArguments(t *testing.T) {
 		{"unknown log format", []string{":8080", "127.0.0.1:1", "--log-format=xml"}, "--log-format"},
 		{"unknown flag", []string{":8080", "127.0.0.1:1", "--bogus"}, "--bogus"},
 		{"unknown escaped-slashes action", []string{":8080", "127.0.0.1:1", "--escaped-slashes=drop"}, "--escaped-slashes"},
+		{"admin address bad", []string{":8080", "127.0.0.1:1", "--admin-addr=localhost"}, `--admin-addr "localhost"`},
+		{"admin address is the proxy's", []string{"127.0.0.1:8080", "127.0.0.1:1", "--admin-addr=127.0.0.1:8080"}, `--admin-addr "127.0.0.1:8080": must differ`},
+		{"unknown PROXY protocol version", []string{":8080", "127.0.0.1:1", "--proxy-protocol=v3"}, `--proxy-protocol: PROXY protocol version "v3"`},
+		{"bad trusted prefix", []string{":8080", "127.0.0.1:1", "--forwarded", "--trust-forwarded=10.0.0.0/33"}, `"10.0.0.0/33"`},
+		{"trust without --forwarded", []string{":8080", "127.0.0.1:1", "--trust-forwarded=10.0.0.0/8"}, `--trust-forwarded: needs --forwarded`},
 		{"routes alike in normal form", []string{":8080", "127.0.0.1:1", "-r", "/api=127.0.0.1:2", "-r", "/%61pi=127.0.0.1:3"}, `/api`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

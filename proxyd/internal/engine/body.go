@@ -14,6 +14,7 @@ type requestBodyCopier struct {
 	b        *upstream.Conn
 	framing  wire.Framing
 	progress wire.Progress
+	sent     int64      // body bytes relayed; written before done receives the result
 	done     chan error // receives the copier's result once
 
 	// ended and result keep the result once received; owned by the exchange's goroutine.
@@ -23,7 +24,8 @@ type requestBodyCopier struct {
 
 func (rc *requestBodyCopier) run() {
 	rc.c.rd.SetProgress(&rc.progress)
-	_, err := wire.CopyBody(rc.b, &rc.c.rd, rc.framing)
+	n, err := wire.CopyBody(rc.b, &rc.c.rd, rc.framing)
+	rc.sent = n
 	rc.c.rd.SetProgress(nil)
 	rc.c.life.endUpload(err)
 	rc.done <- err
@@ -64,5 +66,6 @@ func (rc *requestBodyCopier) finish() (err error, cut bool) {
 // receive keeps the copier's result and clears the interrupt its failure caused.
 func (rc *requestBodyCopier) receive(err error) {
 	rc.ended, rc.result = true, err
+	rc.c.ex.received += rc.sent
 	rc.c.life.ackUpload()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"net/netip"
 	"runtime/debug"
 	"sync"
 	"syscall"
@@ -36,6 +37,9 @@ type clientConn struct {
 	// raw and readIdleFn serve the wait for a request; made once so that waiting allocates nothing.
 	raw        syscall.RawConn
 	readIdleFn func(fd uintptr) bool
+	// peer and local are the client's address and the one it connected to; known only when
+	// --forwarded or --proxy-protocol needs them.
+	peer, local netip.AddrPort
 	// linger asks finish to drain what the client still sends before closing, so that the answer
 	// just written is not destroyed by a reset.
 	linger bool
@@ -48,6 +52,10 @@ func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c.rd.Reset(nc)
 	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
 	c.readIdleFn = c.readIdle
+	if s.cfg.Forwarded != nil || s.cfg.ProxyProtocol != 0 {
+		c.peer = nc.RemoteAddr().(*net.TCPAddr).AddrPort()
+		c.local = nc.LocalAddr().(*net.TCPAddr).AddrPort()
+	}
 	return c
 }
 
@@ -134,10 +142,15 @@ func (c *clientConn) afterWait(err error) headResult {
 
 // readRequestHead reads the request head whose first bytes are buffered into c.ex.head
 // (headReady), or answers and logs why it could not (headClose). A connection whose first bytes are
-// the HTTP/2 client preface goes to the HTTP/2 server instead (headHandedOff).
+// the HTTP/2 client preface goes to the HTTP/2 server instead (headHandedOff); one whose first line
+// is the preface's but the rest is not is closed unanswered, a connection error (RFC 9113 §3.4).
 func (c *clientConn) readRequestHead() headResult {
 	if c.requests == 0 && c.opensWithH2Preface() {
 		return c.serveH2()
+	}
+	if c.requests == 0 && wire.InvalidH2Preface(c.rd.Buffered()) {
+		c.srv.log.Info("invalid HTTP/2 client preface", "client", c.conn.RemoteAddr(), "bytes", len(c.rd.Buffered()))
+		return headClose
 	}
 	if c.ex == nil {
 		c.ex = c.srv.exchanges.Get()
@@ -198,6 +211,7 @@ func (c *clientConn) serveH2() headResult {
 		c.srv.log.Info("HTTP/2 connection refused: shutting down", "client", c.conn.RemoteAddr())
 	}
 	c.conn.Close()
+	c.srv.cfg.Metrics.ClientConnClosed()
 	return headHandedOff
 }
 
@@ -207,6 +221,7 @@ func (c *clientConn) finish() {
 		c.lingerClose()
 	}
 	c.conn.Close()
+	c.srv.cfg.Metrics.ClientConnClosed()
 	c.release()
 }
 
@@ -243,7 +258,11 @@ func (c *clientConn) abort() {
 
 // releaseBackend gives the kept backend connection back to its pool.
 func (c *clientConn) releaseBackend() {
-	if c.backend != nil {
+	if c.backend != nil && c.srv.cfg.ProxyProtocol != 0 {
+		c.backendPool.Discard(c.backend) // it carries this client's address: never pooled
+		c.backend = nil
+		c.life.useBackend(nil)
+	} else if c.backend != nil {
 		c.backendPool.Put(c.backend)
 		c.backend = nil
 		c.life.useBackend(nil)
@@ -259,7 +278,9 @@ type idleRead struct {
 
 // readIdle is called by the runtime's poller through RawConn.Read: it reads what the client has sent
 // and reports true, or, when nothing is there yet, hands back the buffer, the backend connection and
-// the exchange data, and reports false to park until the socket becomes readable.
+// the exchange data, and reports false to park until the socket becomes readable. A backend
+// connection that carries this client's PROXY protocol header stays with it instead: no other
+// client may have it.
 func (c *clientConn) readIdle(fd uintptr) bool {
 	if c.idle.buf == nil {
 		c.idle.buf = c.srv.bufs.Get()
@@ -269,7 +290,9 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 	case wouldBlock:
 		c.srv.bufs.Put(c.idle.buf)
 		c.idle.buf = nil
-		c.releaseBackend()
+		if c.srv.cfg.ProxyProtocol == 0 {
+			c.releaseBackend()
+		}
 		c.releaseExchange()
 		return false
 	case err != nil:

@@ -4,6 +4,8 @@ import (
 	"net"
 	"time"
 
+	"proxyd.dev/proxyd/internal/metrics"
+	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
@@ -18,18 +20,21 @@ type exchange struct {
 	resp       wire.ResponseHead   // the current response head; its slices point into the backend buffer
 	respParser wire.ResponseParser // parses the response head being read
 
-	start         time.Time      // when the head was read; set only for the access log
-	method        []byte         // copy of the method: the client buffer moves on while bodies stream
-	target        []byte         // copy of the request-target, for the logs
-	pool          *upstream.Pool // the pool of the backend the request was routed to; nil before
-	status        int            // status logged: the backend's, the proxy's answer, or 499
-	bytes         int64          // response body bytes relayed
-	headOnly      bool           // HEAD request: answers carry no body
-	clientHeadLen int            // length of the head as the client sent it
-	clientClose   bool           // the client closes after this exchange
-	edited        []byte         // the forwarded head when it differs from the client's (see editHead)
-	inline        int            // request body bytes sent along with the head
-	interimSent   bool           // a 1xx response already reached the client
+	start         time.Time        // when the head was read; set only for the access log and the metrics
+	method        []byte           // copy of the method: the client buffer moves on while bodies stream
+	target        []byte           // copy of the request-target, for the logs
+	pool          *upstream.Pool   // the pool of the backend the request was routed to; nil before
+	stats         *metrics.Route   // the accounting of the route it took; nil before, or without metrics
+	backendStats  *metrics.Backend // the accounting of its backend; nil before, or without metrics
+	status        int              // status logged: the backend's, the proxy's answer, or 499
+	bytes         int64            // response body bytes relayed
+	received      int64            // request body bytes relayed (upstream tunnel bytes after an upgrade)
+	headOnly      bool             // HEAD request: answers carry no body
+	clientHeadLen int              // length of the head as the client sent it
+	clientClose   bool             // the client closes after this exchange
+	edited        []byte           // the forwarded head when it differs from the client's (see editHead)
+	inline        int              // request body bytes sent along with the head
+	interimSent   bool             // a 1xx response already reached the client
 
 	copier   *requestBodyCopier // streams the request body; nil when it went with the head
 	download wire.Progress      // the response body relay's progress, watched by the lifetime
@@ -37,6 +42,7 @@ type exchange struct {
 	// Scratch space.
 	stripped  []byte      // the request head without its h2c upgrade
 	keepAlive []byte      // the request head without "Connection: close"
+	forwarded []byte      // the request head with the client's address (--forwarded)
 	rewritten []byte      // the rewritten request-target
 	respHead  []byte      // the response head marked "Connection: close"
 	parts     net.Buffers // what one writev sends, laid out in partsArr
@@ -49,7 +55,8 @@ func (c *clientConn) exchange() bool {
 	ex := c.beginExchange()
 	routes := c.srv.routes.Load()
 	m, err := routes.table.Match(ex.head.Target)
-	ex.pool = routes.pools[m.Backend] // the default backend's when err is set, for the logs
+	// The default backend's when err is set, for the logs and the metrics.
+	ex.pool, ex.stats, ex.backendStats = routes.pools[m.Backend], routes.stats.Routes[m.Route+1], routes.stats.Backends[m.Backend]
 	if err != nil {
 		c.rd.Discard(ex.clientHeadLen)
 		return c.refuse(400, "ambiguous request path", err)
@@ -58,14 +65,15 @@ func (c *clientConn) exchange() bool {
 		c.rd.Discard(ex.clientHeadLen)
 		return c.refuse(405, "CONNECT refused", reply.ErrConnect)
 	}
-	if ex.head.H2C || (ex.clientClose && ex.head.Version == wire.HTTP11) {
+	if ex.head.H2C || (ex.clientClose && ex.head.Version == wire.HTTP11) || c.srv.cfg.Forwarded != nil {
 		if err := c.editHead(); err != nil {
 			c.rd.Discard(ex.clientHeadLen)
-			return c.refuse(400, "bad upgrade request", err)
+			return c.refuse(400, "bad request head", err)
 		}
 	}
 	if ex.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-ex.clientHeadLen) >= ex.head.Body.Length {
 		ex.inline = int(ex.head.Body.Length)
+		ex.received = ex.head.Body.Length
 	}
 	// The request's bytes stay in the client buffer, though discarded, until it is next filled: a
 	// retry lays them out again from req.
@@ -106,10 +114,11 @@ func (c *clientConn) beginExchange() *exchange {
 	ex.method = append(ex.method[:0], ex.head.Method...)
 	ex.target = append(ex.target[:0], ex.head.Target...)
 	ex.start = time.Time{}
-	if c.srv.cfg.AccessLog {
+	if c.srv.cfg.AccessLog || c.srv.cfg.Metrics != nil {
 		ex.start = time.Now()
 	}
-	ex.pool, ex.status, ex.bytes = nil, 0, 0
+	ex.pool, ex.stats, ex.backendStats = nil, nil, nil
+	ex.status, ex.bytes, ex.received = 0, 0, 0
 	ex.headOnly = string(ex.head.Method) == "HEAD"
 	ex.clientHeadLen = ex.head.Len
 	ex.clientClose = ex.head.Close
@@ -118,9 +127,9 @@ func (c *clientConn) beginExchange() *exchange {
 }
 
 // editHead replaces c.ex.head by the head to forward when it differs from the client's: without an
-// h2c upgrade (HTTP/2 over an upgraded connection would bypass per-request routing), and without
+// h2c upgrade (HTTP/2 over an upgraded connection would bypass per-request routing), without
 // "Connection: close", which proxyd honours on the client connection while it keeps the backend
-// connection for other requests.
+// connection for other requests, and with the client's address in the fields --forwarded names.
 func (c *clientConn) editHead() error {
 	ex := c.ex
 	head := c.rd.Buffered()[:ex.clientHeadLen]
@@ -131,6 +140,13 @@ func (c *clientConn) editHead() error {
 	if ex.clientClose && ex.head.Version == wire.HTTP11 {
 		ex.keepAlive = wire.StripConnectionClose(ex.keepAlive[:0], head)
 		head = ex.keepAlive
+	}
+	if c.srv.cfg.Forwarded != nil {
+		var err error
+		if ex.forwarded, err = c.srv.cfg.Forwarded.AppendHead(ex.forwarded[:0], head, c.peer.Addr()); err != nil {
+			return err
+		}
+		head = ex.forwarded
 	}
 	ex.edited = head
 	return wire.ParseRequestHead(head, &ex.head)
@@ -175,16 +191,30 @@ func (c *clientConn) backendConn(pool *upstream.Pool, fresh bool) (*upstream.Con
 	}
 	c.releaseBackend()
 	get := pool.Get
-	if fresh {
+	if fresh || c.srv.cfg.ProxyProtocol != 0 {
 		get = pool.Dial
 	}
 	b, err := get()
 	if err != nil {
 		return nil, err
 	}
+	if c.srv.cfg.ProxyProtocol != 0 {
+		if err := c.sendProxyHeader(b); err != nil {
+			pool.Discard(b)
+			return nil, err
+		}
+	}
 	c.backend, c.backendPool = b, pool
 	c.life.useBackend(b.TCPConn)
 	return b, nil
+}
+
+// sendProxyHeader starts the new backend connection b with the PROXY protocol header that names
+// the client and the address it connected to.
+func (c *clientConn) sendProxyHeader(b *upstream.Conn) error {
+	var buf [proxyproto.MaxHeaderLen]byte
+	_, err := b.Write(proxyproto.AppendHeader(buf[:0], c.srv.cfg.ProxyProtocol, c.peer, c.local))
+	return err
 }
 
 // dropBackend closes the current backend connection for good.

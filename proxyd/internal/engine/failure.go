@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/wire"
@@ -81,10 +82,12 @@ func (c *clientConn) refuse(status int, why string, err error) bool {
 // else 502.
 func (c *clientConn) failDial(err error) bool {
 	ex := c.ex
-	ex.status = 502
+	cause := metrics.DialFailed
 	if isDialTimeout(err) {
-		ex.status = 504
+		cause = metrics.DialTimeout
 	}
+	ex.status = cause.Code()
+	ex.backendStats.Failed(cause)
 	keep := c.keepAfterAnswer()
 	c.answer(ex.status, !keep, ex.headOnly)
 	c.logFailure("backend unreachable", err)
@@ -98,6 +101,9 @@ func (c *clientConn) failResponse(b *upstream.Conn, err error) bool {
 	f := c.failure(err)
 	c.dropBackend(b)
 	ex.status = f.status
+	if f.backendFault {
+		ex.backendStats.Failed(f.cause)
+	}
 	keep := false
 	switch {
 	case f.status == reply.StatusClientClosed:
@@ -119,15 +125,23 @@ func (c *clientConn) bodyFailed(err error) {
 		c.logFailure(f.why, f.err)
 		return
 	}
+	c.ex.backendStats.Failed(metrics.BodyFailed)
 	c.logFailure("backend failed during the response body", err)
 }
 
 // failed is what a failed exchange comes to: the status to answer and log, why, and the error
-// that shows it.
+// that shows it; for the backend's faults, the cause the metrics count.
 type failed struct {
-	status int
-	why    string
-	err    error
+	status       int
+	why          string
+	err          error
+	backendFault bool
+	cause        metrics.Cause
+}
+
+// backendFailed is a failure of the backend: a 502 or 504 answer, the status its cause says.
+func backendFailed(cause metrics.Cause, why string, err error) failed {
+	return failed{status: cause.Code(), why: why, err: err, backendFault: true, cause: cause}
 }
 
 // failure tells who made an exchange fail with err: the lifetime's interrupt says which timeout
@@ -142,15 +156,15 @@ func (c *clientConn) failure(err error) failed {
 	}
 	switch cause {
 	case causeClientGone:
-		return failed{reply.StatusClientClosed, "client went away", err}
+		return failed{status: reply.StatusClientClosed, why: "client went away", err: err}
 	case causeClientStalled:
-		return failed{reply.StatusClientClosed, "client stopped reading", err}
+		return failed{status: reply.StatusClientClosed, why: "client stopped reading", err: err}
 	case causeUploadStalled:
-		return failed{408, "request body stalled", err}
+		return failed{status: 408, why: "request body stalled", err: err}
 	case causeBackendStalled:
-		return failed{504, "backend stopped taking the request", err}
+		return backendFailed(metrics.Stalled, "backend stopped taking the request", err)
 	case causeResponseTimeout:
-		return failed{504, "no response head within the response-header timeout", err}
+		return backendFailed(metrics.ResponseTimeout, "no response head within the response-header timeout", err)
 	}
 	if bodyErr != nil && !cut {
 		return bodyFailure(bodyErr)
@@ -158,13 +172,13 @@ func (c *clientConn) failure(err error) failed {
 	var we *wire.Error
 	switch {
 	case isWriteErr(err):
-		return failed{reply.StatusClientClosed, "client went away", err}
+		return failed{status: reply.StatusClientClosed, why: "client went away", err: err}
 	case isTimeout(err):
-		return failed{504, "backend timed out", err}
-	case errors.As(err, &we), errors.Is(err, errHeadTooLarge):
-		return failed{502, "invalid response head", err}
+		return backendFailed(metrics.ResponseTimeout, "backend timed out", err)
+	case errors.As(err, &we), errors.Is(err, errHeadTooLarge), errors.Is(err, errUnaskedUpgrade):
+		return backendFailed(metrics.InvalidResponse, "invalid response head", err)
 	}
-	return failed{502, "backend failed before the response head", err}
+	return backendFailed(metrics.Closed, "backend failed before the response head", err)
 }
 
 // bodyFailure tells why the request body copier failed: a malformed chunked body (400), a backend
@@ -173,11 +187,11 @@ func bodyFailure(err error) failed {
 	var we *wire.Error
 	switch {
 	case errors.As(err, &we):
-		return failed{400, "malformed request body", err}
+		return failed{status: 400, why: "malformed request body", err: err}
 	case isWriteErr(err):
-		return failed{502, "backend failed while taking the request body", err}
+		return backendFailed(metrics.Closed, "backend failed while taking the request body", err)
 	}
-	return failed{reply.StatusClientClosed, "client went away during the request body", err}
+	return failed{status: reply.StatusClientClosed, why: "client went away during the request body", err: err}
 }
 
 // isTimeout reports an I/O error caused by a deadline: the lifetime's interrupt.

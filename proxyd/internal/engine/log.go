@@ -6,12 +6,16 @@ import (
 	"time"
 )
 
-// logExchange writes the access log line of the exchange, when the access log is on.
-func (c *clientConn) logExchange() {
+// record counts the exchange in the metrics and writes its access log line, when the access log
+// is on.
+func (c *clientConn) record() {
+	x := c.ex
+	if x.stats != nil {
+		x.stats.Observe(x.method, x.status, time.Since(x.start), x.received, x.bytes)
+	}
 	if !c.srv.cfg.AccessLog {
 		return
 	}
-	x := c.ex
 	c.srv.log.LogAttrs(context.Background(), slog.LevelInfo, "request",
 		slog.String("client", c.conn.RemoteAddr().String()),
 		slog.String("method", string(x.method)),
@@ -24,7 +28,7 @@ func (c *clientConn) logExchange() {
 }
 
 // logFailure logs why an exchange failed: at warn level for the backend's faults, info for the
-// client's, and writes its access log line.
+// client's, and records the exchange.
 func (c *clientConn) logFailure(why string, err error) {
 	x := c.ex
 	level := slog.LevelWarn
@@ -39,5 +43,5 @@ func (c *clientConn) logFailure(why string, err error) {
 		slog.Int("status", x.status),
 		slog.Any("err", err),
 	)
-	c.logExchange()
+	c.record()
 }

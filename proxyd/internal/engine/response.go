@@ -65,7 +65,7 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 	} else {
 		b.Reused = true // kept for the next request, which the backend may no longer wait for
 	}
-	c.logExchange()
+	c.record()
 	return keepClient
 }
 
@@ -92,11 +92,13 @@ func (c *clientConn) startTunnel(b *upstream.Conn) bool {
 	b.Reader.Discard(ex.resp.Len)
 	t := tunnel.New(c.conn, b.TCPConn, &c.srv.bufs)
 	c.life.runTunnel(t)
+	c.srv.cfg.Metrics.TunnelOpened()
 	up, down := t.Run(c.rd.Buffered(), b.Reader.Buffered())
+	c.srv.cfg.Metrics.TunnelClosed()
 	c.rd.Reset(c.conn)
 	c.dropBackend(b)
-	ex.bytes = down
+	ex.bytes, ex.received = down, ex.received+up
 	c.srv.log.Debug("tunnel closed", "client", c.conn.RemoteAddr(), "sent", up, "received", down)
-	c.logExchange()
+	c.record()
 	return false
 }

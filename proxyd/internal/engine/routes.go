@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
 )
@@ -10,6 +11,7 @@ import (
 type routeSet struct {
 	table *router.Table
 	pools []*upstream.Pool // indexed like table.Backends()
+	stats metrics.Table
 }
 
 // SetRoutes makes t the route table of every later request, on new and existing connections (HTTP/2
@@ -22,7 +24,7 @@ func (s *Server) SetRoutes(t *router.Table) {
 }
 
 func (s *Server) setRoutes(t *router.Table) {
-	s.routes.Store(&routeSet{table: t, pools: s.backends.Use(t.Backends())})
+	s.routes.Store(&routeSet{table: t, pools: s.backends.Use(t.Backends()), stats: s.cfg.Metrics.Table(t)})
 }
 
 // backendAddr returns the address of the backend the exchange was routed to, "" before routing.

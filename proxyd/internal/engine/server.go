@@ -13,7 +13,10 @@ import (
 
 	"proxyd.dev/proxyd/internal/backendset"
 	"proxyd.dev/proxyd/internal/bufpool"
+	"proxyd.dev/proxyd/internal/forwarded"
 	"proxyd.dev/proxyd/internal/h2"
+	"proxyd.dev/proxyd/internal/metrics"
+	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
 )
@@ -48,6 +51,15 @@ type Config struct {
 	AllowConnect bool
 	// AccessLog logs one line per request.
 	AccessLog bool
+	// Metrics counts requests, connections and backend events; nil counts nothing.
+	Metrics *metrics.Metrics
+	// Forwarded, when set, tells backends the client's address in X-Forwarded-For,
+	// X-Forwarded-Proto and Forwarded, by its rules (see forwarded.Policy.AppendHead).
+	Forwarded *forwarded.Policy
+	// ProxyProtocol, when set, starts every backend connection with a PROXY protocol header of
+	// this version carrying the client's address; such connections serve one client connection
+	// only and are never pooled.
+	ProxyProtocol proxyproto.Version
 	// Logger receives the error and access logs.
 	Logger *slog.Logger
 }
@@ -98,9 +110,18 @@ func New(cfg Config) *Server {
 		drained: make(chan struct{}),
 	}
 	s.backends = backendset.New(func(addr string) *upstream.Pool {
-		return upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &s.bufs)
+		p := upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &s.bufs)
+		p.OnDial(cfg.Metrics.Backend(addr).Dialed)
+		return p
 	}, (*upstream.Pool).Close)
 	s.setRoutes(cfg.Routes)
+	cfg.Metrics.SetPools(func(yield func(string, int) bool) {
+		for addr, p := range s.backends.All() {
+			if !yield(addr, p.Idle()) {
+				return
+			}
+		}
+	})
 	s.h2 = h2.New(h2.Config{
 		Routes:                cfg.Routes,
 		Rewrite:               cfg.Rewrite,
@@ -111,6 +132,9 @@ func New(cfg Config) *Server {
 		MaxHeaderSize:         cfg.MaxHeaderSize,
 		BackendIdleConns:      cfg.BackendIdleConns,
 		AccessLog:             cfg.AccessLog,
+		Metrics:               cfg.Metrics,
+		Forwarded:             cfg.Forwarded,
+		ProxyProtocol:         cfg.ProxyProtocol,
 		Logger:                cfg.Logger,
 	})
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}
@@ -147,6 +171,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			nc.Close()
 			continue
 		}
+		s.cfg.Metrics.ClientConnOpened()
 		go c.serve()
 	}
 }
@@ -187,6 +212,10 @@ func (s *Server) snapshot(dst []*clientConn) []*clientConn {
 	}
 	return dst
 }
+
+// Accepting reports whether the server takes new connections: false from the moment Shutdown
+// starts.
+func (s *Server) Accepting() bool { return !s.shutting.Load() }
 
 // Shutdown stops accepting, closes idle connections and lets in-flight exchanges finish: each
 // connection closes at its next request boundary, its last response marked "Connection: close";

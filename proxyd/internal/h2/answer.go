@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/reply"
 )
 
@@ -44,15 +45,28 @@ func (s *Server) failed(st *stream, b *backend, err error) {
 		return
 	}
 	b.recheck()
+	cause, why := backendFailure(err)
+	st.stats.backend.Failed(cause)
+	s.answer(st, cause.Code(), why, err)
+}
+
+// backendFailure tells why a backend gave no response head: the response-header timeout, a dial
+// that failed or timed out, another timeout, or a connection that failed; the cause's code is the
+// status to answer.
+func backendFailure(err error) (metrics.Cause, string) {
 	var rt *ResponseTimeoutError
+	var op *net.OpError
 	switch {
 	case errors.As(err, &rt):
-		s.answer(st, http.StatusGatewayTimeout, "no response head within the response-header timeout", err)
+		return metrics.ResponseTimeout, "no response head within the response-header timeout"
+	case errors.As(err, &op) && op.Op == "dial" && op.Timeout():
+		return metrics.DialTimeout, "backend dial timed out"
+	case errors.As(err, &op) && op.Op == "dial":
+		return metrics.DialFailed, "backend unreachable"
 	case isTimeout(err):
-		s.answer(st, http.StatusGatewayTimeout, "backend timed out", err)
-	default:
-		s.answer(st, http.StatusBadGateway, "backend failed before the response head", err)
+		return metrics.ResponseTimeout, "backend timed out"
 	}
+	return metrics.Closed, "backend failed before the response head"
 }
 
 // isTimeout reports whether err is a timeout: a dial's, or net/http's response-header timeout.

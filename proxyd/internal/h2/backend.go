@@ -32,8 +32,11 @@ const maxResponseHeaderBytes = 64 << 10
 type backend struct {
 	addr   string
 	dialer net.Dialer
-	h1     *http.Transport
-	h2c    *http2.Transport
+	// proxyHeader, when set, is the PROXY protocol header written first on every connection: the
+	// backend then serves one client connection only (see connBackends).
+	proxyHeader []byte
+	h1          *http.Transport
+	h2c         *http2.Transport
 	// proto is the protocol found by the last probe; protoUnknown makes the next request probe.
 	proto atomic.Int32
 	// probing is held while a probe runs, so that one stream probes and the others wait for it.
@@ -68,8 +71,19 @@ func newBackend(addr string, cfg Config) *backend {
 
 // dial connects to the backend, whatever address the transport asks for: a CONNECT request's URL
 // names its authority, not the backend.
-func (b *backend) dial(ctx context.Context, _, _ string) (net.Conn, error) {
-	return b.dialer.DialContext(ctx, "tcp", b.addr)
+func (b *backend) dial(ctx context.Context, _, _ string) (net.Conn, error) { return b.connect(ctx) }
+
+// connect connects to the backend and writes the PROXY protocol header, if any.
+func (b *backend) connect(ctx context.Context) (net.Conn, error) {
+	conn, err := b.dialer.DialContext(ctx, "tcp", b.addr)
+	if err != nil || b.proxyHeader == nil {
+		return conn, err
+	}
+	if _, err := conn.Write(b.proxyHeader); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // dialPlain is the h2c transport's "TLS" dial: plain TCP to the backend.
@@ -85,7 +99,7 @@ func (b *backend) transport(ctx context.Context) (protocol, http.RoundTripper, e
 		b.probing.Lock()
 		defer b.probing.Unlock()
 		if p = protocol(b.proto.Load()); p == protoUnknown {
-			h2c, err := probeH2C(ctx, &b.dialer, b.addr)
+			h2c, err := probeH2C(ctx, b.connect, b.dialer.Timeout)
 			if err != nil {
 				return protoUnknown, nil, err
 			}

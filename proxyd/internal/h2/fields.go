@@ -10,6 +10,16 @@ import (
 // malformed, in HTTP/2, hop-by-hop in HTTP/1.1. None of them is forwarded either way.
 var connectionFields = [...]string{"Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade"}
 
+// isConnectionField reports whether name, in any case, is one of connectionFields.
+func isConnectionField(name string) bool {
+	for _, f := range connectionFields {
+		if len(name) == len(f) && strings.EqualFold(name, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // dropConnectionFields removes the connection-specific fields from h, and the fields a
 // Connection field names as hop-by-hop (RFC 9110 §7.6.1).
 func dropConnectionFields(h http.Header) {

@@ -6,8 +6,16 @@ import (
 	"time"
 )
 
-// logStream writes the access log line of a stream, when the access log is on.
+// logStream counts the stream in the metrics and writes its access log line, when the access log
+// is on.
 func (s *Server) logStream(st *stream) {
+	if st.stats.route != nil {
+		var in int64
+		if st.body != nil {
+			in = st.body.read.Load()
+		}
+		st.stats.route.Observe([]byte(st.r.Method), st.status, time.Since(st.start), in, st.bytes)
+	}
 	if !s.cfg.AccessLog {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -41,6 +42,8 @@ type streamBody struct {
 	// controller is gone): no deadline is set any more. Guarded by mu.
 	unbounded bool
 	stalled   bool // a read ran out of the idle timeout; guarded by mu
+	// read counts the body bytes read, for the metrics.
+	read atomic.Int64
 }
 
 // Read reads the body under the progress deadline, and starts the timer at its end (or when
@@ -52,6 +55,7 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	}
 	b.mu.Unlock()
 	n, err := b.ReadCloser.Read(p)
+	b.read.Add(int64(n))
 	if err != nil {
 		b.timer.start()
 		if errors.Is(err, os.ErrDeadlineExceeded) {

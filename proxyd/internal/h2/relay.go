@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/reply"
 )
 
@@ -50,6 +51,7 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 				s.clientLeft(st, rerr)
 				return
 			}
+			st.stats.backend.Failed(metrics.BodyFailed)
 			s.logFailure(st, "backend failed during the response body", rerr)
 			// Resets the stream (x/net/http2 recovers it); the connection's other streams go on.
 			panic(http.ErrAbortHandler)

@@ -17,12 +17,25 @@ import (
 
 	"proxyd.dev/proxyd/internal/backendset"
 	"proxyd.dev/proxyd/internal/bufpool"
+	"proxyd.dev/proxyd/internal/forwarded"
+	"proxyd.dev/proxyd/internal/metrics"
+	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/router"
 )
 
 // MaxConcurrentStreams is the SETTINGS_MAX_CONCURRENT_STREAMS proxyd advertises: the streams one
 // client connection may have open at a time.
 const MaxConcurrentStreams = 250
+
+// maxFrameSize is the SETTINGS_MAX_FRAME_SIZE proxyd advertises: the initial value of RFC 9113 §4.2
+// (2^14 octets), the frame size most clients send anyway. A larger frame is a connection error
+// FRAME_SIZE_ERROR, as a client that has not yet seen proxyd's SETTINGS must assume; with
+// x/net/http2's default (1 MiB) it would be taken.
+const maxFrameSize = 16 << 10
+
+// headerTableSize is the size of the HPACK dynamic table of the decoders of client header blocks
+// (SETTINGS_HEADER_TABLE_SIZE): x/net/http2's and inspectedConn's, which must keep the same table.
+const headerTableSize = 4096
 
 // headerListPadding is what x/net/http2 adds to http.Server.MaxHeaderBytes before it advertises
 // SETTINGS_MAX_HEADER_LIST_SIZE: 32 bytes of per-field overhead (RFC 9113 §6.5.2) for 10 fields.
@@ -54,6 +67,15 @@ type Config struct {
 	BackendIdleConns int
 	// AccessLog logs one line per stream.
 	AccessLog bool
+	// Metrics counts streams, connections and backend events; nil counts nothing.
+	Metrics *metrics.Metrics
+	// Forwarded, when set, tells backends the client's address in X-Forwarded-For,
+	// X-Forwarded-Proto and Forwarded, by its rules (see forwarded.Policy.EditHeader).
+	Forwarded *forwarded.Policy
+	// ProxyProtocol, when set, starts every backend connection with a PROXY protocol header of
+	// this version carrying the client's address; such connections serve the streams of one
+	// client connection only.
+	ProxyProtocol proxyproto.Version
 	// Logger receives the error and access logs.
 	Logger *slog.Logger
 }
@@ -84,9 +106,11 @@ func New(cfg Config) *Server {
 		cfg: cfg,
 		log: cfg.Logger,
 		h2: &http2.Server{
-			MaxConcurrentStreams: MaxConcurrentStreams,
-			IdleTimeout:          cfg.IdleTimeout,
-			WriteByteTimeout:     cfg.IdleTimeout,
+			MaxConcurrentStreams:      MaxConcurrentStreams,
+			MaxReadFrameSize:          maxFrameSize,
+			MaxDecoderHeaderTableSize: headerTableSize,
+			IdleTimeout:               cfg.IdleTimeout,
+			WriteByteTimeout:          cfg.IdleTimeout,
 		},
 		active: newTracker(),
 	}
@@ -108,13 +132,22 @@ func New(cfg Config) *Server {
 // ServeConn serves conn, whose first bytes, already read from it, are in buffered (the client
 // preface and whatever followed it), as HTTP/2 until the client closes it, its idle timeout passes
 // or Shutdown ends it. It returns false at once, without closing conn, when the server is shutting
-// down.
+// down. What the client sends is inspected on its way to x/net/http2 (see inspectedConn).
 func (s *Server) ServeConn(conn net.Conn, buffered []byte) bool {
 	if !s.active.addConn(conn) {
 		return false
 	}
 	defer s.active.doneConn(conn)
-	s.h2.ServeConn(&prefacedConn{Conn: conn, buffered: buffered}, &http2.ServeConnOpts{BaseConfig: s.base})
+	s.cfg.Metrics.H2ConnOpened()
+	defer s.cfg.Metrics.H2ConnClosed()
+	opts := &http2.ServeConnOpts{BaseConfig: s.base}
+	if s.cfg.ProxyProtocol != 0 {
+		cb := newConnBackends(s.cfg, s.cfg.ProxyProtocol, conn)
+		defer cb.close()
+		opts.Context = context.WithValue(context.Background(), connBackendsKey{}, cb)
+	}
+	in := newInspectedConn(&prefacedConn{Conn: conn, buffered: buffered}, uint32(s.cfg.MaxHeaderSize))
+	s.h2.ServeConn(in, opts)
 	return true
 }
 

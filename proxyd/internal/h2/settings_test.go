@@ -10,13 +10,16 @@ import (
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
-// TestSettings checks the limits proxyd advertises: bounded concurrent streams, and a header list
-// size equal to the configured head size.
+// TestSettings checks the limits proxyd advertises: bounded concurrent streams, the initial frame
+// size of RFC 9113, the HPACK table size inspectedConn decodes with, and a header list size equal
+// to the configured head size.
 func TestSettings(t *testing.T) {
 	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t))))
 	got := h2test.Dial(t, p.addr, waitLimit).Settings()
 	want := map[http2.SettingID]uint32{
 		http2.SettingMaxConcurrentStreams: MaxConcurrentStreams,
+		http2.SettingMaxFrameSize:         maxFrameSize,
+		http2.SettingHeaderTableSize:      headerTableSize,
 		http2.SettingMaxHeaderListSize:    testMaxHeaderSize,
 	}
 	for id := range got {

@@ -27,6 +27,7 @@ type stream struct {
 	r       *http.Request
 	start   time.Time
 	backend *backend    // the backend the stream was routed to; nil before
+	stats   routeStats  // the accounting of its route and backend
 	status  int         // the status answered or relayed; reply.StatusClientClosed when the client left
 	bytes   int64       // response body bytes relayed
 	body    *streamBody // the request body forwarded, when there is one
@@ -38,10 +39,14 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s := p.s
 	s.active.addStream()
 	defer s.active.doneStream()
+	s.cfg.Metrics.StreamOpened()
+	defer s.cfg.Metrics.StreamClosed()
 	st := &stream{w: w, r: r, start: time.Now()}
 	routes := s.routes.Load()
 	m, err := routes.table.Match([]byte(r.RequestURI))
-	st.backend = routes.backends[m.Backend] // the default backend's when err is set, for the logs
+	// The default backend's when err is set, for the logs and the metrics.
+	st.backend = routes.backends[m.Backend]
+	st.stats = routeStats{routes.stats.Routes[m.Route+1], routes.stats.Backends[m.Backend]}
 	if err != nil {
 		s.answer(st, http.StatusBadRequest, "ambiguous request path", err)
 		return
@@ -65,7 +70,7 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // forward sends the stream to its backend and relays the response, or answers 502/504 when no
 // response head comes.
 func (s *Server) forward(st *stream, target string) {
-	b := st.backend
+	b := streamBackend(st.r.Context(), st.backend)
 	proto, rt, err := b.transport(st.r.Context())
 	if err != nil {
 		s.failed(st, b, err)
@@ -87,7 +92,11 @@ func (s *Server) forward(st *stream, target string) {
 		defer st.body.handlerDone()
 		body = st.body
 	}
-	resp, err := rt.RoundTrip(upstreamRequest(ctx, st.r, b.addr, target, proto, body))
+	req := upstreamRequest(ctx, st.r, b.addr, target, proto, body)
+	if s.cfg.Forwarded != nil {
+		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(st.r.RemoteAddr))
+	}
+	resp, err := rt.RoundTrip(req)
 	timer.stop()
 	if err != nil {
 		if cause := context.Cause(ctx); cause != nil && st.r.Context().Err() == nil {

@@ -12,14 +12,14 @@ import (
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
-// forwarded is what a backend sees of a request besides its route.
-type forwarded struct {
+// sentRequest is what a backend sees of a request besides its route.
+type sentRequest struct {
 	Proto, Host, Cookie, TE, Custom string
 	Connection                      []string
 }
 
-func forwardedOf(e echo) forwarded {
-	return forwarded{e.Proto, e.Host, e.Header.Get("Cookie"), e.Header.Get("Te"), e.Header.Get("X-Custom"), e.Header["Connection"]}
+func forwardedOf(e echo) sentRequest {
+	return sentRequest{e.Proto, e.Host, e.Header.Get("Cookie"), e.Header.Get("Te"), e.Header.Get("X-Custom"), e.Header["Connection"]}
 }
 
 // TestRequestToEachProtocol checks the request a backend receives per RFC 9113 §8.2 and §8.3:
@@ -28,10 +28,10 @@ func forwardedOf(e echo) forwarded {
 func TestRequestToEachProtocol(t *testing.T) {
 	for name, tc := range map[string]struct {
 		start func(testing.TB, http.Handler) *httptest.Server
-		want  forwarded
+		want  sentRequest
 	}{
-		"HTTP/1.1 backend": {startH1, forwarded{Proto: "HTTP/1.1", Host: "example.test", Cookie: "a=1; b=2", Custom: "x"}},
-		"h2c backend":      {startH2C, forwarded{Proto: "HTTP/2.0", Host: "example.test", Cookie: "a=1; b=2", TE: "trailers", Custom: "x"}},
+		"HTTP/1.1 backend": {startH1, sentRequest{Proto: "HTTP/1.1", Host: "example.test", Cookie: "a=1; b=2", Custom: "x"}},
+		"h2c backend":      {startH2C, sentRequest{Proto: "HTTP/2.0", Host: "example.test", Cookie: "a=1; b=2", TE: "trailers", Custom: "x"}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			be := tc.start(t, echoHandler("be"))

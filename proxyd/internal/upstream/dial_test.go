@@ -42,13 +42,20 @@ func TestDial(t *testing.T) {
 }
 
 // TestDialRefused reports an error naming the backend when nothing listens there, from Dial and
-// from Get on an empty pool.
+// from Get on an empty pool; the OnDial hook counts both attempts.
 func TestDialRefused(t *testing.T) {
 	b := startBackend(t)
 	addr := b.addr()
 	b.ln.Close()
 	p := NewPool(addr, testDialTimeout, 1, &bufpool.Pool{})
 	defer p.Close()
+	dials := 0
+	p.OnDial(func() { dials++ })
+	defer func() {
+		if dials != 2 {
+			t.Errorf("OnDial hook called %d times, want 2", dials)
+		}
+	}()
 
 	for name, dial := range map[string]func() (*Conn, error){"Dial": p.Dial, "Get": p.Get} {
 		c, err := dial()

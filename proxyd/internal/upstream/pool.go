@@ -41,6 +41,7 @@ type Pool struct {
 	dialer  net.Dialer
 	maxIdle int
 	bufs    *bufpool.Pool
+	dialed  func() // called before every dial; set by OnDial before the pool is used
 
 	mu     sync.Mutex
 	idle   []*Conn // most recently used last
@@ -61,6 +62,9 @@ func NewPool(addr string, dialTimeout time.Duration, maxIdle int, bufs *bufpool.
 		bufs:    bufs,
 	}
 }
+
+// OnDial makes the pool call f before every dial (to count them). Call it before the pool is used.
+func (p *Pool) OnDial(f func()) { p.dialed = f }
 
 // Addr returns the backend's address.
 func (p *Pool) Addr() string { return p.addr }
@@ -91,6 +95,9 @@ func Quiet(c *Conn) bool {
 
 // Dial opens a new connection to the backend, with a read buffer attached.
 func (p *Pool) Dial() (*Conn, error) {
+	if p.dialed != nil {
+		p.dialed()
+	}
 	nc, err := p.dialer.Dial("tcp", p.addr)
 	if err != nil {
 		return nil, err

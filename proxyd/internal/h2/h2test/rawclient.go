@@ -13,12 +13,17 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// RawClient speaks HTTP/2 frame by frame, for tests that look at frames: SETTINGS, GOAWAY. It is
-// used by the test's goroutine only.
+// RawClient speaks HTTP/2 frame by frame, for tests that look at frames: SETTINGS, GOAWAY,
+// RST_STREAM, or send frames no HTTP/2 client library would. It is used by the test's goroutine
+// only.
 type RawClient struct {
 	t    testing.TB
 	conn net.Conn
 	fr   *http2.Framer
+	// enc encodes every header block of the connection, so that its dynamic table is the one the
+	// server's decoder keeps; block holds its output.
+	enc   *hpack.Encoder
+	block bytes.Buffer
 	// wait bounds every read, so that a server that never answers fails the test.
 	wait time.Duration
 }
@@ -33,6 +38,7 @@ func Dial(t testing.TB, addr string, wait time.Duration) *RawClient {
 	}
 	t.Cleanup(func() { conn.Close() })
 	c := &RawClient{t: t, conn: conn, fr: http2.NewFramer(conn, conn), wait: wait}
+	c.enc = hpack.NewEncoder(&c.block)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
 		t.Fatal(err)
@@ -70,27 +76,69 @@ func (c *RawClient) Settings() map[http2.SettingID]uint32 {
 	}
 }
 
+// Framer returns the connection's framer, for tests that write frames themselves.
+func (c *RawClient) Framer() *http2.Framer { return c.fr }
+
 // Get opens stream id with a GET for path, without a body.
 func (c *RawClient) Get(id uint32, path string) {
 	c.t.Helper()
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	for _, f := range [][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "example.test"}, {":path", path}} {
-		enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
-	}
-	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true}); err != nil {
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: c.Request(path), EndStream: true, EndHeaders: true}); err != nil {
 		c.t.Fatal(err)
 	}
+}
+
+// Request returns the header block of a GET for path with the fields extra (name, value) after
+// the pseudo-header fields, encoded with the connection's encoder: the block must be sent, whole
+// and before any other, for the server's dynamic table to stay the encoder's.
+func (c *RawClient) Request(path string, extra ...[2]string) []byte {
+	c.block.Reset()
+	fields := append([][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "example.test"}, {":path", path}}, extra...)
+	for _, f := range fields {
+		c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
+	}
+	return bytes.Clone(c.block.Bytes())
 }
 
 // ExpectGoAway reads until a GOAWAY frame and checks its code is NO_ERROR (a graceful shutdown).
 func (c *RawClient) ExpectGoAway() {
 	c.t.Helper()
+	c.ExpectGoAwayWith(http2.ErrCodeNo)
+}
+
+// ExpectGoAwayWith reads until a GOAWAY frame and checks its code is code.
+func (c *RawClient) ExpectGoAwayWith(code http2.ErrCode) {
+	c.t.Helper()
 	for {
 		if ga, ok := c.Next().(*http2.GoAwayFrame); ok {
-			if ga.ErrCode != http2.ErrCodeNo {
-				c.t.Errorf("GOAWAY with %v, want NO_ERROR", ga.ErrCode)
+			if ga.ErrCode != code {
+				c.t.Errorf("GOAWAY with %v, want %v", ga.ErrCode, code)
 			}
+			return
+		}
+	}
+}
+
+// ExpectReset reads until the server ends stream id or the connection, and checks that it reset
+// the stream with code: a response on the stream or a GOAWAY fails the test.
+func (c *RawClient) ExpectReset(id uint32, code http2.ErrCode) {
+	c.t.Helper()
+	for {
+		switch f := c.Next().(type) {
+		case *http2.RSTStreamFrame:
+			if f.StreamID != id {
+				continue
+			}
+			if f.ErrCode != code {
+				c.t.Errorf("stream %d reset with %v, want %v", id, f.ErrCode, code)
+			}
+			return
+		case *http2.MetaHeadersFrame:
+			if f.StreamID == id {
+				c.t.Errorf("stream %d answered %s, want RST_STREAM %v", id, f.PseudoValue("status"), code)
+				return
+			}
+		case *http2.GoAwayFrame:
+			c.t.Errorf("GOAWAY %v while waiting for RST_STREAM %v on stream %d", f.ErrCode, code, id)
 			return
 		}
 	}

@@ -1,0 +1,186 @@
+package h2
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
+
+	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/routetest"
+)
+
+// startHello starts a proxy in front of an h2c backend that answers every request "hello", and
+// returns the proxy's address.
+func startHello(t testing.TB) string {
+	be := startH2C(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "hello")
+	}))
+	return startProxy(t, testConfig(t, routetest.Table(t, addr(be)))).addr
+}
+
+// dialReady opens a raw HTTP/2 connection to addr and exchanges the SETTINGS.
+func dialReady(t testing.TB, addr string) *h2test.RawClient {
+	c := h2test.Dial(t, addr, waitLimit)
+	c.Settings()
+	return c
+}
+
+// writeHeaders sends a HEADERS frame that ends stream id and carries the whole block.
+func writeHeaders(t testing.TB, c *h2test.RawClient, id uint32, block []byte) {
+	t.Helper()
+	if err := c.Framer().WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block, EndStream: true, EndHeaders: true}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// expectHello reads the response of the stream opened last and checks it is the backend's.
+func expectHello(t testing.TB, c *h2test.RawClient) {
+	t.Helper()
+	if status, body := c.Response(); status != "200" || string(body) != "hello" {
+		t.Errorf("response %s %q, want 200 %q", status, body, "hello")
+	}
+}
+
+// TestMalformedRequestReset sends requests with a connection-specific field, or a TE other than
+// "trailers", which RFC 9113 §8.2.2 makes malformed: each stream is reset with PROTOCOL_ERROR,
+// and the connection goes on serving. TE "trailers" is no such field.
+func TestMalformedRequestReset(t *testing.T) {
+	proxyAddr := startHello(t)
+	for _, fields := range [][][2]string{
+		{{"connection", "keep-alive"}},
+		{{"proxy-connection", "keep-alive"}},
+		{{"keep-alive", "timeout=5"}},
+		{{"transfer-encoding", "chunked"}},
+		{{"upgrade", "h2c"}},
+		{{"te", "trailers, deflate"}},
+		{{"te", "gzip"}},
+		{{"te", "trailers"}, {"te", "trailers"}},
+		{{"accept", "*/*"}, {"connection", "close"}, {"x-after", "1"}},
+	} {
+		t.Run(fmt.Sprint(fields), func(t *testing.T) {
+			c := dialReady(t, proxyAddr)
+			writeHeaders(t, c, 1, c.Request("/", fields...))
+			c.ExpectReset(1, http2.ErrCodeProtocol)
+			c.Get(3, "/")
+			expectHello(t, c)
+		})
+	}
+	t.Run("te trailers", func(t *testing.T) {
+		c := dialReady(t, proxyAddr)
+		writeHeaders(t, c, 1, c.Request("/", [2]string{"te", "trailers"}))
+		expectHello(t, c)
+	})
+}
+
+// TestMalformedRequestAcrossFrames splits a malformed request's header block over a HEADERS frame
+// with padding and a priority and two CONTINUATION frames, then sends the field again, now as an
+// index into the dynamic table: both streams are reset, and a request after them is served, so
+// the server's HPACK decoder and proxyd's stayed in step with the client's encoder.
+func TestMalformedRequestAcrossFrames(t *testing.T) {
+	c := dialReady(t, startHello(t))
+	fr := c.Framer()
+	block := c.Request("/", [2]string{"connection", "close"})
+	param := http2.HeadersFrameParam{StreamID: 1, BlockFragment: block[:3], EndStream: true, PadLength: 7, Priority: http2.PriorityParam{Weight: 200}}
+	if err := fr.WriteHeaders(param); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteContinuation(1, false, block[3:6]); err != nil {
+		t.Fatal(err)
+	}
+	if err := fr.WriteContinuation(1, true, block[6:]); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectReset(1, http2.ErrCodeProtocol)
+	again := c.Request("/", [2]string{"connection", "close"})
+	if len(again) >= len(block) {
+		t.Fatalf("the second block (%d bytes) is not indexed, as long as the first (%d)", len(again), len(block))
+	}
+	writeHeaders(t, c, 3, again)
+	c.ExpectReset(3, http2.ErrCodeProtocol)
+	c.Get(5, "/")
+	expectHello(t, c)
+}
+
+// TestMalformedRequestTooLarge sends a malformed request whose header list is also larger than
+// SETTINGS_MAX_HEADER_LIST_SIZE: it is answered 431, as it would be without the malformed field.
+func TestMalformedRequestTooLarge(t *testing.T) {
+	c := dialReady(t, startHello(t))
+	big := strings.Repeat("x", testMaxHeaderSize/3)
+	writeHeaders(t, c, 1, c.Request("/", [2]string{"connection", "close"}, [2]string{"a", big}, [2]string{"b", big}, [2]string{"c", big}))
+	if status, _ := c.Response(); status != "431" {
+		t.Errorf("status %s, want 431", status)
+	}
+}
+
+// TestHeadersOverMaxFrameSize sends a HEADERS frame larger than the SETTINGS_MAX_FRAME_SIZE
+// advertised: a connection error FRAME_SIZE_ERROR (RFC 9113 §4.2).
+func TestHeadersOverMaxFrameSize(t *testing.T) {
+	c := dialReady(t, startHello(t))
+	var fields [][2]string
+	for i := range 5 {
+		fields = append(fields, [2]string{fmt.Sprintf("x-dummy%d", i), strings.Repeat("x", maxFrameSize/4)})
+	}
+	block := c.Request("/", fields...)
+	if len(block) <= maxFrameSize {
+		t.Fatalf("block of %d bytes, want more than %d", len(block), maxFrameSize)
+	}
+	writeHeaders(t, c, 1, block)
+	c.ExpectGoAwayWith(http2.ErrCodeFrameSize)
+}
+
+// TestRepeatedSettingApplies sends SETTINGS_INITIAL_WINDOW_SIZE twice in one SETTINGS frame: the
+// frame is acknowledged and the last value is in force (RFC 9113 §6.5.3), so the response body
+// comes one byte per DATA frame, each after a WINDOW_UPDATE.
+func TestRepeatedSettingApplies(t *testing.T) {
+	c := dialReady(t, startHello(t))
+	fr := c.Framer()
+	if err := fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for acked := false; !acked; {
+		switch f := c.Next().(type) {
+		case *http2.SettingsFrame:
+			acked = f.IsAck()
+		case *http2.GoAwayFrame:
+			t.Fatalf("GOAWAY %v, want the SETTINGS acknowledged", f.ErrCode)
+		}
+	}
+	c.Get(1, "/")
+	var sizes []int // of the DATA frames that carry bytes
+	var body []byte
+	for ended := false; !ended; {
+		f, ok := c.Next().(*http2.DataFrame)
+		if !ok {
+			continue
+		}
+		ended = f.StreamEnded()
+		if n := len(f.Data()); n > 0 {
+			sizes, body = append(sizes, n), append(body, f.Data()...)
+			if err := fr.WriteWindowUpdate(1, uint32(n)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if diff := cmp.Diff([]int{1, 1, 1, 1, 1}, sizes); diff != "" || string(body) != "hello" {
+		t.Errorf("body %q; DATA frame sizes (-want +got):\n%s", body, diff)
+	}
+}
+
+// TestSettingsFloodLimitKept sends a SETTINGS frame of more settings than x/net/http2 takes, one
+// setting repeated: the connection is closed with PROTOCOL_ERROR, as the library does.
+func TestSettingsFloodLimitKept(t *testing.T) {
+	c := dialReady(t, startHello(t))
+	settings := make([]http2.Setting, maxSettingsPerFrame+1)
+	for i := range settings {
+		settings[i] = http2.Setting{ID: http2.SettingEnablePush, Val: 0}
+	}
+	if err := c.Framer().WriteSettings(settings...); err != nil {
+		t.Fatal(err)
+	}
+	c.ExpectGoAwayWith(http2.ErrCodeProtocol)
+}

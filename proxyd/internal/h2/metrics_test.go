@@ -1,0 +1,51 @@
+package h2
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"proxyd.dev/proxyd/internal/metrics"
+	"proxyd.dev/proxyd/internal/routetest"
+)
+
+// TestMetrics counts every stream by its own route, with its status class, and the HTTP/2
+// connection and streams it came on; a backend that refuses counts as its failure.
+func TestMetrics(t *testing.T) {
+	api := startH2C(t, echoHandler("api"))
+	def := startH1(t, echoHandler("default"))
+	down := closedAddr(t)
+	cfg := testConfig(t, routetest.Table(t, addr(def), "/api="+addr(api), "/down="+down))
+	m := metrics.New()
+	cfg.Metrics = m
+	p := startProxy(t, cfg)
+	c := newClient(t)
+	getEcho(t, c, p, "/api/x")
+	getEcho(t, c, p, "/api/y")
+	getEcho(t, c, p, "/other")
+	resp, body := get(t, c, p, "/a/../b")
+	checkAnswer(t, resp, body, http.StatusBadRequest)
+	resp, body = get(t, c, p, "/down")
+	checkAnswer(t, resp, body, http.StatusBadGateway)
+
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	scraped, _ := io.ReadAll(rec.Result().Body)
+	for _, want := range []string{
+		`proxyd_requests_total{code="2xx",method="GET",route="/api"} 2`,
+		`proxyd_requests_total{code="2xx",method="GET",route="default"} 1`,
+		`proxyd_requests_total{code="4xx",method="GET",route="default"} 1`,
+		`proxyd_requests_total{code="5xx",method="GET",route="/down"} 1`,
+		`proxyd_backend_failures_total{backend="` + down + `",cause="dial_failed",code="502"} 1`,
+		`proxyd_http2_connections_total 1`,
+		`proxyd_http2_connections_open 1`,
+		`proxyd_http2_streams_total 5`,
+		`proxyd_http2_streams_open 0`,
+	} {
+		if !strings.Contains(string(scraped), want+"\n") {
+			t.Errorf("no line %q in the scrape:\n%s", want, scraped)
+		}
+	}
+}
