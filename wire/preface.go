@@ -1,5 +1,7 @@
 package wire
 
+import "bytes"
+
 // H2Preface is the HTTP/2 client connection preface (RFC 9113 §3.4) that a client speaking HTTP/2
 // with prior knowledge sends first.
 const H2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
@@ -24,4 +26,17 @@ func MatchH2Preface(buf []byte) (match, more bool) {
 func InvalidH2Preface(buf []byte) bool {
 	match, _ := MatchH2Preface(buf)
 	return !match && len(buf) >= len(h2PrefaceLine) && string(buf[:len(h2PrefaceLine)]) == h2PrefaceLine
+}
+
+// ForeignRequestLine reports whether buf starts with a complete first line that names no protocol:
+// three words, the last without a "/" ("INVALID CONNECTION PREFACE\r\n"). Such bytes come from a
+// client that speaks neither HTTP/1.x (whose version is "HTTP/" and digits, a malformed one
+// included) nor HTTP/2 with a valid preface, and no HTTP/1.x answer means anything to it.
+func ForeignRequestLine(buf []byte) bool {
+	end := bytes.Index(buf, []byte("\r\n"))
+	if end < 0 {
+		return false
+	}
+	words := bytes.Split(buf[:end], []byte(" "))
+	return len(words) == 3 && len(words[2]) > 0 && bytes.IndexByte(words[2], '/') < 0
 }

@@ -49,3 +49,23 @@ func TestInvalidH2Preface(t *testing.T) {
 		}
 	}
 }
+
+func TestForeignRequestLine(t *testing.T) {
+	for buf, want := range map[string]bool{
+		"INVALID CONNECTION PREFACE\r\n\r\n": true,
+		"GET / FOO\r\nHost: a\r\n\r\n":       true,
+		"INVALID CONNECTION PREFACE":         false, // not a complete line yet
+		"GET / HTTP/1.1\r\n":                 false,
+		"GET / http/1.1\r\n":                 false, // a malformed version: answered 400
+		"GET / HTTP/1.x\r\n":                 false,
+		"GET /\r\n":                          false, // a missing version: answered 400
+		"GET  / HTTP/1.1\r\n":                false,
+		"GET / \r\n":                         false,
+		"PRI * HTTP/2.0\r\n":                 false,
+		"":                                   false,
+	} {
+		if got := ForeignRequestLine([]byte(buf)); got != want {
+			t.Errorf("ForeignRequestLine(%q) = %v, want %v", buf, got, want)
+		}
+	}
+}

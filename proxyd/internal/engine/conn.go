@@ -168,10 +168,14 @@ func (c *clientConn) readRequestHead() headResult {
 }
 
 // headFailed answers and logs a request head that could not be read: too large (431), malformed
-// (the parser's status), too slow (408); a client that closed mid-head is only logged.
+// (the parser's status), too slow (408); a client that closed mid-head is only logged, and so is a
+// connection whose first line names no protocol at all: neither HTTP/1.x nor HTTP/2 (an invalid
+// preface is a connection error, RFC 9113 §3.4), it is closed unanswered.
 func (c *clientConn) headFailed(err error) {
 	var we *wire.Error
 	switch {
+	case errors.As(err, &we) && c.requests == 0 && wire.ForeignRequestLine(c.rd.Buffered()):
+		c.srv.log.Info("not an HTTP request", "client", c.conn.RemoteAddr(), "bytes", len(c.rd.Buffered()))
 	case errors.Is(err, errHeadTooLarge):
 		c.answer(431, true, false)
 		c.srv.log.Info("request head too large", "client", c.conn.RemoteAddr(), "limit", c.srv.cfg.MaxHeaderSize)
