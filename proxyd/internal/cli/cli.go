@@ -21,7 +21,8 @@ import (
 	"proxyd.dev/router"
 )
 
-// Version is proxyd's release version, printed by --version.
+// Version is proxyd's release version; --version prints it with the commit and Go version the
+// binary was built from (VersionString).
 const Version = "0.1.0"
 
 // ExitUsage is the exit status for invalid arguments.
@@ -89,7 +90,7 @@ func Parse(args []string, stdout, stderr io.Writer, exit func(int)) (*Args, erro
 	parser, err := kong.New(&a,
 		kong.Name("proxyd"),
 		kong.Description(description),
-		kong.Vars{"version": "proxyd " + Version},
+		kong.Vars{"version": VersionString()},
 		kong.Writers(stdout, stderr),
 		kong.Exit(exit),
 	)
