@@ -44,8 +44,9 @@ func buildArtifacts(ctx context.Context, dir string) (artifacts, error) {
 	}
 	a := artifacts{image: image, proxyd: filepath.Join(dir, "proxyd")}
 	// The proxyd module builds both inside the go.work workspace and on its own (its go.mod
-	// replaces its sibling modules).
-	if err := goBuild(ctx, filepath.Join("..", "proxyd"), a.proxyd, "."); err != nil {
+	// replaces its sibling modules). Static, so that the container tests can put the same binary
+	// into proxyd's image FROM scratch.
+	if err := goBuild(ctx, filepath.Join("..", "proxyd"), a.proxyd, ".", "CGO_ENABLED=0"); err != nil {
 		a.proxyd, a.proxydErr = "", err
 	}
 	return a, nil
@@ -63,24 +64,42 @@ func buildBackendImage(ctx context.Context, dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
 		return "", err
 	}
-	provider, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(log.NewNoopLogger()))
+	return buildImage(ctx, dir, imageRepo, "")
+}
+
+// buildImage builds the Dockerfile in the build context dir up to the stage target (the last
+// stage when empty) and tags the image repo with a random tag, which it returns.
+func buildImage(ctx context.Context, dir, repo, target string) (string, error) {
+	provider, err := dockerProvider()
 	if err != nil {
-		return "", fmt.Errorf("docker (run scripts/docker-setup.sh): %w", err)
+		return "", err
 	}
 	defer provider.Close()
 	var buildLog bytes.Buffer
 	image, err := provider.BuildImage(ctx, &testcontainers.ContainerRequest{
 		FromDockerfile: testcontainers.FromDockerfile{
 			Context:        dir,
-			Repo:           imageRepo,
+			Repo:           repo,
 			Tag:            randomTag(),
 			BuildLogWriter: &buildLog,
+			BuildOptionsModifier: func(o *client.ImageBuildOptions) {
+				o.Target = target
+			},
 		},
 	})
 	if err != nil {
-		return "", fmt.Errorf("building image %s from %s: %w\n%s", imageRepo, dir, err, &buildLog)
+		return "", fmt.Errorf("building image %s from %s: %w\n%s", repo, dir, err, &buildLog)
 	}
 	return image, nil
+}
+
+// dockerProvider connects to the Docker engine; the caller closes the provider.
+func dockerProvider() (*testcontainers.DockerProvider, error) {
+	provider, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(log.NewNoopLogger()))
+	if err != nil {
+		return nil, fmt.Errorf("docker (run scripts/docker-setup.sh): %w", err)
+	}
+	return provider, nil
 }
 
 // goBuild runs `go build -o out pkg` in dir with the extra environment env.
@@ -105,14 +124,21 @@ func randomTag() string {
 func (a artifacts) remove() {
 	ctx, cancel := context.WithTimeout(context.Background(), removeTimeout)
 	defer cancel()
-	provider, err := testcontainers.NewDockerProvider(testcontainers.WithLogger(log.NewNoopLogger()))
+	if err := removeImage(ctx, a.image); err != nil {
+		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
+	}
+}
+
+// removeImage deletes image, also when a container still uses it.
+func removeImage(ctx context.Context, image string) error {
+	provider, err := dockerProvider()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "integration: removing image %s: %v\n", a.image, err)
-		return
+		return fmt.Errorf("removing image %s: %w", image, err)
 	}
 	defer provider.Close()
-	_, err = provider.Client().ImageRemove(ctx, a.image, client.ImageRemoveOptions{Force: true, PruneChildren: true})
+	_, err = provider.Client().ImageRemove(ctx, image, client.ImageRemoveOptions{Force: true, PruneChildren: true})
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "integration: removing image %s: %v\n", a.image, err)
+		return fmt.Errorf("removing image %s: %w", image, err)
 	}
+	return nil
 }

@@ -25,10 +25,11 @@ const (
 	maxLogBytes = 64 << 10
 )
 
-// backend is one backend container. It uses host networking and listens on addr, a loopback
-// address chosen free when it was started.
+// backend is one backend container. Most use host networking and listen on addr, a loopback
+// address chosen free when it was started (startBackend); the container tests put them on a
+// network of their own (runBackend).
 type backend struct {
-	// addr is the backend's host:port.
+	// addr is the backend's host:port as proxyd reaches it.
 	addr string
 	ctr  *testcontainers.DockerContainer
 	// starts counts the starts of the container, so a restart waits for a new readiness line.
@@ -39,20 +40,28 @@ type backend struct {
 // waits until it logs api.ReadyLine and terminates it when the test ends.
 func startBackend(t *testing.T, mode, name string) *backend {
 	t.Helper()
-	b := &backend{addr: freeAddr(t), starts: 1}
+	addr := freeAddr(t)
+	return runBackend(t, mode, name, addr, addr, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+		hc.NetworkMode = "host"
+	}))
+}
+
+// runBackend starts a backend container of the given mode and name that listens on listen and is
+// reached at addr, with the further options opts (its network), waits until it logs
+// api.ReadyLine and terminates it when the test ends.
+func runBackend(t *testing.T, mode, name, listen, addr string, opts ...testcontainers.ContainerCustomizer) *backend {
+	t.Helper()
+	b := &backend{addr: addr, starts: 1}
 	ctx, cancel := context.WithTimeout(t.Context(), containerTimeout)
 	defer cancel()
-	ctr, err := testcontainers.Run(ctx, built.image,
+	ctr, err := testcontainers.Run(ctx, built.image, append([]testcontainers.ContainerCustomizer{
 		testcontainers.WithLogger(log.TestLogger(t)),
-		testcontainers.WithCmd("-mode", mode, "-name", name, "-addr", b.addr),
-		testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
-			hc.NetworkMode = "host"
-		}),
+		testcontainers.WithCmd("-mode", mode, "-name", name, "-addr", listen),
 		testcontainers.WithWaitStrategy(readiness(b.starts)),
-	)
+	}, opts...)...)
 	// Run can return a container together with an error: clean it up either way.
 	b.ctr = ctr
-	t.Cleanup(func() { b.terminate(t) })
+	t.Cleanup(func() { terminateContainer(t, b.ctr, "backend on "+b.addr) })
 	if err != nil {
 		t.Fatalf("starting %s backend %s on %s: %v", mode, name, b.addr, err)
 	}
@@ -72,11 +81,18 @@ func (b *backend) url(path string) string {
 // stop stops the container; the backend closes every connection at once, as a crash would.
 func (b *backend) stop(t *testing.T) {
 	t.Helper()
+	stopContainer(t, b.ctr, "backend on "+b.addr)
+}
+
+// stopContainer stops ctr as `docker stop` does: SIGTERM, and SIGKILL after stopGrace; it returns
+// once the container has exited. what names it in messages.
+func stopContainer(t *testing.T, ctr *testcontainers.DockerContainer, what string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), containerTimeout)
 	defer cancel()
 	grace := stopGrace
-	if err := b.ctr.Stop(ctx, &grace); err != nil {
-		t.Fatalf("stopping backend on %s: %v", b.addr, err)
+	if err := ctr.Stop(ctx, &grace); err != nil {
+		t.Fatalf("stopping %s: %v", what, err)
 	}
 }
 
@@ -94,30 +110,31 @@ func (b *backend) restart(t *testing.T) {
 	}
 }
 
-// terminate removes the container, first copying its log into the test log if the test failed.
-// It runs in t.Cleanup, after t.Context is done, so it has a context of its own.
-func (b *backend) terminate(t *testing.T) {
-	if b.ctr == nil {
+// terminateContainer removes ctr (nil when it was never created), first copying its log into
+// the test log if the test failed; what names it in messages. It runs in t.Cleanup, after
+// t.Context is done, so it has a context of its own.
+func terminateContainer(t *testing.T, ctr *testcontainers.DockerContainer, what string) {
+	if ctr == nil {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), containerTimeout)
 	defer cancel()
 	if t.Failed() {
-		b.logTo(ctx, t)
+		logContainer(ctx, t, ctr, what)
 	}
-	if err := b.ctr.Terminate(ctx); err != nil {
-		t.Errorf("terminating backend on %s: %v", b.addr, err)
+	if err := ctr.Terminate(ctx); err != nil {
+		t.Errorf("terminating %s: %v", what, err)
 	}
 }
 
-// logTo copies the start of the container's log into the test log.
-func (b *backend) logTo(ctx context.Context, t *testing.T) {
-	logs, err := b.ctr.Logs(ctx)
+// logContainer copies the start of ctr's log into the test log.
+func logContainer(ctx context.Context, t *testing.T, ctr *testcontainers.DockerContainer, what string) {
+	logs, err := ctr.Logs(ctx)
 	if err != nil {
-		t.Logf("log of backend on %s: %v", b.addr, err)
+		t.Logf("log of %s: %v", what, err)
 		return
 	}
 	defer logs.Close()
 	text, err := io.ReadAll(io.LimitReader(logs, maxLogBytes))
-	t.Logf("log of backend on %s (read error: %v):\n%s", b.addr, err, text)
+	t.Logf("log of %s (read error: %v):\n%s", what, err, text)
 }

@@ -27,7 +27,7 @@ func TestBackendFaults(t *testing.T) {
 		t.Parallel()
 		b := startBackend(t, api.ModeHTTP1, "mid-stream")
 		proxy := startProxy(t, b.addr)
-		checkCutOffStream(t, newClient(t), "http://"+proxy, b)
+		checkCutOffStream(t, newClient(t), "http://"+proxy, b.stop)
 	})
 	t.Run("restarted", func(t *testing.T) {
 		t.Parallel()
@@ -60,10 +60,10 @@ func TestBackendFaults(t *testing.T) {
 	})
 }
 
-// checkCutOffStream reads the start of a held-open chunked stream from b through base, stops b,
-// and checks that the client's read then ends with an error (the response is incomplete) rather
-// than hanging until the request deadline.
-func checkCutOffStream(t *testing.T, c *http.Client, base string, b *backend) {
+// checkCutOffStream reads the start of a held-open chunked stream through base, calls stop (which
+// stops the backend, or proxyd), and checks that the client's read then ends with an error (the
+// response is incomplete) rather than hanging until the request deadline.
+func checkCutOffStream(t *testing.T, c *http.Client, base string, stop func(*testing.T)) {
 	ctx, cancel := context.WithTimeout(t.Context(), requestTimeout)
 	defer cancel()
 	url := base + api.PathStream + "?" + api.QueryChunks + "=1&" + api.QueryHold + "=1"
@@ -74,7 +74,7 @@ func checkCutOffStream(t *testing.T, c *http.Client, base string, b *backend) {
 	if _, err := io.ReadFull(resp.Body, buf); err != nil || string(buf) != first {
 		t.Fatalf("GET %s: first chunk %q, %v; want %q", url, buf, err, first)
 	}
-	b.stop(t)
+	stop(t)
 	rest, err := io.ReadAll(resp.Body)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):

@@ -57,6 +57,6 @@ func TestH2ClientThroughProxy(t *testing.T) {
 		checkTrailers(t, c, base)
 	})
 	t.Run("backend stops mid-stream", func(t *testing.T) {
-		checkCutOffStream(t, c, base+"/api", h1)
+		checkCutOffStream(t, c, base+"/api", h1.stop)
 	})
 }

@@ -27,7 +27,7 @@ func TestBackendsDirect(t *testing.T) {
 		}
 		checkBodies(t, c, "http://"+b.addr, harnessBodySize)
 		t.Run("cut-off stream", func(t *testing.T) {
-			checkCutOffStream(t, c, "http://"+b.addr, b)
+			checkCutOffStream(t, c, "http://"+b.addr, b.stop)
 		})
 	})
 	t.Run(api.ModeH2C, func(t *testing.T) {

@@ -6,7 +6,8 @@
 # Idempotent. On a machine where `docker info` already works it only says so. Otherwise it installs
 # Debian's engine (`docker.io`, engine 20.10, API 1.41) when `dockerd` is missing, starts `dockerd` in
 # the background when no daemon answers, and waits (bounded) until it does. No image is ever pulled:
-# the integration tests build their own images FROM scratch and use host networking only.
+# the integration tests build their own images FROM scratch; most use host networking, the test of
+# proxyd in a container a user-defined bridge network with published ports (the default flags).
 #
 # Environment:
 #   DOCKERD_LOG           where dockerd logs (default /var/log/proxyd-dockerd.log)
@@ -23,7 +24,7 @@ readonly CONTAINERD_PIDFILE=/var/run/docker/containerd/containerd.pid
 # negotiation).
 readonly DOCKER_CLIENTS=(/usr/local/bin/docker /usr/bin/docker)
 # Flag sets tried in order until one daemon answers: the defaults first, then without the network
-# setup this sandbox may forbid (tests use host networking only), then also with the vfs storage
+# setup this sandbox may forbid (then the container test cannot run), then also with the vfs storage
 # driver for kernels or filesystems where overlay2 fails.
 readonly DOCKERD_FLAG_SETS=(
 	""
