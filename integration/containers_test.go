@@ -37,13 +37,14 @@ type backend struct {
 }
 
 // startBackend starts a backend container of the given mode (an api.Mode… constant) and name,
-// waits until it logs api.ReadyLine and terminates it when the test ends.
-func startBackend(t *testing.T, mode, name string) *backend {
+// with further options opts (more arguments), waits until it logs api.ReadyLine and terminates it
+// when the test ends.
+func startBackend(t *testing.T, mode, name string, opts ...testcontainers.ContainerCustomizer) *backend {
 	t.Helper()
 	addr := freeAddr(t)
-	return runBackend(t, mode, name, addr, addr, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
+	return runBackend(t, mode, name, addr, addr, append(opts, testcontainers.WithHostConfigModifier(func(hc *container.HostConfig) {
 		hc.NetworkMode = "host"
-	}))
+	}))...)
 }
 
 // runBackend starts a backend container of the given mode and name that listens on listen and is

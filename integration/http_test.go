@@ -98,11 +98,12 @@ func decodeJSON(t *testing.T, resp *http.Response, body []byte, v any) {
 }
 
 // cmpEchoRoute compares only where a request went and what it looked like on arrival, not the
-// Host and the other headers.
-var cmpEchoRoute = cmpopts.IgnoreFields(api.Echo{}, "Host", "Headers", "Path")
+// Host, the other headers and the address it came from.
+var cmpEchoRoute = cmpopts.IgnoreFields(api.Echo{}, "Host", "Headers", "Path", "RemoteAddr")
 
-// cmpEchoHeaders compares everything of an echo but the headers (which the client chooses).
-var cmpEchoHeaders = cmpopts.IgnoreFields(api.Echo{}, "Headers")
+// cmpEchoHeaders compares everything of an echo but the headers (which the client chooses) and
+// the address it came from.
+var cmpEchoHeaders = cmpopts.IgnoreFields(api.Echo{}, "Headers", "RemoteAddr")
 
 // readResponse reads from r the response to a request for target, body included.
 func readResponse(t *testing.T, r *bufio.Reader, method, target string) (*http.Response, []byte) {

@@ -26,42 +26,66 @@ const (
 // connections.
 const listeningMarker = "msg=listening"
 
+// proxyProcess is a proxyd subprocess: its address, its command and its stderr.
+type proxyProcess struct {
+	addr   string
+	cmd    *exec.Cmd
+	stderr *processLog
+	exited chan error // receives the exit status once; put back by whoever takes it
+}
+
 // startProxy runs the proxyd binary on a free loopback address with the given default backend
 // and further arguments (routes, flags), waits until it logs that it listens, and returns its
 // address. When the test ends it sends SIGTERM, waits for the exit and fails the test unless the
 // exit status is 0; proxyd's stderr goes into the log of a failed test.
 func startProxy(t *testing.T, defaultBackend string, args ...string) string {
 	t.Helper()
+	return runProxy(t, defaultBackend, args...).addr
+}
+
+// runProxy is startProxy, returning the process for tests that signal it or read its log.
+func runProxy(t *testing.T, defaultBackend string, args ...string) *proxyProcess {
+	t.Helper()
 	if built.proxydErr != nil {
 		t.Fatalf("proxyd did not build: %v", built.proxydErr)
 	}
-	addr := freeAddr(t)
-	argv := append([]string{addr, defaultBackend, "--shutdown-timeout=" + proxyShutdownGrace.String(), "--access-log"}, args...)
-	cmd := exec.Command(built.proxyd, argv...)
-	stderr := newMarkerLog(listeningMarker)
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s: %v", cmd, err)
+	p := &proxyProcess{addr: freeAddr(t), stderr: newProcessLog(), exited: make(chan error, 1)}
+	argv := append([]string{p.addr, defaultBackend, "--shutdown-timeout=" + proxyShutdownGrace.String(), "--access-log"}, args...)
+	p.cmd = exec.Command(built.proxyd, argv...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", p.cmd, err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() { stopProxy(t, cmd, exited, stderr) })
-	timer := time.NewTimer(proxyStartTimeout)
+	go func() { p.exited <- p.cmd.Wait() }()
+	t.Cleanup(func() { stopProxy(t, p.cmd, p.exited, p.stderr) })
+	p.waitLog(t, listeningMarker, 0, proxyStartTimeout)
+	return p
+}
+
+// waitLog waits until text appears in proxyd's stderr at or after byte offset from; it fails the
+// test when proxyd exits first or timeout passes.
+func (p *proxyProcess) waitLog(t *testing.T, text string, from int, timeout time.Duration) {
+	t.Helper()
+	timer := time.NewTimer(timeout)
 	defer timer.Stop()
-	select {
-	case <-stderr.seen:
-		return addr
-	case err := <-exited:
-		exited <- err // for stopProxy
-		t.Fatalf("%s exited before listening: %v", cmd, err)
-	case <-timer.C:
-		t.Fatalf("%s logged no %q within %v", cmd, listeningMarker, proxyStartTimeout)
+	for {
+		found, changed := p.stderr.appeared(text, from)
+		if found {
+			return
+		}
+		select {
+		case <-changed:
+		case err := <-p.exited:
+			p.exited <- err // for stopProxy
+			t.Fatalf("%s exited before logging %q: %v", p.cmd, text, err)
+		case <-timer.C:
+			t.Fatalf("%s logged no %q within %v", p.cmd, text, timeout)
+		}
 	}
-	return ""
 }
 
 // stopProxy sends SIGTERM, waits for the exit and checks its status.
-func stopProxy(t *testing.T, cmd *exec.Cmd, exited chan error, stderr *markerLog) {
+func stopProxy(t *testing.T, cmd *exec.Cmd, exited chan error, stderr *processLog) {
 	defer func() {
 		if t.Failed() {
 			t.Logf("stderr of %s:\n%s", cmd, stderr.String())
@@ -83,42 +107,43 @@ func stopProxy(t *testing.T, cmd *exec.Cmd, exited chan error, stderr *markerLog
 	}
 }
 
-// markerLog collects a process's output and closes seen once marker has appeared in it.
-type markerLog struct {
-	marker []byte
-	// seen is closed when marker first appears.
-	seen chan struct{}
-
-	mu  sync.Mutex
-	buf bytes.Buffer
-	// searched is how far buf has been searched for marker; -1 once it was found.
-	searched int
+// processLog collects a process's output; waiters learn of every write.
+type processLog struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{} // closed and replaced by every write
 }
 
-// newMarkerLog returns an empty log that watches for marker.
-func newMarkerLog(marker string) *markerLog {
-	return &markerLog{marker: []byte(marker), seen: make(chan struct{})}
-}
+// newProcessLog returns an empty log.
+func newProcessLog() *processLog { return &processLog{changed: make(chan struct{})} }
 
-// Write appends p and checks the new bytes (and the marker's length before them) for the marker.
-func (l *markerLog) Write(p []byte) (int, error) {
+// Write appends p and wakes the waiters.
+func (l *processLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Write(p)
-	if l.searched < 0 {
-		return len(p), nil
-	}
-	if bytes.Contains(l.buf.Bytes()[l.searched:], l.marker) {
-		l.searched = -1
-		close(l.seen)
-		return len(p), nil
-	}
-	l.searched = max(0, l.buf.Len()-len(l.marker)+1)
+	close(l.changed)
+	l.changed = make(chan struct{})
 	return len(p), nil
 }
 
+// appeared reports whether text is in the log at or after byte offset from, and returns a channel
+// closed at the next write.
+func (l *processLog) appeared(text string, from int) (bool, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Contains(l.buf.Bytes()[min(from, l.buf.Len()):], []byte(text)), l.changed
+}
+
+// Len returns how many bytes were written so far: an offset for appeared.
+func (l *processLog) Len() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Len()
+}
+
 // String returns everything written so far.
-func (l *markerLog) String() string {
+func (l *processLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()

@@ -42,13 +42,14 @@ func echoHandler(name string) http.HandlerFunc {
 			headers[k] = strings.Join(v, ", ")
 		}
 		writeJSON(w, api.Echo{
-			Backend: name,
-			Method:  r.Method,
-			Target:  r.RequestURI,
-			Path:    r.URL.Path,
-			Proto:   r.Proto,
-			Host:    r.Host,
-			Headers: headers,
+			Backend:    name,
+			Method:     r.Method,
+			Target:     r.RequestURI,
+			Path:       r.URL.Path,
+			Proto:      r.Proto,
+			Host:       r.Host,
+			Headers:    headers,
+			RemoteAddr: r.RemoteAddr,
 		})
 	}
 }

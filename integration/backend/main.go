@@ -24,21 +24,26 @@ func main() {
 	mode := flag.String("mode", api.ModeHTTP1, "what to serve: http1, h2c, ws, sse or grpc")
 	name := flag.String("name", "backend", "name reported in every echo")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	proxied := flag.Bool("proxy-protocol", false, "read a PROXY protocol header (v1 or v2) at the start of every connection; echoes report its client")
 	flag.Parse()
-	if err := run(*mode, *name, *addr); err != nil {
+	if err := run(*mode, *name, *addr, *proxied); err != nil {
 		log.Printf("backend: %v", err)
 		os.Exit(1)
 	}
 }
 
-func run(mode, name, addr string) error {
+func run(mode, name, addr string, proxied bool) error {
 	srv, err := newServer(mode, name)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", addr)
+	var ln net.Listener
+	ln, err = net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on -addr %q: %w", addr, err)
+	}
+	if proxied {
+		ln = newProxyListener(ln)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()

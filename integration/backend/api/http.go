@@ -56,6 +56,9 @@ type Echo struct {
 	Host string `json:"host"`
 	// Headers holds every other request header, values of repeated fields joined by ", ".
 	Headers map[string]string `json:"headers"`
+	// RemoteAddr is the client's address as the backend sees it: the connection's peer, or with
+	// -proxy-protocol the client its PROXY header names.
+	RemoteAddr string `json:"remote_addr"`
 }
 
 // Upload is the answer of PathUpload.
