@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 
+	"proxyd.dev/proxyd/internal/forwarded"
+	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -42,18 +44,26 @@ func startFixed(tb testing.TB) *rawBackend {
 
 // BenchmarkKeepAliveGet sends small GETs one after another over one keep-alive connection, and
 // reads each response before the next request: straight to the backend (the limit), through the
-// proxy to one backend, and through the proxy alternating between two backends by path.
+// proxy to one backend, through the proxy alternating between two backends by path, and through
+// proxies that count metrics or edit the client-address fields (--forwarded).
 func BenchmarkKeepAliveGet(b *testing.B) {
 	a, other := startFixed(b), startFixed(b)
-	p := startProxy(b, testConfig(b, routetest.Table(b, a.addr(), "/a="+a.addr(), "/b="+other.addr())))
+	proxyWith := func(tune func(*Config)) string {
+		cfg := testConfig(b, routetest.Table(b, a.addr(), "/a="+a.addr(), "/b="+other.addr()))
+		tune(&cfg)
+		return startProxy(b, cfg).addr
+	}
+	p := proxyWith(func(*Config) {})
 	for _, bc := range []struct {
 		name string
 		addr string
 		reqs []string
 	}{
 		{"direct", a.addr(), []string{benchRequestA}},
-		{"proxy", p.addr, []string{benchRequestA}},
-		{"proxy-alternating", p.addr, []string{benchRequestA, benchRequestB}},
+		{"proxy", p, []string{benchRequestA}},
+		{"proxy-alternating", p, []string{benchRequestA, benchRequestB}},
+		{"proxy-metrics", proxyWith(func(c *Config) { c.Metrics = metrics.New() }), []string{benchRequestA}},
+		{"proxy-forwarded", proxyWith(func(c *Config) { c.Forwarded = forwarded.New(nil) }), []string{benchRequestA}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			nc, err := net.Dial("tcp", bc.addr)

@@ -133,13 +133,14 @@ func (c *clientConn) beginExchange() *exchange {
 func (c *clientConn) editHead() error {
 	ex := c.ex
 	head := c.rd.Buffered()[:ex.clientHeadLen]
+	reparse := false // the facts in ex.head change with the connection options
 	if ex.head.H2C {
 		ex.stripped = wire.StripH2CUpgrade(ex.stripped[:0], head)
-		head = ex.stripped
+		head, reparse = ex.stripped, true
 	}
 	if ex.clientClose && ex.head.Version == wire.HTTP11 {
 		ex.keepAlive = wire.StripConnectionClose(ex.keepAlive[:0], head)
-		head = ex.keepAlive
+		head, reparse = ex.keepAlive, true
 	}
 	if c.srv.cfg.Forwarded != nil {
 		var err error
@@ -149,6 +150,11 @@ func (c *clientConn) editHead() error {
 		head = ex.forwarded
 	}
 	ex.edited = head
+	if !reparse {
+		// Only the client-address fields changed: they frame nothing, and the request line, so
+		// TargetStart, is as the client sent it.
+		return nil
+	}
 	return wire.ParseRequestHead(head, &ex.head)
 }
 
