@@ -7,6 +7,8 @@
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
 #   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)
 #   OPS=1 bash scripts/bench.sh                           (also proxyd with its operating features)
+#   OPS=1 OPS_FLAGS=--forwarded bash scripts/bench.sh     (... with some of them; metrics are
+#                                                          "--admin-addr 127.0.0.1:18098")
 #
 # Scenarios: a) keep-alive small GET, 64 connections; b) a new TCP connection per request;
 # c) one 256 MiB download; d) keep-alive, path alternating between two routes (wrong-backend count);
@@ -16,9 +18,9 @@
 # are as many as proxyd's GOMAXPROCS. In every scenario the candidates get the same cores: proxyd
 # runs with GOMAXPROCS=PROCS (default: nproc), nginx with as many workers (reuseport spreads the
 # connections over them), HAProxy with as many threads. PROCS=1 shows the cost per request without
-# scheduler effects. With OPS=1 a second proxyd, "proxyd-ops", runs in scenarios a-d with metrics
-# (--admin-addr, scraped once a second during each run), --forwarded and its routes from
-# --routes-file, and the ratios line gives proxyd-ops/proxyd: what the features cost.
+# scheduler effects. With OPS=1 a second proxyd, "proxyd-ops", runs in scenarios a-d with its routes
+# from --routes-file and OPS_FLAGS (default: metrics on --admin-addr, scraped once a second during
+# each run, and --forwarded), and the ratios line gives proxyd-ops/proxyd: what the features cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${1:-10}
@@ -101,8 +103,9 @@ CANDIDATES="direct proxyd nginx haproxy"
 PORT_OPS=18097 PORT_ADMIN=18098
 if [ "$OPS" = 1 ]; then
   printf '/a=%s\n/b=%s\n' $BACKEND_A $BACKEND_B > "$WORK/routes"
+  # shellcheck disable=SC2086 # OPS_FLAGS is a list of words
   GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_OPS $BACKEND_A --routes-file "$WORK/routes" \
-    --admin-addr 127.0.0.1:$PORT_ADMIN --forwarded --log-level=warn 2>"$WORK/proxyd-ops.log" & PIDS+=($!)
+    ${OPS_FLAGS:---admin-addr 127.0.0.1:$PORT_ADMIN --forwarded} --log-level=warn 2>"$WORK/proxyd-ops.log" & PIDS+=($!)
   OPS_PID=$!
   CANDIDATES="direct proxyd proxyd-ops nginx haproxy"
 fi
@@ -188,7 +191,7 @@ cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/
 run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and max for p99, failed)
   local s=$1 c=$2 port; port=$(port_of "$c" "$s")
   local scraper=
-  if [ "$c" = proxyd-ops ]; then # a Prometheus server's scrapes, bounded by the run
+  if [ "$c" = proxyd-ops ] && [[ ${OPS_FLAGS:---admin-addr} == *--admin-addr* ]]; then # a Prometheus server's scrapes, bounded by the run
     (for _ in $(seq $((DUR + 2))); do curl -fso /dev/null "http://127.0.0.1:$PORT_ADMIN/metrics"; sleep 1; done) &
     scraper=$!
   fi
