@@ -242,7 +242,28 @@ ratio() {
 }
 peak_rss_kb() { local p t=0; for p in "$@"; do t=$((t + $(awk '/VmHWM/ {print $2}' "/proc/$p/status"))); done; echo $t; }
 
-echo "proxyd bench: ${DUR}s per run, $ROUNDS round(s), $(nproc) cores, $(date -u +%FT%TZ)"
+# The raw rows of the run go to RESULTS (tab-separated) and the chart of their medians, relative to
+# the better of nginx and HAProxy, to CHART (SVG, drawn by gnuplot from scripts/bench/chart.gp).
+RESULTS=${RESULTS:-scripts/bench/results.tsv}
+CHART=${CHART:-scripts/bench/chart.svg}
+MACHINE="$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)), Linux $(uname -r),\
+ $(go version | awk '{print $3}'), $(nginx -v 2>&1 | awk '{print $3}'), HAProxy $(haproxy -v | awk 'NR==1 {print $3}'),\
+ $(wrk -v 2>&1 | awk 'NR==1 {print $1, $2}'), h2load $(h2load --version | awk '{print $2}')"
+{
+  echo "# proxyd bench, $(date -u +%FT%TZ): ${DUR}s per run, $ROUNDS round(s), PROCS=$PROCS; $MACHINE"
+  printf 'scenario\tround\tcandidate\tvalue\tunit\tp99\tcpu_us_per_req\n'
+} > "$RESULTS"
+# row scenario round candidate result: appends one row of run's result to RESULTS.
+row() {
+  local value unit p99 cpu
+  read -r value unit _ <<<"$4"
+  p99=$(grep -o 'p99=[^ ]*' <<<"$4" | cut -d= -f2 || true)
+  cpu=$(grep -o 'cpu=[0-9.]*' <<<"$4" | cut -d= -f2 || true)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p99:--}" "${cpu:--}" >> "$RESULTS"
+}
+
+echo "proxyd bench: ${DUR}s per run, $ROUNDS round(s), PROCS=$PROCS, $(date -u +%FT%TZ)"
+echo "machine: $MACHINE"
 for s in $SCENARIOS; do
   for r in $(seq "$ROUNDS"); do
     declare -A res=()
@@ -250,6 +271,7 @@ for s in $SCENARIOS; do
       if [ "$c" = proxyd-ops ] && [ "$s" = e ]; then continue; fi
       res[$c]=$(run "$s" "$c")
       printf '%s round %d %-8s %s\n' "$s" "$r" "$c" "${res[$c]}"
+      row "$s" "$r" "$c" "${res[$c]}"
     done
     printf '%s round %d %-8s %s\n' "$s" "$r" ratios "proxyd/nginx=$(ratio "${res[proxyd]}" "${res[nginx]}")\
  proxyd/haproxy=$(ratio "${res[proxyd]}" "${res[haproxy]}") proxyd/direct=$(ratio "${res[proxyd]}" "${res[direct]}")\
@@ -267,3 +289,26 @@ case " $SCENARIOS " in *" e "*)
     echo "peak RSS $c (e, h2c): $(peak_rss_kb $pids) kB$([ "$c" != nginx ] || echo " (sum of $PROCS workers)")"
   done ;;
 esac
+
+# The chart: per scenario, each proxy's median over the rounds divided by the better peer's.
+awk -F'\t' '
+  NR <= 2 || $4 !~ /^[0-9.]+$/ { next }
+  { v[$1, $3] = v[$1, $3] " " $4; if (!($1 in seen)) { seen[$1] = 1; order[++n] = $1 } }
+  function median(list,   a, k, i, j, t) {
+    k = split(list, a, " ")
+    for (i = 2; i <= k; i++) for (j = i; j > 1 && a[j-1] + 0 > a[j] + 0; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t }
+    return k % 2 ? a[(k+1)/2] : (a[k/2] + a[k/2+1]) / 2
+  }
+  END {
+    name["a"] = "a keep-alive"; name["b"] = "b new connection"; name["c"] = "c download"
+    name["d"] = "d alternating"; name["e"] = "e h2c"
+    for (i = 1; i <= n; i++) {
+      s = order[i]; p = median(v[s, "proxyd"]); g = median(v[s, "nginx"]); h = median(v[s, "haproxy"])
+      best = g > h ? g : h
+      if (best > 0) printf "%s\t%.3f\t%.3f\t%.3f\n", name[s], p / best, g / best, h / best
+    }
+  }' "$RESULTS" > "$WORK/chart.tsv"
+if command -v gnuplot >/dev/null || need gnuplot gnuplot-nox; then
+  gnuplot -e "data='$WORK/chart.tsv'; out='$CHART'; subtitle='$(head -1 "$RESULTS" | sed "s/^# //; s/'//g")'" scripts/bench/chart.gp
+  echo "rows: $RESULTS; chart: $CHART"
+fi
