@@ -7,7 +7,11 @@ import (
 	"io"
 	"net/http/httputil"
 	"net/textproto"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"proxyd.dev/wire"
 )
@@ -28,15 +32,16 @@ const maxTruncations = 64
 // decode): 16 KiB. Bodies with more bytes besides their payload are not compared with net/http.
 const netHTTPMaxChunkOverhead = 16 << 10
 
-// FuzzChunked checks wire.CopyChunked on arbitrary bytes, read through a wire.Reader with a fuzzed
-// buffer size: it never panics; it writes only a prefix of its input; its errors are a *wire.Error
-// with status 400 or a *wire.ReadError. When it succeeds, what it wrote is exactly the input it
-// consumed; a plain decoder of the RFC 9112 grammar (chunkedReference) finds a body of that length;
-// net/http/httputil's chunked reader decodes the same bytes to the same payload, with net/textproto
-// reading the trailer section to its end (bodies within netHTTPMaxChunkOverhead); and every truncation of the body fails with a
-// *wire.ReadError for the unexpected end. With a buffer that holds every line, the reference
-// accepts nothing CopyChunked rejects.
-func FuzzChunked(f *testing.F) {
+// chunkedSeed is a seed of the chunked targets: a body and the buffer size it is read through
+// (the bufSize argument, taken into range by chunkBufferSize).
+type chunkedSeed struct {
+	body    string
+	bufSize uint16
+}
+
+// chunkedSeeds are the seeds FuzzChunked and FuzzChunkedReader start from.
+func chunkedSeeds() []chunkedSeed {
+	var seeds []chunkedSeed
 	for _, s := range []string{
 		// One chunk and the last chunk: the smallest body with data.
 		"5\r\nhello\r\n0\r\n\r\n",
@@ -73,14 +78,35 @@ func FuzzChunked(f *testing.F) {
 		// A truncated body: the source ends inside the data.
 		"a\r\nhel",
 	} {
-		f.Add([]byte(s), uint16(4096))
+		seeds = append(seeds, chunkedSeed{s, 4096})
 	}
-	// A large chunk with a small buffer: the data goes straight from the source.
-	f.Add([]byte("40\r\n"+string(bytes.Repeat([]byte("0123456789abcdef"), 4))+"\r\n0\r\n\r\n"), uint16(0))
-	// A size line longer than a small buffer.
-	f.Add([]byte("1;"+string(bytes.Repeat([]byte("e"), 40))+"\r\nx\r\n0\r\n\r\n"), uint16(8))
+	return append(seeds,
+		// A large chunk with a small buffer: the data goes straight from the source.
+		chunkedSeed{"40\r\n" + strings.Repeat("0123456789abcdef", 4) + "\r\n0\r\n\r\n", 0},
+		// A size line longer than a small buffer.
+		chunkedSeed{"1;" + strings.Repeat("e", 40) + "\r\nx\r\n0\r\n\r\n", 8},
+	)
+}
+
+// chunkBufferSize takes a fuzzed buffer size into minChunkBuffer to maxChunkBuffer.
+func chunkBufferSize(bufSize uint16) int {
+	return minChunkBuffer + int(bufSize)%(maxChunkBuffer-minChunkBuffer+1)
+}
+
+// FuzzChunked checks wire.CopyChunked on arbitrary bytes, read through a wire.Reader with a fuzzed
+// buffer size: it never panics; it writes only a prefix of its input; its errors are a *wire.Error
+// with status 400 or a *wire.ReadError. When it succeeds, what it wrote is exactly the input it
+// consumed; a plain decoder of the RFC 9112 grammar (chunkedReference) finds a body of that length;
+// net/http/httputil's chunked reader decodes the same bytes to the same payload, with net/textproto
+// reading the trailer section to its end (bodies within netHTTPMaxChunkOverhead); and every truncation of the body fails with a
+// *wire.ReadError for the unexpected end. With a buffer that holds every line, the reference
+// accepts nothing CopyChunked rejects.
+func FuzzChunked(f *testing.F) {
+	for _, s := range chunkedSeeds() {
+		f.Add([]byte(s.body), s.bufSize)
+	}
 	f.Fuzz(func(t *testing.T, body []byte, bufSize uint16) {
-		size := minChunkBuffer + int(bufSize)%(maxChunkBuffer-minChunkBuffer+1)
+		size := chunkBufferSize(bufSize)
 		buf := make([]byte, size)
 		out, consumed, err := copyChunked(t, body, buf)
 		if !bytes.HasPrefix(body, out) {
@@ -145,8 +171,8 @@ func checkChunkedError(t *testing.T, body []byte, err error) {
 
 // checkNetHTTPChunked fails t unless net/http reads the chunked body exactly as wire does: its
 // chunked reader decodes body to payload, and net/textproto reads the trailer section after the
-// last chunk up to the end of body.
-func checkNetHTTPChunked(t *testing.T, body, payload []byte) {
+// last chunk up to the end of body. It returns the trailer fields net/textproto read.
+func checkNetHTTPChunked(t *testing.T, body, payload []byte) textproto.MIMEHeader {
 	t.Helper()
 	br := bufio.NewReader(bytes.NewReader(body))
 	got, err := io.ReadAll(httputil.NewChunkedReader(br))
@@ -156,10 +182,103 @@ func checkNetHTTPChunked(t *testing.T, body, payload []byte) {
 	if !bytes.Equal(got, payload) {
 		t.Fatalf("body %q: net/http decodes the payload %q, the reference %q", body, got, payload)
 	}
-	if _, err := textproto.NewReader(br).ReadMIMEHeader(); err != nil {
+	trailer, err := textproto.NewReader(br).ReadMIMEHeader()
+	if err != nil {
 		t.Fatalf("body %q: net/textproto rejects the trailer section: %v", body, err)
 	}
 	if rest, _ := io.ReadAll(br); len(rest) > 0 {
 		t.Fatalf("body %q: net/http's body ends %d bytes before wire's", body, len(rest))
+	}
+	return trailer
+}
+
+// FuzzChunkedReader checks wire.ChunkedReader against wire.CopyChunked on the same bytes, read
+// through a wire.Reader with a fuzzed buffer size (as FuzzChunked does) and in reads of a fuzzed
+// length (1 to 65536 bytes): it never panics; it fails exactly when CopyChunked fails, with an
+// error alike (a *wire.Error with the same status, reason and offset, or a *wire.ReadError for the
+// same cause), but for a trailer section over wire.MaxTrailerSize, which only it refuses. When it
+// succeeds it consumed the bytes CopyChunked relayed, its data is the payload of the plain decoder
+// of the grammar (chunkedReference), and its trailer fields are those net/textproto reads (bodies
+// within netHTTPMaxChunkOverhead).
+func FuzzChunkedReader(f *testing.F) {
+	for _, s := range chunkedSeeds() {
+		f.Add([]byte(s.body), s.bufSize, uint16(16<<10))
+		f.Add([]byte(s.body), s.bufSize, uint16(0)) // one byte at a time
+	}
+	f.Fuzz(func(t *testing.T, body []byte, bufSize, readSize uint16) {
+		size := chunkBufferSize(bufSize)
+		out, consumed, copyErr := copyChunked(t, body, make([]byte, size))
+		data, trailer, readConsumed, err := readChunked(body, make([]byte, size), 1+int(readSize))
+		switch {
+		case copyErr != nil && err == nil:
+			t.Fatalf("ChunkedReader accepts %q, which CopyChunked rejects: %v", body, copyErr)
+		case copyErr != nil:
+			checkSameChunkedError(t, body, copyErr, err)
+			return
+		case err != nil:
+			var e *wire.Error
+			if errors.As(err, &e) && e.Reason == "trailer section too large" && len(out) > wire.MaxTrailerSize {
+				return
+			}
+			t.Fatalf("ChunkedReader rejects %q, which CopyChunked accepts: %v", body, err)
+		}
+		if readConsumed != consumed {
+			t.Fatalf("ChunkedReader consumed %d bytes of %q, CopyChunked %d", readConsumed, body, consumed)
+		}
+		payload, _, _ := chunkedReference(body)
+		if !bytes.Equal(data, payload) {
+			t.Fatalf("ChunkedReader decodes %q from %q, the reference %q", data, body, payload)
+		}
+		if len(out)-len(payload) <= netHTTPMaxChunkOverhead {
+			want := checkNetHTTPChunked(t, out, payload)
+			if diff := cmp.Diff(want, trailer, cmpopts.EquateEmpty()); diff != "" {
+				t.Fatalf("body %q: trailer fields (-net/textproto +ChunkedReader):\n%s", body, diff)
+			}
+		}
+	})
+}
+
+// readChunked decodes the chunked body at the start of body with a wire.ChunkedReader through a
+// wire.Reader with the buffer buf, at most readLen bytes per Read, and returns the data, the
+// trailer fields (names canonical, as net/textproto keeps them), how many input bytes it consumed
+// and its error.
+func readChunked(body, buf []byte, readLen int) (data []byte, trailer textproto.MIMEHeader, consumed int, err error) {
+	src := bytes.NewReader(body)
+	r := wire.NewReader(src)
+	r.Attach(buf)
+	cr := wire.NewChunkedReader(r)
+	p := make([]byte, readLen)
+	for {
+		n, rerr := cr.Read(p)
+		data = append(data, p[:n]...)
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return data, nil, 0, rerr
+		}
+	}
+	trailer = textproto.MIMEHeader{}
+	for it := cr.Trailer(); it.Next(); {
+		trailer.Add(string(it.Name()), string(it.Value()))
+	}
+	return data, trailer, len(body) - src.Len() - len(r.Buffered()), nil
+}
+
+// checkSameChunkedError fails t unless err, ChunkedReader's error for body, is the kind of error
+// copyErr, CopyChunked's, is: a *wire.Error with the same status, reason and offset, or a
+// *wire.ReadError for the unexpected end.
+func checkSameChunkedError(t *testing.T, body []byte, copyErr, err error) {
+	t.Helper()
+	var ce, e *wire.Error
+	if errors.As(copyErr, &ce) {
+		if !errors.As(err, &e) || e.Status != ce.Status || e.Reason != ce.Reason || e.Offset != ce.Offset {
+			t.Fatalf("body %q: ChunkedReader fails with %v, CopyChunked with %v", body, err, copyErr)
+		}
+		return
+	}
+	var re *wire.ReadError
+	if !errors.As(err, &re) || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(copyErr, io.ErrUnexpectedEOF) {
+		t.Fatalf("body %q: ChunkedReader fails with %v, CopyChunked with %v", body, err, copyErr)
 	}
 }

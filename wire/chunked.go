@@ -7,7 +7,8 @@ import (
 )
 
 // MaxChunkLineSize is the longest chunk-size line (with its extensions) or trailer field line
-// CopyChunked accepts, CRLF included: 4096 bytes. A line must also fit in the Reader's buffer.
+// CopyChunked and ChunkedReader accept, CRLF included: 4096 bytes. A line must also fit in the
+// Reader's buffer.
 const MaxChunkLineSize = 4096
 
 // maxChunkSizeDigits is the most hex digits a chunk size may have (64 bits, as net/http allows).
@@ -29,58 +30,31 @@ const maxChunkSizeDigits = 16
 // larger than the buffer goes from the source to dst directly, with splice(2) when both are
 // *net.TCPConn on Linux. Errors are as for CopyLength.
 func CopyChunked(dst io.Writer, r *Reader) (int64, error) {
-	c := chunkedCopier{dst: dst, r: r}
+	c := chunkedCopier{chunkScanner{r: r, dst: dst}}
 	err := c.copy()
 	if err == nil {
 		err = c.flush()
 	}
-	return c.written, err
+	return c.done, err
 }
 
-// chunkedCopier relays one chunked body. The first c.pending buffered bytes of c.r are validated
-// and not yet written.
-type chunkedCopier struct {
-	dst     io.Writer
+// chunkScanner validates the framing of one chunked body as it arrives in a Reader's buffer: the
+// chunk-size lines, the CRLF after chunk data and the trailer section. CopyChunked and
+// ChunkedReader share it; they differ in what becomes of the bytes it validated.
+//
+// The first pending buffered bytes of r are validated and not yet handed on. Before more is read
+// (and at the end) they are handed on: written to dst, or dropped when dst is nil.
+type chunkScanner struct {
 	r       *Reader
+	dst     io.Writer
 	pending int
-	written int64
-}
-
-// copy validates the body up to its end, writing it out whenever it needs to read more.
-func (c *chunkedCopier) copy() error {
-	for {
-		size, err := c.sizeLine()
-		if err != nil {
-			return err
-		}
-		if size == 0 {
-			return c.trailer()
-		}
-		if err := c.data(size); err != nil {
-			return err
-		}
-		if err := c.dataEnd(); err != nil {
-			return err
-		}
-	}
-}
-
-// dataEnd validates the CRLF after chunk data.
-func (c *chunkedCopier) dataEnd() error {
-	for len(c.r.Buffered())-c.pending < 2 {
-		if err := c.more(); err != nil {
-			return err
-		}
-	}
-	if b := c.r.Buffered()[c.pending:]; b[0] != '\r' || b[1] != '\n' {
-		return c.fail("chunk data not followed by CRLF", 0)
-	}
-	c.pending += 2
-	return nil
+	// done counts the bytes of the body handed on (written, dropped, or read as chunk data by a
+	// ChunkedReader) before the pending ones: the offset of the first pending byte in the body.
+	done int64
 }
 
 // sizeLine validates chunk-size [ chunk-ext ] CRLF and returns the size.
-func (c *chunkedCopier) sizeLine() (int64, error) {
+func (c *chunkScanner) sizeLine() (int64, error) {
 	line, err := c.line()
 	if err != nil {
 		return 0, err
@@ -106,6 +80,153 @@ func (c *chunkedCopier) sizeLine() (int64, error) {
 	return size, nil
 }
 
+// dataEnd validates the CRLF after chunk data.
+func (c *chunkScanner) dataEnd() error {
+	for len(c.r.Buffered())-c.pending < 2 {
+		if err := c.more(); err != nil {
+			return err
+		}
+	}
+	if b := c.r.Buffered()[c.pending:]; b[0] != '\r' || b[1] != '\n' {
+		return c.fail("chunk data not followed by CRLF", 0)
+	}
+	c.pending += 2
+	return nil
+}
+
+// trailer validates the trailer fields and the final CRLF. Each field line, with its CRLF, is
+// appended to *keep unless keep is nil; the kept lines may not exceed MaxTrailerSize in all.
+func (c *chunkScanner) trailer(keep *[]byte) error {
+	for {
+		line, err := c.line()
+		if err != nil {
+			return err
+		}
+		if line[0] == '\r' {
+			if err := c.lineEnd(line, 0); err != nil {
+				return err
+			}
+			c.pending += 2
+			return nil
+		}
+		var f fieldLine
+		if err := scanField(line, 0, 400, &f); err != nil {
+			if e, ok := err.(*Error); ok {
+				return c.fail(e.Reason, e.Offset)
+			}
+			return c.fail("malformed trailer field", 0)
+		}
+		if keep != nil {
+			if len(*keep)+len(line) > MaxTrailerSize {
+				return c.fail("trailer section too large", 0)
+			}
+			*keep = append(*keep, line...)
+		}
+		c.pending += len(line)
+	}
+}
+
+// line returns the line (through its LF) that starts at the first unvalidated byte, reading more
+// as needed.
+func (c *chunkScanner) line() ([]byte, error) {
+	for {
+		rest := c.r.Buffered()[c.pending:]
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			if i >= MaxChunkLineSize {
+				return nil, c.fail("chunk line too long", MaxChunkLineSize)
+			}
+			return rest[:i+1], nil
+		}
+		if len(rest) >= MaxChunkLineSize {
+			return nil, c.fail("chunk line too long", MaxChunkLineSize)
+		}
+		if err := c.more(); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// lineEnd checks that line, which ends with LF, ends with CRLF at line[i].
+func (c *chunkScanner) lineEnd(line []byte, i int) error {
+	if i != len(line)-2 || line[i] != '\r' {
+		if line[i] == '\r' || line[i] == '\n' {
+			return c.fail("bare CR or LF in chunk line", i)
+		}
+		return c.fail("invalid byte in chunk line", i)
+	}
+	return nil
+}
+
+// more hands on the validated bytes and reads more.
+func (c *chunkScanner) more() error {
+	if err := c.flush(); err != nil {
+		return err
+	}
+	n, err := c.r.Fill()
+	switch {
+	case n > 0:
+		return nil
+	case err == ErrBufferFull:
+		return c.fail("chunk line longer than the buffer", c.r.Cap())
+	case err != nil:
+		return sourceError(err)
+	}
+	return nil
+}
+
+// flush hands on the validated bytes: it writes them to dst, or drops them without a dst.
+func (c *chunkScanner) flush() error {
+	if c.pending == 0 {
+		return nil
+	}
+	n, err := c.pending, error(nil)
+	if c.dst != nil {
+		n, err = write(c.dst, c.r.Buffered()[:c.pending], c.r.progress)
+	}
+	c.done += int64(n)
+	c.r.Discard(c.pending)
+	c.pending = 0
+	return err
+}
+
+// fail returns an *Error for the byte at offset off of the unvalidated bytes; its Offset is the
+// byte's offset in the body.
+func (c *chunkScanner) fail(reason string, off int) error {
+	e := newError(400, reason, c.r.Buffered()[c.pending:], off)
+	e.Offset = int(c.done) + c.pending + off
+	return e
+}
+
+// sourceError is the *ReadError for a source that failed, or ended (io.EOF) inside a body.
+func sourceError(err error) error {
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return &ReadError{err}
+}
+
+// chunkedCopier relays one chunked body: its scanner writes what it validated to dst.
+type chunkedCopier struct{ chunkScanner }
+
+// copy validates the body up to its end, writing it out whenever it needs to read more.
+func (c *chunkedCopier) copy() error {
+	for {
+		size, err := c.sizeLine()
+		if err != nil {
+			return err
+		}
+		if size == 0 {
+			return c.trailer(nil)
+		}
+		if err := c.data(size); err != nil {
+			return err
+		}
+		if err := c.dataEnd(); err != nil {
+			return err
+		}
+	}
+}
+
 // data passes size bytes of chunk data.
 func (c *chunkedCopier) data(size int64) error {
 	for {
@@ -126,102 +247,7 @@ func (c *chunkedCopier) data(size int64) error {
 			return err
 		}
 		n, err := relay(c.dst, c.r, size, false)
-		c.written += n
+		c.done += n
 		return err
 	}
-}
-
-// trailer validates the trailer fields and the final CRLF.
-func (c *chunkedCopier) trailer() error {
-	for {
-		line, err := c.line()
-		if err != nil {
-			return err
-		}
-		if line[0] == '\r' {
-			if err := c.lineEnd(line, 0); err != nil {
-				return err
-			}
-			c.pending += 2
-			return nil
-		}
-		var f fieldLine
-		if err := scanField(line, 0, 400, &f); err != nil {
-			if e, ok := err.(*Error); ok {
-				return c.fail(e.Reason, e.Offset)
-			}
-			return c.fail("malformed trailer field", 0)
-		}
-		c.pending += len(line)
-	}
-}
-
-// line returns the line (through its LF) that starts at the first unvalidated byte, reading more
-// as needed.
-func (c *chunkedCopier) line() ([]byte, error) {
-	for {
-		rest := c.r.Buffered()[c.pending:]
-		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-			if i >= MaxChunkLineSize {
-				return nil, c.fail("chunk line too long", MaxChunkLineSize)
-			}
-			return rest[:i+1], nil
-		}
-		if len(rest) >= MaxChunkLineSize {
-			return nil, c.fail("chunk line too long", MaxChunkLineSize)
-		}
-		if err := c.more(); err != nil {
-			return nil, err
-		}
-	}
-}
-
-// lineEnd checks that line, which ends with LF, ends with CRLF at line[i].
-func (c *chunkedCopier) lineEnd(line []byte, i int) error {
-	if i != len(line)-2 || line[i] != '\r' {
-		if line[i] == '\r' || line[i] == '\n' {
-			return c.fail("bare CR or LF in chunk line", i)
-		}
-		return c.fail("invalid byte in chunk line", i)
-	}
-	return nil
-}
-
-// more writes out the validated bytes and reads more.
-func (c *chunkedCopier) more() error {
-	if err := c.flush(); err != nil {
-		return err
-	}
-	n, err := c.r.Fill()
-	switch {
-	case n > 0:
-		return nil
-	case err == ErrBufferFull:
-		return c.fail("chunk line longer than the buffer", c.r.Cap())
-	case err == io.EOF:
-		return &ReadError{io.ErrUnexpectedEOF}
-	case err != nil:
-		return &ReadError{err}
-	}
-	return nil
-}
-
-// flush writes out the validated bytes.
-func (c *chunkedCopier) flush() error {
-	if c.pending == 0 {
-		return nil
-	}
-	n, err := write(c.dst, c.r.Buffered()[:c.pending], c.r.progress)
-	c.written += int64(n)
-	c.r.Discard(c.pending)
-	c.pending = 0
-	return err
-}
-
-// fail returns an *Error for the byte at offset off of the unvalidated bytes; its Offset is the
-// byte's offset in the body.
-func (c *chunkedCopier) fail(reason string, off int) error {
-	e := newError(400, reason, c.r.Buffered()[c.pending:], off)
-	e.Offset = int(c.written) + c.pending + off
-	return e
 }

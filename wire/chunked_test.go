@@ -26,19 +26,23 @@ func validChunkedBodies() []struct{ name, body string } {
 	}
 }
 
+// chunkedSources are the ways the tests of valid chunked bodies deliver them: how the source
+// splits its reads, and the size of the Reader's buffer.
+var chunkedSources = []struct {
+	name    string
+	wrap    func(io.Reader) io.Reader
+	bufSize int
+}{
+	{"whole", func(r io.Reader) io.Reader { return r }, 8192},
+	{"one byte reads", iotest.OneByteReader, 8192},
+	{"half reads", iotest.HalfReader, 8192},
+	{"data larger than the buffer", iotest.HalfReader, 48},
+	{"data with the last read's EOF", iotest.DataErrReader, 48},
+}
+
 func TestCopyChunkedValid(t *testing.T) {
-	readers := []struct {
-		name    string
-		wrap    func(io.Reader) io.Reader
-		bufSize int
-	}{
-		{"whole", func(r io.Reader) io.Reader { return r }, 8192},
-		{"one byte reads", iotest.OneByteReader, 8192},
-		{"half reads, small buffer", iotest.HalfReader, 8192},
-		{"data larger than the buffer", iotest.HalfReader, 48},
-	}
 	for _, tc := range validChunkedBodies() {
-		for _, rd := range readers {
+		for _, rd := range chunkedSources {
 			if longestLine(tc.body) > rd.bufSize {
 				continue // a line must fit in the buffer
 			}
@@ -57,8 +61,9 @@ func TestCopyChunkedValid(t *testing.T) {
 	}
 }
 
-func TestCopyChunkedBad(t *testing.T) {
-	tests := []struct{ name, body string }{
+// badChunkedBodies are chunked bodies every chunked parser of the package refuses with an *Error.
+func badChunkedBodies() []struct{ name, body string } {
+	return []struct{ name, body string }{
 		{"empty size", "\r\nhello\r\n0\r\n\r\n"},
 		{"non-hex size", "g\r\n"},
 		{"negative size", "-1\r\n"},
@@ -87,7 +92,10 @@ func TestCopyChunkedBad(t *testing.T) {
 		{"size line too long", "1;" + strings.Repeat("x", MaxChunkLineSize) + "\r\na\r\n0\r\n\r\n"},
 		{"size line without end", "1;" + strings.Repeat("x", 2*MaxChunkLineSize)},
 	}
-	for _, tc := range tests {
+}
+
+func TestCopyChunkedBad(t *testing.T) {
+	for _, tc := range badChunkedBodies() {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newTestReader(t, iotest.HalfReader(strings.NewReader(tc.body)), 2*MaxChunkLineSize, false)
 			var dst recorder

@@ -31,9 +31,10 @@ func (s *Server) answer(st *stream, status int, why string, err error) {
 }
 
 // failed handles a stream whose backend gave no response head: nothing when the client reset the
-// stream (logged 499), 408 when its request body stopped arriving for the idle timeout, else 504
-// when a timeout ended it (the dial's or the response-header timeout), else 502. The backend's
-// protocol is probed again before its next request.
+// stream (logged 499), 408 when its request body stopped arriving for the idle timeout, 400 when it
+// cannot be written in HTTP/1.1, else 504 when a timeout ended it (the dial's, the response-header
+// timeout, or a backend that stopped taking the request body), else 502. The backend's protocol
+// is probed again before its next request.
 func (s *Server) failed(st *stream, b *backend, err error) {
 	if st.r.Context().Err() != nil {
 		st.status = reply.StatusClientClosed
@@ -44,32 +45,44 @@ func (s *Server) failed(st *stream, b *backend, err error) {
 		s.answer(st, http.StatusRequestTimeout, "request body stalled", err)
 		return
 	}
+	var uf *unforwardableError
+	if errors.As(err, &uf) {
+		s.answer(st, http.StatusBadRequest, "request not expressible in HTTP/1.1", err)
+		return
+	}
 	b.recheck()
 	cause, why := backendFailure(err)
 	st.stats.backend.Failed(cause)
 	s.answer(st, cause.Code(), why, err)
 }
 
-// backendFailure tells why a backend gave no response head: the response-header timeout, a dial
-// that failed or timed out, another timeout, or a connection that failed; the cause's code is the
-// status to answer.
+// backendFailure tells why a backend gave no response head: the response-header timeout, a
+// backend that stopped taking the request body, a dial that failed or timed out, a response head
+// wire refuses, another timeout, or a connection that failed; the cause's code is the status to
+// answer.
 func backendFailure(err error) (metrics.Cause, string) {
 	var rt *ResponseTimeoutError
+	var stalled *backendStalledError
 	var op *net.OpError
+	var invalid *invalidResponseError
 	switch {
 	case errors.As(err, &rt):
 		return metrics.ResponseTimeout, "no response head within the response-header timeout"
+	case errors.As(err, &stalled):
+		return metrics.Stalled, "backend stopped taking the request body"
 	case errors.As(err, &op) && op.Op == "dial" && op.Timeout():
 		return metrics.DialTimeout, "backend dial timed out"
 	case errors.As(err, &op) && op.Op == "dial":
 		return metrics.DialFailed, "backend unreachable"
+	case errors.As(err, &invalid):
+		return metrics.InvalidResponse, "invalid response head"
 	case isTimeout(err):
 		return metrics.ResponseTimeout, "backend timed out"
 	}
 	return metrics.Closed, "backend failed before the response head"
 }
 
-// isTimeout reports whether err is a timeout: a dial's, or net/http's response-header timeout.
+// isTimeout reports whether err is a timeout: a dial's, or one of the h2c transport's.
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/upstream"
 )
 
@@ -18,24 +19,25 @@ type protocol int32
 
 const (
 	protoUnknown protocol = iota // not probed yet, or a request failed since the last probe
-	protoHTTP1                   // HTTP/1.1 only: streams go over net/http's Transport
+	protoHTTP1                   // HTTP/1.1 only: streams go over proxyd's own client (h1Transport)
 	protoH2C                     // HTTP/2 with prior knowledge: streams go over x/net/http2's Transport
 )
 
 // maxResponseHeaderBytes bounds a backend's response head (HTTP/1.1) or header list (h2c), as
-// the engine's MaxResponseHeadSize does for HTTP/1.x clients; a larger one is answered 502.
+// the engine's MaxResponseHeadSize (the same value) does for HTTP/1.x clients; a larger one is
+// answered 502.
 const maxResponseHeaderBytes = 64 << 10
 
 // backend is one backend as the HTTP/2 server reaches it: the protocol it speaks, found out once by
 // a preface probe and remembered until a request to it fails, and a transport for each protocol
-// with its own connection pool. Its methods are safe for concurrent use.
+// with its own connections. Its methods are safe for concurrent use.
 type backend struct {
 	addr   string
-	dialer net.Dialer
+	dialer net.Dialer // the probe's and the h2c transport's; h1's pool dials alike
 	// proxyHeader, when set, is the PROXY protocol header written first on every connection: the
 	// backend then serves one client connection only (see connBackends).
 	proxyHeader []byte
-	h1          *http.Transport
+	h1          *h1Transport
 	h2c         *http2.Transport
 	// proto is the protocol found by the last probe; protoUnknown makes the next request probe.
 	proto atomic.Int32
@@ -43,21 +45,14 @@ type backend struct {
 	probing sync.Mutex
 }
 
-func newBackend(addr string, cfg Config) *backend {
-	b := &backend{addr: addr, dialer: net.Dialer{Timeout: cfg.DialTimeout}}
-	b.h1 = &http.Transport{
-		Proxy:                  nil, // never a proxy from the environment
-		DialContext:            b.dial,
-		MaxIdleConns:           cfg.BackendIdleConns,
-		MaxIdleConnsPerHost:    cfg.BackendIdleConns,
-		DisableKeepAlives:      cfg.BackendIdleConns == 0,
-		IdleConnTimeout:        upstream.MaxIdleTime,
-		DisableCompression:     true,
-		ResponseHeaderTimeout:  cfg.ResponseHeaderTimeout,
-		MaxResponseHeaderBytes: maxResponseHeaderBytes,
-		// A non-nil empty map keeps net/http from trying HTTP/2 itself.
-		TLSNextProto: map[string]func(string, *tls.Conn) http.RoundTripper{},
-	}
+// newBackend returns the backend at addr, whose HTTP/1.1 connections wait in a pool of up to
+// cfg.BackendIdleConns idle ones and read through buffers from bufs, and whose connections all
+// start with proxyHeader, if any.
+func newBackend(addr string, cfg Config, bufs *bufpool.Pool, proxyHeader []byte) *backend {
+	b := &backend{addr: addr, dialer: net.Dialer{Timeout: cfg.DialTimeout}, proxyHeader: proxyHeader}
+	pool := upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, bufs)
+	pool.OnDial(cfg.Metrics.Backend(addr).Dialed)
+	b.h1 = &h1Transport{pool: pool, proxyHeader: proxyHeader, idle: cfg.IdleTimeout, bufs: bufs}
 	b.h2c = &http2.Transport{
 		AllowHTTP:          true,
 		DialTLSContext:     b.dialPlain,
@@ -68,10 +63,6 @@ func newBackend(addr string, cfg Config) *backend {
 	}
 	return b
 }
-
-// dial connects to the backend, whatever address the transport asks for: a CONNECT request's URL
-// names its authority, not the backend.
-func (b *backend) dial(ctx context.Context, _, _ string) (net.Conn, error) { return b.connect(ctx) }
 
 // connect connects to the backend and writes the PROXY protocol header, if any.
 func (b *backend) connect(ctx context.Context) (net.Conn, error) {
@@ -86,9 +77,10 @@ func (b *backend) connect(ctx context.Context) (net.Conn, error) {
 	return conn, nil
 }
 
-// dialPlain is the h2c transport's "TLS" dial: plain TCP to the backend.
-func (b *backend) dialPlain(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
-	return b.dial(ctx, network, addr)
+// dialPlain is the h2c transport's "TLS" dial: plain TCP to the backend, whatever address the
+// transport asks for (a CONNECT request's URL names its authority, not the backend).
+func (b *backend) dialPlain(ctx context.Context, _, _ string, _ *tls.Config) (net.Conn, error) {
+	return b.connect(ctx)
 }
 
 // transport returns the backend's protocol and the transport for it, probing the backend first when
@@ -120,8 +112,9 @@ func (b *backend) transport(ctx context.Context) (protocol, http.RoundTripper, e
 // it again (it may have been replaced by a server speaking the other protocol).
 func (b *backend) recheck() { b.proto.Store(int32(protoUnknown)) }
 
-// closeIdle closes the idle connections of both transports.
+// closeIdle closes the idle connections of both transports, once the backend is no longer routed
+// to or its client connection ended; HTTP/1.1 connections in use close when their exchange ends.
 func (b *backend) closeIdle() {
-	b.h1.CloseIdleConnections()
+	b.h1.pool.Close()
 	b.h2c.CloseIdleConnections()
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/proxyproto"
 )
 
@@ -14,7 +15,8 @@ import (
 // client connection's streams only and closes with it. Its methods are safe for concurrent use.
 type connBackends struct {
 	cfg    Config
-	header []byte // the PROXY protocol header of the client connection
+	bufs   *bufpool.Pool // the server's buffers
+	header []byte        // the PROXY protocol header of the client connection
 
 	mu     sync.Mutex
 	byAddr map[string]*backend
@@ -24,10 +26,12 @@ type connBackends struct {
 type connBackendsKey struct{}
 
 // newConnBackends returns the backends of the client connection conn, whose PROXY protocol
-// header of version v names its peer and the address it connected to.
-func newConnBackends(cfg Config, v proxyproto.Version, conn net.Conn) *connBackends {
+// header of version v names its peer and the address it connected to, reading through buffers
+// from bufs.
+func newConnBackends(cfg Config, bufs *bufpool.Pool, v proxyproto.Version, conn net.Conn) *connBackends {
 	return &connBackends{
 		cfg:    cfg,
+		bufs:   bufs,
 		header: proxyproto.AppendHeader(nil, v, addrPort(conn.RemoteAddr()), addrPort(conn.LocalAddr())),
 		byAddr: make(map[string]*backend),
 	}
@@ -49,8 +53,7 @@ func (cb *connBackends) backend(shared *backend) *backend {
 	defer cb.mu.Unlock()
 	b, ok := cb.byAddr[shared.addr]
 	if !ok {
-		b = newBackend(shared.addr, cb.cfg)
-		b.proxyHeader = cb.header
+		b = newBackend(shared.addr, cb.cfg, cb.bufs, cb.header)
 		b.proto.Store(shared.proto.Load())
 		cb.byAddr[shared.addr] = b
 	}

@@ -96,8 +96,11 @@ type Server struct {
 	routes atomic.Pointer[routeSet]
 	// active tracks connections and streams for Shutdown.
 	active tracker
-	// bufs holds the buffers response bodies are relayed through.
+	// bufs holds the buffers response bodies are relayed through, and those of the HTTP/1.1
+	// upstream connections.
 	bufs bufpool.Pool
+	// sweeper sweeps the HTTP/1.1 connection pools from New until Wait.
+	sweeper *poolSweeper
 }
 
 // New returns a server for cfg.
@@ -124,8 +127,10 @@ func New(cfg Config) *Server {
 	if err := http2.ConfigureServer(s.base, s.h2); err != nil {
 		panic(err)
 	}
-	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, cfg) }, (*backend).closeIdle)
+	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, cfg, &s.bufs, nil) }, (*backend).closeIdle)
 	s.SetRoutes(cfg.Routes)
+	s.sweeper = newPoolSweeper(s.backends)
+	go s.sweeper.run()
 	return s
 }
 
@@ -142,7 +147,7 @@ func (s *Server) ServeConn(conn net.Conn, buffered []byte) bool {
 	defer s.cfg.Metrics.H2ConnClosed()
 	opts := &http2.ServeConnOpts{BaseConfig: s.base}
 	if s.cfg.ProxyProtocol != 0 {
-		cb := newConnBackends(s.cfg, s.cfg.ProxyProtocol, conn)
+		cb := newConnBackends(s.cfg, &s.bufs, s.cfg.ProxyProtocol, conn)
 		defer cb.close()
 		opts.Context = context.WithValue(context.Background(), connBackendsKey{}, cb)
 	}
@@ -161,10 +166,11 @@ func (s *Server) Drain() {
 }
 
 // Wait waits until every connection and stream has ended after Drain; when ctx ends first it
-// closes the remaining connections, waits for their streams and returns ctx's error. Then it closes
-// the idle backend connections.
+// closes the remaining connections, waits for their streams and returns ctx's error. Then it stops
+// sweeping the pools and closes the idle backend connections. It may be called again.
 func (s *Server) Wait(ctx context.Context) error {
 	err := s.active.wait(ctx)
+	s.sweeper.stop()
 	s.backends.Close()
 	return err
 }

@@ -18,6 +18,9 @@ import (
 // the exception that the liveness check on reuse covers).
 const MaxIdleTime = 30 * time.Second
 
+// SweepEvery is how often a pool's owner calls Sweep.
+const SweepEvery = time.Second
+
 // PurgeEvery is how often Sweep shrinks a pool after a burst: it closes half of the idle
 // connections that no Get took during the last period (HAProxy's pool-purge-delay works alike).
 const PurgeEvery = 5 * time.Second
@@ -151,7 +154,7 @@ func (p *Pool) Put(c *Conn) {
 
 // Sweep closes the idle connections that expired (idle for MaxIdleTime), that the backend closed
 // or sent bytes on, and, once every PurgeEvery, half of those that no Get needed during the last
-// period. The pool's owner calls it regularly (every second or so).
+// period. The pool's owner calls it every SweepEvery.
 func (p *Pool) Sweep(now time.Time) {
 	p.mu.Lock()
 	var drop []*Conn
