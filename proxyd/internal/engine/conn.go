@@ -8,7 +8,6 @@ import (
 	"runtime/debug"
 	"sync"
 	"syscall"
-	"time"
 
 	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/upstream"
@@ -16,7 +15,8 @@ import (
 )
 
 // clientConn is one client connection. Unless a field says otherwise it is owned by the goroutine
-// serving the connection (serve, then resumeWait after a hand-off), one at a time.
+// serving the connection (serve, then resumeWait after a hand-off), one at a time; while its wait
+// is parked in the idle set, by none.
 type clientConn struct {
 	srv  *Server
 	conn *net.TCPConn
@@ -30,16 +30,23 @@ type clientConn struct {
 	backend     *upstream.Conn
 	backendPool *upstream.Pool
 
-	requests  int                // request heads read so far
-	reqParser wire.RequestParser // parses the request head being read
-	ex        *exchange          // held while a request is read or relayed, pooled while idle
-	idle      idleRead           // the state of one wait for a request, for readIdle
+	// ex and reqParser, which parses the request head being read, are held while a request is read
+	// or relayed, pooled while the connection waits for the next one.
+	ex        *exchange
+	reqParser *wire.RequestParser
+	idle      idleRead // the state of one wait for a request, for readIdle
 	// raw and readIdleFn serve the wait for a request; made once so that waiting allocates nothing.
 	raw        syscall.RawConn
 	readIdleFn func(fd uintptr) bool
 	// peer and local are the client's address and the one it connected to; known only when
 	// --forwarded or --proxy-protocol needs them.
 	peer, local netip.AddrPort
+	// requested is set once a request head has been read: waits for a request are between requests
+	// from then on.
+	requested bool
+	// busy is set while the last wait between requests was brief, over before the sweeper saw it:
+	// the next such wait runs on this goroutine however many others do (see maxGoroutineWaits).
+	busy bool
 	// linger asks finish to drain what the client still sends before closing, so that the answer
 	// just written is not destroyed by a reset.
 	linger bool
@@ -48,7 +55,7 @@ type clientConn struct {
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
 	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
-	c.life = lifetime{limits: &s.limits, client: nc, phase: phaseHead, seq: 1}
+	c.life = lifetime{limits: &s.limits, client: nc, idle: s.idle, phase: phaseHead, seq: 1}
 	c.rd.Reset(nc)
 	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
 	c.readIdleFn = c.readIdle
@@ -65,12 +72,8 @@ type headResult int
 const (
 	headReady     headResult = iota // a request head is in c.ex.head
 	headClose                       // the connection is to be closed
-	headHandedOff                   // served elsewhere now: by a new goroutine, or by the HTTP/2 server
+	headHandedOff                   // served elsewhere now: parked, by a new goroutine, or by the HTTP/2 server
 )
-
-// handoffAfter is how long a connection waits for its next request on the goroutine that served
-// the previous one, before the wait moves to a new goroutine with a small stack.
-const handoffAfter = time.Second
 
 // serve runs the connection from its first request until the client or the proxy closes it.
 func (c *clientConn) serve() { c.run(c.nextRequest()) }
@@ -102,41 +105,79 @@ func (c *clientConn) run(r headResult) {
 
 // nextRequest reads the next request head into c.ex.head. When no byte of it is there yet, the
 // connection waits holding neither a buffer nor a backend connection; a wait that outlasts
-// handoffAfter continues on a new goroutine (resumeWait) and nextRequest returns headHandedOff.
+// handoffAfter, or that may not run on this goroutine (waitForRequest), moves off it (handOff)
+// and nextRequest returns headHandedOff.
 func (c *clientConn) nextRequest() headResult {
 	if len(c.rd.Buffered()) > 0 { // pipelined
 		c.life.enter(phaseHead)
 		return c.readRequestHead()
 	}
-	c.life.beginWait(c.requests > 0)
+	c.life.beginWait(c.requested)
 	if c.srv.shutting.Load() {
 		return headClose
 	}
 	c.idle = idleRead{buf: c.rd.Detach()}
-	err := c.raw.Read(c.readIdleFn)
-	if isTimeout(err) && c.life.why() == causeHandoff {
-		c.life.resumeWait()
-		go c.resumeWait()
+	err := c.waitForRequest()
+	if c.idle.gaveUp || isTimeout(err) && c.life.why() == causeHandoff {
+		c.handOff()
 		return headHandedOff
 	}
 	return c.afterWait(err)
 }
 
-// resumeWait goes on waiting for a long-idle connection's next request on a new goroutine, whose
-// small stack is then all that the connection costs besides its socket; once the client sends
-// something (or the wait ends) it serves the connection.
-func (c *clientConn) resumeWait() { c.run(c.afterWait(c.raw.Read(c.readIdleFn))) }
+// waitForRequest reads the first bytes of the next request into c.idle, waiting for them on this
+// goroutine if need be. Between requests, when the wait could be parked instead, a connection that
+// is not busy waits here only while fewer than maxGoroutineWaits others do; otherwise, finding
+// nothing there yet, it gives up at once (c.idle.gaveUp) for nextRequest to park the wait.
+func (c *clientConn) waitForRequest() error {
+	switch {
+	case !c.requested || c.srv.idle == nil || c.busy:
+	case c.srv.goroutineWaits.take():
+		defer c.srv.goroutineWaits.give()
+	default:
+		c.idle.parkNow = true
+	}
+	return c.raw.Read(c.readIdleFn)
+}
+
+// handOff moves the wait for the next request off the goroutine that served the previous one,
+// whose stack has grown: into the server's idle set, where the connection costs no goroutine until
+// the client sends something or leaves (or the wait ends), or, where that fails, to a new goroutine
+// with a small stack.
+func (c *clientConn) handOff() {
+	parked, err := c.life.park(c)
+	if err != nil {
+		c.srv.log.Debug("idle connection not parked: it waits on a goroutine", "client", c.conn.RemoteAddr(), "err", err)
+	}
+	if !parked {
+		c.wake()
+	}
+}
+
+// wake continues a handed-off wait on a new goroutine (resumeWait). It is the idle set's ready
+// function, so it must not block.
+func (c *clientConn) wake() { go c.resumeWait() }
+
+// resumeWait goes on with a handed-off wait: it reads what the client sent, or waits for it
+// first, and serves the connection; a wait that ended (the idle timeout, shutdown, the client
+// leaving) closes it.
+func (c *clientConn) resumeWait() {
+	c.idle.parkNow = false
+	c.run(c.afterWait(c.raw.Read(c.readIdleFn)))
+}
 
 // afterWait reads the request head whose first bytes the wait for a request brought, err being
 // how the wait ended.
 func (c *clientConn) afterWait(err error) headResult {
-	if !c.life.endWait(c.requests > 0) || err != nil || c.idle.n <= 0 {
+	open, brief := c.life.endWait(c.requested)
+	c.busy = c.requested && brief
+	if !open || err != nil || c.idle.n <= 0 {
 		if c.idle.buf != nil {
 			c.srv.bufs.Put(c.idle.buf)
 		}
 		return headClose
 	}
-	c.rd.AttachFilled(c.idle.buf, c.idle.n)
+	c.rd.AttachFilled(c.idle.buf, int(c.idle.n))
 	return c.readRequestHead()
 }
 
@@ -145,22 +186,22 @@ func (c *clientConn) afterWait(err error) headResult {
 // the HTTP/2 client preface goes to the HTTP/2 server instead (headHandedOff); one whose first line
 // is the preface's but the rest is not is closed unanswered, a connection error (RFC 9113 §3.4).
 func (c *clientConn) readRequestHead() headResult {
-	if c.requests == 0 && c.opensWithH2Preface() {
+	if !c.requested && c.opensWithH2Preface() {
 		return c.serveH2()
 	}
-	if c.requests == 0 && wire.InvalidH2Preface(c.rd.Buffered()) {
+	if !c.requested && wire.InvalidH2Preface(c.rd.Buffered()) {
 		c.srv.log.Info("invalid HTTP/2 client preface", "client", c.conn.RemoteAddr(), "bytes", len(c.rd.Buffered()))
 		return headClose
 	}
 	if c.ex == nil {
-		c.ex = c.srv.exchanges.Get()
+		c.ex, c.reqParser = c.srv.exchanges.Get(), c.srv.parsers.Get()
 	}
 	c.reqParser.Reset()
 	err := readHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
 		return c.reqParser.Parse(buf, &c.ex.head)
 	})
 	if err == nil {
-		c.requests++
+		c.requested = true
 		return headReady
 	}
 	c.headFailed(err)
@@ -174,7 +215,7 @@ func (c *clientConn) readRequestHead() headResult {
 func (c *clientConn) headFailed(err error) {
 	var we *wire.Error
 	switch {
-	case errors.As(err, &we) && c.requests == 0 && wire.ForeignRequestLine(c.rd.Buffered()):
+	case errors.As(err, &we) && !c.requested && wire.ForeignRequestLine(c.rd.Buffered()):
 		c.srv.log.Info("not an HTTP request", "client", c.conn.RemoteAddr(), "bytes", len(c.rd.Buffered()))
 	case errors.Is(err, errHeadTooLarge):
 		c.answer(431, true, false)
@@ -240,12 +281,13 @@ func (c *clientConn) release() {
 	c.srv.untrack(c)
 }
 
-// releaseExchange gives the exchange data back to the server's pool.
+// releaseExchange gives the exchange data and the request head parser back to the server's pools.
 func (c *clientConn) releaseExchange() {
 	if c.ex != nil {
 		c.ex.copier = nil // it points back at this connection
 		c.srv.exchanges.Put(c.ex)
-		c.ex = nil
+		c.srv.parsers.Put(c.reqParser)
+		c.ex, c.reqParser = nil, nil
 	}
 }
 
@@ -277,14 +319,17 @@ func (c *clientConn) releaseBackend() {
 // gave.
 type idleRead struct {
 	buf []byte
-	n   int // bytes read; 0 at EOF, -1 on error
+	n   int32 // bytes read; 0 at EOF, -1 on error
+	// parkNow makes readIdle give up instead of waiting when nothing is there yet; gaveUp says it
+	// did.
+	parkNow, gaveUp bool
 }
 
 // readIdle is called by the runtime's poller through RawConn.Read: it reads what the client has sent
 // and reports true, or, when nothing is there yet, hands back the buffer, the backend connection and
-// the exchange data, and reports false to park until the socket becomes readable. A backend
-// connection that carries this client's PROXY protocol header stays with it instead: no other
-// client may have it.
+// the exchange data, and reports false to wait until the socket becomes readable (true, having
+// given up, with c.idle.parkNow). A backend connection that carries this client's PROXY protocol
+// header stays with it instead: no other client may have it.
 func (c *clientConn) readIdle(fd uintptr) bool {
 	if c.idle.buf == nil {
 		c.idle.buf = c.srv.bufs.Get()
@@ -298,25 +343,26 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 			c.releaseBackend()
 		}
 		c.releaseExchange()
-		return false
+		c.idle.gaveUp = c.idle.parkNow
+		return c.idle.parkNow
 	case err != nil:
 		c.idle.n = -1
 	default:
-		c.idle.n = n
+		c.idle.n = int32(n)
 	}
 	return true
 }
 
-// exchangePool pools exchange data. The zero value is ready to use.
-type exchangePool struct{ p sync.Pool }
+// pool pools values of type T. The zero value is ready to use.
+type pool[T any] struct{ p sync.Pool }
 
-// Get returns exchange data, reused or new.
-func (p *exchangePool) Get() *exchange {
-	if ex, ok := p.p.Get().(*exchange); ok {
-		return ex
+// Get returns a value, reused or new.
+func (p *pool[T]) Get() *T {
+	if v, ok := p.p.Get().(*T); ok {
+		return v
 	}
-	return new(exchange)
+	return new(T)
 }
 
-// Put returns ex to the pool.
-func (p *exchangePool) Put(ex *exchange) { p.p.Put(ex) }
+// Put returns v to the pool.
+func (p *pool[T]) Put(v *T) { p.p.Put(v) }

@@ -18,7 +18,8 @@ const (
 	// later ones.
 	phaseHead phase = iota
 	// phaseIdle: waiting for the next request on a kept-alive connection, at most --idle-timeout.
-	// After handoffAfter the wait moves to a fresh goroutine.
+	// After handoffAfter, or at once while many connections wait on their goroutines (see
+	// maxGoroutineWaits), the wait moves off its goroutine into the server's idle set (see park).
 	phaseIdle
 	// phaseSend: writing a request head to the backend, which must take it within --idle-timeout.
 	phaseSend
@@ -49,7 +50,7 @@ const (
 	causeNone            cause = iota
 	causeHeadTimeout           // the request head did not come in time: 408
 	causeIdle                  // the keep-alive wait ended: close quietly
-	causeHandoff               // a long idle wait: continue it on a fresh goroutine
+	causeHandoff               // a long idle wait: park it
 	causeResponseTimeout       // no response head in time: 504
 	causeUploadStalled         // the request body stopped arriving: 408
 	causeBackendStalled        // the backend stopped taking the request: 504
@@ -78,30 +79,37 @@ type timeouts struct {
 type lifetime struct {
 	limits *timeouts
 	client *net.TCPConn
+	// idle is the server's set of parked idle waits; nil where the system has none.
+	idle *idleSet
 
 	mu sync.Mutex
 	// seq counts the phase changes, the end of an upload included; guarded by mu.
 	seq   uint64
 	phase phase // guarded by mu
-	// waiting is set while the connection waits for a request holding nothing; closed once
-	// shutdown closed it in that wait. Guarded by mu.
-	waiting, closed bool
-	// handedOff is set once the current idle wait moved to a fresh goroutine; guarded by mu.
-	handedOff bool
-	backend   *net.TCPConn   // the exchange's backend connection, interrupted with the client; guarded by mu
-	upload    *wire.Progress // the request body while its copier runs; guarded by mu
-	download  *wire.Progress // the response body relay in phaseBody; guarded by mu
-	tunnel    *tunnel.Tunnel // the tunnel in phaseTunnel; guarded by mu
 	// cause is why the deadlines of client and hit are in the past; causeNone when they are not.
 	// Guarded by mu.
 	cause cause
-	hit   *net.TCPConn // the backend connection interrupted with the client; guarded by mu
+	// waiting is set while the connection waits for a request holding nothing; closed once
+	// shutdown closed it in that wait. Guarded by mu.
+	waiting, closed bool
+	// handedOff is set once the current idle wait moved off the goroutine that served the previous
+	// request; guarded by mu.
+	handedOff bool
+	// parked is the key of the current wait in the idle set, once parked there; 0 before. Waking
+	// it by that key does nothing once the set has reported it. Guarded by mu.
+	parked   netpoll.Key
+	backend  *net.TCPConn   // the exchange's backend connection, interrupted with the client; guarded by mu
+	upload   *wire.Progress // the request body while its copier runs; guarded by mu
+	download *wire.Progress // the response body relay in phaseBody; guarded by mu
+	tunnel   *tunnel.Tunnel // the tunnel in phaseTunnel; guarded by mu
+	hit      *net.TCPConn   // the backend connection interrupted with the client; guarded by mu
 
-	// What the sweeper saw at its previous ticks; owned by the sweeper's goroutine.
+	// What the sweeper saw at its previous ticks, at times on its clock (see sweeper.checkConns);
+	// owned by the sweeper's goroutine, which writes them with mu held (endWait reads seenSeq).
 	seenSeq                uint64
-	seenAt                 time.Time // when the sweeper first saw phase seenSeq
-	upMoved, downMoved     int64     // Progress.Moved of upload and download when last changed
-	upMovedAt, downMovedAt time.Time // when they last changed
+	seenAt                 time.Duration // when the sweeper first saw phase seenSeq
+	upMoved, downMoved     int64         // Progress.Moved of upload and download when last changed
+	upMovedAt, downMovedAt time.Duration // when they last changed
 }
 
 // enter starts phase p: a new phase of the connection's own goroutine, which clears any interrupt
@@ -138,8 +146,9 @@ func (l *lifetime) clearLocked() {
 }
 
 // interruptLocked wakes every goroutine blocked on the client or the backend connection by putting
-// their deadlines in the past, and records why. A second interrupt keeps the first cause. l.mu is
-// held. This is the one place that interrupts I/O.
+// their deadlines in the past, and a parked wait, whose new goroutine finds the deadline past; it
+// records why. A second interrupt keeps the first cause. l.mu is held. This is the one place that
+// interrupts I/O.
 func (l *lifetime) interruptLocked(c cause) {
 	if l.cause != causeNone {
 		return
@@ -149,6 +158,16 @@ func (l *lifetime) interruptLocked(c cause) {
 	if l.backend != nil {
 		l.backend.SetDeadline(pastDeadline)
 		l.hit = l.backend
+	}
+	l.wakeLocked()
+}
+
+// wakeLocked takes a parked wait out of the idle set and continues it on a new goroutine now,
+// unless the set has done so already. l.mu is held.
+func (l *lifetime) wakeLocked() {
+	if l.parked != 0 {
+		l.idle.Wake(l.parked)
+		l.parked = 0
 	}
 }
 
@@ -230,39 +249,59 @@ func (l *lifetime) beginWait(idle bool) {
 }
 
 // endWait marks the end of that wait, entering phaseHead when the wait was between requests (the
-// header timeout of a later request counts from its first byte). It reports false when shutdown
-// closed the connection meanwhile.
-func (l *lifetime) endWait(idle bool) bool {
+// header timeout of a later request counts from its first byte). It reports whether the
+// connection is still open (false when shutdown closed it meanwhile), and whether the wait was
+// brief: over before the sweeper saw it, so shorter than a tick.
+func (l *lifetime) endWait(idle bool) (open, brief bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.waiting = false
+	l.parked = 0
+	brief = l.seenSeq != l.seq
 	if idle {
 		l.enterLocked(phaseHead)
 	}
-	return !l.closed
+	return !l.closed, brief
 }
 
-// resumeWait goes on with an idle wait on a fresh goroutine: the hand-off's interrupt is cleared,
-// the phase and its age stay.
-func (l *lifetime) resumeWait() {
+// park hands the idle wait of c off its goroutine: a hand-off's interrupt is cleared (the phase
+// and its age stay), and the wait goes into the idle set, which holds no goroutine for it and
+// passes c to its ready function (clientConn.wake) once the client sends something, closes or
+// resets the connection, or the lifetime wakes it: an interrupt (the idle timeout) or shutdown.
+// It reports false, parking nothing, when there is no set, when shutdown closed the connection
+// meanwhile, or with the error of a set that cannot take it; the wait then goes on elsewhere.
+func (l *lifetime) park(c *clientConn) (bool, error) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.clearLocked()
 	l.handedOff = true
-	l.mu.Unlock()
+	if l.idle == nil || l.closed {
+		return false, nil
+	}
+	k, err := l.idle.Add(c.raw, c)
+	if err != nil {
+		return false, err
+	}
+	l.parked = k
+	return true, nil
 }
 
-// closeIfWaiting closes the connection when it waits for a request holding nothing (shutdown).
+// closeIfWaiting closes the connection when it waits for a request holding nothing (shutdown). A
+// parked wait leaves the idle set first (its descriptor must leave the set's epoll instance
+// while it is still open), for a new goroutine that finds the connection closed.
 func (l *lifetime) closeIfWaiting() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.waiting && !l.closed {
 		l.closed = true
+		l.wakeLocked()
 		l.client.Close()
 	}
 }
 
-// check applies the rule of the current phase at time now, from the sweeper's goroutine.
-func (l *lifetime) check(now time.Time) {
+// check applies the rule of the current phase at time now on the sweeper's clock, from the
+// sweeper's goroutine.
+func (l *lifetime) check(now time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cause != causeNone || l.closed {
@@ -277,7 +316,7 @@ func (l *lifetime) check(now time.Time) {
 	if l.upload != nil {
 		if m := l.upload.Moved(); m != l.upMoved {
 			l.upMoved, l.upMovedAt = m, now
-		} else if now.Sub(l.upMovedAt) >= l.limits.idle {
+		} else if now-l.upMovedAt >= l.limits.idle {
 			c := causeUploadStalled
 			if l.upload.Writing() {
 				c = causeBackendStalled
@@ -286,7 +325,7 @@ func (l *lifetime) check(now time.Time) {
 			return
 		}
 	}
-	age := now.Sub(l.seenAt)
+	age := now - l.seenAt
 	switch l.phase {
 	case phaseHead:
 		l.expire(age, l.limits.header, causeHeadTimeout)
@@ -327,7 +366,7 @@ func (l *lifetime) expire(age, limit time.Duration, c cause) {
 // checkBody applies phaseBody's rule: a relay that waits to write and has moved nothing for the
 // idle timeout has a stalled client; one that waits for the backend and moved nothing since the
 // previous tick looks whether the client is still there. l.mu is held.
-func (l *lifetime) checkBody(now time.Time) {
+func (l *lifetime) checkBody(now time.Duration) {
 	if l.download == nil {
 		return
 	}
@@ -336,7 +375,7 @@ func (l *lifetime) checkBody(now time.Time) {
 		return
 	}
 	if l.download.Writing() {
-		l.expire(now.Sub(l.downMovedAt), l.limits.idle, causeClientStalled)
+		l.expire(now-l.downMovedAt, l.limits.idle, causeClientStalled)
 		return
 	}
 	l.checkClientGone()

@@ -16,9 +16,11 @@ import (
 	"proxyd.dev/proxyd/internal/forwarded"
 	"proxyd.dev/proxyd/internal/h2"
 	"proxyd.dev/proxyd/internal/metrics"
+	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
+	"proxyd.dev/wire"
 )
 
 // Config is what the engine needs to run. Every duration must be positive.
@@ -80,9 +82,17 @@ type Server struct {
 	// routes is what requests are routed with; SetRoutes swaps it.
 	routes atomic.Pointer[routeSet]
 	bufs   bufpool.Pool
-	// exchanges pools the per-exchange data of connections that are not idle.
-	exchanges exchangePool
+	// exchanges and parsers pool the per-exchange data and request head parsers of connections
+	// that are not idle.
+	exchanges pool[exchange]
+	parsers   pool[wire.RequestParser]
 	sweeper   sweeper
+	// idle holds the keep-alive connections whose wait for the next request was handed off, watched
+	// by its own goroutine until Shutdown; nil where the system has no epoll(7): each of them then
+	// waits on a goroutine of its own.
+	idle *idleSet
+	// goroutineWaits counts the waits for a next request that run on their connection's goroutine.
+	goroutineWaits goroutineWaits
 	// h2 serves the connections that open with the HTTP/2 preface; it owns them, and their
 	// timeouts, once they are handed over.
 	h2 *h2.Server
@@ -95,7 +105,8 @@ type Server struct {
 	drainOne sync.Once
 }
 
-// New returns a server for cfg. Its sweeper, the one clock of every timeout, runs until Shutdown.
+// New returns a server for cfg. Its sweeper, the one clock of every timeout, and the goroutine
+// that watches its long-idle connections run until Shutdown.
 func New(cfg Config) *Server {
 	s := &Server{
 		cfg: cfg,
@@ -137,6 +148,13 @@ func New(cfg Config) *Server {
 		ProxyProtocol:         cfg.ProxyProtocol,
 		Logger:                cfg.Logger,
 	})
+	idle, err := netpoll.NewSet((*clientConn).wake)
+	switch {
+	case err == nil:
+		s.idle = idle
+	case !errors.Is(err, errors.ErrUnsupported):
+		s.log.Warn("long-idle connections wait on goroutines", "err", err)
+	}
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweeper.run()
 	return s
@@ -252,7 +270,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// stop ends the sweeper and closes the pools, once no connection is left.
+// stop ends the sweeper and the idle set's goroutine, and closes the pools, once no connection is
+// left (none is parked then).
 func (s *Server) stop() {
 	s.mu.Lock()
 	select {
@@ -262,5 +281,10 @@ func (s *Server) stop() {
 	}
 	s.mu.Unlock()
 	<-s.sweeper.done
+	if s.idle != nil {
+		if err := s.idle.Close(); err != nil {
+			s.log.Warn("watching long-idle connections failed", "err", err)
+		}
+	}
 	s.backends.Close()
 }

@@ -36,13 +36,14 @@ func (w *sweeper) run() {
 	defer close(w.done)
 	ticker := time.NewTicker(w.tick)
 	defer ticker.Stop()
-	lastPools := time.Now()
+	start := time.Now()
+	lastPools := start
 	for {
 		select {
 		case <-w.stop:
 			return
 		case now := <-ticker.C:
-			w.checkConns(now)
+			w.checkConns(now.Sub(start))
 			if now.Sub(lastPools) >= poolSweepEvery {
 				for _, p := range w.s.routes.Load().pools {
 					p.Sweep(now)
@@ -53,8 +54,10 @@ func (w *sweeper) run() {
 	}
 }
 
-// checkConns applies every connection's timeout rule at now.
-func (w *sweeper) checkConns(now time.Time) {
+// checkConns applies every connection's timeout rule at now on the sweeper's clock: the time since
+// it started. Lifetimes keep the times they saw on that clock, which takes a third of the room of
+// a time.Time.
+func (w *sweeper) checkConns(now time.Duration) {
 	w.scratch = w.s.snapshot(w.scratch[:0])
 	for _, c := range w.scratch {
 		c.life.check(now)

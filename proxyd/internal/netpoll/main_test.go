@@ -72,3 +72,24 @@ var errNoRawConn = errors.New("no raw connection")
 type noRawConn struct{}
 
 func (noRawConn) SyscallConn() (syscall.RawConn, error) { return nil, errNoRawConn }
+
+// checkLeft reads c after it was found readable: wantData when the peer sent it, else the end of
+// the connection; after names the call that found it readable.
+func checkLeft(t *testing.T, c *net.TCPConn, wantData, after string) {
+	t.Helper()
+	buf := make([]byte, len(wantData)+16)
+	c.SetReadDeadline(time.Now().Add(waitLimit))
+	n, err := c.Read(buf)
+	if wantData == "" {
+		if err == nil {
+			t.Fatalf("Read after %s = %q, nil; want the end of the connection", after, buf[:n])
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("Read after %s: %v", after, err)
+	}
+	if got := string(buf[:n]); got != wantData {
+		t.Errorf("Read after %s = %q, want %q", after, got, wantData)
+	}
+}

@@ -38,21 +38,7 @@ func TestWaitReadableReady(t *testing.T) {
 			if err := <-done; err != nil {
 				t.Fatalf("WaitReadable after the peer acted: %v, want nil", err)
 			}
-
-			buf := make([]byte, len(payload)+1)
-			n, err := local.Read(buf)
-			if tt.wantData == "" {
-				if err == nil {
-					t.Fatalf("Read after WaitReadable = %q, nil; want an error (end of connection)", buf[:n])
-				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Read after WaitReadable: %v", err)
-			}
-			if diff := cmp.Diff(tt.wantData, string(buf[:n])); diff != "" {
-				t.Errorf("Read after WaitReadable (-want +got):\n%s", diff)
-			}
+			checkLeft(t, local, tt.wantData, "WaitReadable")
 		})
 	}
 }

@@ -1,0 +1,200 @@
+package engine
+
+import (
+	"fmt"
+	"net"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"proxyd.dev/proxyd/internal/routetest"
+)
+
+// echoProxy starts an echo backend and a proxy for it, its configuration changed by each of tune.
+func echoProxy(t *testing.T, tune ...func(*Config)) *proxy {
+	t.Helper()
+	up := startEcho(t, "up")
+	cfg := testConfig(t, routetest.Table(t, up.addr()))
+	for _, f := range tune {
+		f(&cfg)
+	}
+	return startProxy(t, cfg)
+}
+
+// parkedProxy starts an echo backend and a proxy for it, and returns the proxy and n client
+// connections that have each made one request and are parked in the proxy's idle set.
+func parkedProxy(t *testing.T, n int) (*proxy, []*peer) {
+	t.Helper()
+	p := echoProxy(t)
+	clients := make([]*peer, n)
+	for i := range clients {
+		clients[i] = dial(t, p.addr)
+		exchangeOnce(t, clients[i], i)
+	}
+	waitParked(t, p, n)
+	return p, clients
+}
+
+// exchangeOnce sends request i on c and checks its echoed answer.
+func exchangeOnce(t *testing.T, c *peer, i int) {
+	t.Helper()
+	c.send(numbered(i))
+	if diff := cmp.Diff(echoResponse("up", numbered(i)), c.response(false)); diff != "" {
+		t.Fatalf("answer to request %d (-want +got):\n%s", i, diff)
+	}
+}
+
+// numbered is a request whose target carries i.
+func numbered(i int) string {
+	return fmt.Sprintf("GET /r/%d HTTP/1.1\r\nHost: example.test\r\n\r\n", i)
+}
+
+// waitParked waits until n connections are parked in the idle set of p and no goroutine serves a
+// client connection any more.
+func waitParked(t *testing.T, p *proxy, n int) {
+	t.Helper()
+	waitFor(t, fmt.Sprintf("%d connections are parked", n), func() bool { return p.srv.idle.Len() == n })
+	waitFor(t, "no goroutine serves a connection", func() bool { return !servingGoroutine() })
+}
+
+// servingGoroutine reports whether some goroutine runs a method of a client connection.
+func servingGoroutine() bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Contains(string(buf[:n]), "engine.(*clientConn)")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// tracked returns how many client connections p serves.
+func tracked(p *proxy) int { return len(p.srv.snapshot(nil)) }
+
+// TestParkedServed serves the next request of a connection parked in the idle set, and parks it
+// again after that request.
+func TestParkedServed(t *testing.T) {
+	p, clients := parkedProxy(t, 1)
+	c := clients[0]
+	for i := 1; i <= 2; i++ {
+		exchangeOnce(t, c, i)
+		waitParked(t, p, 1)
+	}
+}
+
+// TestParkedIdleTimeout closes a parked connection once it has waited for the idle timeout, counted
+// from the end of the previous response.
+func TestParkedIdleTimeout(t *testing.T) {
+	const idle = 2 * time.Second // past the hand-off, for the connection to park first
+	p := echoProxy(t, func(cfg *Config) { cfg.IdleTimeout = idle })
+	c := dial(t, p.addr)
+	exchangeOnce(t, c, 0)
+	answered := time.Now()
+	waitParked(t, p, 1)
+	waitClosed(t, c.conn)
+	within(t, "parked connection closed", time.Since(answered), idle)
+	waitFor(t, "the connection is freed", func() bool { return tracked(p) == 0 && p.srv.idle.Len() == 0 })
+}
+
+// TestParkedShutdown closes parked connections at once on Shutdown, which then returns nil.
+func TestParkedShutdown(t *testing.T) {
+	p, clients := parkedProxy(t, 3)
+	done := shutdownAsync(p, waitLimit)
+	for _, c := range clients {
+		c.expectEOF()
+	}
+	if err := result(t, done); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	if n := tracked(p); n != 0 {
+		t.Errorf("%d connections tracked after Shutdown, want 0", n)
+	}
+}
+
+// TestParkedClientLeaves frees a parked connection as soon as its client closes, half-closes or
+// resets it, long before the idle timeout.
+func TestParkedClientLeaves(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		leave func(*net.TCPConn)
+	}{
+		{"close", func(c *net.TCPConn) { c.Close() }},
+		{"half-close", func(c *net.TCPConn) { c.CloseWrite() }},
+		{"reset", func(c *net.TCPConn) { c.SetLinger(0); c.Close() }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, clients := parkedProxy(t, 1)
+			tc.leave(clients[0].conn)
+			// waitFor gives up after waitLimit, far less than the idle timeout (testTimeout).
+			waitFor(t, "the connection is freed", func() bool { return tracked(p) == 0 && p.srv.idle.Len() == 0 })
+		})
+	}
+}
+
+// TestManyParkedSendAtOnce serves 2,000 parked connections that all send their next request at
+// once.
+func TestManyParkedSendAtOnce(t *testing.T) {
+	const n = 2000
+	p, clients := parkedProxy(t, n)
+	for i, c := range clients {
+		c.send(numbered(n + i))
+	}
+	for i, c := range clients {
+		if diff := cmp.Diff(echoResponse("up", numbered(n+i)), c.response(false)); diff != "" {
+			t.Fatalf("answer on connection %d (-want +got):\n%s", i, diff)
+		}
+	}
+	waitParked(t, p, n)
+}
+
+// TestBurstParksAtOnce parks the waits of the connections of a burst beyond maxGoroutineWaits as
+// soon as each has its response, long before the hand-off would move them.
+func TestBurstParksAtOnce(t *testing.T) {
+	const extra = 64
+	p := echoProxy(t)
+	start := time.Now()
+	for i := range maxGoroutineWaits + extra {
+		exchangeOnce(t, dial(t, p.addr), i)
+	}
+	waitFor(t, fmt.Sprintf("%d connections are parked", extra), func() bool { return p.srv.idle.Len() >= extra })
+	if took := time.Since(start); took >= handoffAfter {
+		t.Errorf("%d connections parked %v after the first request, want less than the hand-off (%v)", extra, took, handoffAfter)
+	}
+	waitParked(t, p, maxGoroutineWaits+extra)
+}
+
+// TestParkedDescriptorReuse parks a connection on the descriptor number of one that was parked and
+// closed (its client left): the new connection is served when it sends, and only then.
+func TestParkedDescriptorReuse(t *testing.T) {
+	p, clients := parkedProxy(t, 1)
+	old := proxySideFd(t, p)
+	clients[0].conn.Close()
+	waitFor(t, "the connection is freed", func() bool { return tracked(p) == 0 && p.srv.idle.Len() == 0 })
+
+	c := dial(t, p.addr)
+	exchangeOnce(t, c, 1)
+	if fd := proxySideFd(t, p); fd != old {
+		t.Fatalf("the new connection has descriptor %d in the proxy, want the old one's %d", fd, old)
+	}
+	waitParked(t, p, 1)
+	exchangeOnce(t, c, 2)
+	waitParked(t, p, 1)
+}
+
+// proxySideFd returns the descriptor number of the one client connection p serves.
+func proxySideFd(t *testing.T, p *proxy) uintptr {
+	t.Helper()
+	conns := p.srv.snapshot(nil)
+	if len(conns) != 1 {
+		t.Fatalf("the proxy serves %d connections, want 1", len(conns))
+	}
+	var fd uintptr
+	if err := conns[0].raw.Control(func(d uintptr) { fd = d }); err != nil {
+		t.Fatalf("Control: %v", err)
+	}
+	return fd
+}
