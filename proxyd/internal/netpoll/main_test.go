@@ -93,3 +93,21 @@ func checkLeft(t *testing.T, c *net.TCPConn, wantData, after string) {
 		t.Errorf("Read after %s = %q, want %q", after, got, wantData)
 	}
 }
+
+// readyCase is one way the peer makes a socket readable, and what the next Read then returns.
+type readyCase struct {
+	name     string
+	peerDoes peerAct
+	wantData string // empty: the next Read ends the connection
+}
+
+// readyCases are the ways the peer makes a socket readable: it sends payload, closes, half-closes
+// or resets.
+func readyCases(payload string) []readyCase {
+	return []readyCase{
+		{name: "peer sends bytes", peerDoes: sends(payload), wantData: payload},
+		{name: "peer closes", peerDoes: closes},
+		{name: "peer half-closes", peerDoes: halfCloses},
+		{name: "peer resets", peerDoes: resets},
+	}
+}

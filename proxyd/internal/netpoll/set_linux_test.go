@@ -78,18 +78,7 @@ func add(t *testing.T, s *Set[string], c *net.TCPConn, v string) Key {
 // TestSetReportsReadable reports a socket once its peer sends, closes, half-closes or resets it,
 // exactly once per Add, and leaves what arrived for the next Read.
 func TestSetReportsReadable(t *testing.T) {
-	const payload = "GET / HTTP/1.1\r\n\r\n"
-	tests := []struct {
-		name     string
-		peerDoes peerAct
-		wantData string // what the next Read returns; empty: the next Read ends the connection
-	}{
-		{name: "peer sends bytes", peerDoes: sends(payload), wantData: payload},
-		{name: "peer closes", peerDoes: closes},
-		{name: "peer half-closes", peerDoes: halfCloses},
-		{name: "peer resets", peerDoes: resets},
-	}
-	for _, tt := range tests {
+	for _, tt := range readyCases("GET / HTTP/1.1\r\n\r\n") {
 		t.Run(tt.name, func(t *testing.T) {
 			s, got := newTestSet(t)
 			local, peer := loopback.Pair(t)

@@ -15,18 +15,7 @@ import (
 // TestWaitReadableReady returns nil once the peer has sent bytes, closed or reset the connection,
 // and leaves what arrived for the next Read: the bytes unread, or the end reported as an error.
 func TestWaitReadableReady(t *testing.T) {
-	const payload = "hello, backend"
-	tests := []struct {
-		name     string
-		peerDoes peerAct
-		wantData string // what the next Read returns; empty: the next Read fails
-	}{
-		{name: "peer sends bytes", peerDoes: sends(payload), wantData: payload},
-		{name: "peer closes", peerDoes: closes},
-		{name: "peer half-closes", peerDoes: halfCloses},
-		{name: "peer resets", peerDoes: resets},
-	}
-	for _, tt := range tests {
+	for _, tt := range readyCases("hello, backend") {
 		t.Run(tt.name, func(t *testing.T) {
 			local, peer := loopback.Pair(t)
 			done := make(chan error, 1)
