@@ -197,7 +197,7 @@ func (c *clientConn) readRequestHead() headResult {
 		c.ex, c.reqParser = c.srv.exchanges.Get(), c.srv.parsers.Get()
 	}
 	c.reqParser.Reset()
-	err := readHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
+	err := wire.ReadHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
 		return c.reqParser.Parse(buf, &c.ex.head)
 	})
 	if err == nil {
@@ -217,7 +217,7 @@ func (c *clientConn) headFailed(err error) {
 	switch {
 	case errors.As(err, &we) && !c.requested && wire.ForeignRequestLine(c.rd.Buffered()):
 		c.srv.log.Info("not an HTTP request", "client", c.conn.RemoteAddr(), "bytes", len(c.rd.Buffered()))
-	case errors.Is(err, errHeadTooLarge):
+	case errors.Is(err, wire.ErrHeadTooLarge):
 		c.answer(431, true, false)
 		c.srv.log.Info("request head too large", "client", c.conn.RemoteAddr(), "limit", c.srv.cfg.MaxHeaderSize)
 	case errors.As(err, &we):

@@ -252,7 +252,7 @@ func (c *clientConn) readFinalHead(b *upstream.Conn) error {
 	ex := c.ex
 	for {
 		ex.respParser.Reset()
-		if err := readHead(&b.Reader, MaxResponseHeadSize, func(buf []byte) error {
+		if err := wire.ReadHead(&b.Reader, upstream.MaxResponseHeadSize, func(buf []byte) error {
 			return ex.respParser.Parse(buf, &ex.resp)
 		}); err != nil {
 			return err
@@ -278,19 +278,9 @@ func (c *clientConn) readFinalHead(b *upstream.Conn) error {
 // come and nothing had gone to the client; never when a timeout or the client ended it.
 func (c *clientConn) shouldRetry(b *upstream.Conn, err error) bool {
 	ex := c.ex
-	return ex.head.Body.Kind == wire.BodyNone && idempotent(ex.method) &&
-		b.Reused && len(b.Reader.Buffered()) == 0 && !ex.interimSent &&
+	responseStarted := len(b.Reader.Buffered()) > 0 || ex.interimSent
+	return upstream.MayRetry(string(ex.method), ex.head.Body.Kind != wire.BodyNone, b, responseStarted) &&
 		!isTimeout(err) && !isWriteErr(err)
-}
-
-// idempotent reports whether a body-less request with this method may be sent again after its
-// first attempt failed on a reused connection before any response byte.
-func idempotent(method []byte) bool {
-	switch string(method) {
-	case "GET", "HEAD", "OPTIONS":
-		return true
-	}
-	return false
 }
 
 func isConnect(method []byte) bool { return string(method) == "CONNECT" }

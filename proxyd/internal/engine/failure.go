@@ -175,7 +175,7 @@ func (c *clientConn) failure(err error) failed {
 		return failed{status: reply.StatusClientClosed, why: "client went away", err: err}
 	case isTimeout(err):
 		return backendFailed(metrics.ResponseTimeout, "backend timed out", err)
-	case errors.As(err, &we), errors.Is(err, errHeadTooLarge), errors.Is(err, errUnaskedUpgrade):
+	case errors.As(err, &we), errors.Is(err, wire.ErrHeadTooLarge), errors.Is(err, errUnaskedUpgrade):
 		return backendFailed(metrics.InvalidResponse, "invalid response head", err)
 	}
 	return backendFailed(metrics.Closed, "backend failed before the response head", err)

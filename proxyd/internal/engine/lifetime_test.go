@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"proxyd.dev/proxyd/internal/routetest"
+	"proxyd.dev/proxyd/internal/upstream"
 )
 
 // shortTimeout is the timeout under test in the tests of one timeout; every other stays testTimeout.
@@ -299,8 +300,8 @@ func TestPoolNoticesBackendClose(t *testing.T) {
 	b.conn.Close()
 	start := time.Now()
 	waitFor(t, "the pool closes it", func() bool { return pool.Idle() == 0 })
-	if took := time.Since(start); took > poolSweepEvery+lateBy {
-		t.Errorf("the pool noticed the close after %v, want at most %v", took, poolSweepEvery+lateBy)
+	if took := time.Since(start); took > upstream.SweepEvery+lateBy {
+		t.Errorf("the pool noticed the close after %v, want at most %v", took, upstream.SweepEvery+lateBy)
 	}
 }
 

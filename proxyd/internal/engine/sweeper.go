@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"proxyd.dev/proxyd/internal/upstream"
+)
 
 // Bounds of the sweeper's tick: an eighth of the shortest timeout, so that a timeout fires at most
 // an eighth late, but no more often than every minTick and at least every maxTick, which bounds
@@ -10,9 +14,6 @@ const (
 	maxTick = 250 * time.Millisecond
 )
 
-// poolSweepEvery is how often the sweeper sweeps the backend pools.
-const poolSweepEvery = time.Second
-
 // sweepTick returns the sweeper's period for the given timeouts.
 func sweepTick(t timeouts) time.Duration {
 	shortest := min(t.header, t.idle, t.responseHeader, t.tunnelIdle, lingerTimeout)
@@ -20,7 +21,7 @@ func sweepTick(t timeouts) time.Duration {
 }
 
 // sweeper is the server's one clock. Every tick it applies the timeout rule of each connection's
-// current phase (lifetime.check), and every poolSweepEvery it sweeps the backend pools. It runs in
+// current phase (lifetime.check), and every upstream.SweepEvery it sweeps the backend pools. It runs in
 // its own goroutine from Serve until Shutdown has seen the last connection end.
 type sweeper struct {
 	s    *Server
@@ -44,7 +45,7 @@ func (w *sweeper) run() {
 			return
 		case now := <-ticker.C:
 			w.checkConns(now.Sub(start))
-			if now.Sub(lastPools) >= poolSweepEvery {
+			if now.Sub(lastPools) >= upstream.SweepEvery {
 				for _, p := range w.s.routes.Load().pools {
 					p.Sweep(now)
 				}

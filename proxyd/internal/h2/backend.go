@@ -23,11 +23,6 @@ const (
 	protoH2C                     // HTTP/2 with prior knowledge: streams go over x/net/http2's Transport
 )
 
-// maxResponseHeaderBytes bounds a backend's response head (HTTP/1.1) or header list (h2c), as
-// the engine's MaxResponseHeadSize (the same value) does for HTTP/1.x clients; a larger one is
-// answered 502.
-const maxResponseHeaderBytes = 64 << 10
-
 // backend is one backend as the HTTP/2 server reaches it: the protocol it speaks, found out once by
 // a preface probe and remembered until a request to it fails, and a transport for each protocol
 // with its own connections. Its methods are safe for concurrent use.
@@ -57,7 +52,7 @@ func newBackend(addr string, cfg Config, bufs *bufpool.Pool, proxyHeader []byte)
 		AllowHTTP:          true,
 		DialTLSContext:     b.dialPlain,
 		DisableCompression: true,
-		MaxHeaderListSize:  maxResponseHeaderBytes,
+		MaxHeaderListSize:  upstream.MaxResponseHeadSize,
 		IdleConnTimeout:    upstream.MaxIdleTime,
 		WriteByteTimeout:   cfg.IdleTimeout,
 	}

@@ -44,8 +44,6 @@ type h1Transport struct {
 var (
 	// errUnaskedSwitch is a 101 answer: proxyd never forwards an upgrade over a stream.
 	errUnaskedSwitch = errors.New("backend switched protocols on a request without an upgrade")
-	// errResponseHeadTooLarge is a response head that did not end within maxResponseHeaderBytes.
-	errResponseHeadTooLarge = fmt.Errorf("response head larger than %d bytes", maxResponseHeaderBytes)
 )
 
 // invalidResponseError is a response head that wire refuses, or that proxyd cannot take: the
@@ -337,33 +335,22 @@ func (x *h1Exchange) readFinalHead() error {
 	}
 }
 
-// readResponseHead fills rd until p accepts or refuses the response head it holds, as the engine
-// reads heads (engine.readHead): p resumes where it stopped, so a head that arrives in pieces costs
-// time linear in its size, and the buffer grows to maxResponseHeaderBytes when a head needs it. A
-// head wire refuses, or one that has not ended within that limit, is an *invalidResponseError.
+// readResponseHead reads the response head rd holds or will hold into h, with wire.ReadHead, as the
+// engine reads heads. A head wire refuses, or one that has not ended within
+// upstream.MaxResponseHeadSize, is an *invalidResponseError; a backend that closes within the head gives
+// io.ErrUnexpectedEOF.
 func readResponseHead(rd *wire.Reader, p *wire.ResponseParser, h *wire.ResponseHead) error {
-	for {
-		buf := rd.Buffered()
-		err := p.Parse(buf[:min(len(buf), maxResponseHeaderBytes)], h)
-		switch {
-		case err == nil:
-			return nil
-		case !errors.Is(err, wire.ErrIncomplete):
-			return &invalidResponseError{err}
-		case len(buf) >= maxResponseHeaderBytes:
-			return &invalidResponseError{errResponseHeadTooLarge}
-		}
-		n, err := rd.Fill()
-		switch {
-		case n > 0:
-		case errors.Is(err, wire.ErrBufferFull):
-			rd.Grow(make([]byte, maxResponseHeaderBytes))
-		case errors.Is(err, io.EOF):
-			return fmt.Errorf("backend closed the connection within the response head: %w", io.ErrUnexpectedEOF)
-		case err != nil:
-			return err
-		}
+	err := wire.ReadHead(rd, upstream.MaxResponseHeadSize, func(buf []byte) error { return p.Parse(buf, h) })
+	var we *wire.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &we), errors.Is(err, wire.ErrHeadTooLarge):
+		return &invalidResponseError{err}
+	case errors.Is(err, io.EOF):
+		return fmt.Errorf("backend closed the connection within the response head: %w", io.ErrUnexpectedEOF)
 	}
+	return err
 }
 
 // headError is the error of an exchange whose response head did not come after it failed with

@@ -17,6 +17,7 @@ import (
 	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
+	"proxyd.dev/proxyd/internal/upstream"
 )
 
 // noContent is a complete response without a body that keeps the connection open.
@@ -89,7 +90,7 @@ func TestH1StrictResponse(t *testing.T) {
 		{"bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"},
 		{"whitespace before a colon", "HTTP/1.1 200 OK\r\nX-Spaced : a\r\nContent-Length: 2\r\n\r\nok"},
 		{"control byte in the reason", "HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok"},
-		{"head over the limit", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 90)+"\r\n", maxResponseHeaderBytes/64) + "Content-Length: 2\r\n\r\nok"},
+		{"head over the limit", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 90)+"\r\n", upstream.MaxResponseHeadSize/64) + "Content-Length: 2\r\n\r\nok"},
 		{"101 to a plain request", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

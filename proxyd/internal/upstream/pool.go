@@ -18,6 +18,10 @@ import (
 // the exception that the liveness check on reuse covers).
 const MaxIdleTime = 30 * time.Second
 
+// MaxResponseHeadSize is the largest response head (or HTTP/2 header list) accepted from a
+// backend; a larger one is answered 502.
+const MaxResponseHeadSize = 64 << 10
+
 // SweepEvery is how often a pool's owner calls Sweep.
 const SweepEvery = time.Second
 
