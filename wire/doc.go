@@ -7,13 +7,17 @@
 // framed the same way on both sides (no request smuggling). They do not allocate. A head that
 // arrives in pieces is parsed with a [RequestParser] or [ResponseParser], which resumes where its
 // previous call stopped: a head dripped line by line, or byte by byte, costs work linear in its
-// size.
+// size; [ReadHead] reads a head into such a parser from a [Reader], under a size limit.
 //
 // A [Reader] buffers a connection with a buffer the caller attaches and takes back while the
 // connection is idle. The body relays ([CopyLength], [CopyChunked], [CopyUntilEOF], [CopyBody]) write
 // what they read at once and move large bodies between TCP connections with splice(2) on Linux;
-// their errors tell a failing source ([ReadError]) from a failing destination ([WriteError]).
+// their errors tell a failing source ([ReadError]) from a failing destination ([WriteError]). A
+// [ChunkedReader] decodes a chunked body, trailers included, for a client that needs the data
+// rather than the framing.
 //
 // [MatchH2Preface] recognises a connection that starts with the HTTP/2 client preface, and
-// [StripH2CUpgrade] and [AppendCloseHead] rewrite heads on the rare paths that need it.
+// [InvalidH2Preface] and [ForeignRequestLine] first bytes that are neither HTTP/2 nor HTTP/1.x.
+// [StripH2CUpgrade], [StripConnectionClose] and [AppendCloseHead] rewrite heads on the rare paths
+// that need it; [Fields] walks the fields of a head and [AppendWithoutFields] drops some.
 package wire
