@@ -72,8 +72,13 @@ func (p *Policy) AppendHead(dst, head []byte, client netip.Addr) ([]byte, error)
 		return dst, fmt.Errorf("forwarded: request head does not end with an empty line: %q", head[max(0, len(head)-32):])
 	}
 	client, trusted := p.client(client)
-	drop := isClientField[[]byte]
 	var sent [len(writtenFields)]bool // by a trusted client
+	if !namesClient(head) {
+		// The common case: nothing to remove or extend, the head is copied as it is.
+		dst = append(dst, head[:len(head)-len(crlf)]...)
+		return appendWritten(dst, head, client, &sent), nil
+	}
+	drop := isClientField[[]byte]
 	if trusted {
 		drop = func(name []byte) bool {
 			for i := range writtenFields {
@@ -86,7 +91,13 @@ func (p *Policy) AppendHead(dst, head []byte, client netip.Addr) ([]byte, error)
 		}
 	}
 	dst = wire.AppendWithoutFields(dst, head, drop)
-	dst = dst[:len(dst)-len(crlf)]
+	return appendWritten(dst[:len(dst)-len(crlf)], head, client, &sent), nil
+}
+
+// appendWritten appends to dst, a head without its empty line, the fields proxyd writes for the
+// client, extending those of head that sent marks as sent by a trusted client, and the empty line.
+func appendWritten(dst, head []byte, client netip.Addr, sent *[len(writtenFields)]bool) []byte {
+	const crlf = "\r\n"
 	for i := range writtenFields {
 		f := &writtenFields[i]
 		start := len(dst)
@@ -105,7 +116,28 @@ func (p *Policy) AppendHead(dst, head []byte, client netip.Addr) ([]byte, error)
 		}
 		dst = append(line, crlf...)
 	}
-	return append(dst, crlf...), nil
+	return append(dst, crlf...)
+}
+
+// namesClient reports whether the valid head has a field that names the client: one of
+// clientFields. Only the names of lines that start with an 'x' or an 'f', in either case, are
+// compared; the lines are found with bytes.IndexByte, so a head without such fields, nearly every
+// one, costs little more than a copy.
+func namesClient(head []byte) bool {
+	for i := bytes.IndexByte(head, '\n') + 1; i < len(head); {
+		n := bytes.IndexByte(head[i:], '\n')
+		if n < 0 {
+			break
+		}
+		line := head[i : i+n]
+		if c := line[0] | 0x20; c == 'x' || c == 'f' {
+			if colon := bytes.IndexByte(line, ':'); colon > 0 && isClientField(line[:colon]) {
+				return true
+			}
+		}
+		i += n + 1
+	}
+	return false
 }
 
 // EditHeader edits the client-address fields of h, the fields of a request proxyd forwards, for
