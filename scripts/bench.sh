@@ -309,6 +309,8 @@ awk -F'\t' '
     }
   }' "$RESULTS" > "$WORK/chart.tsv"
 if command -v gnuplot >/dev/null || need gnuplot gnuplot-nox; then
-  gnuplot -e "data='$WORK/chart.tsv'; out='$CHART'; subtitle='$(head -1 "$RESULTS" | sed "s/^# //; s/'//g")'" scripts/bench/chart.gp
+  SUBTITLE="$(date -u +%F), ${DUR} s x $ROUNDS rounds, PROCS=$PROCS of $(nproc) cores, $(go version | awk '{print $3}'),\
+ $(nginx -v 2>&1 | awk '{print $3}'), HAProxy $(haproxy -v | awk 'NR==1 {print $3}' | cut -d- -f1); medians over the rounds"
+  gnuplot -e "data='$WORK/chart.tsv'; out='$CHART'; subtitle='$SUBTITLE'" scripts/bench/chart.gp
   echo "rows: $RESULTS; chart: $CHART"
 fi
