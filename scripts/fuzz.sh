@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of the fuzz module, one after the other, for a bounded time each, and
+# Runs every fuzz target of the fuzz module, and those kept beside the code they fuzz (wire's field
+# editing, proxyd's --forwarded head editing), one after the other, for a bounded time each, and
 # prints one summary line per target (status, executions, new corpus entries, crasher). Fails if
-# any target fails. New crashers land in fuzz/testdata/fuzz/<Target>/ as go test writes them: a
-# failing input stays there, and from then on `go test ./...` in fuzz/ replays it.
+# any target fails. New crashers land in testdata/fuzz/<Target>/ of the target's package as go
+# test writes them: a failing input stays there, and from then on `go test` replays it.
 #
 #   bash scripts/fuzz.sh [duration]     (default 30s per target; any -fuzztime value, e.g. 2m, 500000x)
 set -euo pipefail
-cd "$(dirname "$0")/../fuzz"
+cd "$(dirname "$0")/.."
 DURATION=${1:-30s}
+# The packages with fuzz targets, as module-dir:package.
+PACKAGES=(fuzz:. wire:. proxyd:./internal/forwarded)
 
-mapfile -t targets < <(go test -list '^Fuzz' . | grep '^Fuzz')
+targets=() # module-dir:package:target
+for p in "${PACKAGES[@]}"; do
+  while read -r t; do targets+=("$p:$t"); done < <(cd "${p%%:*}" && go test -list '^Fuzz' "${p#*:}" | grep '^Fuzz')
+done
 if [ "${#targets[@]}" -eq 0 ]; then
   echo "fuzz: no fuzz targets found" >&2
   exit 1
@@ -30,9 +36,11 @@ trap 'rm -f "$log"' EXIT
 
 status=0
 summaries=()
-for target in "${targets[@]}"; do
-  echo "== $target: fuzzing for $DURATION"
-  if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$DURATION" . >"$log" 2>&1; then
+for entry in "${targets[@]}"; do
+  dir=${entry%%:*} rest=${entry#*:}
+  pkg=${rest%%:*} target=${rest#*:}
+  echo "== $target ($dir/${pkg#./}): fuzzing for $DURATION"
+  if (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$DURATION" "$pkg") >"$log" 2>&1; then
     result=ok
   else
     result=FAIL
@@ -48,7 +56,7 @@ for target in "${targets[@]}"; do
   secs=$(seconds "${elapsed:-0s}")
   line=$(printf '%-30s %-4s execs=%s elapsed=%s execs/s=%s new-interesting=%s' "$target" "$result" \
     "${execs:-0}" "${elapsed:-0s}" "$(( ${execs:-0} / (secs > 0 ? secs : 1) ))" "${interesting:-0}")
-  [ -n "$crasher" ] && line+=" crasher=fuzz/$crasher"
+  [ -n "$crasher" ] && line+=" crasher=$dir/${pkg#./}/$crasher"
   summaries+=("$line")
   echo "$line"
 done
