@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 
 	"proxyd.dev/proxyd/internal/admin"
@@ -52,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	srv := engine.New(cfg)
+	var stopping atomic.Bool // set when a signal asks proxyd to stop
 	cfg.Metrics.RoutesLoaded(true)
 	if args0.AdminAddr != "" {
 		adminLn, err := net.Listen("tcp", args0.AdminAddr)
@@ -59,7 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "proxyd: cannot listen on --admin-addr %s: %v\n", args0.AdminAddr, err)
 			return 1
 		}
-		adm := admin.New(cfg.Metrics.Handler(), srv.Accepting, logger)
+		// Not ready from the moment the shutdown is decided, before it is even logged.
+		adm := admin.New(cfg.Metrics.Handler(), func() bool { return !stopping.Load() && srv.Accepting() }, logger)
 		go adm.Serve(adminLn)
 		defer adm.Close()
 		logger.Info("admin endpoints", "addr", adminLn.Addr().String(), "paths", "/metrics /healthz /readyz")
@@ -84,6 +87,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case <-ctx.Done():
 		}
 	}
+	stopping.Store(true)
 	logger.Info("shutting down", "grace", args0.ShutdownTimeout)
 	graceCtx, cancel := context.WithTimeout(context.Background(), args0.ShutdownTimeout)
 	defer cancel()
