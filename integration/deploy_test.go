@@ -365,9 +365,7 @@ func checkRoutesMount(t *testing.T, m manifests, pod corev1.PodSpec, ctr corev1.
 		t.Fatalf("no ConfigMap %q with a key %q among the manifests", pod.Volumes[vol].ConfigMap.Name, key)
 	}
 	routes := filepath.Join(t.TempDir(), key)
-	if err := os.WriteFile(routes, []byte(cm.Data[key]), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, routes, cm.Data[key])
 	checkProxydAccepts(t, withFlag(ctr.Args, "--routes-file", routes)...)
 }
 
@@ -457,7 +455,12 @@ const unitExampleRoutes = "/api=127.0.0.1:4000\n"
 func TestSystemdUnit(t *testing.T) {
 	t.Parallel()
 	file := filepath.Join(deployDir, "systemd", "proxyd.service")
-	unit := parseUnit(t, file)
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := string(raw)
+	unit := parseUnit(t, file, data)
 	svc := unit["Service"]
 	want := map[string][]string{
 		"Type":                    {"exec"},
@@ -502,25 +505,13 @@ func TestSystemdUnit(t *testing.T) {
 		t.Errorf("ExecStart %q: want a --routes-file in /etc/%s, the ConfigurationDirectory", args, svc["ConfigurationDirectory"][0])
 	}
 	routes := filepath.Join(t.TempDir(), "routes")
-	if err := os.WriteFile(routes, []byte(unitExampleRoutes), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, routes, unitExampleRoutes)
 	checkProxydAccepts(t, withFlag(args, "--routes-file", routes)...)
 
-	// systemd-analyze verify checks that ExecStart's program exists: verify a copy that runs the
-	// proxyd binary of this run, otherwise the same.
-	if built.proxydErr != nil {
-		t.Fatalf("proxyd did not build: %v", built.proxydErr)
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// systemd-analyze verify checks that ExecStart's program exists (checkProxydAccepts checked
+	// that it built): verify a copy that runs the proxyd binary of this run, otherwise the same.
 	copied := filepath.Join(t.TempDir(), filepath.Base(file))
-	text := strings.Replace(string(data), "ExecStart="+argv[0]+" ", "ExecStart="+built.proxyd+" ", 1)
-	if err := os.WriteFile(copied, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, copied, strings.Replace(data, "ExecStart="+argv[0]+" ", "ExecStart="+built.proxyd+" ", 1))
 	analyze, err := exec.LookPath("systemd-analyze")
 	if err != nil {
 		t.Fatalf("systemd-analyze (Debian package systemd) checks the unit: %v", err)
@@ -536,18 +527,14 @@ func TestSystemdUnit(t *testing.T) {
 	}
 }
 
-// parseUnit reads a systemd unit file into its sections' keys and their values in order. It knows
-// the subset of the syntax proxyd's unit uses: comments, [Section] lines and Key=Value lines
-// without continuations.
-func parseUnit(t *testing.T, file string) map[string]map[string][]string {
+// parseUnit reads the systemd unit data (of file, named in messages) into its sections' keys and
+// their values in order. It knows the subset of the syntax proxyd's unit uses: comments, [Section]
+// lines and Key=Value lines without continuations.
+func parseUnit(t *testing.T, file, data string) map[string]map[string][]string {
 	t.Helper()
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
 	unit := make(map[string]map[string][]string)
 	var section string
-	for n, line := range strings.Split(string(data), "\n") {
+	for n, line := range strings.Split(data, "\n") {
 		line = strings.TrimSpace(line)
 		switch {
 		case line == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, ";"):

@@ -43,8 +43,8 @@ func TestOperating(t *testing.T) {
 			echo.Backend, echo.Headers["X-Forwarded-For"], echo.Headers["X-Forwarded-Proto"], echo.Headers["Forwarded"])
 	}
 	probes := newClient(t)
-	checkStatus(t, probes, admin+"/healthz", http.StatusOK)
-	checkStatus(t, probes, admin+"/readyz", http.StatusOK)
+	checkStatus(t, probes, admin+healthPath, http.StatusOK)
+	checkStatus(t, probes, admin+readyPath, http.StatusOK)
 
 	writeFile(t, routes, "/svc="+two.addr+"\n")
 	reload(t, p, "routes reloaded")
@@ -106,18 +106,12 @@ func TestProxyProtocol(t *testing.T) {
 				defer conn.Close()
 				br := bufio.NewReader(conn)
 				for i := range 2 { // two requests on the connection: the kept backend connection serves both
-					req, err := http.NewRequest(http.MethodGet, fmt.Sprintf("http://%s/who/%d", proxy, i), nil)
-					if err != nil {
+					target := fmt.Sprintf("/who/%d", i)
+					if _, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: example.test\r\n\r\n", target); err != nil {
 						t.Fatal(err)
 					}
-					if err := req.Write(conn); err != nil {
-						t.Fatal(err)
-					}
-					resp, err := http.ReadResponse(br, req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					echo := decodeEcho(t, resp, readBody(t, resp))
+					resp, body := readResponse(t, br, http.MethodGet, target)
+					echo := decodeEcho(t, resp, body)
 					if echo.RemoteAddr != conn.LocalAddr().String() {
 						t.Errorf("the backend saw the client %s, want %s", echo.RemoteAddr, conn.LocalAddr())
 					}

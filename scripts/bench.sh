@@ -191,7 +191,9 @@ cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/
 run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and max for p99, failed)
   local s=$1 c=$2 port; port=$(port_of "$c" "$s")
   local scraper=
-  if [ "$c" = proxyd-ops ] && [[ ${OPS_FLAGS:---admin-addr} == *--admin-addr* ]]; then # a Prometheus server's scrapes, bounded by the run
+  # A Prometheus server's scrapes during the wrk runs, bounded by the run (c's download is timed
+  # alone, and returns before the scraper would be stopped).
+  if [ "$c" = proxyd-ops ] && [ "$s" != c ] && [[ ${OPS_FLAGS:---admin-addr} == *--admin-addr* ]]; then
     (for _ in $(seq $((DUR + 2))); do curl -fso /dev/null "http://127.0.0.1:$PORT_ADMIN/metrics"; sleep 1; done) &
     scraper=$!
   fi

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log"
@@ -90,20 +91,18 @@ func (b *namedBackend) serve(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, body)
 }
 
+// filler is the bytes writeFiller writes, 32 KiB at a time. Read-only.
+var filler = bytes.Repeat([]byte{'x'}, 32<<10)
+
 // writeFiller writes n bytes of 'x' to w, stopping at the first error.
-func writeFiller(w io.Writer, n int64) error {
-	var buf [32 << 10]byte
-	for i := range buf {
-		buf[i] = 'x'
-	}
+func writeFiller(w io.Writer, n int64) {
 	for n > 0 {
-		k, err := w.Write(buf[:min(n, int64(len(buf)))])
+		k, err := w.Write(filler[:min(n, int64(len(filler)))])
 		n -= int64(k)
 		if err != nil {
-			return err
+			return
 		}
 	}
-	return nil
 }
 
 // waitSlow waits until n slow requests have arrived, at most within.

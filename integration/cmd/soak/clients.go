@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,4 +189,35 @@ func (t *tally) firstErrors() string {
 func (t *tally) checkNoErrors(r *result, who string) {
 	n := t.errors.Load()
 	r.check(n == 0, "%s: %d of %d requests failed (first: %s)", who, n, t.requests.Load(), t.firstErrors())
+}
+
+// outcomes counts what each of many tries came to, by name; safe for concurrent use.
+type outcomes struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+// add counts one try that came to k.
+func (o *outcomes) add(k string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.n == nil {
+		o.n = make(map[string]int)
+	}
+	o.n[k]++
+}
+
+// String is the counts in name order, "408x200,nonex3", or "-" when nothing was counted.
+func (o *outcomes) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.n) == 0 {
+		return "-"
+	}
+	parts := make([]string, 0, len(o.n))
+	for k, v := range o.n {
+		parts = append(parts, fmt.Sprintf("%sx%d", k, v))
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
 }

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,14 +16,16 @@ import (
 	"time"
 )
 
-// hostileKind is one way a client misbehaves: what it sends on connecting, what it then drips a
-// byte a second, and how it reads what proxyd sends (nil: it never reads).
+// hostileKind is one way a client misbehaves: what it sends on connecting, whether it then
+// half-closes, what it drips a byte a second, and how it reads what proxyd sends (nil: it never
+// reads).
 type hostileKind struct {
-	name    string
-	rcvBuf  int // when positive, the socket's receive buffer, set before connecting
-	opening string
-	drip    string
-	read    func(br *bufio.Reader) (status string, err error)
+	name       string
+	rcvBuf     int // when positive, the socket's receive buffer, set before connecting
+	opening    string
+	closeWrite bool
+	drip       string
+	read       func(br *bufio.Reader) (status string, err error)
 }
 
 // noReadSize is the response a no-read client asks for and never reads: far more than the socket
@@ -42,7 +43,7 @@ func hostileKinds() []hostileKind {
 			opening: "POST /alpha/hostile/chunked HTTP/1.1\r\nHost: soak\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"},
 		{name: "length-stall", read: readStatus,
 			opening: "POST /alpha/hostile/length HTTP/1.1\r\nHost: soak\r\nContent-Length: 1048576\r\n\r\n" + strings.Repeat("b", 1024)},
-		{name: "half-open", read: readHalfOpen,
+		{name: "half-open", read: readHalfOpen, closeWrite: true,
 			opening: "GET /alpha/hostile/half-open HTTP/1.1\r\nHost: soak\r\n\r\n"},
 		{name: "silent", read: readStatus},
 	}
@@ -89,15 +90,13 @@ type hostileWave struct {
 
 	dialErrs atomic.Int64
 	closed   atomic.Int64 // connections proxyd closed before the release
-	mu       sync.Mutex
-	statuses map[string]int // first status proxyd sent, by connection
-	wrong    atomic.Int64   // answers that were wrong
-	errs     []string       // the first texts of those
+	statuses outcomes     // first status proxyd sent, by connection
+	answered tally        // the answers read, and those that were wrong
 }
 
 // startHostileWave starts n clients of kind against addr, at most cap(sem) connecting at once.
 func startHostileWave(ctx context.Context, addr string, kind hostileKind, n int, sem chan struct{}) *hostileWave {
-	w := &hostileWave{kind: kind, release: make(chan struct{}), statuses: map[string]int{}}
+	w := &hostileWave{kind: kind, release: make(chan struct{})}
 	w.engaged.Add(n)
 	w.finished.Add(n)
 	for range n {
@@ -129,7 +128,7 @@ func (w *hostileWave) client(ctx context.Context, addr string, sem chan struct{}
 	if err == nil && w.kind.opening != "" {
 		_, err = io.WriteString(nc, w.kind.opening)
 	}
-	if err == nil && w.kind.name == "half-open" {
+	if err == nil && w.kind.closeWrite {
 		err = nc.(*net.TCPConn).CloseWrite()
 	}
 	<-sem
@@ -180,31 +179,10 @@ func (w *hostileWave) dripUntilEnd(nc net.Conn, ended chan struct{}) {
 	}
 }
 
+// note counts the first status proxyd sent on a connection, and err when the answer was wrong.
 func (w *hostileWave) note(status string, err error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.statuses[status]++
-	if err != nil {
-		w.wrong.Add(1)
-	}
-	if err != nil && len(w.errs) < maxSamples {
-		w.errs = append(w.errs, err.Error())
-	}
-}
-
-// answers summarises the first statuses proxyd sent: "408x200,nonex3".
-func (w *hostileWave) answers() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var parts []string
-	for s, n := range w.statuses {
-		parts = append(parts, fmt.Sprintf("%sx%d", s, n))
-	}
-	if len(parts) == 0 {
-		return "-"
-	}
-	slices.Sort(parts)
-	return strings.Join(parts, ",")
+	w.answered.record(err)
+	w.statuses.add(status)
 }
 
 // finish releases the clients that still hold their connection and waits for all of them.

@@ -128,17 +128,29 @@ func pollUntil(ctx context.Context, within time.Duration, cond func() bool) (tim
 	}
 }
 
-// waitFDs polls read until the descriptor count is at most limit or within has passed (or ctx
-// ends). It returns the last reading, how long it took and whether the count got there.
-func waitFDs(ctx context.Context, read func() (stats, error), limit int, within time.Duration) (stats, time.Duration, bool) {
-	var last stats
+// waitFDs polls p's statistics until its descriptor count is at most limit or within has passed
+// (or ctx ends). It returns the last reading, how long it took and whether the count got there.
+func waitFDs(ctx context.Context, p *proxydProc, limit int, within time.Duration) (stats, time.Duration, bool) {
+	return waitReading(ctx, p.stats, func(s stats) bool { return s.fds <= limit }, within)
+}
+
+// waitClients polls p's sockets until it has at most limit client connections or within has
+// passed (or ctx ends). It returns the last reading, how long it took and whether it got there.
+func waitClients(ctx context.Context, p *proxydProc, limit int, within time.Duration) (sockets, time.Duration, bool) {
+	return waitReading(ctx, p.sockets, func(s sockets) bool { return s.clients <= limit }, within)
+}
+
+// waitReading polls read until a reading satisfies done or within has passed (or ctx ends), and
+// returns the last reading that succeeded, how long it took and whether done held.
+func waitReading[T any](ctx context.Context, read func() (T, error), done func(T) bool, within time.Duration) (T, time.Duration, bool) {
+	var last T
 	took, ok := pollUntil(ctx, within, func() bool {
-		s, err := read()
+		v, err := read()
 		if err != nil {
 			return false
 		}
-		last = s
-		return s.fds <= limit
+		last = v
+		return done(v)
 	})
 	return last, took, ok
 }

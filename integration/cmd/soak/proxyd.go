@@ -118,15 +118,21 @@ func (p *proxydProc) readLog(r io.Reader, file io.Writer) {
 		if len(p.lines) < maxKeptLines {
 			p.lines = append(p.lines, line)
 		}
+		p.notifyLocked()
 		p.mu.Unlock()
-		p.notify()
 	}
 	io.Copy(file, r) // a line too long for the scanner: keep the rest in the file
 }
 
+// notify wakes the waiters for a log line or the exit.
 func (p *proxydProc) notify() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.notifyLocked()
+}
+
+// notifyLocked is notify with p.mu held.
+func (p *proxydProc) notifyLocked() {
 	close(p.changed)
 	p.changed = make(chan struct{})
 }

@@ -29,7 +29,7 @@ func begin(ctx context.Context, e *env, r *result, nofile int, extra ...string) 
 // baseline (-fd-margin more allowed), logs where they are then, and records a failure in r when
 // they did not come back. It returns the last reading and how long they took ("never").
 func fdsBack(ctx context.Context, e *env, r *result, p *proxydProc, baseline int, since string) (stats, string) {
-	after, waited, back := waitFDs(ctx, p.stats, baseline+e.opt.fdMargin, e.opt.poolIdle+5*time.Second)
+	after, waited, back := waitFDs(ctx, p, baseline+e.opt.fdMargin, e.opt.poolIdle+5*time.Second)
 	so, _ := p.sockets()
 	e.logf("%.1fs after %s: %s, %s", waited.Seconds(), since, after, so)
 	r.check(back, "descriptors at %d (%s) %.0fs after %s, baseline %d (+%d allowed)",

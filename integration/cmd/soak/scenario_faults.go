@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,11 +62,11 @@ func runFaults(ctx context.Context, e *env) *result {
 	}
 	var summaries []string
 	for _, fc := range cases {
-		outcomes, errs := runFaultCase(fc, p.addr, o.faults)
-		line := fmt.Sprintf("%s=%s", fc.name, outcomes)
-		e.logf("%s (errors %d)", line, len(errs))
+		seen, wrong := runFaultCase(fc, p.addr, o.faults)
+		line := fmt.Sprintf("%s=%s", fc.name, seen)
+		e.logf("%s (errors %d)", line, wrong.errors.Load())
 		summaries = append(summaries, line)
-		r.check(len(errs) == 0, "%s: %d of %d wrong (first: %s)", fc.name, len(errs), o.faults, strings.Join(errs[:min(len(errs), maxSamples)], " | "))
+		r.check(wrong.errors.Load() == 0, "%s: %d of %d wrong (first: %s)", fc.name, wrong.errors.Load(), o.faults, wrong.firstErrors())
 	}
 	_, err = p.stats()
 	r.check(err == nil, "proxyd gone after the faults: %v", err)
@@ -79,11 +78,11 @@ func runFaults(ctx context.Context, e *env) *result {
 	return r
 }
 
-// runFaultCase tries fc n times at once and returns the outcomes ("502x20") and the errors.
-func runFaultCase(fc faultCase, addr string, n int) (string, []string) {
-	var mu sync.Mutex
-	counts := map[string]int{}
-	var errs []string
+// runFaultCase tries fc n times at once and returns the outcomes ("502x20") and the tries' tally,
+// whose errors are the wrong outcomes.
+func runFaultCase(fc faultCase, addr string, n int) (*outcomes, *tally) {
+	var seen outcomes
+	var tries tally
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
@@ -93,22 +92,15 @@ func runFaultCase(fc faultCase, addr string, n int) (string, []string) {
 				outcome, err = fc.try(c)
 				c.close()
 			}
-			mu.Lock()
-			defer mu.Unlock()
+			tries.record(err)
 			if err != nil {
-				errs = append(errs, err.Error())
 				outcome = "wrong"
 			}
-			counts[outcome]++
+			seen.add(outcome)
 		})
 	}
 	wg.Wait()
-	var parts []string
-	for k, v := range counts {
-		parts = append(parts, fmt.Sprintf("%sx%d", k, v))
-	}
-	slices.Sort(parts)
-	return strings.Join(parts, ","), errs
+	return &seen, &tries
 }
 
 // statusCase is a fault that expectErrorStatus checks.

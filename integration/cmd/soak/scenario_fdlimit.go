@@ -5,7 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
+	"net"
 	"sync"
 	"time"
 )
@@ -53,16 +53,11 @@ func runFDLimit(ctx context.Context, e *env) *result {
 		c.Close()
 	}
 	start := time.Now()
-	var served int
-	var errs []string
+	var afterwards tally
 	for i := range 20 {
-		t := target{fmt.Sprintf("/beta/fdlimit/after/%d", i), nameBeta}
-		if err := getOnce(p.addr, t); err != nil {
-			errs = append(errs, err.Error())
-		} else {
-			served++
-		}
+		afterwards.record(getOnce(p.addr, target{fmt.Sprintf("/beta/fdlimit/after/%d", i), nameBeta}))
 	}
+	served := afterwards.requests.Load() - afterwards.errors.Load()
 	recovered := time.Since(start)
 	after, returned := fdsBack(ctx, e, r, p, before.fds, "the extra connections closed")
 
@@ -70,7 +65,7 @@ func runFDLimit(ctx context.Context, e *env) *result {
 	r.figure("served-after=%d/20 in %.2fs fds=%d/%d/%d (before/saturated/after) fd-return=%s",
 		served, recovered.Seconds(), before.fds, saturated.fds, after.fds, returned)
 	r.check(cpu < 50, "proxyd used %.0f%% of a core while out of descriptors: it spins", cpu)
-	r.check(served == 20, "%d of 20 requests failed once the extra connections closed (first: %s)", 20-served, strings.Join(errs[:min(len(errs), maxSamples)], " | "))
+	r.check(served == 20, "%d of 20 requests failed once the extra connections closed (first: %s)", 20-served, afterwards.firstErrors())
 	e.finish(r, p)
 	return r
 }
@@ -86,14 +81,11 @@ func getOnce(addr string, t target) error {
 	return err
 }
 
-// silentConn is a connection that never sends anything.
-type silentConn interface{ Close() error }
-
 // openSilent opens n connections to addr, parallel at most at once, that send nothing; it returns
 // those that connected and how many did not.
-func openSilent(addr string, n, parallel int) ([]silentConn, int) {
+func openSilent(addr string, n, parallel int) ([]net.Conn, int) {
 	var mu sync.Mutex
-	var conns []silentConn
+	var conns []net.Conn
 	failed := 0
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -101,14 +93,14 @@ func openSilent(addr string, n, parallel int) ([]silentConn, int) {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			c, err := dialClient(addr, 5*time.Second)
+			c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
 				failed++
 				return
 			}
-			conns = append(conns, c.nc)
+			conns = append(conns, c)
 		})
 	}
 	wg.Wait()

@@ -31,7 +31,8 @@ func runHostile(ctx context.Context, e *env) *result {
 	settle := 2*max(o.headerTimeout, o.idleTimeout) + 10*time.Second
 	sem := make(chan struct{}, o.dialParallel)
 	var summaries []string
-	for _, kind := range hostileKinds() {
+	kinds := hostileKinds()
+	for _, kind := range kinds {
 		if ctx.Err() != nil {
 			break
 		}
@@ -44,21 +45,11 @@ func runHostile(ctx context.Context, e *env) *result {
 		peak := startPeakSampler(p.pid, 100*time.Millisecond)
 		w := startHostileWave(ctx, p.addr, kind, o.hostile, sem)
 		w.engaged.Wait()
-		var held sockets
-		waited, back := pollUntil(ctx, settle, func() bool {
-			so, err := p.sockets()
-			held = so
-			return err == nil && so.clients <= base.clients
-		})
+		held, waited, back := waitClients(ctx, p, base.clients, settle)
 		top := peak.finish()
 		closedByProxyd := w.closed.Load() // before the release, which ends the rest
 		w.finish()
-		var released sockets
-		pollUntil(ctx, 5*time.Second, func() bool {
-			so, err := p.sockets()
-			released = so
-			return err == nil && so.clients <= base.clients
-		})
+		released, _, _ := waitClients(ctx, p, base.clients, 5*time.Second)
 
 		closed := fmt.Sprintf("%d/%d", closedByProxyd, int64(o.hostile)-w.dialErrs.Load())
 		if kind.read == nil {
@@ -66,17 +57,17 @@ func runHostile(ctx context.Context, e *env) *result {
 		}
 		e.logf("%s: peak fds=%d; client-conns base/held/released=%d/%d/%d backend-conns=%d/%d/%d back-in=%s closed-by-proxyd=%s answers=%s",
 			kind.name, top.fds, base.clients, held.clients, released.clients, base.backends, held.backends, released.backends,
-			backIn(back, waited), closed, w.answers())
+			backIn(back, waited), closed, &w.statuses)
 		summaries = append(summaries, fmt.Sprintf("%s=%d/%d/%d", kind.name, base.clients, held.clients, released.clients))
 		r.check(w.dialErrs.Load() == 0, "%s: %d clients could not connect", kind.name, w.dialErrs.Load())
 		r.check(back, "%s: %d client connections still open %.0fs after the wave while its clients hold their end (baseline %d, %d backend connections with them)",
 			kind.name, held.clients, waited.Seconds(), base.clients, held.backends)
-		r.check(w.wrong.Load() == 0, "%s: %d wrong answers (first: %s)", kind.name, w.wrong.Load(), strings.Join(w.errs, " | "))
+		r.check(w.answered.errors.Load() == 0, "%s: %d wrong answers (first: %s)", kind.name, w.answered.errors.Load(), w.answered.firstErrors())
 	}
 	normal.stop()
 	after, returned := fdsBack(ctx, e, r, p, initial.fds, "every client left")
 
-	r.figure("kinds=%d clients-per-kind=%d normal-%s", len(hostileKinds()), o.hostile, normal.tally.summary())
+	r.figure("kinds=%d clients-per-kind=%d normal-%s", len(kinds), o.hostile, normal.tally.summary())
 	r.figure("client-conns(base/held/released): %s", strings.Join(summaries, " "))
 	r.figure("fds=%d/%d (start/end) fd-return=%s", initial.fds, after.fds, returned)
 	normal.tally.checkNoErrors(r, "well-behaved clients")

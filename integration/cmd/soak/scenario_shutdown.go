@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,11 +20,9 @@ const slowAnswer = time.Second
 type shutdownClients struct {
 	slow      tally        // slow requests: each must be answered
 	fast      tally        // answers to fast requests: each must be right
-	dropped   atomic.Int64 // fast requests the backend got whose answer never came
+	dropped   tally        // fast requests the backend got whose answer never came: its errors
 	boundary  atomic.Int64 // fast connections closed between two requests (the request unseen)
 	closeMark atomic.Int64 // answers marked "Connection: close"
-	mu        sync.Mutex
-	drops     []string
 }
 
 // runShutdown loads proxyd with -shutdown-conns connections, -shutdown-slow of them waiting for a
@@ -74,12 +71,12 @@ func runShutdown(ctx context.Context, e *env) *result {
 	r.figure("conns=%d slow=%d slow-answered=%d/%d fast-%s", o.shutdownConns, o.shutdownSlow,
 		cs.slow.requests.Load()-cs.slow.errors.Load(), o.shutdownSlow, cs.fast.summary())
 	r.figure("dropped-in-flight=%d closed-at-boundary=%d close-marked=%d refused-after=%s exit=%d in %.2fs",
-		cs.dropped.Load(), cs.boundary.Load(), cs.closeMark.Load(), refusedAfter, code, exitAfter.Seconds())
+		cs.dropped.errors.Load(), cs.boundary.Load(), cs.closeMark.Load(), refusedAfter, code, exitAfter.Seconds())
 	cs.slow.checkNoErrors(r, "slow requests in flight")
 	r.check(cs.slow.requests.Load() == int64(o.shutdownSlow), "%d of %d slow requests ended", cs.slow.requests.Load(), o.shutdownSlow)
 	cs.fast.checkNoErrors(r, "fast requests")
-	r.check(cs.dropped.Load() == 0, "%d requests reached the backend but their answer never reached the client (first: %s)",
-		cs.dropped.Load(), strings.Join(cs.drops, " | "))
+	r.check(cs.dropped.errors.Load() == 0, "%d requests reached the backend but their answer never reached the client (first: %s)",
+		cs.dropped.errors.Load(), cs.dropped.firstErrors())
 	r.check(aliveWhenRefused, "new connections were not refused while proxyd finished its in-flight requests (refused after %s)", refusedAfter)
 	r.check(code == 0 && exitAfter <= o.shutdownTimeout+time.Second, "exit status %d after %.2fs, want 0 within %s",
 		code, exitAfter.Seconds(), o.shutdownTimeout+time.Second)
@@ -122,8 +119,7 @@ func (cs *shutdownClients) fastClient(addr string, id int, backends map[string]*
 		once()
 		if err != nil {
 			if backends[t.backend].received(t.path) {
-				cs.dropped.Add(1)
-				cs.noteDrop(fmt.Sprintf("%s: %v", t.path, err))
+				cs.dropped.record(fmt.Errorf("%s: %w", t.path, err))
 			} else {
 				cs.boundary.Add(1)
 			}
@@ -134,14 +130,6 @@ func (cs *shutdownClients) fastClient(addr string, id int, backends map[string]*
 			cs.closeMark.Add(1)
 			return
 		}
-	}
-}
-
-func (cs *shutdownClients) noteDrop(s string) {
-	cs.mu.Lock()
-	defer cs.mu.Unlock()
-	if len(cs.drops) < maxSamples {
-		cs.drops = append(cs.drops, s)
 	}
 }
 
