@@ -62,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 		// Not ready from the moment the shutdown is decided, before it is even logged.
-		adm := admin.New(cfg.Metrics.Handler(), func() bool { return !stopping.Load() && srv.Accepting() }, logger)
+		adm := admin.New(cfg.Metrics.Handler(), func() bool { return !stopping.Load() }, logger)
 		go adm.Serve(adminLn)
 		defer adm.Close()
 		logger.Info("admin endpoints", "addr", adminLn.Addr().String(), "paths", "/metrics /healthz /readyz")

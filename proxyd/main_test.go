@@ -1,19 +1,46 @@
 package main
 
 import (
+	"fmt"
 	"net"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
-// buildProxyd builds the binary once per test.
+// binDir holds the binary the tests run, built once by TestMain; it is removed after the run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "proxyd-main-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// built builds the binary on the first call and returns its path or the build's failure.
+var built = sync.OnceValues(func() (string, error) {
+	bin := filepath.Join(binDir, "proxyd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// buildProxyd returns the binary, built once for all the tests; a build that failed fails the test.
 func buildProxyd(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "proxyd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := built()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }

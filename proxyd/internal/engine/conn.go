@@ -30,11 +30,10 @@ type clientConn struct {
 	backend     *upstream.Conn
 	backendPool *upstream.Pool
 
-	// ex and reqParser, which parses the request head being read, are held while a request is read
-	// or relayed, pooled while the connection waits for the next one.
-	ex        *exchange
-	reqParser *wire.RequestParser
-	idle      idleRead // the state of one wait for a request, for readIdle
+	// ex is held while a request is read or relayed, pooled while the connection waits for the
+	// next one.
+	ex   *exchange
+	idle idleRead // the state of one wait for a request, for readIdle
 	// raw and readIdleFn serve the wait for a request; made once so that waiting allocates nothing.
 	raw        syscall.RawConn
 	readIdleFn func(fd uintptr) bool
@@ -54,8 +53,7 @@ type clientConn struct {
 
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
-	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
-	c.life = lifetime{limits: &s.limits, client: nc, idle: s.idle, phase: phaseHead, seq: 1}
+	c.life.init(&s.limits, nc, s.idle)
 	c.rd.Reset(nc)
 	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
 	c.readIdleFn = c.readIdle
@@ -194,11 +192,11 @@ func (c *clientConn) readRequestHead() headResult {
 		return headClose
 	}
 	if c.ex == nil {
-		c.ex, c.reqParser = c.srv.exchanges.Get(), c.srv.parsers.Get()
+		c.ex = c.srv.exchanges.Get()
 	}
-	c.reqParser.Reset()
+	c.ex.reqParser.Reset()
 	err := wire.ReadHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
-		return c.reqParser.Parse(buf, &c.ex.head)
+		return c.ex.reqParser.Parse(buf, &c.ex.head)
 	})
 	if err == nil {
 		c.requested = true
@@ -281,13 +279,12 @@ func (c *clientConn) release() {
 	c.srv.untrack(c)
 }
 
-// releaseExchange gives the exchange data and the request head parser back to the server's pools.
+// releaseExchange gives the exchange data back to the server's pool.
 func (c *clientConn) releaseExchange() {
 	if c.ex != nil {
 		c.ex.copier = nil // it points back at this connection
 		c.srv.exchanges.Put(c.ex)
-		c.srv.parsers.Put(c.reqParser)
-		c.ex, c.reqParser = nil, nil
+		c.ex = nil
 	}
 }
 
@@ -304,11 +301,11 @@ func (c *clientConn) abort() {
 
 // releaseBackend gives the kept backend connection back to its pool.
 func (c *clientConn) releaseBackend() {
-	if c.backend != nil && c.srv.cfg.ProxyProtocol != 0 {
-		c.backendPool.Discard(c.backend) // it carries this client's address: never pooled
-		c.backend = nil
-		c.life.useBackend(nil)
-	} else if c.backend != nil {
+	switch {
+	case c.backend == nil:
+	case c.srv.cfg.ProxyProtocol != 0:
+		c.dropBackend(c.backend) // it carries this client's address: never pooled
+	default:
 		c.backendPool.Put(c.backend)
 		c.backend = nil
 		c.life.useBackend(nil)

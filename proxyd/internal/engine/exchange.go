@@ -17,6 +17,7 @@ import (
 // reads only its own fields.
 type exchange struct {
 	head       wire.RequestHead    // the request head; its slices point into the client buffer
+	reqParser  wire.RequestParser  // parses the request head being read
 	resp       wire.ResponseHead   // the current response head; its slices point into the backend buffer
 	respParser wire.ResponseParser // parses the response head being read
 
@@ -117,7 +118,6 @@ func (c *clientConn) beginExchange() *exchange {
 	if c.srv.cfg.AccessLog || c.srv.cfg.Metrics != nil {
 		ex.start = time.Now()
 	}
-	ex.pool, ex.stats, ex.backendStats = nil, nil, nil
 	ex.status, ex.bytes, ex.received = 0, 0, 0
 	ex.headOnly = string(ex.head.Method) == "HEAD"
 	ex.clientHeadLen = ex.head.Len

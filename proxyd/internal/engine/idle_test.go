@@ -22,7 +22,8 @@ func TestEndWaitBrief(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			client, _ := loopback.Pair(t)
 			limits := timeouts{header: testTimeout, idle: testTimeout, responseHeader: testTimeout, tunnelIdle: testTimeout}
-			l := lifetime{limits: &limits, client: client, phase: phaseHead, seq: 1}
+			var l lifetime
+			l.init(&limits, client, nil)
 			l.beginWait(true)
 			for i := range tc.sweeps {
 				l.check(time.Duration(i) * time.Millisecond)

@@ -79,6 +79,8 @@ type timeouts struct {
 type lifetime struct {
 	limits *timeouts
 	client *net.TCPConn
+	// clientState asks the client socket whether its peer left, allocating nothing; guarded by mu.
+	clientState *netpoll.Checker
 	// idle is the server's set of parked idle waits; nil where the system has none.
 	idle *idleSet
 
@@ -381,10 +383,19 @@ func (l *lifetime) checkBody(now time.Duration) {
 	l.checkClientGone()
 }
 
+// init readies l for the client connection client, just accepted, whose idle waits may park in
+// idle (nil where the system has no idle set).
+func (l *lifetime) init(limits *timeouts, client *net.TCPConn, idle *idleSet) {
+	l.limits, l.client, l.idle = limits, client, idle
+	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
+	l.phase, l.seq = phaseHead, 1
+	l.clientState, _ = netpoll.NewChecker(client) // a *net.TCPConn always has a RawConn
+}
+
 // checkClientGone interrupts with causeClientGone when the client closed or reset its connection
 // while the exchange waits for the backend. l.mu is held.
 func (l *lifetime) checkClientGone() {
-	if l.cause == causeNone && netpoll.PeerGone(l.client) {
+	if l.cause == causeNone && l.clientState.PeerGone() {
 		l.interruptLocked(causeClientGone)
 	}
 }

@@ -10,9 +10,11 @@ import (
 // is on.
 func (c *clientConn) record() {
 	x := c.ex
-	if x.stats != nil {
-		x.stats.Observe(x.method, x.status, time.Since(x.start), x.received, x.bytes)
+	if x.stats == nil && !c.srv.cfg.AccessLog {
+		return
 	}
+	took := time.Since(x.start)
+	x.stats.Observe(x.method, x.status, took, x.received, x.bytes)
 	if !c.srv.cfg.AccessLog {
 		return
 	}
@@ -20,10 +22,10 @@ func (c *clientConn) record() {
 		slog.String("client", c.conn.RemoteAddr().String()),
 		slog.String("method", string(x.method)),
 		slog.String("target", string(x.target)),
-		slog.String("backend", x.backendAddr()),
+		slog.String("backend", x.pool.Addr()),
 		slog.Int("status", x.status),
 		slog.Int64("bytes", x.bytes),
-		slog.Duration("duration", time.Since(x.start)),
+		slog.Duration("duration", took),
 	)
 }
 
@@ -39,7 +41,7 @@ func (c *clientConn) logFailure(why string, err error) {
 		slog.String("client", c.conn.RemoteAddr().String()),
 		slog.String("method", string(x.method)),
 		slog.String("target", string(x.target)),
-		slog.String("backend", x.backendAddr()),
+		slog.String("backend", x.pool.Addr()),
 		slog.Int("status", x.status),
 		slog.Any("err", err),
 	)

@@ -26,11 +26,3 @@ func (s *Server) SetRoutes(t *router.Table) {
 func (s *Server) setRoutes(t *router.Table) {
 	s.routes.Store(&routeSet{table: t, pools: s.backends.Use(t.Backends()), stats: s.cfg.Metrics.Table(t)})
 }
-
-// backendAddr returns the address of the backend the exchange was routed to, "" before routing.
-func (ex *exchange) backendAddr() string {
-	if ex.pool == nil {
-		return ""
-	}
-	return ex.pool.Addr()
-}

@@ -20,7 +20,6 @@ import (
 	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
-	"proxyd.dev/wire"
 )
 
 // Config is what the engine needs to run. Every duration must be positive.
@@ -82,10 +81,8 @@ type Server struct {
 	// routes is what requests are routed with; SetRoutes swaps it.
 	routes atomic.Pointer[routeSet]
 	bufs   bufpool.Pool
-	// exchanges and parsers pool the per-exchange data and request head parsers of connections
-	// that are not idle.
+	// exchanges pools the per-exchange data of connections that are not idle.
 	exchanges pool[exchange]
-	parsers   pool[wire.RequestParser]
 	sweeper   sweeper
 	// idle holds the keep-alive connections whose wait for the next request was handed off, watched
 	// by its own goroutine until Shutdown; nil where the system has no epoll(7): each of them then
@@ -230,10 +227,6 @@ func (s *Server) snapshot(dst []*clientConn) []*clientConn {
 	}
 	return dst
 }
-
-// Accepting reports whether the server takes new connections: false from the moment Shutdown
-// starts.
-func (s *Server) Accepting() bool { return !s.shutting.Load() }
 
 // Shutdown stops accepting, closes idle connections and lets in-flight exchanges finish: each
 // connection closes at its next request boundary, its last response marked "Connection: close";

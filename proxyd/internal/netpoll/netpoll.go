@@ -39,45 +39,47 @@ func WaitReadable(c syscall.Conn) error {
 // PeerGone reports whether the peer of c has reset the connection, or closed it with nothing left
 // unread: its next read would return EOF or an error rather than bytes or a wait.
 func PeerGone(c syscall.Conn) bool {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return true
-	}
-	gone := false
-	err = rc.Control(func(fd uintptr) { gone = peerGone(fd) })
-	return err != nil || gone
+	k, err := NewChecker(c)
+	return err != nil || k.PeerGone()
 }
 
 // Quiet reports whether c has nothing to read and no EOF or error pending: true for an idle
 // keep-alive connection whose peer has neither sent anything nor closed it.
 func Quiet(c syscall.Conn) bool {
-	q, err := NewQuietChecker(c)
-	return err == nil && q.Quiet()
+	k, err := NewChecker(c)
+	return err == nil && k.Quiet()
 }
 
-// QuietChecker asks Quiet of one connection again and again without allocating: it keeps the
-// connection's RawConn and the callback that polls it. It is not safe for concurrent use.
-type QuietChecker struct {
-	rc    syscall.RawConn
-	check func(fd uintptr)
-	quiet bool // the last check's answer
+// Checker asks Quiet and PeerGone of one connection again and again without allocating: it keeps
+// the connection's RawConn and the callbacks that poll it. It is not safe for concurrent use.
+type Checker struct {
+	rc            syscall.RawConn
+	quiet, gone   func(fd uintptr)
+	quietA, goneA bool // the last checks' answers
 }
 
-// NewQuietChecker returns a QuietChecker for c.
-func NewQuietChecker(c syscall.Conn) (*QuietChecker, error) {
+// NewChecker returns a Checker for c.
+func NewChecker(c syscall.Conn) (*Checker, error) {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return nil, err
 	}
-	q := &QuietChecker{rc: rc}
-	q.check = func(fd uintptr) { q.quiet = quiet(fd) }
-	return q, nil
+	k := &Checker{rc: rc}
+	k.quiet = func(fd uintptr) { k.quietA = quiet(fd) }
+	k.gone = func(fd uintptr) { k.goneA = peerGone(fd) }
+	return k, nil
 }
 
 // Quiet reports what Quiet(c) reports for the checker's connection.
-func (q *QuietChecker) Quiet() bool {
-	q.quiet = false
-	return q.rc.Control(q.check) == nil && q.quiet
+func (k *Checker) Quiet() bool {
+	k.quietA = false
+	return k.rc.Control(k.quiet) == nil && k.quietA
+}
+
+// PeerGone reports what PeerGone(c) reports for the checker's connection.
+func (k *Checker) PeerGone() bool {
+	k.goneA = false
+	return k.rc.Control(k.gone) != nil || k.goneA
 }
 
 // TryRead reads what fd, a socket, has ready into buf without waiting: n bytes (0 at EOF), or

@@ -39,7 +39,7 @@ type Conn struct {
 	// response byte may mean the backend closed it while idle.
 	Reused    bool
 	idleSince time.Time
-	quiet     *netpoll.QuietChecker // asks the socket whether it is still quiet, allocating nothing
+	quiet     *netpoll.Checker // asks the socket whether it is still quiet, allocating nothing
 }
 
 // Pool dials connections to one backend and keeps up to a bound of idle ones for reuse.
@@ -110,7 +110,7 @@ func (p *Pool) Dial() (*Conn, error) {
 		return nil, err
 	}
 	tc := nc.(*net.TCPConn)
-	quiet, err := netpoll.NewQuietChecker(tc)
+	quiet, err := netpoll.NewChecker(tc)
 	if err != nil {
 		tc.Close()
 		return nil, err
