@@ -49,6 +49,7 @@ func (w *sweeper) run() {
 				for _, p := range w.s.routes.Load().pools {
 					p.Sweep(now)
 				}
+				w.s.h2.SweepPools(now)
 				lastPools = now
 			}
 		}

@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"sync"
 
-	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/proxyproto"
 )
 
@@ -14,9 +13,8 @@ import (
 // PROXY protocol header: such a connection carries that client's address, so it serves that
 // client connection's streams only and closes with it. Its methods are safe for concurrent use.
 type connBackends struct {
-	cfg    Config
-	bufs   *bufpool.Pool // the server's buffers
-	header []byte        // the PROXY protocol header of the client connection
+	s      *Server // whose configuration and buffers the backends take
+	header []byte  // the PROXY protocol header of the client connection
 
 	mu     sync.Mutex
 	byAddr map[string]*backend
@@ -25,14 +23,12 @@ type connBackends struct {
 // connBackendsKey is the context key of the connBackends of a stream's connection.
 type connBackendsKey struct{}
 
-// newConnBackends returns the backends of the client connection conn, whose PROXY protocol
-// header of version v names its peer and the address it connected to, reading through buffers
-// from bufs.
-func newConnBackends(cfg Config, bufs *bufpool.Pool, v proxyproto.Version, conn net.Conn) *connBackends {
+// newConnBackends returns the backends of s's client connection conn, whose PROXY protocol header
+// (of s's version) names its peer and the address it connected to, reading through s's buffers.
+func newConnBackends(s *Server, conn net.Conn) *connBackends {
 	return &connBackends{
-		cfg:    cfg,
-		bufs:   bufs,
-		header: proxyproto.AppendHeader(nil, v, addrPort(conn.RemoteAddr()), addrPort(conn.LocalAddr())),
+		s:      s,
+		header: proxyproto.AppendHeader(nil, s.cfg.ProxyProtocol, addrPort(conn.RemoteAddr()), addrPort(conn.LocalAddr())),
 		byAddr: make(map[string]*backend),
 	}
 }
@@ -53,7 +49,7 @@ func (cb *connBackends) backend(shared *backend) *backend {
 	defer cb.mu.Unlock()
 	b, ok := cb.byAddr[shared.addr]
 	if !ok {
-		b = newBackend(shared.addr, cb.cfg, cb.bufs, cb.header)
+		b = newBackend(shared.addr, cb.s.cfg, &cb.s.bufs, cb.header)
 		b.proto.Store(shared.proto.Load())
 		cb.byAddr[shared.addr] = b
 	}

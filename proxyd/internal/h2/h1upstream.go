@@ -262,7 +262,7 @@ type h1Exchange struct {
 	responseEnded bool
 	uploadEnded   bool  // true from the start without a body
 	reusable      bool  // neither side has found the connection unfit for another request
-	uploadErr     error // why the upload failed
+	uploadErr     error // why the upload failed, when that closed the connection (see upload)
 }
 
 // roundTrip writes the request head and starts the upload of body, then reads the response head.
@@ -282,29 +282,19 @@ func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response,
 		return nil, x.headError(err)
 	}
 	rd := &x.c.Reader
-	header, status := responseHeader(rd.Buffered()[:x.head.Len])
+	header := responseHeader(rd.Buffered()[:x.head.Len])
 	rd.Discard(x.head.Len)
 	x.framing = x.head.Framing([]byte(x.req.Method))
 	x.keepAlive = !x.head.Close && x.framing.Kind != wire.BodyUntilClose
-	x.resp = &http.Response{
-		Status:        status,
-		StatusCode:    x.head.Status,
-		Proto:         x.head.Version.String(),
-		ProtoMajor:    1,
-		ProtoMinor:    int(x.head.Version % 10),
-		Header:        header,
-		Body:          x,
-		ContentLength: -1,
-		Close:         !x.keepAlive,
-		Request:       x.req,
-	}
+	// Only what forward and relay read: the status, the fields, the body and its trailer.
+	x.resp = &http.Response{StatusCode: x.head.Status, Header: header, Body: x}
 	switch x.framing.Kind {
 	case wire.BodyNone:
-		x.resp.Body, x.resp.ContentLength = http.NoBody, 0
+		x.resp.Body = http.NoBody
 		x.bodyErr = io.EOF
 		x.endResponse(x.keepAlive)
 	case wire.BodyLength:
-		x.left, x.resp.ContentLength = x.framing.Length, x.framing.Length
+		x.left = x.framing.Length
 	case wire.BodyChunked:
 		x.chunks = wire.NewChunkedReader(rd)
 	}
@@ -359,9 +349,7 @@ func readResponseHead(rd *wire.Reader, p *wire.ResponseParser, h *wire.ResponseH
 func (x *h1Exchange) headError(err error) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	var rb *requestBodyError
-	var bs *backendStalledError
-	if errors.As(x.uploadErr, &rb) || errors.As(x.uploadErr, &bs) {
+	if x.uploadErr != nil {
 		return x.uploadErr
 	}
 	return err
@@ -369,9 +357,9 @@ func (x *h1Exchange) headError(err error) error {
 
 // responseHeader returns the fields of a response head wire accepted as an http.Header with
 // canonical names, without Trailer (the trailer fields come in the Response's Trailer, as
-// net/http's client gives them), and the status code with its reason, such as "200 OK". It
-// allocates the head's text once, all values as slices of it, and one slice for all of them.
-func responseHeader(head []byte) (http.Header, string) {
+// net/http's client gives them). It allocates the head's text once, all values as slices of it,
+// and one slice for all of them.
+func responseHeader(head []byte) http.Header {
 	text := string(head)
 	n := 0
 	for it := wire.Fields(head); it.Next(); {
@@ -390,14 +378,7 @@ func responseHeader(head []byte) (http.Header, string) {
 		values = values[1:]
 	}
 	delete(h, "Trailer")
-	status := text[len("HTTP/1.1 "):]
-	for i := range len(status) {
-		if status[i] == '\r' {
-			status = status[:i]
-			break
-		}
-	}
-	return h, status
+	return h
 }
 
 // sliceOf returns the part of text, a copy of head, that sub, a slice of head, is a copy of: sub
@@ -484,9 +465,11 @@ func (x *h1Exchange) upload(body io.ReadCloser) {
 	var rb *requestBodyError
 	var bs *backendStalledError
 	abort := errors.As(err, &rb) || errors.As(err, &bs)
-	x.mu.Lock()
-	x.uploadErr = err
-	x.mu.Unlock()
+	if abort {
+		x.mu.Lock()
+		x.uploadErr = err
+		x.mu.Unlock()
+	}
 	x.end(&x.uploadEnded, err == nil, abort)
 }
 

@@ -25,8 +25,9 @@ func (e *ResponseTimeoutError) Error() string {
 // gRPC client stream may take as long as it likes). Its methods are safe for concurrent use: the
 // transport reads the body on a goroutine of its own.
 type headTimer struct {
-	cause  *ResponseTimeoutError
-	cancel context.CancelCauseFunc
+	backend string        // the backend's address, for the error
+	limit   time.Duration // the response-header timeout
+	cancel  context.CancelCauseFunc
 
 	mu      sync.Mutex
 	timer   *time.Timer // armed by start; guarded by mu
@@ -38,12 +39,13 @@ func (t *headTimer) start() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.timer == nil && !t.stopped {
-		t.timer = time.AfterFunc(t.cause.Limit, t.fire)
+		t.timer = time.AfterFunc(t.limit, t.fire)
 	}
 }
 
-// fire cancels the request, from the timer's goroutine.
-func (t *headTimer) fire() { t.cancel(t.cause) }
+// fire cancels the request, from the timer's goroutine; the error is made only now, since the
+// timer seldom fires.
+func (t *headTimer) fire() { t.cancel(&ResponseTimeoutError{Backend: t.backend, Limit: t.limit}) }
 
 // stop disarms the timer for good.
 func (t *headTimer) stop() {

@@ -99,18 +99,10 @@ type rawRequest struct {
 
 // read reads the next request; ok is false when the connection ended (or failed) first.
 func (c *rawConn) read() (req rawRequest, ok bool) {
-	var head strings.Builder
-	for {
-		line, err := c.br.ReadString('\n')
-		head.WriteString(line)
-		if err != nil {
-			return rawRequest{}, false
-		}
-		if line == "\r\n" {
-			break
-		}
+	req.Head, ok = readHeadOnly(c)
+	if !ok {
+		return rawRequest{}, false
 	}
-	req.Head = head.String()
 	fields, err := textproto.NewReader(bufio.NewReader(strings.NewReader(req.Head[strings.Index(req.Head, "\n")+1:]))).ReadMIMEHeader()
 	if err != nil {
 		return rawRequest{}, false

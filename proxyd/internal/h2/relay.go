@@ -14,8 +14,8 @@ import (
 // reach the client message by message), and its trailers (gRPC's grpc-status among them). A client
 // that takes no byte for the idle timeout resets the stream (see writeFlushed). A backend
 // that fails in the middle of the body makes the stream end with RST_STREAM rather than look
-// complete; a client that goes away is logged 499.
-func (s *Server) relay(st *stream, resp *http.Response) {
+// complete; a client that goes away is logged 499. rc is the stream's ResponseController.
+func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseController) {
 	h := st.w.Header()
 	for k, vv := range resp.Header {
 		h[k] = vv
@@ -25,7 +25,7 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 	if st.body != nil {
 		st.body.responseStarted()
 	}
-	out := flushedWriter{w: st.w, rc: http.NewResponseController(st.w), idle: s.cfg.IdleTimeout}
+	out := flushedWriter{w: st.w, rc: rc, idle: s.cfg.IdleTimeout}
 	st.w.WriteHeader(resp.StatusCode)
 	if err := out.writeFlushed(nil); err != nil {
 		s.clientLeft(st, err)

@@ -21,14 +21,6 @@ func (s *Server) SetRoutes(t *router.Table) {
 	s.routes.Store(&routeSet{table: t, backends: s.backends.Use(t.Backends()), stats: s.cfg.Metrics.Table(t)})
 }
 
-// backendAddr returns the address of the backend the stream was routed to, "" before routing.
-func (st *stream) backendAddr() string {
-	if st.backend == nil {
-		return ""
-	}
-	return st.backend.addr
-}
-
 // routeStats is the accounting of one stream's route and backend; nil entries count nothing.
 type routeStats struct {
 	route   *metrics.Route

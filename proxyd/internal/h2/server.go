@@ -99,8 +99,6 @@ type Server struct {
 	// bufs holds the buffers response bodies are relayed through, and those of the HTTP/1.1
 	// upstream connections.
 	bufs bufpool.Pool
-	// sweeper sweeps the HTTP/1.1 connection pools from New until Wait.
-	sweeper *poolSweeper
 }
 
 // New returns a server for cfg.
@@ -129,8 +127,6 @@ func New(cfg Config) *Server {
 	}
 	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, cfg, &s.bufs, nil) }, (*backend).closeIdle)
 	s.SetRoutes(cfg.Routes)
-	s.sweeper = newPoolSweeper(s.backends)
-	go s.sweeper.run()
 	return s
 }
 
@@ -147,7 +143,7 @@ func (s *Server) ServeConn(conn net.Conn, buffered []byte) bool {
 	defer s.cfg.Metrics.H2ConnClosed()
 	opts := &http2.ServeConnOpts{BaseConfig: s.base}
 	if s.cfg.ProxyProtocol != 0 {
-		cb := newConnBackends(s.cfg, &s.bufs, s.cfg.ProxyProtocol, conn)
+		cb := newConnBackends(s, conn)
 		defer cb.close()
 		opts.Context = context.WithValue(context.Background(), connBackendsKey{}, cb)
 	}
@@ -166,11 +162,10 @@ func (s *Server) Drain() {
 }
 
 // Wait waits until every connection and stream has ended after Drain; when ctx ends first it
-// closes the remaining connections, waits for their streams and returns ctx's error. Then it stops
-// sweeping the pools and closes the idle backend connections. It may be called again.
+// closes the remaining connections, waits for their streams and returns ctx's error. Then it closes
+// the idle backend connections. It may be called again.
 func (s *Server) Wait(ctx context.Context) error {
 	err := s.active.wait(ctx)
-	s.sweeper.stop()
 	s.backends.Close()
 	return err
 }

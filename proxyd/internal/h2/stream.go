@@ -26,7 +26,7 @@ type stream struct {
 	w       http.ResponseWriter
 	r       *http.Request
 	start   time.Time
-	backend *backend    // the backend the stream was routed to; nil before
+	backend *backend    // the backend the stream was routed to, set right after routing
 	stats   routeStats  // the accounting of its route and backend
 	status  int         // the status answered or relayed; reply.StatusClientClosed when the client left
 	bytes   int64       // response body bytes relayed
@@ -43,7 +43,8 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.cfg.Metrics.StreamClosed()
 	st := &stream{w: w, r: r, start: time.Now()}
 	routes := s.routes.Load()
-	m, err := routes.table.Match([]byte(r.RequestURI))
+	uri := []byte(r.RequestURI) // matched, and rewritten when --rewrite applies
+	m, err := routes.table.Match(uri)
 	// The default backend's when err is set, for the logs and the metrics.
 	st.backend = routes.backends[m.Backend]
 	st.stats = routeStats{routes.stats.Routes[m.Route+1], routes.stats.Backends[m.Backend]}
@@ -57,7 +58,7 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	target := r.RequestURI
 	if s.cfg.Rewrite && m.Route >= 0 {
-		rewritten, err := router.Rewrite(nil, []byte(target), m)
+		rewritten, err := router.Rewrite(nil, uri, m)
 		if err != nil {
 			s.answer(st, http.StatusBadRequest, "ambiguous rewritten path", err)
 			return
@@ -82,13 +83,15 @@ func (s *Server) forward(st *stream, target string) {
 	}
 	ctx, cancel := context.WithCancelCause(st.r.Context())
 	defer cancel(nil)
-	timer := &headTimer{cause: &ResponseTimeoutError{Backend: b.addr, Limit: s.cfg.ResponseHeaderTimeout}, cancel: cancel}
+	timer := &headTimer{backend: b.addr, limit: s.cfg.ResponseHeaderTimeout, cancel: cancel}
+	// One controller for the stream: the request body's read deadline and the response's writes.
+	rc := http.NewResponseController(st.w)
 	var body io.ReadCloser = http.NoBody
 	if st.r.ContentLength == 0 {
 		timer.start()
 	} else {
 		st.body = &streamBody{ReadCloser: st.r.Body, timer: timer}
-		st.body.deadline = progressDeadline{set: http.NewResponseController(st.w).SetReadDeadline, idle: s.cfg.IdleTimeout}
+		st.body.deadline = progressDeadline{set: rc.SetReadDeadline, idle: s.cfg.IdleTimeout}
 		defer st.body.handlerDone()
 		body = st.body
 	}
@@ -106,5 +109,5 @@ func (s *Server) forward(st *stream, target string) {
 		return
 	}
 	defer resp.Body.Close()
-	s.relay(st, resp)
+	s.relay(st, resp, rc)
 }
