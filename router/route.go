@@ -17,12 +17,18 @@ type Route struct {
 	Backend string
 }
 
-// String returns the route as it is written: "PATH=BACKEND", with the "*" when Prefix.
-func (r Route) String() string {
+// Pattern returns the route's PATH as it is written: Path, with a trailing "*" when Prefix ("/api",
+// "/static*"). For a route of Table.Routes, Path is in normal form, and so is Pattern.
+func (r Route) Pattern() string {
 	if r.Prefix {
-		return r.Path + "*=" + r.Backend
+		return r.Path + "*"
 	}
-	return r.Path + "=" + r.Backend
+	return r.Path
+}
+
+// String returns the route as it is written: "PATH=BACKEND", that is Pattern()+"="+Backend.
+func (r Route) String() string {
+	return r.Pattern() + "=" + r.Backend
 }
 
 // ParseRoute parses "PATH=BACKEND". The spec is split at its last "=", so PATH may contain "=".

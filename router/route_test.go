@@ -94,3 +94,21 @@ func TestRouteStringRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestRoutePattern(t *testing.T) {
+	for _, tt := range []struct{ spec, want string }{
+		{"/api=b:1", "/api"},
+		{"/api*=b:1", "/api*"},
+		{"/=b:1", "/"},
+		{"/a=b=c:2", "/a=b"},
+		{"/x/*=h:65535", "/x/*"},
+	} {
+		r, err := ParseRoute(tt.spec)
+		if err != nil {
+			t.Fatalf("ParseRoute(%q): %v", tt.spec, err)
+		}
+		if got := r.Pattern(); got != tt.want {
+			t.Errorf("ParseRoute(%q).Pattern() = %q, want %q", tt.spec, got, tt.want)
+		}
+	}
+}

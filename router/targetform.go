@@ -11,7 +11,9 @@ func hierStart(target []byte) (int, string) {
 	if colon < 0 {
 		return 0, ReasonMalformedTarget
 	}
-	if !equalFold(target[:colon], "http") && !equalFold(target[:colon], "https") {
+	// schemeLen admits ASCII only, so bytes.EqualFold's Unicode folding is ASCII case folding here.
+	scheme := target[:colon]
+	if !bytes.EqualFold(scheme, []byte("http")) && !bytes.EqualFold(scheme, []byte("https")) {
 		return 0, ReasonScheme
 	}
 	if len(target) < colon+3 || string(target[colon:colon+3]) != "://" {
@@ -86,20 +88,4 @@ func isSubDelim(c byte) bool {
 // isAlpha reports whether c is an ASCII letter.
 func isAlpha(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
-}
-
-// equalFold reports whether s is lower, ignoring ASCII case; lower is in lower case.
-func equalFold(s []byte, lower string) bool {
-	if len(s) != len(lower) {
-		return false
-	}
-	for i, c := range s {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }

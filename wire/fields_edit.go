@@ -16,18 +16,20 @@ func Fields(head []byte) FieldIter {
 type FieldIter struct {
 	head []byte
 	line fieldLine // the current line
-	next int       // offset of the line after it
+	// next is the offset of the line after it; once Next reports false, of the empty line that
+	// ends the fields or of the malformed line it stopped at.
+	next int
 }
 
 // Next moves to the next field line and reports whether there is one: false at the empty line
-// that ends the fields (and at a malformed line, which no head accepted by the parsers has).
+// that ends the fields (and at a malformed line, which no head accepted by the parsers has), and
+// from then on.
 func (it *FieldIter) Next() bool {
 	if it.next >= len(it.head) || it.head[it.next] == '\r' {
 		return false
 	}
 	if scanField(it.head, it.next, 0, &it.line) != nil {
-		it.next = len(it.head)
-		return false
+		return false // it.next stays at the malformed line, where the next call stops again
 	}
 	it.next = it.line.next
 	return true

@@ -37,6 +37,10 @@ func ForeignRequestLine(buf []byte) bool {
 	if end < 0 {
 		return false
 	}
-	words := bytes.Split(buf[:end], []byte(" "))
-	return len(words) == 3 && len(words[2]) > 0 && bytes.IndexByte(words[2], '/') < 0
+	line := buf[:end]
+	if bytes.Count(line, []byte(" ")) != 2 { // three words
+		return false
+	}
+	last := line[bytes.LastIndexByte(line, ' ')+1:]
+	return len(last) > 0 && bytes.IndexByte(last, '/') < 0
 }

@@ -66,15 +66,11 @@ func fieldsStart(head []byte) int {
 // forEachField calls fn for each field line of head from offset i on, and returns the offset of
 // the empty line that ends the fields (or of the first malformed line).
 func forEachField(head []byte, i int, fn func(fieldLine)) int {
-	for i < len(head) && head[i] != '\r' {
-		var f fieldLine
-		if err := scanField(head, i, 0, &f); err != nil {
-			break
-		}
-		fn(f)
-		i = f.next
+	it := FieldIter{head: head, next: i}
+	for it.Next() {
+		fn(it.line)
 	}
-	return i
+	return it.next
 }
 
 // rewriteFields appends head to dst with each field line replaced by what edit appends for it, and

@@ -4,11 +4,14 @@ package admin
 
 import (
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
 	"time"
+
+	"proxyd.dev/proxyd/internal/reply"
 )
 
 // Limits of the admin server. Its clients (Prometheus, the orchestrator's probes) are trusted,
@@ -37,11 +40,15 @@ type Server struct {
 // failed accept, go to logger.
 func New(metrics http.Handler, ready func() bool, logger *slog.Logger) *Server {
 	return &Server{srv: &http.Server{
-		Handler: &endpoints{paths: map[string]http.Handler{
-			"/metrics": metrics,
-			"/healthz": text(http.StatusOK, "ok\n"),
-			"/readyz":  readiness(ready),
-		}},
+		Handler: &endpoints{
+			paths: map[string]http.Handler{
+				"/metrics": metrics,
+				"/healthz": text(http.StatusOK, "ok\n"),
+				"/readyz":  readiness(ready),
+			},
+			notFound:         text(http.StatusNotFound, reply.Body(http.StatusNotFound)),
+			methodNotAllowed: text(http.StatusMethodNotAllowed, reply.Body(http.StatusMethodNotAllowed)),
+		},
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
@@ -68,7 +75,9 @@ func (s *Server) Close() error {
 
 // endpoints dispatches a request to the handler of its path, for GET and HEAD only.
 type endpoints struct {
-	paths map[string]http.Handler
+	paths            map[string]http.Handler
+	notFound         http.Handler // 404 "404 Not Found\n"
+	methodNotAllowed http.Handler // 405 "405 Method Not Allowed\n", without the Allow field
 }
 
 // ServeHTTP answers 404 for a path without a handler and 405 for a method other than GET and HEAD.
@@ -76,10 +85,10 @@ func (e *endpoints) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h, ok := e.paths[r.URL.Path]
 	switch {
 	case !ok:
-		text(http.StatusNotFound, "404 Not Found\n").ServeHTTP(w, r)
+		e.notFound.ServeHTTP(w, r)
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		w.Header().Set("Allow", "GET, HEAD")
-		text(http.StatusMethodNotAllowed, "405 Method Not Allowed\n").ServeHTTP(w, r)
+		e.methodNotAllowed.ServeHTTP(w, r)
 	default:
 		h.ServeHTTP(w, r)
 	}
@@ -108,7 +117,7 @@ func text(status int, body string) http.Handler {
 		h.Set("Cache-Control", "no-store")
 		w.WriteHeader(status)
 		if r.Method != http.MethodHead {
-			w.Write([]byte(body))
+			io.WriteString(w, body)
 		}
 	})
 }

@@ -67,10 +67,7 @@ func checkDuplicates(routes []sourcedRoute) error {
 	first := make(map[string]string, len(routes))
 	var errs []error
 	for _, r := range routes {
-		key := r.route.Path // as written, with its "*"
-		if r.route.Prefix {
-			key += "*"
-		}
+		key := r.route.Pattern() // as written, with its "*"
 		if prev, dup := first[key]; dup {
 			errs = append(errs, fmt.Errorf("%s: duplicate route %q (first given at %s)", r.source, key, prev))
 			continue

@@ -153,9 +153,11 @@ func (p *Policy) EditHeader(h http.Header, client netip.Addr) {
 			}
 		}
 	}
+	// Each value is built in buf, unless it outgrows it, and copied by string(line).
+	var buf [96]byte
 	for i := range writtenFields {
 		f := &writtenFields[i]
-		v := value{f: f, sent: trusted && len(h[f.name]) > 0}
+		v := value{f: f, dst: buf[:0], sent: trusted && len(h[f.name]) > 0}
 		if v.sent && f.extend {
 			for _, sent := range h[f.name] {
 				addSent(&v, sent)
@@ -171,7 +173,7 @@ func (p *Policy) EditHeader(h http.Header, client netip.Addr) {
 // whether p trusts it.
 func (p *Policy) client(addr netip.Addr) (netip.Addr, bool) {
 	addr = addr.Unmap().WithZone("")
-	return addr, p.Trusts(addr)
+	return addr, p.trusts(addr)
 }
 
 // value builds the value of one of writtenFields from what a trusted client sent in it and

@@ -63,7 +63,11 @@ func ParseTrusted(specs []string) ([]netip.Prefix, error) {
 // IPv4-mapped IPv6 address (::ffff:192.0.2.1, as a dual-stack listener reports IPv4 clients) is
 // taken as the IPv4 address it maps, and a zone is ignored.
 func (p *Policy) Trusts(addr netip.Addr) bool {
-	addr = addr.Unmap().WithZone("")
+	return p.trusts(addr.Unmap().WithZone(""))
+}
+
+// trusts reports whether addr, without IPv4 mapping or zone, is inside one of p's trusted prefixes.
+func (p *Policy) trusts(addr netip.Addr) bool {
 	for _, t := range p.trusted {
 		if t.Contains(addr) {
 			return true

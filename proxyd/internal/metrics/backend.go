@@ -58,6 +58,14 @@ func (c Cause) Code() int {
 	return 502
 }
 
+// causeCodes are the code label values of the causes: their Code as a decimal string.
+var causeCodes = func() (codes [causes]string) {
+	for c := range causes {
+		codes[c] = strconv.Itoa(c.Code())
+	}
+	return codes
+}()
+
 // Backend accounts the connections to one backend. Its methods are safe for concurrent use and do
 // nothing on a nil *Backend.
 type Backend struct {
@@ -67,16 +75,23 @@ type Backend struct {
 
 // Backend returns the accounting of the backend at addr ("host:port"), with its series resolved:
 // every cause of failure is exposed from the start, at zero. Build one per backend when the route
-// table is built; backends with the same address share their series.
+// table is built; backends with the same address share their series, and the *Backend itself: it
+// is resolved on the first call for addr and cached in m (series are never deleted), so that later
+// calls, on every route reload and pool, are a map lookup.
 func (m *Metrics) Backend(addr string) *Backend {
 	if m == nil {
 		return nil
 	}
+	if b, ok := m.backends.Load(addr); ok {
+		return b.(*Backend)
+	}
 	b := &Backend{dials: m.dials.WithLabelValues(addr)}
 	for c := range causes {
-		b.failures[c] = m.failures.WithLabelValues(addr, strconv.Itoa(c.Code()), c.String())
+		b.failures[c] = m.failures.WithLabelValues(addr, causeCodes[c], causeNames[c])
 	}
-	return b
+	// A concurrent first call for addr resolved the same series; keep whichever was stored first.
+	stored, _ := m.backends.LoadOrStore(addr, b)
+	return stored.(*Backend)
 }
 
 // Dialed counts a dial to the backend, whether or not it connected.

@@ -14,6 +14,7 @@ package metrics
 import (
 	"iter"
 	"net/http"
+	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,15 +33,13 @@ type Metrics struct {
 	responseBytes *prometheus.CounterVec
 	dials         *prometheus.CounterVec
 	failures      *prometheus.CounterVec
+	// backends caches the *Backend of each address (string to *Backend), resolved by Backend.
+	backends sync.Map
 
-	clientConns       prometheus.Gauge
-	clientConnsTotal  prometheus.Counter
-	h2Conns           prometheus.Gauge
-	h2ConnsTotal      prometheus.Counter
-	tunnels           prometheus.Gauge
-	tunnelsTotal      prometheus.Counter
-	streams           prometheus.Gauge
-	streamsTotal      prometheus.Counter
+	clientConns       openTotal
+	h2Conns           openTotal
+	tunnels           openTotal
+	streams           openTotal
 	reloadSuccesses   prometheus.Counter
 	reloadFailures    prometheus.Counter
 	lastReloadSuccess prometheus.Gauge
@@ -81,44 +80,24 @@ func New() *Metrics {
 			Name: "proxyd_backend_failures_total",
 			Help: "Exchanges that failed at the backend, by backend address, the status proxyd answered (502 or 504) and cause.",
 		}, []string{"backend", "code", "cause"}),
-		tunnels: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "proxyd_tunnels_open",
-			Help: "Upgraded connections (WebSocket, CONNECT) being tunnelled.",
-		}),
-		tunnelsTotal: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "proxyd_tunnels_total",
-			Help: "Upgraded connections (WebSocket, CONNECT) tunnelled.",
-		}),
-		streams: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "proxyd_http2_streams_open",
-			Help: "HTTP/2 streams being served.",
-		}),
-		streamsTotal: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "proxyd_http2_streams_total",
-			Help: "HTTP/2 streams served.",
-		}),
+		clientConns: newOpenTotal("proxyd_client_connections",
+			"Client connections open, HTTP/2 ones included.",
+			"Client connections accepted, HTTP/2 ones included."),
+		h2Conns: newOpenTotal("proxyd_http2_connections",
+			"Client connections open that opened with the HTTP/2 preface.",
+			"Client connections that opened with the HTTP/2 preface."),
+		tunnels: newOpenTotal("proxyd_tunnels",
+			"Upgraded connections (WebSocket, CONNECT) being tunnelled.",
+			"Upgraded connections (WebSocket, CONNECT) tunnelled."),
+		streams: newOpenTotal("proxyd_http2_streams",
+			"HTTP/2 streams being served.",
+			"HTTP/2 streams served."),
 		lastReloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "proxyd_route_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last route table load that succeeded; 0 before the first.",
 		}),
 		pools: newPoolCollector(),
 	}
-	m.clientConns = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "proxyd_client_connections_open",
-		Help: "Client connections open, HTTP/2 ones included.",
-	})
-	m.clientConnsTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "proxyd_client_connections_total",
-		Help: "Client connections accepted, HTTP/2 ones included.",
-	})
-	m.h2Conns = prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "proxyd_http2_connections_open",
-		Help: "Client connections open that opened with the HTTP/2 preface.",
-	})
-	m.h2ConnsTotal = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "proxyd_http2_connections_total",
-		Help: "Client connections that opened with the HTTP/2 preface.",
-	})
 	reloads := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "proxyd_route_reloads_total",
 		Help: "Route table loads, by result (success or failure).",
@@ -129,7 +108,8 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.requestBytes, m.responseBytes, m.dials, m.failures,
-		m.clientConns, m.clientConnsTotal, m.h2Conns, m.h2ConnsTotal, m.tunnels, m.tunnelsTotal, m.streams, m.streamsTotal,
+		m.clientConns.open, m.clientConns.total, m.h2Conns.open, m.h2Conns.total,
+		m.tunnels.open, m.tunnels.total, m.streams.open, m.streams.total,
 		reloads, m.lastReloadSuccess, m.pools,
 	)
 	return m
@@ -146,72 +126,83 @@ func (m *Metrics) Handler() http.Handler {
 
 // ClientConnOpened counts a client connection just accepted.
 func (m *Metrics) ClientConnOpened() {
-	if m == nil {
-		return
+	if m != nil {
+		m.clientConns.opened()
 	}
-	m.clientConns.Inc()
-	m.clientConnsTotal.Inc()
 }
 
 // ClientConnClosed counts the end of a client connection that ClientConnOpened counted.
 func (m *Metrics) ClientConnClosed() {
-	if m == nil {
-		return
+	if m != nil {
+		m.clientConns.closed()
 	}
-	m.clientConns.Dec()
 }
 
 // H2ConnOpened counts a client connection that opened with the HTTP/2 preface and is served as
 // HTTP/2 from now on; it stays counted by ClientConnOpened too.
 func (m *Metrics) H2ConnOpened() {
-	if m == nil {
-		return
+	if m != nil {
+		m.h2Conns.opened()
 	}
-	m.h2Conns.Inc()
-	m.h2ConnsTotal.Inc()
 }
 
 // H2ConnClosed counts the end of a connection that H2ConnOpened counted.
 func (m *Metrics) H2ConnClosed() {
-	if m == nil {
-		return
+	if m != nil {
+		m.h2Conns.closed()
 	}
-	m.h2Conns.Dec()
 }
 
 // TunnelOpened counts an upgraded connection that starts to be tunnelled.
 func (m *Metrics) TunnelOpened() {
-	if m == nil {
-		return
+	if m != nil {
+		m.tunnels.opened()
 	}
-	m.tunnels.Inc()
-	m.tunnelsTotal.Inc()
 }
 
 // TunnelClosed counts the end of a tunnel that TunnelOpened counted.
 func (m *Metrics) TunnelClosed() {
-	if m == nil {
-		return
+	if m != nil {
+		m.tunnels.closed()
 	}
-	m.tunnels.Dec()
 }
 
 // StreamOpened counts an HTTP/2 stream that starts to be served.
 func (m *Metrics) StreamOpened() {
-	if m == nil {
-		return
+	if m != nil {
+		m.streams.opened()
 	}
-	m.streams.Inc()
-	m.streamsTotal.Inc()
 }
 
 // StreamClosed counts the end of a stream that StreamOpened counted.
 func (m *Metrics) StreamClosed() {
-	if m == nil {
-		return
+	if m != nil {
+		m.streams.closed()
 	}
-	m.streams.Dec()
 }
+
+// openTotal is a pair of series NAME_open and NAME_total: what is open now, and how many opened.
+type openTotal struct {
+	open  prometheus.Gauge
+	total prometheus.Counter
+}
+
+// newOpenTotal returns the series name+"_open", with openHelp, and name+"_total", with totalHelp.
+func newOpenTotal(name, openHelp, totalHelp string) openTotal {
+	return openTotal{
+		open:  prometheus.NewGauge(prometheus.GaugeOpts{Name: name + "_open", Help: openHelp}),
+		total: prometheus.NewCounter(prometheus.CounterOpts{Name: name + "_total", Help: totalHelp}),
+	}
+}
+
+// opened counts one more open, in both series.
+func (o openTotal) opened() {
+	o.open.Inc()
+	o.total.Inc()
+}
+
+// closed counts the end of one that opened counted.
+func (o openTotal) closed() { o.open.Dec() }
 
 // RoutesLoaded counts a load of the route table and, when it succeeded, records its time.
 func (m *Metrics) RoutesLoaded(ok bool) {

@@ -12,23 +12,20 @@ type Table struct {
 }
 
 // Table resolves the accounting of every route and backend of t. Route labels are the routes'
-// paths in the normal form the table matches on, with the "*" of a plain prefix route. On a nil
-// *Metrics every entry is nil, and accounting through them does nothing.
+// patterns (router.Route.Pattern): paths in the normal form the table matches on, with the "*" of a
+// plain prefix route. On a nil *Metrics every entry is nil, and accounting through them does
+// nothing.
 func (m *Metrics) Table(t *router.Table) Table {
-	routes := t.Routes()
-	st := Table{Routes: make([]*Route, len(routes)+1), Backends: make([]*Backend, len(t.Backends()))}
+	routes, backends := t.Routes(), t.Backends()
+	st := Table{Routes: make([]*Route, len(routes)+1), Backends: make([]*Backend, len(backends))}
 	if m == nil {
 		return st
 	}
 	st.Routes[0] = m.Route(DefaultRoute)
 	for i, r := range routes {
-		label := r.Path
-		if r.Prefix {
-			label += "*"
-		}
-		st.Routes[i+1] = m.Route(label)
+		st.Routes[i+1] = m.Route(r.Pattern())
 	}
-	for i, addr := range t.Backends() {
+	for i, addr := range backends {
 		st.Backends[i] = m.Backend(addr)
 	}
 	return st
