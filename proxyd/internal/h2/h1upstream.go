@@ -286,15 +286,18 @@ func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response,
 	rd.Discard(x.head.Len)
 	x.framing = x.head.Framing([]byte(x.req.Method))
 	x.keepAlive = !x.head.Close && x.framing.Kind != wire.BodyUntilClose
-	// Only what forward and relay read: the status, the fields, the body and its trailer.
-	x.resp = &http.Response{StatusCode: x.head.Status, Header: header, Body: x}
+	// Only what forward and relay read: the status, the fields, the body, its length (-1: unknown)
+	// and its trailer.
+	x.resp = &http.Response{StatusCode: x.head.Status, Header: header, Body: x, ContentLength: -1}
 	switch x.framing.Kind {
 	case wire.BodyNone:
 		x.resp.Body = http.NoBody
+		x.resp.ContentLength = 0
 		x.bodyErr = io.EOF
 		x.endResponse(x.keepAlive)
 	case wire.BodyLength:
 		x.left = x.framing.Length
+		x.resp.ContentLength = x.framing.Length
 	case wire.BodyChunked:
 		x.chunks = wire.NewChunkedReader(rd)
 	}

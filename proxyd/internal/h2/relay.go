@@ -10,11 +10,14 @@ import (
 )
 
 // relay sends the backend's response on the stream: its head without connection-specific fields,
-// its body as it arrives, flushed after every write (event streams and gRPC streaming responses
-// reach the client message by message), and its trailers (gRPC's grpc-status among them). A client
-// that takes no byte for the idle timeout resets the stream (see writeFlushed). A backend
-// that fails in the middle of the body makes the stream end with RST_STREAM rather than look
-// complete; a client that goes away is logged 499. rc is the stream's ResponseController.
+// its body as it arrives, and its trailers (gRPC's grpc-status among them). A body of unknown length
+// (event streams, gRPC streaming responses) has its head and every write flushed at once, so it
+// reaches the client message by message. A body of known length is flushed after every write but
+// the one that completes it: its head leaves with its first bytes, and its last bytes leave with
+// END_STREAM when the handler returns, so a small response is one write to the client rather than
+// three. A client that takes no byte for the idle timeout resets the stream (see flushedWriter).
+// A backend that fails in the middle of the body makes the stream end with RST_STREAM rather than
+// look complete; a client that goes away is logged 499. rc is the stream's ResponseController.
 func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseController) {
 	h := st.w.Header()
 	for k, vv := range resp.Header {
@@ -27,17 +30,23 @@ func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseControl
 	}
 	out := flushedWriter{w: st.w, rc: rc, idle: s.cfg.IdleTimeout}
 	st.w.WriteHeader(resp.StatusCode)
-	if err := out.writeFlushed(nil); err != nil {
-		s.clientLeft(st, err)
-		return
+	known := resp.ContentLength >= 0
+	if !known {
+		if err := out.writeFlushed(nil); err != nil {
+			s.clientLeft(st, err)
+			return
+		}
 	}
-	// Every read of the backend's body is written and flushed to the client at once.
 	buf := s.bufs.Get()
 	defer s.bufs.Put(buf)
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
-			if err := out.writeFlushed(buf[:n]); err != nil {
+			write := out.writeFlushed
+			if known && st.bytes+int64(n) == resp.ContentLength {
+				write = out.writeLast
+			}
+			if err := write(buf[:n]); err != nil {
 				s.clientLeft(st, err)
 				return
 			}
@@ -57,6 +66,9 @@ func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseControl
 			panic(http.ErrAbortHandler)
 		}
 	}
+	if known && st.bytes == 0 {
+		out.arm() // the head alone leaves when the handler returns, under the deadline
+	}
 	for k, vv := range resp.Trailer {
 		h[http.TrailerPrefix+k] = vv
 	}
@@ -69,19 +81,19 @@ func (s *Server) clientLeft(st *stream, err error) {
 	s.logFailure(st, "client went away", err)
 }
 
-// flushedWriter writes a stream's response and flushes it at once, under a write deadline of the
-// idle timeout that is armed only while a write is under way: x/net/http2 resets a stream whose
-// deadline passes even while nothing is written, and a backend may pause as long as it likes.
+// flushedWriter writes a stream's response under a write deadline of the idle timeout: a client
+// that takes none of it for that long gets its stream reset, and the write's error says so. Between
+// flushed writes the deadline is lifted: x/net/http2 resets a stream whose deadline passes even
+// while nothing is written, and a backend may pause as long as it likes.
 type flushedWriter struct {
 	w    http.ResponseWriter
 	rc   *http.ResponseController
 	idle time.Duration
 }
 
-// writeFlushed writes p (nothing: only what is pending, the head) and flushes it; a client that
-// takes none of it for the idle timeout gets its stream reset, and the error says so.
+// writeFlushed writes p (nothing: only what is pending, the head) and flushes it.
 func (f flushedWriter) writeFlushed(p []byte) error {
-	f.rc.SetWriteDeadline(time.Now().Add(f.idle))
+	f.arm()
 	defer f.rc.SetWriteDeadline(time.Time{})
 	if len(p) > 0 {
 		if _, err := f.w.Write(p); err != nil {
@@ -89,4 +101,18 @@ func (f flushedWriter) writeFlushed(p []byte) error {
 		}
 	}
 	return f.rc.Flush()
+}
+
+// writeLast writes the body's last bytes without flushing them: x/net/http2 sends what is pending
+// with END_STREAM when the handler returns. The deadline stays armed until then; the stream's end
+// stops it.
+func (f flushedWriter) writeLast(p []byte) error {
+	f.arm()
+	_, err := f.w.Write(p)
+	return err
+}
+
+// arm sets the write deadline to the idle timeout from now.
+func (f flushedWriter) arm() {
+	f.rc.SetWriteDeadline(time.Now().Add(f.idle))
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/routetest"
 )
@@ -99,5 +100,35 @@ func TestRequestTrailersPass(t *testing.T) {
 	do(t, newClient(t), req)
 	if diff := cmp.Diff(http.Header{"X-Checksum": {"abc"}}, <-got); diff != "" {
 		t.Errorf("request trailers at the backend (-want +got):\n%s", diff)
+	}
+}
+
+// TestKnownLengthResponseFrames checks that a response of known length leaves as its HEADERS and
+// one DATA frame that ends the stream, over either upstream protocol: the head is not flushed on
+// its own, and no empty DATA frame follows to end the stream.
+func TestKnownLengthResponseFrames(t *testing.T) {
+	for _, kind := range backendKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			be := kind.start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.WriteString(w, "hello")
+			}))
+			c := dialReady(t, startProxy(t, testConfig(t, routetest.Table(t, addr(be)))).addr)
+			c.Get(1, "/x")
+			var got []string
+			for ended := false; !ended; {
+				switch f := c.Next().(type) {
+				case *http2.MetaHeadersFrame:
+					got = append(got, fmt.Sprintf("HEADERS %s end=%v", f.PseudoValue("status"), f.StreamEnded()))
+					ended = f.StreamEnded()
+				case *http2.DataFrame:
+					got = append(got, fmt.Sprintf("DATA %q end=%v", f.Data(), f.StreamEnded()))
+					ended = f.StreamEnded()
+				}
+			}
+			want := []string{"HEADERS 200 end=false", `DATA "hello" end=true`}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("frames (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
