@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"proxyd.dev/proxyd/internal/h2upstream"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/reply"
 )
@@ -58,13 +59,14 @@ func (s *Server) failed(st *stream, b *backend, err error) {
 
 // backendFailure tells why a backend gave no response head: the response-header timeout, a
 // backend that stopped taking the request body, a dial that failed or timed out, a response head
-// wire refuses, another timeout, or a connection that failed; the cause's code is the status to
+// wire refuses or HTTP/2 does not allow, another timeout, or a connection that failed; the cause's code is the status to
 // answer.
 func backendFailure(err error) (metrics.Cause, string) {
 	var rt *ResponseTimeoutError
 	var stalled *backendStalledError
 	var op *net.OpError
 	var invalid *invalidResponseError
+	var malformed *h2upstream.MalformedResponseError
 	switch {
 	case errors.As(err, &rt):
 		return metrics.ResponseTimeout, "no response head within the response-header timeout"
@@ -74,7 +76,7 @@ func backendFailure(err error) (metrics.Cause, string) {
 		return metrics.DialTimeout, "backend dial timed out"
 	case errors.As(err, &op) && op.Op == "dial":
 		return metrics.DialFailed, "backend unreachable"
-	case errors.As(err, &invalid):
+	case errors.As(err, &invalid), errors.As(err, &malformed):
 		return metrics.InvalidResponse, "invalid response head"
 	case isTimeout(err):
 		return metrics.ResponseTimeout, "backend timed out"

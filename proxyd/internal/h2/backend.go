@@ -2,15 +2,13 @@ package h2
 
 import (
 	"context"
-	"crypto/tls"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/net/http2"
-
 	"proxyd.dev/proxyd/internal/bufpool"
+	"proxyd.dev/proxyd/internal/h2upstream"
 	"proxyd.dev/proxyd/internal/upstream"
 )
 
@@ -20,7 +18,7 @@ type protocol int32
 const (
 	protoUnknown protocol = iota // not probed yet, or a request failed since the last probe
 	protoHTTP1                   // HTTP/1.1 only: streams go over proxyd's own client (h1Transport)
-	protoH2C                     // HTTP/2 with prior knowledge: streams go over x/net/http2's Transport
+	protoH2C                     // HTTP/2 with prior knowledge: streams go over proxyd's h2c client
 )
 
 // backend is one backend as the HTTP/2 server reaches it: the protocol it speaks, found out once by
@@ -28,12 +26,12 @@ const (
 // with its own connections. Its methods are safe for concurrent use.
 type backend struct {
 	addr   string
-	dialer net.Dialer // the probe's and the h2c transport's; h1's pool dials alike
+	dialer net.Dialer // the probe's and the h2c client's; h1's pool dials alike
 	// proxyHeader, when set, is the PROXY protocol header written first on every connection: the
 	// backend then serves one client connection only (see connBackends).
 	proxyHeader []byte
 	h1          *h1Transport
-	h2c         *http2.Transport
+	h2c         *h2upstream.Transport
 	// proto is the protocol found by the last probe; protoUnknown makes the next request probe.
 	proto atomic.Int32
 	// probing is held while a probe runs, so that one stream probes and the others wait for it.
@@ -48,13 +46,12 @@ func newBackend(addr string, cfg Config, bufs *bufpool.Pool, proxyHeader []byte)
 	pool := upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, bufs)
 	pool.OnDial(cfg.Metrics.Backend(addr).Dialed)
 	b.h1 = &h1Transport{pool: pool, proxyHeader: proxyHeader, idle: cfg.IdleTimeout, bufs: bufs}
-	b.h2c = &http2.Transport{
-		AllowHTTP:          true,
-		DialTLSContext:     b.dialPlain,
-		DisableCompression: true,
-		MaxHeaderListSize:  upstream.MaxResponseHeadSize,
-		IdleConnTimeout:    upstream.MaxIdleTime,
-		WriteByteTimeout:   cfg.IdleTimeout,
+	b.h2c = &h2upstream.Transport{
+		Dial:              b.connect,
+		DialTimeout:       cfg.DialTimeout,
+		MaxHeaderListSize: upstream.MaxResponseHeadSize,
+		IdleTimeout:       upstream.MaxIdleTime,
+		WriteTimeout:      cfg.IdleTimeout,
 	}
 	return b
 }
@@ -70,12 +67,6 @@ func (b *backend) connect(ctx context.Context) (net.Conn, error) {
 		return nil, err
 	}
 	return conn, nil
-}
-
-// dialPlain is the h2c transport's "TLS" dial: plain TCP to the backend, whatever address the
-// transport asks for (a CONNECT request's URL names its authority, not the backend).
-func (b *backend) dialPlain(ctx context.Context, _, _ string, _ *tls.Config) (net.Conn, error) {
-	return b.connect(ctx)
 }
 
 // transport returns the backend's protocol and the transport for it, probing the backend first when

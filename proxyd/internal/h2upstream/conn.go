@@ -1,0 +1,468 @@
+package h2upstream
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// Flow-control windows and frame sizes proxyd offers a backend (RFC 9113 §6.5.2, §6.9).
+const (
+	// streamWindow is the window of each stream: how much of a response body may wait unread.
+	streamWindow = 1 << 20
+	// connWindow is the connection's window: large enough that streams left unread by slow
+	// clients never hold up the others.
+	connWindow = 1 << 30
+	// frameSize is the largest frame proxyd reads or writes, the initial SETTINGS_MAX_FRAME_SIZE.
+	frameSize = 16 << 10
+	// defaultMaxStreams is how many streams a connection opens at once when the backend's
+	// SETTINGS set no limit.
+	defaultMaxStreams = 1000
+	// initialWindow is the flow-control window before any SETTINGS or WINDOW_UPDATE.
+	initialWindow = 65535
+	// maxCachedKeys bounds each connection's caches of field names in either case.
+	maxCachedKeys = 256
+)
+
+// conn is one connection to the backend. Its reading goroutine (readLoop) owns the read side of
+// the framer; writers share the write side under wmu, the state under mu, in that order.
+type conn struct {
+	t  *Transport
+	nc net.Conn
+	fr *http2.Framer
+
+	// writers counts the goroutines holding or waiting for wmu: the last one flushes.
+	writers atomic.Int32
+	wmu     sync.Mutex
+	bw      *bufio.Writer // under wmu
+	henc    *hpack.Encoder
+	hbuf    bytes.Buffer // the header block being encoded, under wmu
+	lower   nameCache    // canonical field names to lower case, under wmu
+	armed   time.Time    // when the write deadline was last set, under wmu
+	werr    error        // the first write error, under wmu
+
+	mu       sync.Mutex
+	sendCond sync.Cond // on mu: a send window grew, a stream ended, or the connection failed
+	streams  map[uint32]*stream
+	reserved int    // streams reserved by getConn and not opened yet
+	nextID   uint32 // the next stream's id
+	// maxStreams is the backend's SETTINGS_MAX_CONCURRENT_STREAMS.
+	maxStreams uint32
+	// peerWindow is the backend's SETTINGS_INITIAL_WINDOW_SIZE, every new stream's send window.
+	peerWindow int64
+	sendWindow int64         // the connection's send window
+	maxFrame   uint32        // the backend's SETTINGS_MAX_FRAME_SIZE
+	recvWindow int64         // what the backend may still send on the connection
+	unacked    int64         // bytes taken off the connection and not yet given back in a WINDOW_UPDATE
+	goAway     bool          // the backend sent GOAWAY: no new stream
+	settings   chan struct{} // closed once the backend's first SETTINGS frame is applied, or the connection failed
+	seen       bool          // settings is closed
+	err        error         // set once the connection failed or closed
+	idleSince  time.Time
+
+	// canonical maps lower-case field names to canonical ones; readLoop's own.
+	canonical nameCache
+}
+
+// newConn sets up a connection on nc: the client preface, proxyd's SETTINGS and the connection
+// window (RFC 9113 §3.4). It does not wait for the backend's SETTINGS.
+func newConn(t *Transport, nc net.Conn) (*conn, error) {
+	c := &conn{
+		t:          t,
+		nc:         nc,
+		bw:         bufio.NewWriterSize(nc, 2*frameSize),
+		lower:      make(nameCache),
+		canonical:  make(nameCache),
+		streams:    make(map[uint32]*stream),
+		nextID:     1,
+		maxStreams: defaultMaxStreams,
+		settings:   make(chan struct{}),
+		peerWindow: initialWindow,
+		sendWindow: initialWindow,
+		maxFrame:   frameSize,
+		recvWindow: connWindow,
+		idleSince:  time.Now(),
+	}
+	c.sendCond.L = &c.mu
+	c.fr = http2.NewFramer(c.bw, bufio.NewReaderSize(nc, frameSize))
+	c.fr.SetMaxReadFrameSize(frameSize)
+	c.fr.SetReuseFrames()
+	c.fr.MaxHeaderListSize = t.maxHeaderListSize()
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.henc = hpack.NewEncoder(&c.hbuf)
+	c.lockWrite()
+	c.bw.WriteString(http2.ClientPreface)
+	c.fr.WriteSettings(
+		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: t.maxHeaderListSize()},
+	)
+	c.fr.WriteWindowUpdate(0, connWindow-initialWindow)
+	if err := c.unlockWrite(); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// awaitSettings waits for the backend's first SETTINGS frame; the error is the connection's, or
+// ctx's when it ends first (the connection is then closed).
+func (c *conn) awaitSettings(ctx context.Context) error {
+	select {
+	case <-c.settings:
+	case <-ctx.Done():
+		c.fail(fmt.Errorf("h2upstream: no SETTINGS from the backend: %w", context.Cause(ctx)))
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// settingsSeen closes settings, once. Under mu.
+func (c *conn) settingsSeen() {
+	if !c.seen {
+		c.seen = true
+		close(c.settings)
+	}
+}
+
+// reserve takes room for one more stream, if the connection has it.
+func (c *conn) reserve() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil || c.goAway || uint32(len(c.streams)+c.reserved) >= c.maxStreams || c.nextID > 1<<31-1-2*uint32(c.reserved) {
+		return false
+	}
+	c.reserved++
+	return true
+}
+
+// lockWrite takes the write side, and pushes the write deadline on when a quarter of it has
+// passed since it was last set.
+func (c *conn) lockWrite() {
+	c.writers.Add(1)
+	c.wmu.Lock()
+	if d := c.t.WriteTimeout; d > 0 {
+		if now := time.Now(); now.Sub(c.armed) >= d/4 {
+			c.nc.SetWriteDeadline(now.Add(d + d/4))
+			c.armed = now
+		}
+	}
+}
+
+// unlockWrite releases the write side, flushing what is buffered unless another writer waits
+// for it: that one flushes, so that concurrent streams share one write to the socket. It returns
+// the connection's write error, if any; the first one fails the connection.
+func (c *conn) unlockWrite() error {
+	if c.writers.Add(-1) == 0 && c.werr == nil {
+		c.werr = c.bw.Flush()
+	}
+	err := c.werr
+	c.wmu.Unlock()
+	if err != nil {
+		c.fail(err)
+	}
+	return err
+}
+
+// writeHeaderBlock writes the encoded block in c.hbuf on stream id as HEADERS and CONTINUATION
+// frames of at most the backend's frame size. Under wmu.
+func (c *conn) writeHeaderBlock(id uint32, endStream bool) {
+	block := c.hbuf.Bytes()
+	max := int(c.frameLimit())
+	first := true
+	for first || len(block) > 0 {
+		frag := block[:min(len(block), max)]
+		block = block[len(frag):]
+		if first {
+			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: endStream, EndHeaders: len(block) == 0})
+			first = false
+		} else {
+			c.fr.WriteContinuation(id, len(block) == 0, frag)
+		}
+	}
+}
+
+// frameLimit returns the largest frame payload the backend takes.
+func (c *conn) frameLimit() uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.maxFrame
+}
+
+// writeControl writes one frame of the connection's own (an acknowledgement, a window update, a
+// reset) through write and flushes it with whatever else is pending.
+func (c *conn) writeControl(write func(fr *http2.Framer) error) {
+	c.lockWrite()
+	write(c.fr)
+	c.unlockWrite()
+}
+
+// writeWindowUpdates gives the backend back inc bytes of stream id's window (none when inc is 0)
+// and connInc of the connection's.
+func (c *conn) writeWindowUpdates(id, inc, connInc uint32) {
+	c.writeControl(func(fr *http2.Framer) error {
+		if inc > 0 {
+			fr.WriteWindowUpdate(id, inc)
+		}
+		if connInc > 0 {
+			fr.WriteWindowUpdate(0, connInc)
+		}
+		return nil
+	})
+}
+
+// consumed records n bytes taken off the connection (read, discarded or padding), and returns
+// the connection window update to send once half the window is waiting. Under mu.
+func (c *conn) consumed(n int) uint32 {
+	c.unacked += int64(n)
+	if c.unacked < connWindow/2 {
+		return 0
+	}
+	inc := c.unacked
+	c.unacked = 0
+	c.recvWindow += inc
+	return uint32(inc)
+}
+
+// fail ends the connection with err: every stream fails with it (errUnprocessed for those the
+// backend never saw), the socket closes and the transport forgets the connection.
+func (c *conn) fail(err error) {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = err
+	c.settingsSeen()
+	for _, s := range c.streams {
+		s.end(err)
+	}
+	c.sendCond.Broadcast()
+	c.mu.Unlock()
+	c.nc.Close()
+	c.t.removeConn(c)
+}
+
+// closeIfIdle closes the connection when it has no stream and expired says its idle time ran out.
+func (c *conn) closeIfIdle(expired func(since time.Time) bool) {
+	c.mu.Lock()
+	idle := c.err == nil && len(c.streams) == 0 && c.reserved == 0 && expired(c.idleSince)
+	c.mu.Unlock()
+	if idle {
+		c.fail(errConnClosed)
+	}
+}
+
+// readLoop reads the backend's frames until the connection fails, and hands each to its stream.
+func (c *conn) readLoop() {
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			var se http2.StreamError
+			if errors.As(err, &se) {
+				c.streamFailed(se.StreamID, se.Code, &MalformedResponseError{Reason: se.Error()})
+				continue
+			}
+			var ce http2.ConnectionError
+			if errors.As(err, &ce) {
+				c.goAwayAndFail(http2.ErrCode(ce), &MalformedResponseError{Reason: err.Error()})
+				return
+			}
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			c.fail(err)
+			return
+		}
+		if err := c.handle(f); err != nil {
+			c.goAwayAndFail(http2.ErrCodeProtocol, err)
+			return
+		}
+	}
+}
+
+// handle processes one frame; an error is a connection error of type PROTOCOL_ERROR.
+func (c *conn) handle(f http2.Frame) error {
+	switch f := f.(type) {
+	case *http2.MetaHeadersFrame:
+		return c.handleHeaders(f)
+	case *http2.DataFrame:
+		return c.handleData(f)
+	case *http2.RSTStreamFrame:
+		c.handleReset(f)
+	case *http2.SettingsFrame:
+		return c.handleSettings(f)
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			data := f.Data
+			c.writeControl(func(fr *http2.Framer) error { return fr.WritePing(true, data) })
+		}
+	case *http2.GoAwayFrame:
+		c.handleGoAway(f)
+	case *http2.WindowUpdateFrame:
+		return c.handleWindowUpdate(f)
+	case *http2.PushPromiseFrame:
+		return &MalformedResponseError{Reason: "PUSH_PROMISE with push disabled"}
+	}
+	return nil
+}
+
+// goAwayAndFail tells the backend why the connection ends, and fails it.
+func (c *conn) goAwayAndFail(code http2.ErrCode, err error) {
+	c.writeControl(func(fr *http2.Framer) error { return fr.WriteGoAway(0, code, nil) })
+	c.fail(err)
+}
+
+// opened reports whether stream id was ever opened on the connection (it may be closed since).
+// Under mu.
+func (c *conn) opened(id uint32) bool { return id%2 == 1 && id < c.nextID }
+
+// handleSettings applies the backend's settings (RFC 9113 §6.5.2) and acknowledges them.
+func (c *conn) handleSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		return nil
+	}
+	c.lockWrite()
+	c.mu.Lock()
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingMaxConcurrentStreams:
+			c.maxStreams = s.Val
+		case http2.SettingInitialWindowSize:
+			delta := int64(s.Val) - c.peerWindow
+			c.peerWindow = int64(s.Val)
+			for _, st := range c.streams {
+				st.sendWindow += delta
+			}
+		case http2.SettingMaxFrameSize:
+			c.maxFrame = s.Val
+		case http2.SettingHeaderTableSize:
+			c.henc.SetMaxDynamicTableSizeLimit(s.Val)
+		}
+		return nil
+	})
+	c.settingsSeen()
+	c.sendCond.Broadcast()
+	c.mu.Unlock()
+	if err == nil {
+		c.fr.WriteSettingsAck()
+	}
+	c.unlockWrite()
+	return err
+}
+
+// handleWindowUpdate grows a send window (RFC 9113 §6.9.1); one past 2^31-1 is a flow-control
+// error of the stream or the connection.
+func (c *conn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
+	c.mu.Lock()
+	c.sendCond.Broadcast()
+	if f.StreamID == 0 {
+		c.sendWindow += int64(f.Increment)
+		over := c.sendWindow > 1<<31-1
+		c.mu.Unlock()
+		if over {
+			return &MalformedResponseError{Reason: "connection window over 2^31-1"}
+		}
+		return nil
+	}
+	s := c.streams[f.StreamID]
+	over := false
+	if s != nil {
+		s.sendWindow += int64(f.Increment)
+		over = s.sendWindow > 1<<31-1
+	}
+	c.mu.Unlock()
+	if over {
+		c.reset(s, http2.ErrCodeFlowControl, &MalformedResponseError{Reason: "stream window over 2^31-1"})
+	}
+	return nil
+}
+
+// handleGoAway stops new streams on the connection and fails those above the backend's last
+// one as unprocessed (RFC 9113 §6.8); the connection closes once its other streams are done.
+func (c *conn) handleGoAway(f *http2.GoAwayFrame) {
+	c.mu.Lock()
+	c.goAway = true
+	for id, s := range c.streams {
+		if id > f.LastStreamID {
+			s.end(errUnprocessed)
+		}
+	}
+	done := len(c.streams) == 0
+	c.sendCond.Broadcast()
+	c.mu.Unlock()
+	if done {
+		c.fail(errConnClosed)
+	}
+}
+
+// handleReset ends a stream the backend reset; REFUSED_STREAM before a response head means the
+// backend never processed it (RFC 9113 §8.7).
+func (c *conn) handleReset(f *http2.RSTStreamFrame) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.streams[f.StreamID]
+	if s == nil {
+		return
+	}
+	var err error = &streamResetError{code: f.ErrCode}
+	if f.ErrCode == http2.ErrCodeRefusedStream && s.resp == nil {
+		err = errUnprocessed
+	}
+	s.end(err)
+}
+
+// streamFailed resets stream id with code because of err, a frame of it that the framer refused.
+func (c *conn) streamFailed(id uint32, code http2.ErrCode, err error) {
+	c.mu.Lock()
+	s := c.streams[id]
+	c.mu.Unlock()
+	if s != nil {
+		c.reset(s, code, err)
+	}
+}
+
+// reset ends stream s with err and sends RST_STREAM with code, unless the stream already ended
+// both ways or was reset.
+func (c *conn) reset(s *stream, code http2.ErrCode, err error) {
+	c.mu.Lock()
+	send := !s.removed
+	s.end(err)
+	c.mu.Unlock()
+	if send {
+		c.writeControl(func(fr *http2.Framer) error { return fr.WriteRSTStream(s.id, code) })
+	}
+}
+
+// remove forgets stream s once both of its directions have ended. Under mu.
+func (c *conn) remove(s *stream) {
+	if s.removed {
+		return
+	}
+	s.removed = true
+	delete(c.streams, s.id)
+	if s.stopCtx != nil {
+		s.stopCtx()
+	}
+	if len(c.streams) == 0 {
+		c.idleSince = time.Now()
+		if c.goAway && c.err == nil {
+			go c.fail(errConnClosed)
+		}
+	}
+	c.sendCond.Broadcast()
+}

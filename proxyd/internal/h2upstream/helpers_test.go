@@ -1,0 +1,560 @@
+package h2upstream
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// waitLimit bounds every wait of these tests: a wait that runs out fails the test with a message.
+// Tests wait on events, never on the clock.
+const waitLimit = 10 * time.Second
+
+// checkGoroutines, called first in a test, fails the test when, once every cleanup registered
+// after it has run (the transport closed, the servers stopped), the number of goroutines does not
+// come back to what it was when the test started.
+func checkGoroutines(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(waitLimit)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("%d goroutines %v after the test, %d before it:\n%s", n, waitLimit, before, buf)
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // a poll of a bounded wait, not a synchronisation
+		}
+	})
+}
+
+// eventually waits, polling, until cond holds, and fails the test when it does not within
+// waitLimit.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitLimit)
+		}
+		time.Sleep(5 * time.Millisecond) // a poll of a bounded wait, not a synchronisation
+	}
+}
+
+// waitFor waits for ch to be closed (or to deliver) and fails the test when it is not within
+// waitLimit.
+func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitLimit):
+		t.Fatalf("%s: not within %v", what, waitLimit)
+		panic("unreachable")
+	}
+}
+
+// bounded runs f on a goroutine of its own and fails the test when f does not return within
+// waitLimit. f must report failures with t.Error, not t.Fatal.
+func bounded(t testing.TB, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	waitFor(t, done, what)
+}
+
+// newTransport returns a Transport whose Dial reaches addr. Cleanup closes its idle connections
+// and checks that none is left: a test closes every response body it opens.
+func newTransport(t testing.TB, addr string) *Transport {
+	t.Helper()
+	tr := &Transport{Dial: dialer(addr)}
+	t.Cleanup(func() {
+		tr.CloseIdleConnections()
+		deadline := time.Now().Add(waitLimit)
+		for tr.Conns() != 0 {
+			if time.Now().After(deadline) {
+				t.Errorf("Conns() = %d %v after CloseIdleConnections at the end of the test, want 0", tr.Conns(), waitLimit)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	})
+	return tr
+}
+
+// dialer returns a Dial that opens a TCP connection to addr.
+func dialer(addr string) func(context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "tcp", addr)
+	}
+}
+
+// newRequest returns a request for url whose context ends after waitLimit (so that no exchange of
+// a failing test outlives the test), or when the test ends.
+func newRequest(t testing.TB, method, url string, body io.Reader) *http.Request {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// roundTrip runs tr.RoundTrip(req), failing the test when it does not return within waitLimit.
+func roundTrip(t testing.TB, tr *Transport, req *http.Request) (*http.Response, error) {
+	t.Helper()
+	type result struct {
+		resp *http.Response
+		err  error
+	}
+	limit := waitLimit + 5*time.Second // longer than the request's own context
+	r, ok := await(limit, func() result {
+		resp, err := tr.RoundTrip(req)
+		return result{resp, err}
+	})
+	if !ok {
+		t.Fatalf("%s %s: RoundTrip did not return within %v", req.Method, req.URL, limit)
+	}
+	if r.err == nil && r.resp == nil {
+		t.Fatalf("%s %s: RoundTrip returned neither a response nor an error", req.Method, req.URL)
+	}
+	if r.resp != nil {
+		t.Cleanup(func() { r.resp.Body.Close() })
+	}
+	return r.resp, r.err
+}
+
+// await runs f on a goroutine of its own and returns its result, or false when f does not return
+// within limit (the goroutine then ends when f does).
+func await[T any](limit time.Duration, f func() T) (T, bool) {
+	ch := make(chan T, 1)
+	go func() { ch <- f() }()
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	select {
+	case v := <-ch:
+		return v, true
+	case <-timer.C:
+		var zero T
+		return zero, false
+	}
+}
+
+// mustRoundTrip is roundTrip for an exchange that must succeed.
+func mustRoundTrip(t testing.TB, tr *Transport, req *http.Request) *http.Response {
+	t.Helper()
+	resp, err := roundTrip(t, tr, req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	return resp
+}
+
+// readAll reads r to its end, failing the test when that does not happen within waitLimit (r is
+// then closed, if it is a Closer, to end the read).
+func readAll(t testing.TB, r io.Reader) ([]byte, error) {
+	t.Helper()
+	type result struct {
+		b   []byte
+		err error
+	}
+	res, ok := await(waitLimit, func() result {
+		b, err := io.ReadAll(r)
+		return result{b, err}
+	})
+	if !ok {
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
+		t.Fatalf("reading a body: no end within %v", waitLimit)
+	}
+	return res.b, res.err
+}
+
+// mustReadAll is readAll for a body that must end cleanly.
+func mustReadAll(t testing.TB, r io.Reader) []byte {
+	t.Helper()
+	b, err := readAll(t, r)
+	if err != nil {
+		t.Fatalf("reading a body: %v", err)
+	}
+	return b
+}
+
+// get does a GET of url and returns the response with its body read and closed.
+func get(t testing.TB, tr *Transport, url string) (*http.Response, string) {
+	t.Helper()
+	resp := mustRoundTrip(t, tr, newRequest(t, http.MethodGet, url, nil))
+	body := mustReadAll(t, resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+// randomBytes returns n bytes of a fixed pseudo-random sequence, different for every seed.
+func randomBytes(n int, seed uint64) []byte {
+	b := make([]byte, n)
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)})
+	r.Read(b)
+	return b
+}
+
+// hashOf returns the SHA-256 of b in hexadecimal.
+func hashOf(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+
+// gate lets n handlers through together: Wait returns true once n callers are waiting, false when
+// that does not happen within half of waitLimit (so that the handlers answer, and the test
+// reports the requests' errors, before the test's own waits run out) or when ctx ends first.
+type gate struct {
+	n       int
+	mu      sync.Mutex
+	arrived int
+	max     int // the most callers that were waiting at once
+	open    chan struct{}
+}
+
+func newGate(n int) *gate { return &gate{n: n, open: make(chan struct{})} }
+
+func (g *gate) Wait(ctx context.Context) bool {
+	g.mu.Lock()
+	g.arrived++
+	g.max = max(g.max, g.arrived)
+	if g.arrived == g.n {
+		close(g.open)
+	}
+	g.mu.Unlock()
+	defer func() {
+		g.mu.Lock()
+		g.arrived--
+		g.mu.Unlock()
+	}()
+	select {
+	case <-g.open:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-time.After(waitLimit / 2):
+		return false
+	}
+}
+
+// most returns the most callers that were waiting at once.
+func (g *gate) most() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.max
+}
+
+// goServer is a Go net/http server of HTTP/2 with prior knowledge (h2c) on a loopback listener.
+type goServer struct {
+	addr string
+	url  string // "http://" + addr
+	// opened counts the connections accepted, open those not closed yet.
+	opened, open atomic.Int32
+}
+
+// startGo serves h over h2c with prior knowledge; cfg, when not nil, is the server's HTTP/2
+// configuration. Cleanup closes the server and its connections.
+func startGo(t testing.TB, h http.Handler, cfg *http.HTTP2Config) *goServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &goServer{addr: ln.Addr().String(), url: "http://" + ln.Addr().String()}
+	logs := &testLog{t: t}
+	srv := &http.Server{Handler: h, HTTP2: cfg, ErrorLog: log.New(logs, "backend: ", 0)}
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	srv.Protocols = &p
+	srv.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			s.opened.Add(1)
+			s.open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			s.open.Add(-1)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		srv.Serve(ln)
+	}()
+	t.Cleanup(func() {
+		srv.Close()
+		<-done
+		logs.stop()
+	})
+	return s
+}
+
+// testLog writes a server's log lines to the test's log until the test stops it.
+type testLog struct {
+	t       testing.TB
+	mu      sync.Mutex
+	stopped bool
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.stopped {
+		l.t.Logf("%s", bytes.TrimSuffix(p, []byte("\n")))
+	}
+	return len(p), nil
+}
+
+func (l *testLog) stop() {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+}
+
+// rawServer is an HTTP/2 server with prior knowledge scripted frame by frame on http2.Framer, for
+// what a Go server never sends and for looking at the frames the transport sends. Every
+// connection it accepts is handshaken (the client preface read, the server's SETTINGS sent) and
+// then handed to serve on a goroutine of its own; cleanup closes the listener and the connections
+// and waits for those goroutines.
+type rawServer struct {
+	ln       net.Listener
+	settings []http2.Setting
+	serve    func(*rawConn)
+	accepted atomic.Int32
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	conns    []net.Conn // guarded by mu
+}
+
+// startRaw starts a raw server whose connections, after the handshake, serve serves.
+func startRaw(t testing.TB, serve func(*rawConn), settings ...http2.Setting) *rawServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &rawServer{ln: ln, settings: settings, serve: serve}
+	s.wg.Go(s.acceptLoop)
+	t.Cleanup(func() {
+		ln.Close()
+		s.mu.Lock()
+		for _, c := range s.conns {
+			c.Close()
+		}
+		s.mu.Unlock()
+		s.wg.Wait()
+	})
+	return s
+}
+
+func (s *rawServer) addr() string { return s.ln.Addr().String() }
+func (s *rawServer) url() string  { return "http://" + s.ln.Addr().String() }
+
+func (s *rawServer) acceptLoop() {
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.conns = append(s.conns, nc)
+		s.mu.Unlock()
+		index := int(s.accepted.Add(1))
+		s.wg.Go(func() {
+			defer nc.Close()
+			c := newRawConn(nc, index)
+			if c.handshake(s.settings) == nil {
+				s.serve(c)
+			}
+		})
+	}
+}
+
+// rawConn is one connection of a raw server. Its methods are called from one goroutine.
+type rawConn struct {
+	nc    net.Conn
+	index int // 1 for the first connection accepted, and so on
+	fr    *http2.Framer
+	enc   *hpack.Encoder
+	buf   bytes.Buffer // enc's output
+}
+
+func newRawConn(nc net.Conn, index int) *rawConn {
+	c := &rawConn{nc: nc, index: index, fr: http2.NewFramer(nc, nc)}
+	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	c.fr.MaxHeaderListSize = 1 << 20
+	c.enc = hpack.NewEncoder(&c.buf)
+	return c
+}
+
+// handshake reads the client's connection preface and sends the server's SETTINGS. The client's
+// SETTINGS frame is acknowledged by next, as any other.
+func (c *rawConn) handshake(settings []http2.Setting) error {
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(c.nc, preface); err != nil {
+		return err
+	}
+	if string(preface) != http2.ClientPreface {
+		return fmt.Errorf("client preface %q", preface)
+	}
+	return c.fr.WriteSettings(settings...)
+}
+
+// next returns the next frame that is not connection housekeeping: SETTINGS are acknowledged,
+// PINGs answered, WINDOW_UPDATEs and SETTINGS acknowledgements dropped. A MetaHeadersFrame is
+// returned for a HEADERS frame and its CONTINUATIONs.
+func (c *rawConn) next() (http2.Frame, error) {
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return nil, err
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				if err := c.fr.WriteSettingsAck(); err != nil {
+					return nil, err
+				}
+			}
+		case *http2.PingFrame:
+			if !f.IsAck() {
+				if err := c.fr.WritePing(true, f.Data); err != nil {
+					return nil, err
+				}
+			}
+		case *http2.WindowUpdateFrame:
+		default:
+			return f, nil
+		}
+	}
+}
+
+// request returns the next HEADERS frame (the head of a request, or its trailers), skipping any
+// other frame.
+func (c *rawConn) request() (*http2.MetaHeadersFrame, error) {
+	for {
+		f, err := c.next()
+		if err != nil {
+			return nil, err
+		}
+		if h, ok := f.(*http2.MetaHeadersFrame); ok {
+			return h, nil
+		}
+	}
+}
+
+// reset returns the error code of the next RST_STREAM frame for stream id, skipping any other
+// frame; a GOAWAY ends the wait with its code and ok false.
+func (c *rawConn) reset(id uint32) (code http2.ErrCode, ok bool, err error) {
+	for {
+		f, err := c.next()
+		if err != nil {
+			return 0, false, err
+		}
+		switch f := f.(type) {
+		case *http2.RSTStreamFrame:
+			if f.StreamID == id {
+				return f.ErrCode, true, nil
+			}
+		case *http2.GoAwayFrame:
+			return f.ErrCode, false, nil
+		}
+	}
+}
+
+// drain reads frames, answering the housekeeping ones, until the connection ends.
+func (c *rawConn) drain() {
+	for {
+		if _, err := c.next(); err != nil {
+			return
+		}
+	}
+}
+
+// writeHeaders hpack-encodes fields and sends them as a HEADERS frame on stream id, followed by
+// CONTINUATION frames when the block does not fit in one frame of the default maximum size.
+func (c *rawConn) writeHeaders(id uint32, endStream bool, fields ...hpack.HeaderField) error {
+	c.buf.Reset()
+	for _, f := range fields {
+		if err := c.enc.WriteField(f); err != nil {
+			return err
+		}
+	}
+	return c.writeBlock(id, endStream, c.buf.Bytes())
+}
+
+// writeBlock sends block, a header block already encoded, as HEADERS and CONTINUATION frames.
+func (c *rawConn) writeBlock(id uint32, endStream bool, block []byte) error {
+	const maxFrame = 16384
+	first := block[:min(len(block), maxFrame)]
+	rest := block[len(first):]
+	if err := c.fr.WriteHeaders(http2.HeadersFrameParam{
+		StreamID: id, BlockFragment: first, EndStream: endStream, EndHeaders: len(rest) == 0,
+	}); err != nil {
+		return err
+	}
+	for len(rest) > 0 {
+		chunk := rest[:min(len(rest), maxFrame)]
+		rest = rest[len(chunk):]
+		if err := c.fr.WriteContinuation(id, len(rest) == 0, chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// respond sends a 200 response with body on stream id, ending the stream.
+func (c *rawConn) respond(id uint32, body string) error {
+	if err := c.writeHeaders(id, false, hf(":status", "200"), hf("content-length", fmt.Sprint(len(body)))); err != nil {
+		return err
+	}
+	return c.fr.WriteData(id, true, []byte(body))
+}
+
+// hf is a header field.
+func hf(name, value string) hpack.HeaderField { return hpack.HeaderField{Name: name, Value: value} }
+
+// literal hand-encodes a header field as an HPACK literal without indexing with a new name (RFC
+// 7541 §6.2.2), name and value as given, without Huffman coding; both are shorter than 127 bytes.
+func literal(name, value string) []byte {
+	b := []byte{0x00, byte(len(name))}
+	b = append(b, name...)
+	b = append(b, byte(len(value)))
+	return append(b, value...)
+}
+
+// fieldSize is the size of a header field as RFC 9113 §6.5.2 counts it for
+// SETTINGS_MAX_HEADER_LIST_SIZE.
+func fieldSize(name, value string) int { return len(name) + len(value) + 32 }
+
+// opError reports whether err holds a *net.OpError whose Op is op.
+func opError(err error, op string) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe) && oe.Op == op
+}

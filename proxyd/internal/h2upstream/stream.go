@@ -1,0 +1,575 @@
+package h2upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
+)
+
+// errBodyClosed is the error of a response body read after Close.
+var errBodyClosed = errors.New("h2upstream: read on a closed response body")
+
+// stream is one request and its response on a connection. Its fields are guarded by the
+// connection's mu, but for head, closed once, and the fields set before the stream is opened.
+type stream struct {
+	c    *conn
+	req  *http.Request
+	id   uint32
+	head chan struct{} // closed once resp or err is set: RoundTrip waits on it
+
+	headDone     bool           // head is closed
+	resp         *http.Response // the response, once its head came
+	err          error          // why the stream ended early, if it did
+	cond         sync.Cond      // on the connection's mu: data, the end, or an error came
+	buf          []byte         // response body bytes not read yet, from off
+	off          int
+	recvEnd      bool  // the backend ended its side (END_STREAM)
+	sentEnd      bool  // proxyd ended its side
+	removed      bool  // the stream is no longer the connection's: ended both ways, or reset
+	readerClosed bool  // the response body was closed
+	sendWindow   int64 // what proxyd may still send on the stream
+	recvWindow   int64 // what the backend may still send on the stream
+	unacked      int64 // body bytes read and not yet given back in a WINDOW_UPDATE
+	recvBytes    int64 // body bytes received
+	// wantLength is the Content-Length the body must have, or -1 when it need not have one
+	// (unknown, or a HEAD request's or a 204's or 304's).
+	wantLength int64
+	stopCtx    func() bool // stops the request context's watch
+}
+
+// roundTrip opens a stream for req on the connection (getConn reserved room for it), sends its
+// head and, on a goroutine of its own, its body, and waits for the response head.
+func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
+	body := hasBody(req)
+	s := &stream{c: c, req: req, head: make(chan struct{})}
+	s.cond.L = &c.mu
+	ctx := req.Context()
+	c.lockWrite()
+	c.mu.Lock()
+	c.reserved--
+	if c.err != nil || c.goAway {
+		c.mu.Unlock()
+		c.unlockWrite()
+		if body {
+			closeBody(req)
+		}
+		return nil, errUnprocessed
+	}
+	s.id = c.nextID
+	c.nextID += 2
+	s.sendWindow, s.recvWindow = c.peerWindow, streamWindow
+	s.sentEnd = !body
+	c.streams[s.id] = s
+	s.stopCtx = context.AfterFunc(ctx, func() { c.reset(s, http2.ErrCodeCancel, context.Cause(ctx)) })
+	c.mu.Unlock()
+	c.encodeRequest(req)
+	c.writeHeaderBlock(s.id, !body)
+	if c.unlockWrite() == nil && body {
+		go s.writeBody()
+	} else if body {
+		closeBody(req)
+	}
+	<-s.head
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s.resp == nil {
+		return nil, s.err
+	}
+	return s.resp, nil
+}
+
+// encodeRequest encodes req's head into c.hbuf (see RoundTrip for the fields). Under wmu.
+func (c *conn) encodeRequest(req *http.Request) {
+	c.hbuf.Reset()
+	host := req.Host
+	if host == "" {
+		host = req.URL.Host
+	}
+	c.writeField(":method", req.Method)
+	if req.Method != http.MethodConnect {
+		c.writeField(":scheme", "http")
+		c.writeField(":path", req.URL.RequestURI())
+	}
+	c.writeField(":authority", host)
+	c.writeFields(req.Header)
+	if len(req.Trailer) > 0 {
+		names := make([]string, 0, len(req.Trailer))
+		for name := range req.Trailer {
+			names = append(names, c.lowerName(name))
+		}
+		c.writeField("trailer", strings.Join(names, ", "))
+	}
+	if n := req.ContentLength; n > 0 || n == 0 && hasBody(req) {
+		c.writeField("content-length", strconv.FormatInt(n, 10))
+	}
+}
+
+// encodeTrailer encodes the fields of trailer into c.hbuf. Under wmu.
+func (c *conn) encodeTrailer(trailer http.Header) {
+	c.hbuf.Reset()
+	c.writeFields(trailer)
+}
+
+// writeFields encodes the fields of h that are forwardable. Under wmu.
+func (c *conn) writeFields(h http.Header) {
+	for name, values := range h {
+		if !forwardable(name, values) {
+			continue
+		}
+		lower := c.lowerName(name)
+		for _, v := range values {
+			c.writeField(lower, v)
+		}
+	}
+}
+
+// forwardable reports whether a request field goes to the backend: not Host, Content-Length,
+// Trailer (written from the request's own) or a connection-specific field (RFC 9113 §8.2.2), and
+// TE only as "trailers".
+func forwardable(name string, values []string) bool {
+	switch name {
+	case "Host", "Content-Length", "Trailer", "Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade":
+		return false
+	case "Te":
+		return len(values) == 1 && strings.EqualFold(values[0], "trailers")
+	}
+	return true
+}
+
+// writeField encodes one field. Under wmu.
+func (c *conn) writeField(name, value string) {
+	c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
+}
+
+// lowerName returns name in lower case, as HTTP/2 writes it (RFC 9113 §8.2.1). Under wmu.
+func (c *conn) lowerName(name string) string { return c.lower.get(name, strings.ToLower) }
+
+// canonicalName returns the canonical form of a received field name. readLoop's own.
+func (c *conn) canonicalName(lower string) string {
+	return c.canonical.get(lower, http.CanonicalHeaderKey)
+}
+
+// nameCache keeps field names in their other case, up to maxCachedKeys of them.
+type nameCache map[string]string
+
+// get returns convert(name), from the cache when it is there.
+func (m nameCache) get(name string, convert func(string) string) string {
+	if v, ok := m[name]; ok {
+		return v
+	}
+	v := convert(name)
+	if len(m) < maxCachedKeys {
+		m[name] = v
+	}
+	return v
+}
+
+// writeBody sends the request body as DATA frames within the flow-control windows, then its
+// trailer or an empty DATA frame that ends the stream. A body that fails resets the stream.
+// A body longer or shorter than the request's ContentLength resets the stream.
+func (s *stream) writeBody() {
+	defer s.req.Body.Close()
+	buf := s.c.t.bufs.Get()
+	defer s.c.t.bufs.Put(buf)
+	want, sent := s.req.ContentLength, int64(0)
+	for {
+		n, rerr := s.req.Body.Read(buf)
+		if sent += int64(n); want >= 0 && sent > want {
+			rerr = fmt.Errorf("h2upstream: request body longer than its Content-Length %d", want)
+		} else if rerr == io.EOF && want >= 0 && sent < want {
+			rerr = fmt.Errorf("h2upstream: request body of %d bytes, shorter than its Content-Length %d", sent, want)
+		}
+		if rerr != nil && rerr != io.EOF {
+			s.c.reset(s, http2.ErrCodeCancel, rerr)
+			return
+		}
+		if s.writeData(buf[:n]) != nil {
+			return
+		}
+		if rerr == io.EOF {
+			s.endBody()
+			return
+		}
+	}
+}
+
+// writeData sends p on the stream as DATA frames, each when the windows allow it; an error means
+// the stream or the connection ended.
+func (s *stream) writeData(p []byte) error {
+	c := s.c
+	for len(p) > 0 {
+		c.mu.Lock()
+		for s.err == nil && !s.removed && (s.sendWindow <= 0 || c.sendWindow <= 0) {
+			c.sendCond.Wait()
+		}
+		c.mu.Unlock()
+		// The write lock first, then the state again: no DATA frame follows the stream's reset.
+		c.lockWrite()
+		c.mu.Lock()
+		if s.err != nil || s.removed {
+			err := s.endedErr()
+			c.mu.Unlock()
+			c.unlockWrite()
+			return err
+		}
+		k := int64(len(p))
+		k = min(k, s.sendWindow, c.sendWindow, int64(c.maxFrame))
+		if k <= 0 {
+			c.mu.Unlock()
+			c.unlockWrite()
+			continue
+		}
+		s.sendWindow -= k
+		c.sendWindow -= k
+		c.mu.Unlock()
+		c.fr.WriteData(s.id, false, p[:k])
+		if err := c.unlockWrite(); err != nil {
+			return err
+		}
+		p = p[k:]
+	}
+	return nil
+}
+
+// endBody ends proxyd's side of the stream after the body: with the request's trailer, if it has
+// one, else with an empty DATA frame.
+func (s *stream) endBody() {
+	c := s.c
+	c.lockWrite()
+	c.mu.Lock()
+	if s.err != nil || s.removed {
+		c.mu.Unlock()
+		c.unlockWrite()
+		return
+	}
+	s.sentEnd = true
+	if s.recvEnd {
+		c.remove(s)
+	}
+	c.mu.Unlock()
+	if len(s.req.Trailer) > 0 {
+		c.encodeTrailer(s.req.Trailer)
+		c.writeHeaderBlock(s.id, true)
+	} else {
+		c.fr.WriteData(s.id, true, nil)
+	}
+	c.unlockWrite()
+}
+
+// endedErr returns why the stream ended, for its writer. Under mu.
+func (s *stream) endedErr() error {
+	if s.err != nil {
+		return s.err
+	}
+	return errBodyClosed
+}
+
+// end ends the stream early with err (the first error stays): RoundTrip and the body's reader
+// get it, the body's writer stops, and the connection forgets the stream. Under mu.
+func (s *stream) end(err error) {
+	if s.err == nil {
+		s.err = err
+	}
+	s.publishHead()
+	s.cond.Broadcast()
+	s.c.remove(s)
+}
+
+// publishHead lets RoundTrip return, once. Under mu.
+func (s *stream) publishHead() {
+	if !s.headDone {
+		s.headDone = true
+		close(s.head)
+	}
+}
+
+// markRecvEnd records the end of the backend's side, checking the body's length against its
+// Content-Length (RFC 9113 §8.1.1); it returns the error when they differ. Under mu.
+func (s *stream) markRecvEnd() error {
+	if s.wantLength >= 0 && s.recvBytes != s.wantLength {
+		return &MalformedResponseError{Reason: "body of " + strconv.FormatInt(s.recvBytes, 10) + " bytes, Content-Length " + strconv.FormatInt(s.wantLength, 10)}
+	}
+	s.recvEnd = true
+	s.cond.Broadcast()
+	if s.sentEnd {
+		s.c.remove(s)
+	}
+	return nil
+}
+
+// handleHeaders takes a response head, an interim one (skipped) or the trailer of stream f.
+func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
+	c.mu.Lock()
+	s := c.streams[f.StreamID]
+	opened := c.opened(f.StreamID)
+	var started bool
+	if s != nil {
+		started = s.resp != nil
+	}
+	c.mu.Unlock()
+	if s == nil {
+		if !opened {
+			return &MalformedResponseError{Reason: "HEADERS on a stream never opened"}
+		}
+		return nil // the stream ended; its block was decoded all the same, keeping HPACK in step
+	}
+	if f.Truncated {
+		c.reset(s, http2.ErrCodeCancel, &MalformedResponseError{Reason: "header list over " + strconv.FormatUint(uint64(c.t.maxHeaderListSize()), 10) + " bytes"})
+		return nil
+	}
+	if started {
+		return c.handleTrailer(s, f)
+	}
+	status, err := strconv.Atoi(f.PseudoValue("status"))
+	switch {
+	case err != nil || status < 100 || status > 999 || len(f.PseudoFields()) != 1:
+		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "invalid :status"})
+		return nil
+	case status == http.StatusSwitchingProtocols:
+		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "101 in HTTP/2"})
+		return nil
+	case status < 200:
+		if f.StreamEnded() {
+			c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "interim response ends the stream"})
+		}
+		return nil
+	}
+	if name := connectionSpecific(f.RegularFields()); name != "" {
+		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "connection-specific field " + name})
+		return nil
+	}
+	h := c.header(f.RegularFields())
+	length, ok := contentLength(h["Content-Length"])
+	if !ok {
+		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "invalid Content-Length"})
+		return nil
+	}
+	resp := &http.Response{
+		Status:        strconv.Itoa(status) + " " + http.StatusText(status),
+		StatusCode:    status,
+		Proto:         "HTTP/2.0",
+		ProtoMajor:    2,
+		Header:        h,
+		ContentLength: length,
+		Body:          s,
+		Request:       s.req,
+	}
+	c.mu.Lock()
+	if s.removed {
+		c.mu.Unlock()
+		return nil
+	}
+	s.wantLength = length
+	if s.req.Method == http.MethodHead || status == http.StatusNoContent || status == http.StatusNotModified {
+		s.wantLength = -1
+	}
+	s.resp = resp
+	s.publishHead()
+	if f.StreamEnded() {
+		err = s.markRecvEnd()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.reset(s, http2.ErrCodeProtocol, err)
+	}
+	return nil
+}
+
+// handleTrailer takes the trailer of stream s, which must end it and carry no pseudo-header field
+// (RFC 9113 §8.1).
+func (c *conn) handleTrailer(s *stream, f *http2.MetaHeadersFrame) error {
+	if !f.StreamEnded() || len(f.PseudoFields()) > 0 || connectionSpecific(f.RegularFields()) != "" {
+		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "trailer not ending the stream, or with pseudo-header or connection-specific fields"})
+		return nil
+	}
+	h := c.header(f.RegularFields())
+	c.mu.Lock()
+	var err error
+	if !s.removed {
+		s.resp.Trailer = h
+		err = s.markRecvEnd()
+	}
+	c.mu.Unlock()
+	if err != nil {
+		c.reset(s, http2.ErrCodeProtocol, err)
+	}
+	return nil
+}
+
+// header returns the fields as an http.Header with canonical names.
+func (c *conn) header(fields []hpack.HeaderField) http.Header {
+	h := make(http.Header, len(fields))
+	for _, f := range fields {
+		name := c.canonicalName(f.Name)
+		h[name] = append(h[name], f.Value)
+	}
+	return h
+}
+
+// connectionSpecific returns the name of the first connection-specific field among fields, which
+// make an HTTP/2 message malformed (RFC 9113 §8.2.2), or "".
+func connectionSpecific(fields []hpack.HeaderField) string {
+	for _, f := range fields {
+		switch f.Name {
+		case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade":
+			return f.Name
+		}
+	}
+	return ""
+}
+
+// contentLength returns the length the Content-Length values give (-1 without one); false when
+// they are invalid or differ.
+func contentLength(values []string) (int64, bool) {
+	if len(values) == 0 {
+		return -1, true
+	}
+	var n int64 = -1
+	for _, v := range values {
+		m, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || m < 0 || v[0] == '+' || n >= 0 && m != n {
+			return 0, false
+		}
+		n = m
+	}
+	return n, true
+}
+
+// handleData takes a DATA frame: its bytes go to the stream's body, within the flow-control
+// windows proxyd gave (RFC 9113 §6.9); bytes no stream will read are given back at once.
+func (c *conn) handleData(f *http2.DataFrame) error {
+	n, data := int(f.Length), f.Data()
+	c.mu.Lock()
+	c.recvWindow -= int64(n)
+	if c.recvWindow < 0 {
+		c.mu.Unlock()
+		return &MalformedResponseError{Reason: "DATA beyond the connection's window"}
+	}
+	s := c.streams[f.StreamID]
+	if s == nil || s.readerClosed || s.resp == nil || s.recvEnd {
+		opened := c.opened(f.StreamID)
+		inc := c.consumed(n)
+		c.mu.Unlock()
+		if inc > 0 {
+			c.writeWindowUpdates(0, 0, inc)
+		}
+		switch {
+		case !opened:
+			return &MalformedResponseError{Reason: "DATA on a stream never opened"}
+		case s != nil && s.resp == nil:
+			c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "DATA before the response head"})
+		case s != nil && s.recvEnd:
+			c.reset(s, http2.ErrCodeStreamClosed, &MalformedResponseError{Reason: "DATA after the end of the stream"})
+		}
+		return nil
+	}
+	s.recvWindow -= int64(n)
+	s.recvBytes += int64(len(data))
+	var err error
+	switch {
+	case s.recvWindow < 0:
+		err = &MalformedResponseError{Reason: "DATA beyond the stream's window"}
+	case s.wantLength >= 0 && s.recvBytes > s.wantLength:
+		err = &MalformedResponseError{Reason: "body longer than its Content-Length"}
+	}
+	if err != nil {
+		inc := c.consumed(n)
+		c.mu.Unlock()
+		if inc > 0 {
+			c.writeWindowUpdates(0, 0, inc)
+		}
+		c.reset(s, http2.ErrCodeProtocol, err)
+		return nil
+	}
+	s.buf = append(s.buf, data...)
+	var inc uint32
+	if pad := n - len(data); pad > 0 {
+		s.unacked += int64(pad)
+		inc = c.consumed(pad)
+	}
+	s.cond.Signal()
+	if f.StreamEnded() {
+		err = s.markRecvEnd()
+	}
+	c.mu.Unlock()
+	if inc > 0 {
+		c.writeWindowUpdates(0, 0, inc)
+	}
+	if err != nil {
+		c.reset(s, http2.ErrCodeProtocol, err)
+	}
+	return nil
+}
+
+// Read reads the response body, giving the backend back its window as the body is read.
+func (s *stream) Read(p []byte) (int, error) {
+	c := s.c
+	c.mu.Lock()
+	for s.off == len(s.buf) && !s.recvEnd && s.err == nil && !s.readerClosed {
+		s.cond.Wait()
+	}
+	if s.readerClosed {
+		c.mu.Unlock()
+		return 0, errBodyClosed
+	}
+	if s.off == len(s.buf) {
+		err := s.err
+		c.mu.Unlock()
+		if err == nil {
+			err = io.EOF
+		}
+		return 0, err
+	}
+	n := copy(p, s.buf[s.off:])
+	s.off += n
+	if s.off == len(s.buf) {
+		s.buf, s.off = s.buf[:0], 0
+	}
+	var inc uint32
+	if !s.recvEnd && !s.removed {
+		s.unacked += int64(n)
+		if s.unacked >= streamWindow/2 {
+			inc = uint32(s.unacked)
+			s.recvWindow += s.unacked
+			s.unacked = 0
+		}
+	}
+	connInc := c.consumed(n)
+	c.mu.Unlock()
+	if inc > 0 || connInc > 0 {
+		c.writeWindowUpdates(s.id, inc, connInc)
+	}
+	return n, nil
+}
+
+// Close closes the response body: a stream still open is reset (CANCEL), and the bytes left
+// unread are given back to the connection's window.
+func (s *stream) Close() error {
+	c := s.c
+	c.mu.Lock()
+	if s.readerClosed {
+		c.mu.Unlock()
+		return nil
+	}
+	s.readerClosed = true
+	connInc := c.consumed(len(s.buf) - s.off)
+	s.buf, s.off = nil, 0
+	s.cond.Broadcast()
+	open := !s.removed
+	c.mu.Unlock()
+	if connInc > 0 {
+		c.writeWindowUpdates(0, 0, connInc)
+	}
+	if open {
+		c.reset(s, http2.ErrCodeCancel, errBodyClosed)
+	}
+	return nil
+}

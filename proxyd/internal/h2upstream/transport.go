@@ -1,0 +1,230 @@
+// Package h2upstream is proxyd's HTTP/2 client for one backend that speaks HTTP/2 with prior
+// knowledge (h2c, RFC 9113 §3.3), built on golang.org/x/net/http2's Framer and hpack.
+//
+// It multiplexes the streams of many requests over few connections, as x/net/http2's Transport
+// does, without its per-request goroutine and channels: a request writes its HEADERS itself under
+// the connection's write lock, one reading goroutine per connection hands each stream its response
+// head, body and trailers, and writes of concurrent streams share one flush (see conn.unlockWrite).
+// A request with a body has one more goroutine, which copies the body as DATA frames within the
+// backend's flow-control windows.
+package h2upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"proxyd.dev/proxyd/internal/bufpool"
+)
+
+// DefaultMaxHeaderListSize is the bound on a response's header list (RFC 9113 §6.5.2) when
+// Transport.MaxHeaderListSize is zero.
+const DefaultMaxHeaderListSize = 64 << 10
+
+// Transport is an http.RoundTripper to one backend over h2c. Requests follow the conventions of
+// RoundTrip. The zero value with Dial set is ready to use; its methods are safe for concurrent use.
+type Transport struct {
+	// Dial opens a new connection to the backend.
+	Dial func(ctx context.Context) (net.Conn, error)
+	// DialTimeout bounds a new connection's dial and the wait for the backend's first SETTINGS
+	// frame, which a connection waits for before it takes a stream; 0: no bound but Dial's own.
+	DialTimeout time.Duration
+	// MaxHeaderListSize bounds a response's header list; 0 means DefaultMaxHeaderListSize.
+	MaxHeaderListSize uint32
+	// WriteTimeout bounds a write to a backend connection that makes no progress; 0: none. A
+	// connection whose write runs out of it fails, with all its streams.
+	WriteTimeout time.Duration
+	// IdleTimeout is how long a connection without streams is kept: Sweep closes it after that.
+	IdleTimeout time.Duration
+
+	// bufs holds the buffers request bodies are copied through.
+	bufs bufpool.Pool
+
+	mu      sync.Mutex
+	conns   []*conn   // open connections, in the order they were dialled
+	dialing *dialCall // the dial under way, shared by the requests that wait for a connection
+}
+
+// dialCall is one dial of a new connection, which every request finding no room waits for.
+type dialCall struct {
+	done chan struct{} // closed once the connection is the transport's, or err is set
+	err  error
+}
+
+// Errors of streams that never reached the backend's application.
+var (
+	// errUnprocessed is a stream the backend refused before processing it: above the last stream
+	// of its GOAWAY, or reset with REFUSED_STREAM (RFC 9113 §8.7). RoundTrip retries it once on
+	// another connection when it has no body.
+	errUnprocessed = errors.New("h2upstream: the backend refused the stream unprocessed")
+	// errConnClosed is a connection closed by the transport (idle, or CloseIdleConnections).
+	errConnClosed = errors.New("h2upstream: connection closed")
+)
+
+// MalformedResponseError is a response the backend sent that HTTP/2 does not allow: a bad
+// :status, an invalid field, a header list over the limit, a body longer or shorter than its
+// Content-Length, or a frame out of place.
+type MalformedResponseError struct{ Reason string }
+
+func (e *MalformedResponseError) Error() string { return "h2upstream: malformed response: " + e.Reason }
+
+// RoundTrip sends req on a stream of one of the backend's connections and returns the response
+// once its head has come; 1xx heads are skipped.
+//
+// The request: Method; URL.RequestURI() is the :path, Host (else URL.Host) the :authority, the
+// scheme "http"; a CONNECT has only :method and :authority. Header goes as given, without Host,
+// Content-Length and the connection-specific fields (RFC 9113 §8.2.2), TE only as "trailers".
+// Body nil or http.NoBody is no body; ContentLength -1 is unknown; Trailer, complete once Body has
+// returned io.EOF, is sent after it. Body is always closed.
+//
+// The response: StatusCode, Header with canonical keys, ContentLength (-1: unknown), Body, and
+// Trailer, set before Body returns io.EOF. Closing Body before its end resets the stream.
+//
+// Ending req's context resets the stream (RST_STREAM CANCEL): before the head, RoundTrip returns
+// an error; after it, Body's Read fails.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var refused *conn // the connection that refused the last attempt unprocessed
+	for attempt := 1; ; attempt++ {
+		c, err := t.getConn(req.Context(), refused)
+		if err != nil {
+			closeBody(req)
+			return nil, err
+		}
+		resp, err := c.roundTrip(req)
+		if err == nil || attempt == maxAttempts || !errors.Is(err, errUnprocessed) || hasBody(req) {
+			return resp, err
+		}
+		refused = c
+	}
+}
+
+// maxAttempts is how many times RoundTrip sends a request the backend refuses unprocessed.
+const maxAttempts = 3
+
+// getConn returns a connection other than avoid with room for one more stream, reserved for the
+// caller; it dials one when none has room, and waits for a dial under way rather than start
+// another.
+func (t *Transport) getConn(ctx context.Context, avoid *conn) (*conn, error) {
+	for {
+		t.mu.Lock()
+		for _, c := range t.conns {
+			if c != avoid && c.reserve() {
+				t.mu.Unlock()
+				return c, nil
+			}
+		}
+		d := t.dialing
+		if d == nil {
+			d = &dialCall{done: make(chan struct{})}
+			t.dialing = d
+			// Not bound to ctx: the connection serves every waiting request, and the dial has its
+			// own timeout.
+			go t.dial(context.WithoutCancel(ctx), d)
+		}
+		t.mu.Unlock()
+		select {
+		case <-d.done:
+			if d.err != nil {
+				return nil, d.err
+			}
+		case <-ctx.Done():
+			return nil, context.Cause(ctx)
+		}
+	}
+}
+
+// dial opens a connection for d and, once the backend's first SETTINGS frame has come (so that no
+// stream is opened beyond its SETTINGS_MAX_CONCURRENT_STREAMS), adds it to the transport's.
+func (t *Transport) dial(ctx context.Context, d *dialCall) {
+	if t.DialTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t.DialTimeout)
+		defer cancel()
+	}
+	nc, err := t.Dial(ctx)
+	if err == nil {
+		var c *conn
+		if c, err = newConn(t, nc); err == nil {
+			go c.readLoop()
+			err = c.awaitSettings(ctx)
+		}
+		if err == nil {
+			t.mu.Lock()
+			t.conns = append(t.conns, c)
+			t.mu.Unlock()
+		}
+	}
+	t.mu.Lock()
+	d.err = err
+	t.dialing = nil
+	t.mu.Unlock()
+	close(d.done)
+}
+
+// removeConn forgets c, once it has failed or closed.
+func (t *Transport) removeConn(c *conn) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for i, o := range t.conns {
+		if o == c {
+			t.conns = append(t.conns[:i], t.conns[i+1:]...)
+			return
+		}
+	}
+}
+
+// CloseIdleConnections closes the connections that have no stream open.
+func (t *Transport) CloseIdleConnections() { t.closeIdle(func(time.Time) bool { return true }) }
+
+// Sweep closes the connections that have had no stream for longer than IdleTimeout at now.
+func (t *Transport) Sweep(now time.Time) {
+	t.closeIdle(func(since time.Time) bool { return now.Sub(since) > t.IdleTimeout })
+}
+
+// closeIdle closes the connections without streams whose idle time, from the given start, expired.
+func (t *Transport) closeIdle(expired func(since time.Time) bool) {
+	t.mu.Lock()
+	conns := append([]*conn(nil), t.conns...)
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.closeIfIdle(expired)
+	}
+}
+
+// Conns returns how many connections are open.
+func (t *Transport) Conns() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
+
+// maxHeaderListSize returns the bound on a response's header list.
+func (t *Transport) maxHeaderListSize() uint32 {
+	if t.MaxHeaderListSize == 0 {
+		return DefaultMaxHeaderListSize
+	}
+	return t.MaxHeaderListSize
+}
+
+// hasBody reports whether req has a body to send.
+func hasBody(req *http.Request) bool { return req.Body != nil && req.Body != http.NoBody }
+
+// closeBody closes req's body, if any.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// streamResetError is a stream the backend reset.
+type streamResetError struct{ code http2.ErrCode }
+
+func (e *streamResetError) Error() string {
+	return fmt.Sprintf("h2upstream: stream reset by the backend: %v", e.code)
+}
