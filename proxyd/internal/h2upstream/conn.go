@@ -1,19 +1,17 @@
 package h2upstream
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
+
+	"proxyd.dev/proxyd/internal/h2conn"
 )
 
 // Flow-control windows and frame sizes proxyd offers a backend (RFC 9113 §6.5.2, §6.9).
@@ -23,15 +21,11 @@ const (
 	// connWindow is the connection's window: large enough that streams left unread by slow
 	// clients never hold up the others.
 	connWindow = 1 << 30
-	// frameSize is the largest frame proxyd reads or writes, the initial SETTINGS_MAX_FRAME_SIZE.
-	frameSize = 16 << 10
 	// defaultMaxStreams is how many streams a connection opens at once when the backend's
 	// SETTINGS set no limit.
 	defaultMaxStreams = 1000
 	// initialWindow is the flow-control window before any SETTINGS or WINDOW_UPDATE.
 	initialWindow = 65535
-	// maxCachedKeys bounds each connection's caches of field names in either case.
-	maxCachedKeys = 256
 )
 
 // conn is one connection to the backend. Its reading goroutine (readLoop) owns the read side of
@@ -39,17 +33,7 @@ const (
 type conn struct {
 	t  *Transport
 	nc net.Conn
-	fr *http2.Framer
-
-	// writers counts the goroutines holding or waiting for wmu: the last one flushes.
-	writers atomic.Int32
-	wmu     sync.Mutex
-	bw      *bufio.Writer // under wmu
-	henc    *hpack.Encoder
-	hbuf    bytes.Buffer // the header block being encoded, under wmu
-	lower   nameCache    // canonical field names to lower case, under wmu
-	armed   time.Time    // when the write deadline was last set, under wmu
-	werr    error        // the first write error, under wmu
+	fc *h2conn.Conn // the framer, and the write side shared by the streams
 
 	mu       sync.Mutex
 	sendCond sync.Cond // on mu: a send window grew, a stream ended, or the connection failed
@@ -62,16 +46,12 @@ type conn struct {
 	peerWindow int64
 	sendWindow int64         // the connection's send window
 	maxFrame   uint32        // the backend's SETTINGS_MAX_FRAME_SIZE
-	recvWindow int64         // what the backend may still send on the connection
-	unacked    int64         // bytes taken off the connection and not yet given back in a WINDOW_UPDATE
+	recv       h2conn.Window // what the backend may still send on the connection
 	goAway     bool          // the backend sent GOAWAY: no new stream
 	settings   chan struct{} // closed once the backend's first SETTINGS frame is applied, or the connection failed
 	seen       bool          // settings is closed
 	err        error         // set once the connection failed or closed
 	idleSince  time.Time
-
-	// canonical maps lower-case field names to canonical ones; readLoop's own.
-	canonical nameCache
 }
 
 // newConn sets up a connection on nc: the client preface, proxyd's SETTINGS and the connection
@@ -80,34 +60,26 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 	c := &conn{
 		t:          t,
 		nc:         nc,
-		bw:         bufio.NewWriterSize(nc, 2*frameSize),
-		lower:      make(nameCache),
-		canonical:  make(nameCache),
+		fc:         h2conn.New(nc, t.maxHeaderListSize(), t.WriteTimeout),
 		streams:    make(map[uint32]*stream),
 		nextID:     1,
 		maxStreams: defaultMaxStreams,
 		settings:   make(chan struct{}),
 		peerWindow: initialWindow,
 		sendWindow: initialWindow,
-		maxFrame:   frameSize,
-		recvWindow: connWindow,
+		maxFrame:   h2conn.FrameSize,
+		recv:       h2conn.NewWindow(connWindow),
 		idleSince:  time.Now(),
 	}
 	c.sendCond.L = &c.mu
-	c.fr = http2.NewFramer(c.bw, bufio.NewReaderSize(nc, frameSize))
-	c.fr.SetMaxReadFrameSize(frameSize)
-	c.fr.SetReuseFrames()
-	c.fr.MaxHeaderListSize = t.maxHeaderListSize()
-	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	c.henc = hpack.NewEncoder(&c.hbuf)
-	c.lockWrite()
-	c.bw.WriteString(http2.ClientPreface)
-	c.fr.WriteSettings(
+	c.fc.Lock()
+	c.fc.WriteString(http2.ClientPreface)
+	c.fc.Framer.WriteSettings(
 		http2.Setting{ID: http2.SettingEnablePush, Val: 0},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: t.maxHeaderListSize()},
 	)
-	c.fr.WriteWindowUpdate(0, connWindow-initialWindow)
+	c.fc.Framer.WriteWindowUpdate(0, connWindow-initialWindow)
 	if err := c.unlockWrite(); err != nil {
 		nc.Close()
 		return nil, err
@@ -147,64 +119,20 @@ func (c *conn) reserve() bool {
 	return true
 }
 
-// lockWrite takes the write side, and pushes the write deadline on when a quarter of it has
-// passed since it was last set.
-func (c *conn) lockWrite() {
-	c.writers.Add(1)
-	c.wmu.Lock()
-	if d := c.t.WriteTimeout; d > 0 {
-		if now := time.Now(); now.Sub(c.armed) >= d/4 {
-			c.nc.SetWriteDeadline(now.Add(d + d/4))
-			c.armed = now
-		}
-	}
-}
-
-// unlockWrite releases the write side, flushing what is buffered unless another writer waits
-// for it: that one flushes, so that concurrent streams share one write to the socket. It returns
-// the connection's write error, if any; the first one fails the connection.
+// unlockWrite releases the write side (see h2conn.Conn.Unlock); a write error fails the connection.
 func (c *conn) unlockWrite() error {
-	if c.writers.Add(-1) == 0 && c.werr == nil {
-		c.werr = c.bw.Flush()
-	}
-	err := c.werr
-	c.wmu.Unlock()
+	err := c.fc.Unlock()
 	if err != nil {
 		c.fail(err)
 	}
 	return err
 }
 
-// writeHeaderBlock writes the encoded block in c.hbuf on stream id as HEADERS and CONTINUATION
-// frames of at most the backend's frame size. Under wmu.
-func (c *conn) writeHeaderBlock(id uint32, endStream bool) {
-	block := c.hbuf.Bytes()
-	max := int(c.frameLimit())
-	first := true
-	for first || len(block) > 0 {
-		frag := block[:min(len(block), max)]
-		block = block[len(frag):]
-		if first {
-			c.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: frag, EndStream: endStream, EndHeaders: len(block) == 0})
-			first = false
-		} else {
-			c.fr.WriteContinuation(id, len(block) == 0, frag)
-		}
-	}
-}
-
-// frameLimit returns the largest frame payload the backend takes.
-func (c *conn) frameLimit() uint32 {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.maxFrame
-}
-
 // writeControl writes one frame of the connection's own (an acknowledgement, a window update, a
 // reset) through write and flushes it with whatever else is pending.
 func (c *conn) writeControl(write func(fr *http2.Framer) error) {
-	c.lockWrite()
-	write(c.fr)
+	c.fc.Lock()
+	write(c.fc.Framer)
 	c.unlockWrite()
 }
 
@@ -220,19 +148,6 @@ func (c *conn) writeWindowUpdates(id, inc, connInc uint32) {
 		}
 		return nil
 	})
-}
-
-// consumed records n bytes taken off the connection (read, discarded or padding), and returns
-// the connection window update to send once half the window is waiting. Under mu.
-func (c *conn) consumed(n int) uint32 {
-	c.unacked += int64(n)
-	if c.unacked < connWindow/2 {
-		return 0
-	}
-	inc := c.unacked
-	c.unacked = 0
-	c.recvWindow += inc
-	return uint32(inc)
 }
 
 // fail ends the connection with err: every stream fails with it (errUnprocessed for those the
@@ -267,7 +182,7 @@ func (c *conn) closeIfIdle(expired func(since time.Time) bool) {
 // readLoop reads the backend's frames until the connection fails, and hands each to its stream.
 func (c *conn) readLoop() {
 	for {
-		f, err := c.fr.ReadFrame()
+		f, err := c.fc.Framer.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
@@ -333,7 +248,7 @@ func (c *conn) handleSettings(f *http2.SettingsFrame) error {
 	if f.IsAck() {
 		return nil
 	}
-	c.lockWrite()
+	c.fc.Lock()
 	c.mu.Lock()
 	err := f.ForeachSetting(func(s http2.Setting) error {
 		if err := s.Valid(); err != nil {
@@ -351,7 +266,7 @@ func (c *conn) handleSettings(f *http2.SettingsFrame) error {
 		case http2.SettingMaxFrameSize:
 			c.maxFrame = s.Val
 		case http2.SettingHeaderTableSize:
-			c.henc.SetMaxDynamicTableSizeLimit(s.Val)
+			c.fc.SetEncoderTableSize(s.Val)
 		}
 		return nil
 	})
@@ -359,7 +274,7 @@ func (c *conn) handleSettings(f *http2.SettingsFrame) error {
 	c.sendCond.Broadcast()
 	c.mu.Unlock()
 	if err == nil {
-		c.fr.WriteSettingsAck()
+		c.fc.Framer.WriteSettingsAck()
 	}
 	c.unlockWrite()
 	return err

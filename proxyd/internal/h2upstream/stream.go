@@ -12,6 +12,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"proxyd.dev/proxyd/internal/h2conn"
 )
 
 // errBodyClosed is the error of a response body read after Close.
@@ -25,20 +27,18 @@ type stream struct {
 	id   uint32
 	head chan struct{} // closed once resp or err is set: RoundTrip waits on it
 
-	headDone     bool           // head is closed
-	resp         *http.Response // the response, once its head came
-	err          error          // why the stream ended early, if it did
-	cond         sync.Cond      // on the connection's mu: data, the end, or an error came
-	buf          []byte         // response body bytes not read yet, from off
-	off          int
-	recvEnd      bool  // the backend ended its side (END_STREAM)
-	sentEnd      bool  // proxyd ended its side
-	removed      bool  // the stream is no longer the connection's: ended both ways, or reset
-	readerClosed bool  // the response body was closed
-	sendWindow   int64 // what proxyd may still send on the stream
-	recvWindow   int64 // what the backend may still send on the stream
-	unacked      int64 // body bytes read and not yet given back in a WINDOW_UPDATE
-	recvBytes    int64 // body bytes received
+	headDone     bool              // head is closed
+	resp         *http.Response    // the response, once its head came
+	err          error             // why the stream ended early, if it did
+	cond         sync.Cond         // on the connection's mu: data, the end, or an error came
+	body         h2conn.RecvBuffer // response body bytes not read yet
+	recvEnd      bool              // the backend ended its side (END_STREAM)
+	sentEnd      bool              // proxyd ended its side
+	removed      bool              // the stream is no longer the connection's: ended both ways, or reset
+	readerClosed bool              // the response body was closed
+	sendWindow   int64             // what proxyd may still send on the stream
+	recv         h2conn.Window     // what the backend may still send on the stream
+	recvBytes    int64             // body bytes received
 	// wantLength is the Content-Length the body must have, or -1 when it need not have one
 	// (unknown, or a HEAD request's or a 204's or 304's).
 	wantLength int64
@@ -52,7 +52,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	s := &stream{c: c, req: req, head: make(chan struct{})}
 	s.cond.L = &c.mu
 	ctx := req.Context()
-	c.lockWrite()
+	c.fc.Lock()
 	c.mu.Lock()
 	c.reserved--
 	if c.err != nil || c.goAway {
@@ -65,13 +65,14 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	s.id = c.nextID
 	c.nextID += 2
-	s.sendWindow, s.recvWindow = c.peerWindow, streamWindow
+	s.sendWindow, s.recv = c.peerWindow, h2conn.NewWindow(streamWindow)
 	s.sentEnd = !body
 	c.streams[s.id] = s
 	s.stopCtx = context.AfterFunc(ctx, func() { c.reset(s, http2.ErrCodeCancel, context.Cause(ctx)) })
+	maxFrame := c.maxFrame
 	c.mu.Unlock()
 	c.encodeRequest(req)
-	c.writeHeaderBlock(s.id, !body)
+	c.fc.WriteBlock(s.id, !body, maxFrame)
 	if c.unlockWrite() == nil && body {
 		go s.writeBody()
 	} else if body {
@@ -86,48 +87,30 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	return s.resp, nil
 }
 
-// encodeRequest encodes req's head into c.hbuf (see RoundTrip for the fields). Under wmu.
+// encodeRequest encodes req's head as the block to write (see RoundTrip for the fields). Under
+// the write lock.
 func (c *conn) encodeRequest(req *http.Request) {
-	c.hbuf.Reset()
+	c.fc.StartBlock()
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host
 	}
-	c.writeField(":method", req.Method)
+	c.fc.Field(":method", req.Method)
 	if req.Method != http.MethodConnect {
-		c.writeField(":scheme", "http")
-		c.writeField(":path", req.URL.RequestURI())
+		c.fc.Field(":scheme", "http")
+		c.fc.Field(":path", req.URL.RequestURI())
 	}
-	c.writeField(":authority", host)
-	c.writeFields(req.Header)
+	c.fc.Field(":authority", host)
+	c.fc.Fields(req.Header, forwardable)
 	if len(req.Trailer) > 0 {
 		names := make([]string, 0, len(req.Trailer))
 		for name := range req.Trailer {
-			names = append(names, c.lowerName(name))
+			names = append(names, c.fc.LowerName(name))
 		}
-		c.writeField("trailer", strings.Join(names, ", "))
+		c.fc.Field("trailer", strings.Join(names, ", "))
 	}
 	if n := req.ContentLength; n > 0 || n == 0 && hasBody(req) {
-		c.writeField("content-length", strconv.FormatInt(n, 10))
-	}
-}
-
-// encodeTrailer encodes the fields of trailer into c.hbuf. Under wmu.
-func (c *conn) encodeTrailer(trailer http.Header) {
-	c.hbuf.Reset()
-	c.writeFields(trailer)
-}
-
-// writeFields encodes the fields of h that are forwardable. Under wmu.
-func (c *conn) writeFields(h http.Header) {
-	for name, values := range h {
-		if !forwardable(name, values) {
-			continue
-		}
-		lower := c.lowerName(name)
-		for _, v := range values {
-			c.writeField(lower, v)
-		}
+		c.fc.Field("content-length", strconv.FormatInt(n, 10))
 	}
 }
 
@@ -142,34 +125,6 @@ func forwardable(name string, values []string) bool {
 		return len(values) == 1 && strings.EqualFold(values[0], "trailers")
 	}
 	return true
-}
-
-// writeField encodes one field. Under wmu.
-func (c *conn) writeField(name, value string) {
-	c.henc.WriteField(hpack.HeaderField{Name: name, Value: value})
-}
-
-// lowerName returns name in lower case, as HTTP/2 writes it (RFC 9113 §8.2.1). Under wmu.
-func (c *conn) lowerName(name string) string { return c.lower.get(name, strings.ToLower) }
-
-// canonicalName returns the canonical form of a received field name. readLoop's own.
-func (c *conn) canonicalName(lower string) string {
-	return c.canonical.get(lower, http.CanonicalHeaderKey)
-}
-
-// nameCache keeps field names in their other case, up to maxCachedKeys of them.
-type nameCache map[string]string
-
-// get returns convert(name), from the cache when it is there.
-func (m nameCache) get(name string, convert func(string) string) string {
-	if v, ok := m[name]; ok {
-		return v
-	}
-	v := convert(name)
-	if len(m) < maxCachedKeys {
-		m[name] = v
-	}
-	return v
 }
 
 // writeBody sends the request body as DATA frames within the flow-control windows, then its
@@ -212,7 +167,7 @@ func (s *stream) writeData(p []byte) error {
 		}
 		c.mu.Unlock()
 		// The write lock first, then the state again: no DATA frame follows the stream's reset.
-		c.lockWrite()
+		c.fc.Lock()
 		c.mu.Lock()
 		if s.err != nil || s.removed {
 			err := s.endedErr()
@@ -230,7 +185,7 @@ func (s *stream) writeData(p []byte) error {
 		s.sendWindow -= k
 		c.sendWindow -= k
 		c.mu.Unlock()
-		c.fr.WriteData(s.id, false, p[:k])
+		c.fc.Framer.WriteData(s.id, false, p[:k])
 		if err := c.unlockWrite(); err != nil {
 			return err
 		}
@@ -243,7 +198,7 @@ func (s *stream) writeData(p []byte) error {
 // one, else with an empty DATA frame.
 func (s *stream) endBody() {
 	c := s.c
-	c.lockWrite()
+	c.fc.Lock()
 	c.mu.Lock()
 	if s.err != nil || s.removed {
 		c.mu.Unlock()
@@ -254,12 +209,14 @@ func (s *stream) endBody() {
 	if s.recvEnd {
 		c.remove(s)
 	}
+	maxFrame := c.maxFrame
 	c.mu.Unlock()
 	if len(s.req.Trailer) > 0 {
-		c.encodeTrailer(s.req.Trailer)
-		c.writeHeaderBlock(s.id, true)
+		c.fc.StartBlock()
+		c.fc.Fields(s.req.Trailer, forwardable)
+		c.fc.WriteBlock(s.id, true, maxFrame)
 	} else {
-		c.fr.WriteData(s.id, true, nil)
+		c.fc.Framer.WriteData(s.id, true, nil)
 	}
 	c.unlockWrite()
 }
@@ -346,7 +303,7 @@ func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "connection-specific field " + name})
 		return nil
 	}
-	h := c.header(f.RegularFields())
+	h := c.fc.Header(f.RegularFields())
 	length, ok := contentLength(h["Content-Length"])
 	if !ok {
 		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "invalid Content-Length"})
@@ -390,7 +347,7 @@ func (c *conn) handleTrailer(s *stream, f *http2.MetaHeadersFrame) error {
 		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "trailer not ending the stream, or with pseudo-header or connection-specific fields"})
 		return nil
 	}
-	h := c.header(f.RegularFields())
+	h := c.fc.Header(f.RegularFields())
 	c.mu.Lock()
 	var err error
 	if !s.removed {
@@ -402,16 +359,6 @@ func (c *conn) handleTrailer(s *stream, f *http2.MetaHeadersFrame) error {
 		c.reset(s, http2.ErrCodeProtocol, err)
 	}
 	return nil
-}
-
-// header returns the fields as an http.Header with canonical names.
-func (c *conn) header(fields []hpack.HeaderField) http.Header {
-	h := make(http.Header, len(fields))
-	for _, f := range fields {
-		name := c.canonicalName(f.Name)
-		h[name] = append(h[name], f.Value)
-	}
-	return h
 }
 
 // connectionSpecific returns the name of the first connection-specific field among fields, which
@@ -448,15 +395,14 @@ func contentLength(values []string) (int64, bool) {
 func (c *conn) handleData(f *http2.DataFrame) error {
 	n, data := int(f.Length), f.Data()
 	c.mu.Lock()
-	c.recvWindow -= int64(n)
-	if c.recvWindow < 0 {
+	if !c.recv.Take(n) {
 		c.mu.Unlock()
 		return &MalformedResponseError{Reason: "DATA beyond the connection's window"}
 	}
 	s := c.streams[f.StreamID]
 	if s == nil || s.readerClosed || s.resp == nil || s.recvEnd {
 		opened := c.opened(f.StreamID)
-		inc := c.consumed(n)
+		inc := c.recv.Consumed(n)
 		c.mu.Unlock()
 		if inc > 0 {
 			c.writeWindowUpdates(0, 0, inc)
@@ -471,17 +417,16 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 		}
 		return nil
 	}
-	s.recvWindow -= int64(n)
 	s.recvBytes += int64(len(data))
 	var err error
 	switch {
-	case s.recvWindow < 0:
+	case !s.recv.Take(n):
 		err = &MalformedResponseError{Reason: "DATA beyond the stream's window"}
 	case s.wantLength >= 0 && s.recvBytes > s.wantLength:
 		err = &MalformedResponseError{Reason: "body longer than its Content-Length"}
 	}
 	if err != nil {
-		inc := c.consumed(n)
+		inc := c.recv.Consumed(n)
 		c.mu.Unlock()
 		if inc > 0 {
 			c.writeWindowUpdates(0, 0, inc)
@@ -489,19 +434,18 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 		c.reset(s, http2.ErrCodeProtocol, err)
 		return nil
 	}
-	s.buf = append(s.buf, data...)
-	var inc uint32
+	s.body.Append(data)
+	var inc, connInc uint32
 	if pad := n - len(data); pad > 0 {
-		s.unacked += int64(pad)
-		inc = c.consumed(pad)
+		inc, connInc = s.recv.Consumed(pad), c.recv.Consumed(pad)
 	}
 	s.cond.Signal()
 	if f.StreamEnded() {
 		err = s.markRecvEnd()
 	}
 	c.mu.Unlock()
-	if inc > 0 {
-		c.writeWindowUpdates(0, 0, inc)
+	if inc > 0 || connInc > 0 {
+		c.writeWindowUpdates(s.id, inc, connInc)
 	}
 	if err != nil {
 		c.reset(s, http2.ErrCodeProtocol, err)
@@ -513,14 +457,14 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 func (s *stream) Read(p []byte) (int, error) {
 	c := s.c
 	c.mu.Lock()
-	for s.off == len(s.buf) && !s.recvEnd && s.err == nil && !s.readerClosed {
+	for s.body.Len() == 0 && !s.recvEnd && s.err == nil && !s.readerClosed {
 		s.cond.Wait()
 	}
 	if s.readerClosed {
 		c.mu.Unlock()
 		return 0, errBodyClosed
 	}
-	if s.off == len(s.buf) {
+	if s.body.Len() == 0 {
 		err := s.err
 		c.mu.Unlock()
 		if err == nil {
@@ -528,21 +472,12 @@ func (s *stream) Read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	n := copy(p, s.buf[s.off:])
-	s.off += n
-	if s.off == len(s.buf) {
-		s.buf, s.off = s.buf[:0], 0
-	}
+	n := s.body.Read(p)
 	var inc uint32
 	if !s.recvEnd && !s.removed {
-		s.unacked += int64(n)
-		if s.unacked >= streamWindow/2 {
-			inc = uint32(s.unacked)
-			s.recvWindow += s.unacked
-			s.unacked = 0
-		}
+		inc = s.recv.Consumed(n)
 	}
-	connInc := c.consumed(n)
+	connInc := c.recv.Consumed(n)
 	c.mu.Unlock()
 	if inc > 0 || connInc > 0 {
 		c.writeWindowUpdates(s.id, inc, connInc)
@@ -560,8 +495,7 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.readerClosed = true
-	connInc := c.consumed(len(s.buf) - s.off)
-	s.buf, s.off = nil, 0
+	connInc := c.recv.Consumed(s.body.Discard())
 	s.cond.Broadcast()
 	open := !s.removed
 	c.mu.Unlock()

@@ -1,0 +1,64 @@
+package h2conn
+
+import "math"
+
+// Window is one flow-control window proxyd gives its peer (RFC 9113 §6.9): what the peer may still
+// send, and the bytes taken off it that are not given back yet. It gives them back in one
+// WINDOW_UPDATE once half the window is waiting. Not safe for concurrent use: its owner guards it.
+type Window struct {
+	size    int64 // the window's full size
+	avail   int64 // what the peer may still send
+	unacked int64 // bytes consumed and not yet given back
+}
+
+// NewWindow returns a window of size bytes, all available.
+func NewWindow(size int64) Window { return Window{size: size, avail: size} }
+
+// Take takes n bytes the peer sent; false when they exceed the window, a flow-control error.
+func (w *Window) Take(n int) bool {
+	w.avail -= int64(n)
+	return w.avail >= 0
+}
+
+// Consumed records n bytes consumed (read, discarded or padding) and returns the increment of the
+// WINDOW_UPDATE to send now, 0 while less than half the window waits.
+func (w *Window) Consumed(n int) uint32 {
+	w.unacked += int64(n)
+	if w.unacked < w.size/2 {
+		return 0
+	}
+	inc := min(w.unacked, math.MaxUint32>>1)
+	w.unacked -= inc
+	w.avail += inc
+	return uint32(inc)
+}
+
+// RecvBuffer holds a stream's received body bytes until its reader takes them. Not safe for
+// concurrent use: its owner guards it.
+type RecvBuffer struct {
+	buf []byte
+	off int
+}
+
+// Len returns how many bytes wait.
+func (b *RecvBuffer) Len() int { return len(b.buf) - b.off }
+
+// Append adds p, copied.
+func (b *RecvBuffer) Append(p []byte) { b.buf = append(b.buf, p...) }
+
+// Read moves waiting bytes into p and returns how many.
+func (b *RecvBuffer) Read(p []byte) int {
+	n := copy(p, b.buf[b.off:])
+	b.off += n
+	if b.off == len(b.buf) {
+		b.buf, b.off = b.buf[:0], 0
+	}
+	return n
+}
+
+// Discard drops the waiting bytes and the buffer, and returns how many bytes it dropped.
+func (b *RecvBuffer) Discard() int {
+	n := b.Len()
+	b.buf, b.off = nil, 0
+	return n
+}
