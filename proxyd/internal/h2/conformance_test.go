@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/h2conn"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -123,11 +124,11 @@ func TestHeadersOverMaxFrameSize(t *testing.T) {
 	c := dialReady(t, startHello(t))
 	var fields [][2]string
 	for i := range 5 {
-		fields = append(fields, [2]string{fmt.Sprintf("x-dummy%d", i), strings.Repeat("x", maxFrameSize/4)})
+		fields = append(fields, [2]string{fmt.Sprintf("x-dummy%d", i), strings.Repeat("x", h2conn.FrameSize/4)})
 	}
 	block := c.Request("/", fields...)
-	if len(block) <= maxFrameSize {
-		t.Fatalf("block of %d bytes, want more than %d", len(block), maxFrameSize)
+	if len(block) <= h2conn.FrameSize {
+		t.Fatalf("block of %d bytes, want more than %d", len(block), h2conn.FrameSize)
 	}
 	writeHeaders(t, c, 1, block)
 	c.ExpectGoAwayWith(http2.ErrCodeFrameSize)

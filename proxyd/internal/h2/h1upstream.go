@@ -72,7 +72,7 @@ type requestBodyError struct{ err error }
 func (e *requestBodyError) Error() string { return "reading the request body: " + e.err.Error() }
 func (e *requestBodyError) Unwrap() error { return e.err }
 
-// unforwardableError is a stream that has no HTTP/1.1 form: x/net/http2 takes any field value in
+// unforwardableError is a stream that has no HTTP/1.1 form: HTTP/2 carries any field value in
 // :method and :path, so a method that is not a token, or a request-target with a byte that is not
 // VCHAR or obs-text (a space), reaches the transport; in a request line it would split the line.
 // Answered 400.
@@ -150,7 +150,7 @@ func (t *h1Transport) conn(fresh bool) (*upstream.Conn, error) {
 // chunked"; without a body, "Content-Length: 0" for the methods whose requests are expected to
 // carry one (POST, PUT, PATCH: a server may answer 411 otherwise, RFC 9110 §8.6), nothing for the
 // others. The Host, Content-Length, Transfer-Encoding and Trailer fields of req.Header are not
-// written. The field names and values were checked by x/net/http2 (or set by proxyd), the method
+// written. The field names and values were checked by x/net/http2's framer (or set by proxyd), the method
 // and the request-target are checked here.
 func appendRequestHead(dst []byte, req *http.Request, hasBody bool) ([]byte, error) {
 	target := req.URL.RequestURI()
@@ -185,9 +185,9 @@ func appendRequestHead(dst []byte, req *http.Request, hasBody bool) ([]byte, err
 }
 
 // chunkedBody reports whether the body of req, if it has one, is sent chunked: when its length is
-// unknown, or when the client declared trailers (a Trailer field, which x/net/http2 turns into a
-// non-nil req.Trailer), which only the chunked coding carries. The names in req.Trailer are not
-// read before the body's end: x/net/http2 adds the trailers to that map as they arrive. So the
+// unknown, or when the client declared trailers (a Trailer field, which the connection engine turns
+// into a non-nil req.Trailer), which only the chunked coding carries. The names in req.Trailer are
+// not read before the body's end: the engine adds the trailers to that map at the body's end. So the
 // request carries no Trailer field; it is optional (RFC 9110 §6.6.2).
 func chunkedBody(req *http.Request) bool { return req.ContentLength < 0 || req.Trailer != nil }
 

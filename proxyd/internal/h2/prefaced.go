@@ -4,7 +4,7 @@ import "net"
 
 // prefacedConn is a client connection whose first bytes were read by the engine before it knew the
 // connection speaks HTTP/2: its reads return those bytes first, then read the connection. Only the
-// inspectedConn around it reads it, one read at a time.
+// connection's reader reads it, one read at a time.
 type prefacedConn struct {
 	net.Conn
 	// buffered is what the engine read and the HTTP/2 server has not yet; owned by the reader.

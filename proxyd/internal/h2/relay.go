@@ -62,7 +62,7 @@ func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseControl
 			}
 			st.stats.backend.Failed(metrics.BodyFailed)
 			s.logFailure(st, "backend failed during the response body", rerr)
-			// Resets the stream (x/net/http2 recovers it); the connection's other streams go on.
+			// Resets the stream (runHandler recovers it); the connection's other streams go on.
 			panic(http.ErrAbortHandler)
 		}
 	}
@@ -83,7 +83,7 @@ func (s *Server) clientLeft(st *stream, err error) {
 
 // flushedWriter writes a stream's response under a write deadline of the idle timeout: a client
 // that takes none of it for that long gets its stream reset, and the write's error says so. Between
-// flushed writes the deadline is lifted: x/net/http2 resets a stream whose deadline passes even
+// flushed writes the deadline is lifted: the engine resets a stream whose deadline passes even
 // while nothing is written, and a backend may pause as long as it likes.
 type flushedWriter struct {
 	w    http.ResponseWriter
@@ -103,7 +103,7 @@ func (f flushedWriter) writeFlushed(p []byte) error {
 	return f.rc.Flush()
 }
 
-// writeLast writes the body's last bytes without flushing them: x/net/http2 sends what is pending
+// writeLast writes the body's last bytes without flushing them: the engine sends what is pending
 // with END_STREAM when the handler returns. The deadline stays armed until then; the stream's end
 // stops it.
 func (f flushedWriter) writeLast(p []byte) error {

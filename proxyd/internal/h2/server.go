@@ -1,19 +1,17 @@
 // Package h2 serves HTTP/2 cleartext with prior knowledge (RFC 9113 §3.3) on connections the engine
-// hands over once they opened with the client preface. Framing, HPACK, flow control and the limits
-// against floods are golang.org/x/net/http2's; this package routes and rewrites every stream on its
-// own with the engine's route table and forwards it to its backend over h2c or HTTP/1.1, whichever
-// the backend speaks (see backend.go).
+// hands over once they opened with the client preface. Its connection engine (clientConn) reads
+// and writes frames with golang.org/x/net/http2's Framer and HPACK coder and runs every stream's
+// handler on a goroutine of its own; the handler routes and rewrites the stream with the engine's
+// route table and forwards it to its backend over h2c or HTTP/1.1, whichever the backend speaks
+// (see backend.go).
 package h2
 
 import (
 	"context"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/backendset"
 	"proxyd.dev/proxyd/internal/bufpool"
@@ -26,21 +24,6 @@ import (
 // MaxConcurrentStreams is the SETTINGS_MAX_CONCURRENT_STREAMS proxyd advertises: the streams one
 // client connection may have open at a time.
 const MaxConcurrentStreams = 250
-
-// maxFrameSize is the SETTINGS_MAX_FRAME_SIZE proxyd advertises: the initial value of RFC 9113 §4.2
-// (2^14 octets), the frame size most clients send anyway. A larger frame is a connection error
-// FRAME_SIZE_ERROR, as a client that has not yet seen proxyd's SETTINGS must assume; with
-// x/net/http2's default (1 MiB) it would be taken.
-const maxFrameSize = 16 << 10
-
-// headerTableSize is the size of the HPACK dynamic table of the decoders of client header blocks
-// (SETTINGS_HEADER_TABLE_SIZE): x/net/http2's and inspectedConn's, which must keep the same table.
-const headerTableSize = 4096
-
-// headerListPadding is what x/net/http2 adds to http.Server.MaxHeaderBytes before it advertises
-// SETTINGS_MAX_HEADER_LIST_SIZE: 32 bytes of per-field overhead (RFC 9113 §6.5.2) for 10 fields.
-// Subtracting it makes the advertised size equal Config.MaxHeaderSize.
-const headerListPadding = 10 * 32
 
 // Config is what the HTTP/2 server needs; the engine fills it from its own Config. Every duration
 // must be positive.
@@ -85,16 +68,11 @@ type Config struct {
 type Server struct {
 	cfg Config
 	log *slog.Logger
-	// h2 and base are x/net/http2's server and the http.Server it takes its settings from; base is
-	// never served itself, its Shutdown only sends GOAWAY on every connection (the hook
-	// http2.ConfigureServer registers).
-	h2   *http2.Server
-	base *http.Server
 	// backends holds a backend per address, kept across route reloads.
 	backends *backendset.Set[*backend]
 	// routes is what streams are routed with; SetRoutes swaps it.
 	routes atomic.Pointer[routeSet]
-	// active tracks connections and streams for Shutdown.
+	// active tracks connections for Drain and Wait.
 	active tracker
 	// bufs holds the buffers response bodies are relayed through, and those of the HTTP/1.1
 	// upstream connections.
@@ -103,28 +81,7 @@ type Server struct {
 
 // New returns a server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{
-		cfg: cfg,
-		log: cfg.Logger,
-		h2: &http2.Server{
-			MaxConcurrentStreams:      MaxConcurrentStreams,
-			MaxReadFrameSize:          maxFrameSize,
-			MaxDecoderHeaderTableSize: headerTableSize,
-			IdleTimeout:               cfg.IdleTimeout,
-			WriteByteTimeout:          cfg.IdleTimeout,
-		},
-		active: newTracker(),
-	}
-	s.base = &http.Server{
-		Handler:        &streamProxy{s: s},
-		MaxHeaderBytes: cfg.MaxHeaderSize - headerListPadding,
-		IdleTimeout:    cfg.IdleTimeout,
-		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
-	}
-	// ConfigureServer fails only for a TLS configuration with unsuitable cipher suites; base has none.
-	if err := http2.ConfigureServer(s.base, s.h2); err != nil {
-		panic(err)
-	}
+	s := &Server{cfg: cfg, log: cfg.Logger, active: newTracker()}
 	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, cfg, &s.bufs, nil) }, (*backend).closeIdle)
 	s.SetRoutes(cfg.Routes)
 	return s
@@ -132,38 +89,32 @@ func New(cfg Config) *Server {
 
 // ServeConn serves conn, whose first bytes, already read from it, are in buffered (the client
 // preface and whatever followed it), as HTTP/2 until the client closes it, its idle timeout passes
-// or Shutdown ends it. It returns false at once, without closing conn, when the server is shutting
-// down. What the client sends is inspected on its way to x/net/http2 (see inspectedConn).
+// or a shutdown ends it. It returns false at once, without closing conn, when the server is
+// shutting down.
 func (s *Server) ServeConn(conn net.Conn, buffered []byte) bool {
-	if !s.active.addConn(conn) {
+	c := newClientConn(s, conn, buffered)
+	if !s.active.addConn(c) {
 		return false
 	}
-	defer s.active.doneConn(conn)
+	defer s.active.doneConn(c)
 	s.cfg.Metrics.H2ConnOpened()
 	defer s.cfg.Metrics.H2ConnClosed()
-	opts := &http2.ServeConnOpts{BaseConfig: s.base}
 	if s.cfg.ProxyProtocol != 0 {
 		cb := newConnBackends(s, conn)
 		defer cb.close()
-		opts.Context = context.WithValue(context.Background(), connBackendsKey{}, cb)
+		c.ctx = context.WithValue(c.ctx, connBackendsKey{}, cb)
 	}
-	in := newInspectedConn(&prefacedConn{Conn: conn, buffered: buffered}, uint32(s.cfg.MaxHeaderSize))
-	s.h2.ServeConn(in, opts)
+	c.serve()
 	return true
 }
 
 // Drain starts the graceful shutdown: every connection gets a GOAWAY and closes once its open
 // streams have ended; connections handed over later are refused. It does not wait.
-func (s *Server) Drain() {
-	s.active.shutDown()
-	// base serves no listener and tracks no connection, so its Shutdown returns at once, once it
-	// has started the GOAWAY of every HTTP/2 connection.
-	s.base.Shutdown(context.Background())
-}
+func (s *Server) Drain() { s.active.shutDown() }
 
-// Wait waits until every connection and stream has ended after Drain; when ctx ends first it
-// closes the remaining connections, waits for their streams and returns ctx's error. Then it closes
-// the idle backend connections. It may be called again.
+// Wait waits until every connection has ended after Drain; when ctx ends first it closes the
+// remaining connections, waits for their streams and returns ctx's error. Then it closes the idle
+// backend connections. It may be called again.
 func (s *Server) Wait(ctx context.Context) error {
 	err := s.active.wait(ctx)
 	s.backends.Close()

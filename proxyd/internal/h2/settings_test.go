@@ -7,19 +7,20 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/h2conn"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestSettings checks the limits proxyd advertises: bounded concurrent streams, the initial frame
-// size of RFC 9113, the HPACK table size inspectedConn decodes with, and a header list size equal
+// size of RFC 9113, the HPACK table size proxyd decodes with, and a header list size equal
 // to the configured head size.
 func TestSettings(t *testing.T) {
 	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t))))
 	got := h2test.Dial(t, p.addr, waitLimit).Settings()
 	want := map[http2.SettingID]uint32{
 		http2.SettingMaxConcurrentStreams: MaxConcurrentStreams,
-		http2.SettingMaxFrameSize:         maxFrameSize,
-		http2.SettingHeaderTableSize:      headerTableSize,
+		http2.SettingMaxFrameSize:         h2conn.FrameSize,
+		http2.SettingHeaderTableSize:      h2conn.HeaderTableSize,
 		http2.SettingMaxHeaderListSize:    testMaxHeaderSize,
 	}
 	for id := range got {

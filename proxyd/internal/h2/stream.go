@@ -12,14 +12,12 @@ import (
 )
 
 var (
+	// errHeaderListTooLarge is a request whose header list is over SETTINGS_MAX_HEADER_LIST_SIZE.
+	errHeaderListTooLarge = errors.New("request header list over the limit")
 	// errConnectUpstream is an allowed CONNECT whose default backend speaks only HTTP/1.1: a
 	// tunnel over a stream is forwarded as a stream, to an h2c backend only.
 	errConnectUpstream = errors.New("CONNECT over HTTP/2 is forwarded only to a backend that speaks h2c")
 )
-
-// streamProxy is the handler of every stream: x/net/http2 runs ServeHTTP on a goroutine of its own
-// per stream, so one stream's backend, body or failure never holds up another.
-type streamProxy struct{ s *Server }
 
 // stream is one proxied stream: what its logs say. Owned by the stream's handler goroutine.
 type stream struct {
@@ -33,12 +31,12 @@ type stream struct {
 	body    *streamBody // the request body forwarded, when there is one
 }
 
-// ServeHTTP routes the stream by its own :path, rewrites it when --rewrite applies, and forwards it,
-// or answers it itself: 400 for a path the router rejects, 405 for CONNECT unless allowed.
-func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s := p.s
-	s.active.addStream()
-	defer s.active.doneStream()
+// serveStream is the handler of every stream, on a goroutine of its own (see clientConn.runHandler),
+// so one stream's backend, body or failure never holds up another. It routes the stream by its own
+// :path, rewrites it when --rewrite applies, and forwards it, or answers it itself: 431 for a
+// header list over the limit (tooLarge), 400 for a path the router rejects, 405 for CONNECT unless
+// allowed.
+func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tooLarge bool) {
 	s.cfg.Metrics.StreamOpened()
 	defer s.cfg.Metrics.StreamClosed()
 	st := &stream{w: w, r: r, start: time.Now()}
@@ -48,7 +46,11 @@ func (p *streamProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The default backend's when err is set, for the logs and the metrics.
 	st.backend = routes.backends[m.Backend]
 	st.stats = routeStats{routes.stats.Routes[m.Route+1], routes.stats.Backends[m.Backend]}
-	if err != nil {
+	switch {
+	case tooLarge:
+		s.answer(st, http.StatusRequestHeaderFieldsTooLarge, "request header list too large", errHeaderListTooLarge)
+		return
+	case err != nil:
 		s.answer(st, http.StatusBadRequest, "ambiguous request path", err)
 		return
 	}

@@ -2,80 +2,70 @@ package h2
 
 import (
 	"context"
-	"net"
 	"sync"
 )
 
-// tracker counts the connections being served and the streams being proxied, so that Shutdown can
-// wait for them and close what is left when its grace period ends. Its methods are safe for
+// tracker keeps the connections being served, so that a shutdown can send each a GOAWAY, wait for
+// them and close what is left when its grace period ends. A connection's serve returns only once
+// its handlers have, so the connections are all there is to wait for. Its methods are safe for
 // concurrent use; every field is guarded by mu.
 type tracker struct {
 	mu       sync.Mutex
-	conns    map[net.Conn]struct{}
-	streams  int
+	conns    map[*clientConn]struct{}
 	shutting bool
-	// drained is closed once shutting and neither a connection nor a stream is left.
+	// drained is closed once shutting and no connection is left.
 	drained chan struct{}
 	closed  bool // drained is closed
 }
 
 func newTracker() tracker {
-	return tracker{conns: make(map[net.Conn]struct{}), drained: make(chan struct{})}
+	return tracker{conns: make(map[*clientConn]struct{}), drained: make(chan struct{})}
 }
 
-// addConn registers conn; false when the server is shutting down.
-func (t *tracker) addConn(conn net.Conn) bool {
+// addConn registers c; false when the server is shutting down.
+func (t *tracker) addConn(c *clientConn) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.shutting {
 		return false
 	}
-	t.conns[conn] = struct{}{}
+	t.conns[c] = struct{}{}
 	return true
 }
 
-// doneConn forgets conn once it is no longer served.
-func (t *tracker) doneConn(conn net.Conn) {
+// doneConn forgets c once it is no longer served.
+func (t *tracker) doneConn(c *clientConn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	delete(t.conns, conn)
+	delete(t.conns, c)
 	t.checkDrainedLocked()
 }
 
-// addStream counts a stream whose handler started. Streams of a connection that is being served
-// start before it ends, so a shut-down tracker still counts them.
-func (t *tracker) addStream() {
-	t.mu.Lock()
-	t.streams++
-	t.mu.Unlock()
-}
-
-// doneStream counts a stream whose handler returned.
-func (t *tracker) doneStream() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.streams--
-	t.checkDrainedLocked()
-}
-
-// shutDown refuses connections from now on.
+// shutDown refuses connections from now on, and starts the graceful shutdown of those served.
 func (t *tracker) shutDown() {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.shutting = true
+	conns := make([]*clientConn, 0, len(t.conns))
+	for c := range t.conns {
+		conns = append(conns, c)
+	}
 	t.checkDrainedLocked()
+	t.mu.Unlock()
+	for _, c := range conns {
+		c.drain()
+	}
 }
 
 // checkDrainedLocked closes drained once shutting and nothing is left. t.mu is held.
 func (t *tracker) checkDrainedLocked() {
-	if t.shutting && len(t.conns) == 0 && t.streams == 0 && !t.closed {
+	if t.shutting && len(t.conns) == 0 && !t.closed {
 		t.closed = true
 		close(t.drained)
 	}
 }
 
-// wait returns once everything ended after shutDown, or, when ctx ends first, closes the remaining
-// connections (which ends their streams), waits for them and returns ctx's error.
+// wait returns once every connection ended after shutDown, or, when ctx ends first, closes the
+// remaining connections (which ends their streams), waits for them and returns ctx's error.
 func (t *tracker) wait(ctx context.Context) error {
 	t.shutDown()
 	select {
@@ -85,7 +75,7 @@ func (t *tracker) wait(ctx context.Context) error {
 	}
 	t.mu.Lock()
 	for c := range t.conns {
-		c.Close()
+		c.close()
 	}
 	t.mu.Unlock()
 	<-t.drained

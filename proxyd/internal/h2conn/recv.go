@@ -2,6 +2,10 @@ package h2conn
 
 import "math"
 
+// InitialWindow is a flow-control window's size before SETTINGS or WINDOW_UPDATE change it
+// (RFC 9113 §6.9.2).
+const InitialWindow = 65535
+
 // Window is one flow-control window proxyd gives its peer (RFC 9113 §6.9): what the peer may still
 // send, and the bytes taken off it that are not given back yet. It gives them back in one
 // WINDOW_UPDATE once half the window is waiting. Not safe for concurrent use: its owner guards it.
@@ -61,4 +65,26 @@ func (b *RecvBuffer) Discard() int {
 	n := b.Len()
 	b.buf, b.off = nil, 0
 	return n
+}
+
+// TakeData adds the data of a DATA frame of n bytes (padding included) to buf; the padding counts
+// as consumed at once in the stream's and the connection's windows. It returns the increments of
+// the WINDOW_UPDATE frames to send, for the stream and the connection (0: none).
+func TakeData(buf *RecvBuffer, stream, conn *Window, n int, data []byte) (inc, connInc uint32) {
+	buf.Append(data)
+	if pad := n - len(data); pad > 0 {
+		return stream.Consumed(pad), conn.Consumed(pad)
+	}
+	return 0, 0
+}
+
+// ReadData moves waiting bytes of buf into p, counting them consumed in the connection's window
+// and, while the peer may still send on the stream (open), in the stream's. It returns how many
+// bytes, and the increments of the WINDOW_UPDATE frames to send (0: none).
+func ReadData(buf *RecvBuffer, stream, conn *Window, p []byte, open bool) (n int, inc, connInc uint32) {
+	n = buf.Read(p)
+	if open {
+		inc = stream.Consumed(n)
+	}
+	return n, inc, conn.Consumed(n)
 }

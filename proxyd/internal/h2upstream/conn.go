@@ -24,8 +24,6 @@ const (
 	// defaultMaxStreams is how many streams a connection opens at once when the backend's
 	// SETTINGS set no limit.
 	defaultMaxStreams = 1000
-	// initialWindow is the flow-control window before any SETTINGS or WINDOW_UPDATE.
-	initialWindow = 65535
 )
 
 // conn is one connection to the backend. Its reading goroutine (readLoop) owns the read side of
@@ -65,8 +63,8 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 		nextID:     1,
 		maxStreams: defaultMaxStreams,
 		settings:   make(chan struct{}),
-		peerWindow: initialWindow,
-		sendWindow: initialWindow,
+		peerWindow: h2conn.InitialWindow,
+		sendWindow: h2conn.InitialWindow,
 		maxFrame:   h2conn.FrameSize,
 		recv:       h2conn.NewWindow(connWindow),
 		idleSince:  time.Now(),
@@ -79,7 +77,7 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: streamWindow},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: t.maxHeaderListSize()},
 	)
-	c.fc.Framer.WriteWindowUpdate(0, connWindow-initialWindow)
+	c.fc.Framer.WriteWindowUpdate(0, connWindow-h2conn.InitialWindow)
 	if err := c.unlockWrite(); err != nil {
 		nc.Close()
 		return nil, err
@@ -139,15 +137,9 @@ func (c *conn) writeControl(write func(fr *http2.Framer) error) {
 // writeWindowUpdates gives the backend back inc bytes of stream id's window (none when inc is 0)
 // and connInc of the connection's.
 func (c *conn) writeWindowUpdates(id, inc, connInc uint32) {
-	c.writeControl(func(fr *http2.Framer) error {
-		if inc > 0 {
-			fr.WriteWindowUpdate(id, inc)
-		}
-		if connInc > 0 {
-			fr.WriteWindowUpdate(0, connInc)
-		}
-		return nil
-	})
+	c.fc.Lock()
+	c.fc.WriteWindowUpdates(id, inc, connInc)
+	c.unlockWrite()
 }
 
 // fail ends the connection with err: every stream fails with it (errUnprocessed for those the

@@ -11,7 +11,6 @@ import (
 	"sync"
 
 	"golang.org/x/net/http2"
-	"golang.org/x/net/http2/hpack"
 
 	"proxyd.dev/proxyd/internal/h2conn"
 )
@@ -299,12 +298,12 @@ func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		}
 		return nil
 	}
-	if name := connectionSpecific(f.RegularFields()); name != "" {
+	if name := h2conn.ConnectionSpecific(f.RegularFields()); name != "" {
 		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "connection-specific field " + name})
 		return nil
 	}
 	h := c.fc.Header(f.RegularFields())
-	length, ok := contentLength(h["Content-Length"])
+	length, ok := h2conn.ContentLength(h["Content-Length"])
 	if !ok {
 		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "invalid Content-Length"})
 		return nil
@@ -343,7 +342,7 @@ func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 // handleTrailer takes the trailer of stream s, which must end it and carry no pseudo-header field
 // (RFC 9113 §8.1).
 func (c *conn) handleTrailer(s *stream, f *http2.MetaHeadersFrame) error {
-	if !f.StreamEnded() || len(f.PseudoFields()) > 0 || connectionSpecific(f.RegularFields()) != "" {
+	if !f.StreamEnded() || len(f.PseudoFields()) > 0 || h2conn.ConnectionSpecific(f.RegularFields()) != "" {
 		c.reset(s, http2.ErrCodeProtocol, &MalformedResponseError{Reason: "trailer not ending the stream, or with pseudo-header or connection-specific fields"})
 		return nil
 	}
@@ -359,35 +358,6 @@ func (c *conn) handleTrailer(s *stream, f *http2.MetaHeadersFrame) error {
 		c.reset(s, http2.ErrCodeProtocol, err)
 	}
 	return nil
-}
-
-// connectionSpecific returns the name of the first connection-specific field among fields, which
-// make an HTTP/2 message malformed (RFC 9113 §8.2.2), or "".
-func connectionSpecific(fields []hpack.HeaderField) string {
-	for _, f := range fields {
-		switch f.Name {
-		case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade":
-			return f.Name
-		}
-	}
-	return ""
-}
-
-// contentLength returns the length the Content-Length values give (-1 without one); false when
-// they are invalid or differ.
-func contentLength(values []string) (int64, bool) {
-	if len(values) == 0 {
-		return -1, true
-	}
-	var n int64 = -1
-	for _, v := range values {
-		m, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || m < 0 || v[0] == '+' || n >= 0 && m != n {
-			return 0, false
-		}
-		n = m
-	}
-	return n, true
 }
 
 // handleData takes a DATA frame: its bytes go to the stream's body, within the flow-control
@@ -434,11 +404,7 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 		c.reset(s, http2.ErrCodeProtocol, err)
 		return nil
 	}
-	s.body.Append(data)
-	var inc, connInc uint32
-	if pad := n - len(data); pad > 0 {
-		inc, connInc = s.recv.Consumed(pad), c.recv.Consumed(pad)
-	}
+	inc, connInc := h2conn.TakeData(&s.body, &s.recv, &c.recv, n, data)
 	s.cond.Signal()
 	if f.StreamEnded() {
 		err = s.markRecvEnd()
@@ -472,12 +438,7 @@ func (s *stream) Read(p []byte) (int, error) {
 		}
 		return 0, err
 	}
-	n := s.body.Read(p)
-	var inc uint32
-	if !s.recvEnd && !s.removed {
-		inc = s.recv.Consumed(n)
-	}
-	connInc := c.recv.Consumed(n)
+	n, inc, connInc := h2conn.ReadData(&s.body, &s.recv, &c.recv, p, !s.recvEnd && !s.removed)
 	c.mu.Unlock()
 	if inc > 0 || connInc > 0 {
 		c.writeWindowUpdates(s.id, inc, connInc)

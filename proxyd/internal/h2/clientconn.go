@@ -1,0 +1,495 @@
+package h2
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"proxyd.dev/proxyd/internal/h2conn"
+)
+
+// Flow-control windows proxyd gives a client for its request bodies (RFC 9113 §6.9): what one
+// stream, and all streams of a connection together, may have waiting to be forwarded.
+const (
+	clientStreamWindow = 1 << 20
+	clientConnWindow   = 1 << 20
+)
+
+// maxSettingsPerFrame bounds the settings one SETTINGS frame may carry: a longer one is a
+// connection error PROTOCOL_ERROR, against floods (no client needs more than a few).
+const maxSettingsPerFrame = 100
+
+// maxHandlers bounds the handlers of one connection running at once, streams the client reset
+// included: a client that opens and resets streams faster than their handlers end (Rapid Reset,
+// CVE-2023-44487) gets a connection error ENHANCE_YOUR_CALM.
+const maxHandlers = 4 * MaxConcurrentStreams
+
+// goAwayLinger bounds how long a connection ended by proxyd is read after its GOAWAY, so that the
+// client reads the GOAWAY before the connection closes rather than a reset.
+const goAwayLinger = time.Second
+
+// clientConn is one client connection served as HTTP/2. Its reader (serve) reads every frame and
+// handles it at once; every stream's handler runs on a goroutine of its own and writes its
+// response through fc, whose writes of concurrent streams share one flush.
+type clientConn struct {
+	s          *Server
+	nc         net.Conn
+	fc         *h2conn.Conn
+	remoteAddr string
+	// ctx is the parent of every stream's context, with the connection's own backends when
+	// --proxy-protocol is on; cancel ends it with the connection.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// handlers counts the handler goroutines, for the connection to wait for them at its end.
+	handlers sync.WaitGroup
+	idle     *time.Timer // closes the connection once it has had no stream for the idle timeout
+
+	mu       sync.Mutex
+	sendCond sync.Cond // on mu: a send window grew, a stream ended, or the connection ended
+	streams  map[uint32]*clientStream
+	running  int    // handlers running, streams ended or not
+	maxID    uint32 // the highest stream id the client opened
+	// peerWindow is the client's SETTINGS_INITIAL_WINDOW_SIZE, every new stream's send window.
+	peerWindow int64
+	sendWindow int64         // the connection's send window
+	maxFrame   uint32        // the client's SETTINGS_MAX_FRAME_SIZE
+	recv       h2conn.Window // what the client may still send on the connection
+	acked      bool          // the client acknowledged proxyd's SETTINGS
+	goAway     bool          // proxyd sent GOAWAY: no new stream beyond lastID
+	lastID     uint32
+	closed     bool      // the connection ended: every stream fails
+	idleSince  time.Time // when the last stream ended
+}
+
+// newClientConn returns the connection conn, whose first bytes are in buffered.
+func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
+	pc := &prefacedConn{Conn: conn, buffered: buffered}
+	c := &clientConn{
+		s:          s,
+		nc:         pc,
+		fc:         h2conn.New(pc, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout),
+		remoteAddr: conn.RemoteAddr().String(),
+		streams:    make(map[uint32]*clientStream),
+		peerWindow: h2conn.InitialWindow,
+		sendWindow: h2conn.InitialWindow,
+		maxFrame:   h2conn.FrameSize,
+		recv:       h2conn.NewWindow(clientConnWindow),
+		idleSince:  time.Now(),
+	}
+	c.sendCond.L = &c.mu
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	return c
+}
+
+// serve serves the connection until the client closes it, it fails, its idle timeout passes, or
+// a shutdown ends it; it returns once every handler of its streams has returned.
+func (c *clientConn) serve() {
+	defer c.end()
+	if !c.readPreface() {
+		return
+	}
+	c.fc.Lock()
+	c.fc.Framer.WriteSettings(
+		http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: MaxConcurrentStreams},
+		http2.Setting{ID: http2.SettingMaxFrameSize, Val: h2conn.FrameSize},
+		http2.Setting{ID: http2.SettingHeaderTableSize, Val: h2conn.HeaderTableSize},
+		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: uint32(c.s.cfg.MaxHeaderSize)},
+		http2.Setting{ID: http2.SettingInitialWindowSize, Val: clientStreamWindow},
+	)
+	c.fc.Framer.WriteWindowUpdate(0, clientConnWindow-h2conn.InitialWindow)
+	if c.unlock() != nil {
+		return
+	}
+	c.mu.Lock() // checkIdle reads c.idle under mu
+	c.idle = time.AfterFunc(c.s.cfg.IdleTimeout, c.checkIdle)
+	c.mu.Unlock()
+	sawSettings := false
+	for {
+		f, err := c.fc.Framer.ReadFrame()
+		if err == nil && !sawSettings {
+			// The client preface ends with a SETTINGS frame (RFC 9113 §3.4).
+			if _, ok := f.(*http2.SettingsFrame); !ok {
+				err = http2.ConnectionError(http2.ErrCodeProtocol)
+			}
+			sawSettings = true
+		}
+		if err == nil {
+			err = c.handle(f)
+		}
+		if err == nil {
+			continue
+		}
+		var se http2.StreamError
+		var ce http2.ConnectionError
+		switch {
+		case errors.As(err, &se):
+			c.streamError(se)
+		case errors.As(err, &ce):
+			c.fail(http2.ErrCode(ce))
+			return
+		case errors.Is(err, http2.ErrFrameTooLarge):
+			c.fail(http2.ErrCodeFrameSize)
+			return
+		default: // the client closed the connection, or it failed
+			return
+		}
+	}
+}
+
+// readPreface reads the client preface (RFC 9113 §3.4) within the idle timeout; a connection that
+// sends anything else is closed without an answer.
+func (c *clientConn) readPreface() bool {
+	var buf [len(http2.ClientPreface)]byte
+	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+	_, err := io.ReadFull(c.nc, buf[:])
+	c.nc.SetReadDeadline(time.Time{})
+	return err == nil && string(buf[:]) == http2.ClientPreface
+}
+
+// end ends the connection: every stream fails, the socket closes, and serve waits for the
+// handlers.
+func (c *clientConn) end() {
+	c.mu.Lock()
+	c.closed = true
+	for _, st := range c.streams {
+		st.end(errConnClosed)
+	}
+	c.sendCond.Broadcast()
+	if c.idle != nil {
+		c.idle.Stop()
+	}
+	c.mu.Unlock()
+	c.cancel()
+	c.nc.Close()
+	c.handlers.Wait()
+}
+
+// unlock releases the write side (see h2conn.Conn.Unlock); a connection whose write failed is
+// closed, which ends its reader and so every stream.
+func (c *clientConn) unlock() error {
+	err := c.fc.Unlock()
+	if err != nil {
+		c.nc.Close()
+	}
+	return err
+}
+
+// errConnClosed is the error of the streams of a connection that ended.
+var errConnClosed = errors.New("h2: client connection closed")
+
+// errStreamClosed is the error of a write to a stream that ended.
+var errStreamClosed = errors.New("h2: stream closed")
+
+// fail ends the connection with a connection error (RFC 9113 §5.4.1): GOAWAY with code, and the
+// rest of what the client sends read for a moment, so that it reads the GOAWAY rather than a reset.
+func (c *clientConn) fail(code http2.ErrCode) {
+	c.mu.Lock()
+	c.goAway, c.lastID = true, c.maxID
+	c.mu.Unlock()
+	c.fc.Lock()
+	c.fc.Framer.WriteGoAway(c.lastID, code, nil)
+	c.unlock()
+	c.linger()
+}
+
+// linger half-closes the connection and reads it until the client closes it or goAwayLinger
+// passes.
+func (c *clientConn) linger() {
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now().Add(goAwayLinger))
+	io.Copy(io.Discard, c.nc)
+}
+
+// drain starts the graceful shutdown of the connection: GOAWAY NO_ERROR with the last stream the
+// client opened; the connection closes once its streams have ended.
+func (c *clientConn) drain() {
+	c.mu.Lock()
+	if c.goAway || c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.goAway, c.lastID = true, c.maxID
+	done := len(c.streams) == 0 && c.running == 0
+	c.mu.Unlock()
+	c.fc.Lock()
+	c.fc.Framer.WriteGoAway(c.lastID, http2.ErrCodeNo, nil)
+	c.unlock()
+	if done {
+		c.closeSoftly()
+	}
+}
+
+// closeSoftly ends a connection without streams: its reader, which may wait for a frame, stops
+// at once. The GOAWAY before it is flushed already.
+func (c *clientConn) closeSoftly() {
+	if cr, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		cr.CloseWrite()
+	}
+	c.nc.SetReadDeadline(time.Now())
+}
+
+// close closes the connection at once, from outside (a shutdown's grace period ran out).
+func (c *clientConn) close() { c.nc.Close() }
+
+// checkIdle runs when the idle timer fires: a connection that has had no stream for the idle
+// timeout gets GOAWAY and closes; any other is checked again when it could be.
+func (c *clientConn) checkIdle() {
+	c.mu.Lock()
+	idleFor := time.Since(c.idleSince)
+	busy := len(c.streams) > 0 || c.running > 0 || c.closed
+	timer := c.idle
+	c.mu.Unlock()
+	switch {
+	case busy:
+		timer.Reset(c.s.cfg.IdleTimeout)
+	case idleFor < c.s.cfg.IdleTimeout:
+		timer.Reset(c.s.cfg.IdleTimeout - idleFor)
+	default:
+		c.drain()
+	}
+}
+
+// handle handles one frame; an error is a stream or connection error of the http2 package's
+// types (see serve).
+func (c *clientConn) handle(f http2.Frame) error {
+	c.mu.Lock()
+	ignore := c.goAway && f.Header().StreamID > c.lastID
+	c.mu.Unlock()
+	if ignore {
+		// After GOAWAY, frames of streams it did not keep are dropped; their DATA still counts
+		// against the connection's window, which is given back (RFC 9113 §6.8).
+		if d, ok := f.(*http2.DataFrame); ok {
+			return c.discardData(d)
+		}
+		return nil
+	}
+	switch f := f.(type) {
+	case *http2.MetaHeadersFrame:
+		return c.handleHeaders(f)
+	case *http2.DataFrame:
+		return c.handleData(f)
+	case *http2.SettingsFrame:
+		return c.handleSettings(f)
+	case *http2.WindowUpdateFrame:
+		return c.handleWindowUpdate(f)
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			c.fc.Lock()
+			c.fc.Framer.WritePing(true, f.Data)
+			c.unlock()
+		}
+	case *http2.RSTStreamFrame:
+		return c.handleReset(f)
+	case *http2.PriorityFrame:
+		if f.StreamDep == f.StreamID { // RFC 9113 §5.3.1
+			return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeProtocol}
+		}
+	case *http2.PushPromiseFrame: // RFC 9113 §8.4: a client cannot push
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	return nil
+}
+
+// idleStream reports whether stream id is idle: never opened by the client (RFC 9113 §5.1).
+// Under mu.
+func (c *clientConn) idleStream(id uint32) bool { return id > c.maxID }
+
+// handleSettings applies the client's settings in order (RFC 9113 §6.5.3, a repeated one too)
+// and acknowledges them.
+func (c *clientConn) handleSettings(f *http2.SettingsFrame) error {
+	if f.IsAck() {
+		c.mu.Lock()
+		c.acked = true
+		c.mu.Unlock()
+		return nil
+	}
+	if f.NumSettings() > maxSettingsPerFrame {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	c.fc.Lock()
+	c.mu.Lock()
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			delta := int64(s.Val) - c.peerWindow
+			c.peerWindow = int64(s.Val)
+			for _, st := range c.streams {
+				if st.sendWindow += delta; st.sendWindow > 1<<31-1 { // RFC 9113 §6.9.2
+					return http2.ConnectionError(http2.ErrCodeFlowControl)
+				}
+			}
+		case http2.SettingMaxFrameSize:
+			c.maxFrame = s.Val
+		case http2.SettingHeaderTableSize:
+			c.fc.SetEncoderTableSize(s.Val)
+		}
+		return nil
+	})
+	c.sendCond.Broadcast()
+	c.mu.Unlock()
+	if err == nil {
+		c.fc.Framer.WriteSettingsAck()
+	}
+	c.unlock()
+	return err
+}
+
+// handleWindowUpdate grows a send window (RFC 9113 §6.9.1).
+func (c *clientConn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sendCond.Broadcast()
+	if f.StreamID == 0 {
+		if c.sendWindow += int64(f.Increment); c.sendWindow > 1<<31-1 {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+		return nil
+	}
+	if c.idleStream(f.StreamID) {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	st := c.streams[f.StreamID]
+	if st == nil { // a closed stream's window no longer matters (§6.9)
+		return nil
+	}
+	if st.sendWindow += int64(f.Increment); st.sendWindow > 1<<31-1 {
+		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
+	}
+	return nil
+}
+
+// handleReset ends a stream the client reset; its handler's context ends.
+func (c *clientConn) handleReset(f *http2.RSTStreamFrame) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idleStream(f.StreamID) {
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	if st := c.streams[f.StreamID]; st != nil {
+		st.end(http2.StreamError{StreamID: f.StreamID, Code: f.ErrCode})
+	}
+	return nil
+}
+
+// streamError resets a stream for a stream error (RFC 9113 §5.4.2); the stream, if open, ends.
+func (c *clientConn) streamError(se http2.StreamError) {
+	c.mu.Lock()
+	if se.StreamID%2 == 1 && se.StreamID > c.maxID {
+		c.maxID = se.StreamID // the stream is closed from now on (§5.1.1)
+	}
+	if st := c.streams[se.StreamID]; st != nil {
+		st.end(se)
+	}
+	c.mu.Unlock()
+	c.writeReset(se.StreamID, se.Code)
+}
+
+// writeReset sends RST_STREAM.
+func (c *clientConn) writeReset(id uint32, code http2.ErrCode) {
+	c.fc.Lock()
+	c.fc.Framer.WriteRSTStream(id, code)
+	c.unlock()
+}
+
+// writeWindowUpdates gives the client back inc bytes of stream id's window (none when inc is 0)
+// and connInc of the connection's.
+func (c *clientConn) writeWindowUpdates(id, inc, connInc uint32) {
+	c.fc.Lock()
+	c.fc.WriteWindowUpdates(id, inc, connInc)
+	c.unlock()
+}
+
+// discardData takes a DATA frame no stream reads from the connection's window and gives it back.
+func (c *clientConn) discardData(f *http2.DataFrame) error {
+	c.mu.Lock()
+	ok := c.recv.Take(int(f.Length))
+	inc := c.recv.Consumed(int(f.Length))
+	c.mu.Unlock()
+	if !ok {
+		return http2.ConnectionError(http2.ErrCodeFlowControl)
+	}
+	if inc > 0 {
+		c.writeWindowUpdates(0, 0, inc)
+	}
+	return nil
+}
+
+// handleData takes a DATA frame: its bytes go to the stream's request body, within the windows
+// proxyd gave (RFC 9113 §6.9); a frame on a stream that no longer reads is given back at once.
+func (c *clientConn) handleData(f *http2.DataFrame) error {
+	id, n, data := f.StreamID, int(f.Length), f.Data()
+	c.mu.Lock()
+	if c.idleStream(id) {
+		c.mu.Unlock()
+		return http2.ConnectionError(http2.ErrCodeProtocol)
+	}
+	st := c.streams[id]
+	if st == nil || st.recvEnd || st.bodyClosed {
+		c.mu.Unlock()
+		if err := c.discardData(f); err != nil {
+			return err
+		}
+		if st != nil && st.bodyClosed && !st.recvEnd {
+			return nil // the handler is done with the body; the rest is dropped
+		}
+		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
+	}
+	if !c.recv.Take(n) {
+		c.mu.Unlock()
+		return http2.ConnectionError(http2.ErrCodeFlowControl)
+	}
+	var err error
+	st.recvBytes += int64(len(data))
+	switch {
+	case !st.recv.Take(n):
+		err = http2.StreamError{StreamID: id, Code: http2.ErrCodeFlowControl}
+	case st.wantLength >= 0 && st.recvBytes > st.wantLength: // RFC 9113 §8.1.1
+		err = http2.StreamError{StreamID: id, Code: http2.ErrCodeProtocol}
+	}
+	var inc, connInc uint32
+	if err != nil {
+		connInc = c.recv.Consumed(n)
+	} else {
+		inc, connInc = h2conn.TakeData(&st.body, &st.recv, &c.recv, n, data)
+		st.cond.Signal()
+		if f.StreamEnded() {
+			err = st.endRequest()
+		}
+	}
+	c.mu.Unlock()
+	if inc > 0 || connInc > 0 {
+		c.writeWindowUpdates(id, inc, connInc)
+	}
+	return err
+}
+
+// streamEnded forgets stream st once it ended both ways or was reset, and closes the connection
+// when it was the last one after GOAWAY. Under mu.
+func (c *clientConn) streamEnded(st *clientStream) {
+	delete(c.streams, st.id)
+	c.sendCond.Broadcast()
+	if len(c.streams) == 0 {
+		c.idleSince = time.Now()
+	}
+}
+
+// handlerDone counts a handler that returned, and closes a drained connection it was the last of.
+func (c *clientConn) handlerDone() {
+	c.mu.Lock()
+	c.running--
+	done := c.goAway && !c.closed && c.running == 0 && len(c.streams) == 0
+	c.mu.Unlock()
+	if done {
+		c.closeSoftly()
+	}
+}
