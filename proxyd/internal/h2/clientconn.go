@@ -72,7 +72,6 @@ func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
 	c := &clientConn{
 		s:          s,
 		nc:         pc,
-		fc:         h2conn.New(pc, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout),
 		remoteAddr: conn.RemoteAddr().String(),
 		streams:    make(map[uint32]*clientStream),
 		peerWindow: h2conn.InitialWindow,
@@ -82,6 +81,8 @@ func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
 		idleSince:  time.Now(),
 	}
 	c.sendCond.L = &c.mu
+	// A connection whose write failed is closed, which ends its reader and so every stream.
+	c.fc = h2conn.New(pc, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { pc.Close() })
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }
@@ -102,7 +103,7 @@ func (c *clientConn) serve() {
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: clientStreamWindow},
 	)
 	c.fc.Framer.WriteWindowUpdate(0, clientConnWindow-h2conn.InitialWindow)
-	if c.unlock() != nil {
+	if c.fc.Unlock() != nil {
 		return
 	}
 	c.mu.Lock() // checkIdle reads c.idle under mu
@@ -169,16 +170,6 @@ func (c *clientConn) end() {
 	c.handlers.Wait()
 }
 
-// unlock releases the write side (see h2conn.Conn.Unlock); a connection whose write failed is
-// closed, which ends its reader and so every stream.
-func (c *clientConn) unlock() error {
-	err := c.fc.Unlock()
-	if err != nil {
-		c.nc.Close()
-	}
-	return err
-}
-
 // errConnClosed is the error of the streams of a connection that ended.
 var errConnClosed = errors.New("h2: client connection closed")
 
@@ -193,7 +184,8 @@ func (c *clientConn) fail(code http2.ErrCode) {
 	c.mu.Unlock()
 	c.fc.Lock()
 	c.fc.Framer.WriteGoAway(c.lastID, code, nil)
-	c.unlock()
+	c.fc.Unlock()
+	c.fc.Sync()
 	c.linger()
 }
 
@@ -220,15 +212,16 @@ func (c *clientConn) drain() {
 	c.mu.Unlock()
 	c.fc.Lock()
 	c.fc.Framer.WriteGoAway(c.lastID, http2.ErrCodeNo, nil)
-	c.unlock()
+	c.fc.Unlock()
 	if done {
 		c.closeSoftly()
 	}
 }
 
-// closeSoftly ends a connection without streams: its reader, which may wait for a frame, stops
-// at once. The GOAWAY before it is flushed already.
+// closeSoftly ends a connection without streams, once what is written (its GOAWAY) is on the
+// socket: its reader, which may wait for a frame, stops at once.
 func (c *clientConn) closeSoftly() {
+	c.fc.Sync()
 	if cr, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		cr.CloseWrite()
 	}
@@ -283,7 +276,7 @@ func (c *clientConn) handle(f http2.Frame) error {
 		if !f.IsAck() {
 			c.fc.Lock()
 			c.fc.Framer.WritePing(true, f.Data)
-			c.unlock()
+			c.fc.Unlock()
 		}
 	case *http2.RSTStreamFrame:
 		return c.handleReset(f)
@@ -340,7 +333,7 @@ func (c *clientConn) handleSettings(f *http2.SettingsFrame) error {
 	if err == nil {
 		c.fc.Framer.WriteSettingsAck()
 	}
-	c.unlock()
+	c.fc.Unlock()
 	return err
 }
 
@@ -398,7 +391,7 @@ func (c *clientConn) streamError(se http2.StreamError) {
 func (c *clientConn) writeReset(id uint32, code http2.ErrCode) {
 	c.fc.Lock()
 	c.fc.Framer.WriteRSTStream(id, code)
-	c.unlock()
+	c.fc.Unlock()
 }
 
 // writeWindowUpdates gives the client back inc bytes of stream id's window (none when inc is 0)
@@ -406,7 +399,7 @@ func (c *clientConn) writeReset(id uint32, code http2.ErrCode) {
 func (c *clientConn) writeWindowUpdates(id, inc, connInc uint32) {
 	c.fc.Lock()
 	c.fc.WriteWindowUpdates(id, inc, connInc)
-	c.unlock()
+	c.fc.Unlock()
 }
 
 // discardData takes a DATA frame no stream reads from the connection's window and gives it back.

@@ -341,7 +341,7 @@ func (st *clientStream) writeContinue() {
 		c.fc.Field(":status", "100")
 		c.fc.WriteBlock(st.id, false, maxFrame)
 	}
-	c.unlock()
+	c.fc.Unlock()
 }
 
 // setReadDeadline sets the time after which reads of the request body fail with
@@ -529,7 +529,7 @@ func (w *responseWriter) send(p []byte, end bool) error {
 	if st.removed {
 		err := st.writeErr()
 		c.mu.Unlock()
-		c.unlock()
+		c.fc.Unlock()
 		return err
 	}
 	maxFrame := c.maxFrame
@@ -547,11 +547,11 @@ func (w *responseWriter) send(p []byte, end bool) error {
 		for len(b) > 0 {
 			k, err := st.reserve(len(b))
 			if err != nil {
-				c.unlock()
+				c.fc.Unlock()
 				return err
 			}
 			if k == 0 { // no window: flush what is written, wait, and go on
-				c.unlock()
+				c.fc.Unlock()
 				if err := st.awaitWindow(); err != nil {
 					return err
 				}
@@ -581,7 +581,7 @@ func (w *responseWriter) send(p []byte, end bool) error {
 		}
 		c.mu.Unlock()
 	}
-	c.unlock()
+	c.fc.Unlock()
 	return nil
 }
 

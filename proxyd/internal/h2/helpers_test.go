@@ -54,6 +54,9 @@ type proxy struct {
 	// served counts the connections served; guarded by mu.
 	mu     sync.Mutex
 	served int
+	// sendBuffer, when not 0, is the socket send buffer of the connections accepted from now on;
+	// guarded by mu.
+	sendBuffer int
 	// done is closed when the accept loop has ended and every connection's ServeConn returned.
 	conns sync.WaitGroup
 	done  chan struct{}
@@ -106,6 +109,26 @@ func (p *proxy) connections() int {
 	return p.served
 }
 
+// openConns returns how many connections the server is serving.
+func (p *proxy) openConns() int {
+	p.srv.active.mu.Lock()
+	defer p.srv.active.mu.Unlock()
+	return len(p.srv.active.conns)
+}
+
+// eventually waits until cond holds, polling it, and fails the test when it does not within
+// waitLimit.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, waitLimit)
+		}
+		time.Sleep(5 * time.Millisecond) // a poll of a bounded wait, not a synchronisation
+	}
+}
+
 // connServer serves one accepted connection as the engine does after the hand-over.
 type connServer struct {
 	p    *proxy
@@ -114,6 +137,11 @@ type connServer struct {
 
 func (c *connServer) run() {
 	defer c.p.conns.Done()
+	c.p.mu.Lock()
+	if n := c.p.sendBuffer; n > 0 {
+		c.conn.(*net.TCPConn).SetWriteBuffer(n)
+	}
+	c.p.mu.Unlock()
 	c.p.srv.ServeConn(c.conn, nil)
 	c.conn.Close()
 }

@@ -75,14 +75,18 @@ func TestRapidResetCalm(t *testing.T) {
 	c.ExpectGoAwayWith(http2.ErrCodeEnhanceYourCalm)
 }
 
-// TestPingFloodUnread sends PING frames without ever reading the acknowledgements: once the
-// connection's buffers are full, proxyd's write of an acknowledgement takes no byte for the idle
-// timeout and the connection closes, so the flood ends with a failed write rather than a proxy
-// that buffers without bound.
+// TestPingFloodUnread sends PING frames without ever reading the acknowledgements, beside a stream
+// the backend keeps open (so that the connection is not idle): once the connection's buffers are
+// full, proxyd's write of an acknowledgement takes no byte for the idle timeout and the
+// connection ends, rather than buffer without bound.
 func TestPingFloodUnread(t *testing.T) {
-	cfg := testConfig(t, routetest.Table(t, closedAddr(t)))
+	be := startH2C(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	cfg := testConfig(t, routetest.Table(t, addr(be)))
 	cfg.IdleTimeout = shortIdle
 	p := startProxy(t, cfg)
+	p.mu.Lock()
+	p.sendBuffer = 4 << 10 // small buffers fill at once
+	p.mu.Unlock()
 	conn, err := net.Dial("tcp", p.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -91,20 +95,21 @@ func TestPingFloodUnread(t *testing.T) {
 	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
 	conn.SetWriteDeadline(time.Now().Add(waitLimit))
 	bw := bufio.NewWriterSize(conn, 64<<10)
-	fr := http2.NewFramer(bw, conn)
-	io.WriteString(bw, http2.ClientPreface)
-	fr.WriteSettings()
-	for {
-		if err = fr.WritePing(false, [8]byte{1}); err == nil && bw.Buffered() > 60<<10 {
-			err = bw.Flush()
+	c := h2test.NewRawClient(t, conn, bw, waitLimit)
+	c.Get(1, "/")
+	flooded := make(chan error, 1)
+	go func() {
+		var err error
+		for err == nil {
+			if err = c.Framer().WritePing(false, [8]byte{1}); err == nil && bw.Buffered() > 60<<10 {
+				err = bw.Flush()
+			}
 		}
-		if err != nil {
-			break
-		}
-	}
-	if isTimeout(err) {
-		t.Fatalf("the flood was still taken after %v: %v", waitLimit, err)
-	}
+		flooded <- err
+	}()
+	eventually(t, "the flooded connection's end", func() bool { return p.openConns() == 0 })
+	conn.Close()
+	<-flooded
 }
 
 // TestContinuationFlood sends a header block in CONTINUATION frames without end, far over the

@@ -20,6 +20,9 @@ func TestStreamBodyStalls(t *testing.T) {
 		t.Run(kind.name, func(t *testing.T) {
 			ended := make(chan struct{})
 			be := kind.start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodPost { // an HTTP/1.1 server hands the protocol probe's "PRI *" over too
+					return
+				}
 				io.Copy(io.Discard, r.Body)
 				close(ended)
 			}))

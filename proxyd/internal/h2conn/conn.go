@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -30,39 +29,54 @@ const HeaderTableSize = 4096
 // maxCachedNames bounds each cache of field names.
 const maxCachedNames = 256
 
+// maxPending bounds the bytes written and waiting for the socket: a writer that finds more waits
+// until they are written, so a peer that reads slowly holds back its writers rather than grows
+// the buffer.
+const maxPending = 64 << 10
+
 // Conn is one HTTP/2 connection's framer and write side. Frames are read by one goroutine, the
 // connection's reader, with Framer; they are written by any goroutine between Lock and Unlock.
+//
+// Frames go into a buffer. The writer that unlocks it while no write to the socket is under way
+// writes it, outside the lock, and goes on writing what other writers added meanwhile until
+// nothing is left: the frames of concurrent streams share a write(2), and a writer that comes
+// while another writes does not wait for the socket.
 type Conn struct {
 	// Framer reads and writes the frames; its write methods only between Lock and Unlock.
 	Framer *http2.Framer
 
 	nc      net.Conn
 	timeout time.Duration
-	// writers counts the goroutines holding or waiting for mu: the last one flushes.
-	writers atomic.Int32
-	mu      sync.Mutex
-	bw      *bufio.Writer
-	enc     *hpack.Encoder
-	block   bytes.Buffer // the header block being encoded
-	lower   nameCache    // canonical field names in lower case
-	armed   time.Time    // when the write deadline was last set
-	err     error        // the first write error
+	onError func(error) // called once, by the writer whose write to the socket failed
+
+	mu       sync.Mutex
+	written  sync.Cond // on mu: a write to the socket ended
+	pending  []byte    // frames not written to the socket yet
+	spare    []byte    // the buffer being written, then the next pending
+	flushing bool      // a writer is writing to the socket
+	enc      *hpack.Encoder
+	block    bytes.Buffer // the header block being encoded
+	lower    nameCache    // canonical field names in lower case
+	armed    time.Time    // when the write deadline was last set; the flushing writer's
+	err      error        // the first write error
 	// canonical holds lower-case field names in canonical form; the reader's own.
 	canonical nameCache
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
 // bytes (RFC 9113 §6.5.2) and frames of at most FrameSize. A write that makes no progress for
-// writeTimeout fails (0: no bound).
-func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration) *Conn {
+// writeTimeout fails (0: no bound); the first failed write calls onError, once, from the writer's
+// goroutine.
+func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration, onError func(error)) *Conn {
 	c := &Conn{
 		nc:        nc,
 		timeout:   writeTimeout,
-		bw:        bufio.NewWriterSize(nc, 2*FrameSize),
+		onError:   onError,
 		lower:     make(nameCache),
 		canonical: make(nameCache),
 	}
-	c.Framer = http2.NewFramer(c.bw, bufio.NewReaderSize(nc, FrameSize))
+	c.written.L = &c.mu
+	c.Framer = http2.NewFramer((*frameSink)(c), bufio.NewReaderSize(nc, FrameSize))
 	c.Framer.SetMaxReadFrameSize(FrameSize)
 	c.Framer.SetReuseFrames()
 	c.Framer.MaxHeaderListSize = maxHeaderList
@@ -71,12 +85,66 @@ func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration) *Conn {
 	return c
 }
 
-// Lock takes the write side, and pushes the write deadline on when a quarter of the timeout has
-// passed since it was last set: a write that makes no progress fails between the timeout and 1.25
-// times it.
+// frameSink is where the Framer writes frames: the pending buffer. Under Lock.
+type frameSink Conn
+
+func (s *frameSink) Write(p []byte) (int, error) {
+	s.pending = append(s.pending, p...)
+	return len(p), nil
+}
+
+// Lock takes the write side, once what is pending is under maxPending.
 func (c *Conn) Lock() {
-	c.writers.Add(1)
 	c.mu.Lock()
+	for c.flushing && len(c.pending) >= maxPending && c.err == nil {
+		c.written.Wait()
+	}
+}
+
+// Unlock releases the write side. Unless another writer is writing to the socket, and will write
+// these frames too, it writes what is pending, and what others add meanwhile, before it returns.
+// It returns the connection's first write error, if any: the connection is broken.
+func (c *Conn) Unlock() error {
+	if c.flushing || c.err != nil || len(c.pending) == 0 {
+		err := c.err
+		c.mu.Unlock()
+		return err
+	}
+	c.flushing = true
+	for len(c.pending) > 0 && c.err == nil {
+		buf := c.pending
+		c.pending = c.spare[:0]
+		c.armDeadline()
+		c.mu.Unlock()
+		_, err := c.nc.Write(buf)
+		c.mu.Lock()
+		c.spare = buf[:0]
+		c.err = err
+		c.written.Broadcast()
+	}
+	c.flushing = false
+	err := c.err
+	c.mu.Unlock()
+	if err != nil && c.onError != nil {
+		c.onError(err)
+	}
+	return err
+}
+
+// Sync waits until what is pending is written to the socket, and returns the connection's write
+// error, if any.
+func (c *Conn) Sync() error {
+	c.Lock()
+	for c.flushing && c.err == nil {
+		c.written.Wait()
+	}
+	return c.Unlock()
+}
+
+// armDeadline pushes the write deadline on when a quarter of the timeout has passed since it was
+// last set: a write that makes no progress fails between the timeout and 1.25 times it. The
+// flushing writer's.
+func (c *Conn) armDeadline() {
 	if d := c.timeout; d > 0 {
 		if now := time.Now(); now.Sub(c.armed) >= d/4 {
 			c.nc.SetWriteDeadline(now.Add(d + d/4))
@@ -85,20 +153,8 @@ func (c *Conn) Lock() {
 	}
 }
 
-// Unlock releases the write side, flushing what is buffered unless another writer waits for it:
-// that one flushes, so that the frames of concurrent writers share one write to the socket. It
-// returns the connection's first write error, if any: the connection is broken.
-func (c *Conn) Unlock() error {
-	if c.writers.Add(-1) == 0 && c.err == nil {
-		c.err = c.bw.Flush()
-	}
-	err := c.err
-	c.mu.Unlock()
-	return err
-}
-
 // WriteString writes s as it is (the client preface). Under Lock.
-func (c *Conn) WriteString(s string) { c.bw.WriteString(s) }
+func (c *Conn) WriteString(s string) { c.pending = append(c.pending, s...) }
 
 // SetEncoderTableSize applies the peer's SETTINGS_HEADER_TABLE_SIZE to the encoder. Under Lock.
 func (c *Conn) SetEncoderTableSize(v uint32) { c.enc.SetMaxDynamicTableSizeLimit(v) }

@@ -13,14 +13,23 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// writeCounter is a net.Conn whose writes are recorded, one entry per Write call.
+// writeCounter is a net.Conn whose writes are recorded, one entry per Write call; while gate is
+// set, each write waits for a value from it.
 type writeCounter struct {
 	net.Conn
-	mu     sync.Mutex
-	writes [][]byte
+	gate    chan struct{}
+	entered chan struct{} // receives a value as each write starts, when set
+	mu      sync.Mutex
+	writes  [][]byte
 }
 
 func (w *writeCounter) Write(p []byte) (int, error) {
+	if w.entered != nil {
+		w.entered <- struct{}{}
+	}
+	if w.gate != nil {
+		<-w.gate
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.writes = append(w.writes, bytes.Clone(p))
@@ -29,46 +38,62 @@ func (w *writeCounter) Write(p []byte) (int, error) {
 
 func (w *writeCounter) SetWriteDeadline(time.Time) error { return nil }
 
-// TestUnlockFlushesOncePerBurst checks that a writer that leaves while another waits for the
-// write side does not flush: the waiting one flushes both writers' frames in one write.
-func TestUnlockFlushesOncePerBurst(t *testing.T) {
-	nc := &writeCounter{}
-	c := New(nc, 1<<10, time.Second)
+// ping writes one PING frame through c.
+func ping(t *testing.T, c *Conn, b byte) {
+	t.Helper()
 	c.Lock()
-	done := make(chan error)
-	go func() {
-		c.Lock()
-		c.Framer.WritePing(false, [8]byte{2})
-		done <- c.Unlock()
-	}()
-	for c.writers.Load() != 2 { // the second writer is waiting for the lock
-		time.Sleep(time.Millisecond) // a poll of a condition, bounded by the test's timeout
-	}
-	c.Framer.WritePing(false, [8]byte{1})
+	c.Framer.WritePing(false, [8]byte{b})
 	if err := c.Unlock(); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if len(nc.writes) != 1 || len(nc.writes[0]) != 2*(9+8) {
-		t.Errorf("writes of %v bytes, want one of both PING frames (34 bytes)", lens(nc.writes))
+		t.Error(err)
 	}
 }
 
-// TestUnlockAloneFlushes checks that a writer alone flushes its frames at once.
-func TestUnlockAloneFlushes(t *testing.T) {
+// TestWritersShareAWrite checks that writers who come while another writes to the socket return at
+// once, and that their frames go in one write, made by the writer already writing.
+func TestWritersShareAWrite(t *testing.T) {
+	nc := &writeCounter{gate: make(chan struct{}), entered: make(chan struct{}, 4)}
+	c := New(nc, 1<<10, time.Second, nil)
+	first := make(chan struct{})
+	go func() {
+		defer close(first)
+		ping(t, c, 1) // writes, and waits in the socket's write until the gate opens
+	}()
+	<-nc.entered
+	ping(t, c, 2) // returns at once: the first writer writes these frames too
+	ping(t, c, 3)
+	close(nc.gate)
+	<-first
+	if diff := cmp.Diff([]int{17, 34}, lens(nc.writes)); diff != "" {
+		t.Errorf("write sizes (-want +got):\n%s", diff)
+	}
+}
+
+// TestUnlockAloneWrites checks that a writer alone writes its frames before Unlock returns.
+func TestUnlockAloneWrites(t *testing.T) {
 	nc := &writeCounter{}
-	c := New(nc, 1<<10, 0)
-	for range 2 {
-		c.Lock()
-		c.Framer.WritePing(false, [8]byte{})
-		if err := c.Unlock(); err != nil {
-			t.Fatal(err)
+	c := New(nc, 1<<10, 0, nil)
+	for i := range 2 {
+		ping(t, c, byte(i))
+		if len(nc.writes) != i+1 {
+			t.Fatalf("after %d PINGs, %d writes", i+1, len(nc.writes))
 		}
 	}
-	if diff := cmp.Diff([]int{17, 17}, lens(nc.writes)); diff != "" {
-		t.Errorf("write sizes (-want +got):\n%s", diff)
+}
+
+// TestWriteErrorReported checks that a failed write is reported once to onError and by every
+// Unlock after it.
+func TestWriteErrorReported(t *testing.T) {
+	client, server := net.Pipe()
+	client.Close()
+	var reported []error
+	c := New(server, 1<<10, 0, func(err error) { reported = append(reported, err) })
+	c.Lock()
+	c.Framer.WritePing(false, [8]byte{})
+	first := c.Unlock()
+	c.Lock()
+	second := c.Unlock()
+	if first == nil || second == nil || len(reported) != 1 {
+		t.Errorf("Unlock errors %v, %v; onError got %v; want two errors and one report", first, second, reported)
 	}
 }
 
@@ -86,7 +111,7 @@ func TestWriteBlockSplits(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
-	c := New(server, 1<<20, 0)
+	c := New(server, 1<<20, 0, nil)
 	h := http.Header{"X-Long": {string(bytes.Repeat([]byte("a"), 100))}, "Accept": {"*/*"}}
 	go func() {
 		c.Lock()
@@ -118,7 +143,7 @@ func TestWriteBlockSplits(t *testing.T) {
 
 // TestHeaderCanonical checks that received names come back canonical, values in order.
 func TestHeaderCanonical(t *testing.T) {
-	c := New(&writeCounter{}, 1<<10, 0)
+	c := New(&writeCounter{}, 1<<10, 0, nil)
 	got := c.Header([]hpack.HeaderField{{Name: "x-a", Value: "1"}, {Name: "content-type", Value: "t"}, {Name: "x-a", Value: "2"}})
 	want := http.Header{"X-A": {"1", "2"}, "Content-Type": {"t"}}
 	if diff := cmp.Diff(want, got); diff != "" {

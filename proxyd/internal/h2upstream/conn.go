@@ -58,7 +58,6 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 	c := &conn{
 		t:          t,
 		nc:         nc,
-		fc:         h2conn.New(nc, t.maxHeaderListSize(), t.WriteTimeout),
 		streams:    make(map[uint32]*stream),
 		nextID:     1,
 		maxStreams: defaultMaxStreams,
@@ -70,6 +69,7 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 		idleSince:  time.Now(),
 	}
 	c.sendCond.L = &c.mu
+	c.fc = h2conn.New(nc, t.maxHeaderListSize(), t.WriteTimeout, c.fail)
 	c.fc.Lock()
 	c.fc.WriteString(http2.ClientPreface)
 	c.fc.Framer.WriteSettings(
@@ -78,7 +78,7 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: t.maxHeaderListSize()},
 	)
 	c.fc.Framer.WriteWindowUpdate(0, connWindow-h2conn.InitialWindow)
-	if err := c.unlockWrite(); err != nil {
+	if err := c.fc.Unlock(); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -117,21 +117,12 @@ func (c *conn) reserve() bool {
 	return true
 }
 
-// unlockWrite releases the write side (see h2conn.Conn.Unlock); a write error fails the connection.
-func (c *conn) unlockWrite() error {
-	err := c.fc.Unlock()
-	if err != nil {
-		c.fail(err)
-	}
-	return err
-}
-
 // writeControl writes one frame of the connection's own (an acknowledgement, a window update, a
 // reset) through write and flushes it with whatever else is pending.
 func (c *conn) writeControl(write func(fr *http2.Framer) error) {
 	c.fc.Lock()
 	write(c.fc.Framer)
-	c.unlockWrite()
+	c.fc.Unlock()
 }
 
 // writeWindowUpdates gives the backend back inc bytes of stream id's window (none when inc is 0)
@@ -139,7 +130,7 @@ func (c *conn) writeControl(write func(fr *http2.Framer) error) {
 func (c *conn) writeWindowUpdates(id, inc, connInc uint32) {
 	c.fc.Lock()
 	c.fc.WriteWindowUpdates(id, inc, connInc)
-	c.unlockWrite()
+	c.fc.Unlock()
 }
 
 // fail ends the connection with err: every stream fails with it (errUnprocessed for those the
@@ -228,6 +219,7 @@ func (c *conn) handle(f http2.Frame) error {
 // goAwayAndFail tells the backend why the connection ends, and fails it.
 func (c *conn) goAwayAndFail(code http2.ErrCode, err error) {
 	c.writeControl(func(fr *http2.Framer) error { return fr.WriteGoAway(0, code, nil) })
+	c.fc.Sync()
 	c.fail(err)
 }
 
@@ -268,7 +260,7 @@ func (c *conn) handleSettings(f *http2.SettingsFrame) error {
 	if err == nil {
 		c.fc.Framer.WriteSettingsAck()
 	}
-	c.unlockWrite()
+	c.fc.Unlock()
 	return err
 }
 

@@ -56,7 +56,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	c.reserved--
 	if c.err != nil || c.goAway {
 		c.mu.Unlock()
-		c.unlockWrite()
+		c.fc.Unlock()
 		if body {
 			closeBody(req)
 		}
@@ -72,7 +72,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Unlock()
 	c.encodeRequest(req)
 	c.fc.WriteBlock(s.id, !body, maxFrame)
-	if c.unlockWrite() == nil && body {
+	if c.fc.Unlock() == nil && body {
 		go s.writeBody()
 	} else if body {
 		closeBody(req)
@@ -171,21 +171,21 @@ func (s *stream) writeData(p []byte) error {
 		if s.err != nil || s.removed {
 			err := s.endedErr()
 			c.mu.Unlock()
-			c.unlockWrite()
+			c.fc.Unlock()
 			return err
 		}
 		k := int64(len(p))
 		k = min(k, s.sendWindow, c.sendWindow, int64(c.maxFrame))
 		if k <= 0 {
 			c.mu.Unlock()
-			c.unlockWrite()
+			c.fc.Unlock()
 			continue
 		}
 		s.sendWindow -= k
 		c.sendWindow -= k
 		c.mu.Unlock()
 		c.fc.Framer.WriteData(s.id, false, p[:k])
-		if err := c.unlockWrite(); err != nil {
+		if err := c.fc.Unlock(); err != nil {
 			return err
 		}
 		p = p[k:]
@@ -201,7 +201,7 @@ func (s *stream) endBody() {
 	c.mu.Lock()
 	if s.err != nil || s.removed {
 		c.mu.Unlock()
-		c.unlockWrite()
+		c.fc.Unlock()
 		return
 	}
 	s.sentEnd = true
@@ -217,7 +217,7 @@ func (s *stream) endBody() {
 	} else {
 		c.fc.Framer.WriteData(s.id, true, nil)
 	}
-	c.unlockWrite()
+	c.fc.Unlock()
 }
 
 // endedErr returns why the stream ended, for its writer. Under mu.

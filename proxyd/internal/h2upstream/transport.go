@@ -4,7 +4,7 @@
 // It multiplexes the streams of many requests over few connections, as x/net/http2's Transport
 // does, without its per-request goroutine and channels: a request writes its HEADERS itself under
 // the connection's write lock, one reading goroutine per connection hands each stream its response
-// head, body and trailers, and writes of concurrent streams share one flush (see conn.unlockWrite).
+// head, body and trailers, and writes of concurrent streams share one write (see h2conn.Conn).
 // A request with a body has one more goroutine, which copies the body as DATA frames within the
 // backend's flow-control windows.
 package h2upstream

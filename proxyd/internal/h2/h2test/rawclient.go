@@ -37,10 +37,17 @@ func Dial(t testing.TB, addr string, wait time.Duration) *RawClient {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	c := &RawClient{t: t, conn: conn, fr: http2.NewFramer(conn, conn), wait: wait}
+	return NewRawClient(t, conn, conn, wait)
+}
+
+// NewRawClient starts HTTP/2 on conn, writing through w (conn, or a buffer of the test's own in
+// front of it): the client preface and an empty SETTINGS frame; wait bounds every later read.
+func NewRawClient(t testing.TB, conn net.Conn, w io.Writer, wait time.Duration) *RawClient {
+	t.Helper()
+	c := &RawClient{t: t, conn: conn, fr: http2.NewFramer(w, conn), wait: wait}
 	c.enc = hpack.NewEncoder(&c.block)
 	c.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	if _, err := io.WriteString(conn, http2.ClientPreface); err != nil {
+	if _, err := io.WriteString(w, http2.ClientPreface); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.fr.WriteSettings(); err != nil {
