@@ -116,17 +116,11 @@ func (p *proxy) openConns() int {
 	return len(p.srv.active.conns)
 }
 
-// eventually waits until cond holds, polling it, and fails the test when it does not within
+// eventually waits, polling, until cond holds, and fails the test when it does not within
 // waitLimit.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, waitLimit)
-		}
-		time.Sleep(5 * time.Millisecond) // a poll of a bounded wait, not a synchronisation
-	}
+	h2test.Eventually(t, waitLimit, what, cond)
 }
 
 // connServer serves one accepted connection as the engine does after the hand-over.

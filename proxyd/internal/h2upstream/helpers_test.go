@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"proxyd.dev/proxyd/internal/h2/h2test"
 )
 
 // waitLimit bounds every wait of these tests: a wait that runs out fails the test with a message.
@@ -53,13 +55,7 @@ func checkGoroutines(t *testing.T) {
 // waitLimit.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v", what, waitLimit)
-		}
-		time.Sleep(5 * time.Millisecond) // a poll of a bounded wait, not a synchronisation
-	}
+	h2test.Eventually(t, waitLimit, what, cond)
 }
 
 // waitFor waits for ch to be closed (or to deliver) and fails the test when it is not within
