@@ -83,6 +83,11 @@ func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
 	c.sendCond.L = &c.mu
 	// A connection whose write failed is closed, which ends its reader and so every stream.
 	c.fc = h2conn.New(pc, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { pc.Close() })
+	c.fc.Busy = func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.running > 1
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }

@@ -39,9 +39,10 @@ func dropConnectionFields(h http.Header) {
 // RFC 9113 §8.2 and §8.3: without connection-specific fields; TE only as "trailers" and only to
 // an h2c backend (in HTTP/1.1 it is hop-by-hop); the Cookie fields joined into one with "; "
 // (§8.2.3). The pseudo-header fields are not in it: :authority becomes the Host field (or
-// :authority again) through Request.Host, :path the request-target, :method the method.
+// :authority again) through Request.Host, :path the request-target, :method the method. It edits
+// in, the stream's own fields, which nothing reads after them.
 func requestHeader(in http.Header, p protocol) http.Header {
-	h := in.Clone()
+	h := in
 	if h == nil {
 		h = make(http.Header)
 	}

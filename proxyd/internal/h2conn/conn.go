@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +45,11 @@ const maxPending = 64 << 10
 type Conn struct {
 	// Framer reads and writes the frames; its write methods only between Lock and Unlock.
 	Framer *http2.Framer
+
+	// Busy, when set, reports whether other writers are likely to come at once (other streams of
+	// the connection are being handled): the writer about to write to the socket then yields the
+	// processor once, so that their frames share the write. Set before the first Lock.
+	Busy func() bool
 
 	nc      net.Conn
 	timeout time.Duration
@@ -111,6 +117,12 @@ func (c *Conn) Unlock() error {
 		return err
 	}
 	c.flushing = true
+	if c.Busy != nil && c.Busy() {
+		// Others are about to write: let them add their frames to this write.
+		c.mu.Unlock()
+		runtime.Gosched()
+		c.mu.Lock()
+	}
 	for len(c.pending) > 0 && c.err == nil {
 		buf := c.pending
 		c.pending = c.spare[:0]

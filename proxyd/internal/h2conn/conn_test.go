@@ -68,14 +68,22 @@ func TestWritersShareAWrite(t *testing.T) {
 	}
 }
 
-// TestUnlockAloneWrites checks that a writer alone writes its frames before Unlock returns.
+// TestUnlockAloneWrites checks that a writer alone writes its frames before Unlock returns, also
+// when Busy says others may come.
 func TestUnlockAloneWrites(t *testing.T) {
-	nc := &writeCounter{}
-	c := New(nc, 1<<10, 0, nil)
-	for i := range 2 {
-		ping(t, c, byte(i))
-		if len(nc.writes) != i+1 {
-			t.Fatalf("after %d PINGs, %d writes", i+1, len(nc.writes))
+	for _, busy := range []bool{false, true} {
+		nc := &writeCounter{}
+		c := New(nc, 1<<10, 0, nil)
+		asked := 0
+		c.Busy = func() bool { asked++; return busy }
+		for i := range 2 {
+			ping(t, c, byte(i))
+			if len(nc.writes) != i+1 {
+				t.Fatalf("busy %v: after %d PINGs, %d writes", busy, i+1, len(nc.writes))
+			}
+		}
+		if asked != 2 {
+			t.Errorf("busy %v: Busy asked %d times, want once a write", busy, asked)
 		}
 	}
 }
