@@ -537,7 +537,7 @@ func (w *responseWriter) send(p []byte, end bool) error {
 	ended := false // END_STREAM is written
 	if !w.sentHeader {
 		c.fc.StartBlock()
-		c.fc.Field(":status", strconv.Itoa(w.status))
+		c.fc.Field(":status", statusText(w.status))
 		c.fc.Fields(w.header, responseField)
 		ended = endData && left == 0
 		c.fc.WriteBlock(st.id, ended, maxFrame)
@@ -636,4 +636,42 @@ func (st *clientStream) awaitWindow() error {
 		return st.writeErr()
 	}
 	return nil
+}
+
+// statusText returns code in decimal, without allocating for the statuses proxyd answers or
+// relays most.
+func statusText(code int) string {
+	switch code {
+	case http.StatusOK:
+		return "200"
+	case http.StatusNoContent:
+		return "204"
+	case http.StatusPartialContent:
+		return "206"
+	case http.StatusMovedPermanently:
+		return "301"
+	case http.StatusFound:
+		return "302"
+	case http.StatusNotModified:
+		return "304"
+	case http.StatusBadRequest:
+		return "400"
+	case http.StatusNotFound:
+		return "404"
+	case http.StatusBadGateway:
+		return "502"
+	case http.StatusGatewayTimeout:
+		return "504"
+	}
+	return strconv.Itoa(code)
+}
+
+// adoptHeader makes h the response's header when the handler has set none yet, rather than
+// copy it (see relay).
+func (w *responseWriter) adoptHeader(h http.Header) bool {
+	if len(w.header) > 0 || w.wroteHeader {
+		return false
+	}
+	w.header = h
+	return true
 }

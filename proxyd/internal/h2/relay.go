@@ -19,9 +19,12 @@ import (
 // A backend that fails in the middle of the body makes the stream end with RST_STREAM rather than
 // look complete; a client that goes away is logged 499. rc is the stream's ResponseController.
 func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseController) {
-	h := st.w.Header()
-	for k, vv := range resp.Header {
-		h[k] = vv
+	h := resp.Header
+	if a, ok := st.w.(interface{ adoptHeader(http.Header) bool }); !ok || !a.adoptHeader(h) {
+		h = st.w.Header()
+		for k, vv := range resp.Header {
+			h[k] = vv
+		}
 	}
 	dropConnectionFields(h)
 	st.status = resp.StatusCode

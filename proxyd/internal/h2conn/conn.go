@@ -213,12 +213,19 @@ func (c *Conn) WriteBlock(id uint32, endStream bool, maxFrame uint32) {
 	}
 }
 
-// Header returns fields as an http.Header with canonical names. The reader's own.
+// Header returns fields as an http.Header with canonical names; the values of the names that come
+// once share one array, as net/textproto's reader does. The reader's own.
 func (c *Conn) Header(fields []hpack.HeaderField) http.Header {
 	h := make(http.Header, len(fields))
-	for _, f := range fields {
+	values := make([]string, len(fields))
+	for i, f := range fields {
 		name := c.canonical.get(f.Name, http.CanonicalHeaderKey)
-		h[name] = append(h[name], f.Value)
+		if vv, ok := h[name]; ok {
+			h[name] = append(vv, f.Value)
+			continue
+		}
+		values[i] = f.Value
+		h[name] = values[i : i+1 : i+1]
 	}
 	return h
 }
