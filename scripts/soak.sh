@@ -12,12 +12,14 @@
 # Sizes (defaults in brackets): SOAK_CONNS [9000] and SOAK_REQUESTS [10] for many; SOAK_HOSTILE [200]
 # clients per kind and SOAK_NORMAL [10] well-behaved ones for hostile; SOAK_FAULTS [20] requests per
 # fault; SOAK_FD_LIMIT [200] and SOAK_FD_EXTRA [400] for fdlimit; SOAK_SHUTDOWN_CONNS [200] and
-# SOAK_SHUTDOWN_SLOW [50] for shutdown; SOAK_SOAK_CONNS [100] and SOAK_RATE [1000 req/s] for soak.
+# SOAK_SHUTDOWN_SLOW [50] for shutdown; SOAK_H2_CONNS [64], SOAK_H2_STREAMS [32] and SOAK_H2_REQUESTS
+# [50] per stream for h2; SOAK_SOAK_CONNS [100] and SOAK_RATE [1000 req/s] for soak.
 #
 # Scenarios: many (9,000 concurrent keep-alive connections, mixed routes), hostile (slowloris,
 # stalled bodies, unread responses, half-open and silent clients), faults (backends that refuse,
 # reset at every stage, stay silent, close idle connections), fdlimit (proxyd under ulimit -n 200),
-# shutdown (SIGTERM under load), soak (steady mixed load, resource growth).
+# shutdown (SIGTERM under load), h2 (HTTP/2 connections with many streams each, GETs, POSTs and
+# streams the client resets), soak (steady mixed load, resource growth).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 command -v go >/dev/null || PATH=/usr/local/go/bin:$PATH
@@ -35,13 +37,14 @@ fi
 echo "proxyd soak: $(nproc) cores, soak ${DUR}, $(date -u +%FT%TZ), work dir $WORK"
 status=0
 : > "$WORK/summary"
-for s in ${SCENARIOS:-many hostile faults fdlimit shutdown soak}; do
+for s in ${SCENARIOS:-many hostile faults fdlimit shutdown h2 soak}; do
   case $s in
     many)     args=(-conns "${SOAK_CONNS:-9000}" -requests "${SOAK_REQUESTS:-10}") ;;
     hostile)  args=(-hostile "${SOAK_HOSTILE:-200}" -normal "${SOAK_NORMAL:-10}") ;;
     faults)   args=(-faults "${SOAK_FAULTS:-20}") ;;
     fdlimit)  args=(-fd-limit "${SOAK_FD_LIMIT:-200}" -fd-extra "${SOAK_FD_EXTRA:-400}") ;;
     shutdown) args=(-shutdown-conns "${SOAK_SHUTDOWN_CONNS:-200}" -shutdown-slow "${SOAK_SHUTDOWN_SLOW:-50}") ;;
+    h2)       args=(-h2-conns "${SOAK_H2_CONNS:-64}" -h2-streams "${SOAK_H2_STREAMS:-32}" -requests "${SOAK_H2_REQUESTS:-50}") ;;
     soak)     args=(-duration "$DUR" -soak-conns "${SOAK_SOAK_CONNS:-100}" -rate "${SOAK_RATE:-1000}") ;;
     *) echo "FAIL $s: no such scenario" | tee -a "$WORK/summary"; status=1; continue ;;
   esac

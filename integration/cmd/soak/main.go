@@ -3,7 +3,7 @@
 // Command soak runs proxyd under load and abuse on loopback and checks that it stays correct and
 // gives back what it takes: file descriptors, memory and threads. Each run is one scenario:
 //
-//	soak -scenario many|hostile|faults|fdlimit|shutdown|soak -proxyd PATH [flags]
+//	soak -scenario many|hostile|faults|fdlimit|shutdown|soak|h2 -proxyd PATH [flags]
 //
 // The backends are served by soak itself, in-process on free loopback ports; proxyd runs as a child
 // process on a free loopback port and is stopped with SIGTERM at the end (it must exit 0). soak
@@ -54,11 +54,14 @@ type options struct {
 	soakConns int
 	rate      int
 	tolerance float64
+
+	h2Conns   int
+	h2Streams int
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenario, "scenario", "", "scenario to run: many, hostile, faults, fdlimit, shutdown or soak")
+	flag.StringVar(&o.scenario, "scenario", "", "scenario to run: many, hostile, faults, fdlimit, shutdown, soak or h2")
 	flag.StringVar(&o.proxyd, "proxyd", "", "path of the proxyd binary")
 	flag.StringVar(&o.logDir, "log-dir", os.TempDir(), "directory for proxyd's logs")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound of the whole scenario (for soak, beyond -duration)")
@@ -86,6 +89,8 @@ func main() {
 
 	flag.DurationVar(&o.duration, "duration", 5*time.Minute, "soak: duration")
 	flag.IntVar(&o.soakConns, "soak-conns", 100, "soak: client connections")
+	flag.IntVar(&o.h2Conns, "h2-conns", 64, "h2: HTTP/2 client connections")
+	flag.IntVar(&o.h2Streams, "h2-streams", 32, "h2: concurrent streams per connection")
 	flag.IntVar(&o.rate, "rate", 1000, "soak: requests per second, all connections together")
 	flag.Float64Var(&o.tolerance, "tolerance", 0.10, "soak: growth allowed from the first third to the last, as a fraction")
 	flag.Parse()
@@ -101,10 +106,11 @@ func run(o options) int {
 		"fdlimit":  runFDLimit,
 		"shutdown": runShutdown,
 		"soak":     runSoak,
+		"h2":       runH2,
 	}
 	fn, ok := scenarios[o.scenario]
 	if !ok || o.proxyd == "" {
-		fmt.Fprintln(os.Stderr, "usage: soak -scenario many|hostile|faults|fdlimit|shutdown|soak -proxyd PATH [flags]")
+		fmt.Fprintln(os.Stderr, "usage: soak -scenario many|hostile|faults|fdlimit|shutdown|soak|h2 -proxyd PATH [flags]")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
