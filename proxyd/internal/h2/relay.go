@@ -15,7 +15,9 @@ import (
 // reaches the client message by message. A body of known length is flushed after every write but
 // the one that completes it: its head leaves with its first bytes, and its last bytes leave with
 // END_STREAM when the handler returns, so a small response is one write to the client rather than
-// three. A client that takes no byte for the idle timeout resets the stream (see flushedWriter).
+// three. A response without a body (http.NoBody: the backend's head ended its stream, as gRPC's
+// trailers-only answers do) leaves as its head alone, with END_STREAM, whatever its length says.
+// A client that takes no byte for the idle timeout resets the stream (see flushedWriter).
 // A backend that fails in the middle of the body makes the stream end with RST_STREAM rather than
 // look complete; a client that goes away is logged 499. rc is the stream's ResponseController.
 func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseController) {
@@ -34,7 +36,7 @@ func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseControl
 	out := flushedWriter{w: st.w, rc: rc, idle: s.cfg.IdleTimeout}
 	st.w.WriteHeader(resp.StatusCode)
 	known := resp.ContentLength >= 0
-	if !known {
+	if !known && resp.Body != http.NoBody {
 		if err := out.writeFlushed(nil); err != nil {
 			s.clientLeft(st, err)
 			return
@@ -69,7 +71,7 @@ func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseControl
 			panic(http.ErrAbortHandler)
 		}
 	}
-	if known && st.bytes == 0 {
+	if st.bytes == 0 && (known || resp.Body == http.NoBody) {
 		out.arm() // the head alone leaves when the handler returns, under the deadline
 	}
 	for k, vv := range resp.Trailer {

@@ -2,15 +2,21 @@ package h2
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
+	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -114,21 +120,121 @@ func TestKnownLengthResponseFrames(t *testing.T) {
 			}))
 			c := dialReady(t, startProxy(t, testConfig(t, routetest.Table(t, addr(be)))).addr)
 			c.Get(1, "/x")
-			var got []string
-			for ended := false; !ended; {
-				switch f := c.Next().(type) {
-				case *http2.MetaHeadersFrame:
-					got = append(got, fmt.Sprintf("HEADERS %s end=%v", f.PseudoValue("status"), f.StreamEnded()))
-					ended = f.StreamEnded()
-				case *http2.DataFrame:
-					got = append(got, fmt.Sprintf("DATA %q end=%v", f.Data(), f.StreamEnded()))
-					ended = f.StreamEnded()
-				}
-			}
+			got := streamFrames(c, "")
 			want := []string{"HEADERS 200 end=false", `DATA "hello" end=true`}
 			if diff := cmp.Diff(want, got); diff != "" {
 				t.Errorf("frames (-want +got):\n%s", diff)
 			}
 		})
 	}
+}
+
+// TestHeadOnlyResponseFrames checks that a response whose head ends the backend's stream and
+// says no length, as gRPC's trailers-only answers do (grpc-status in the head), reaches the client
+// as one HEADERS frame with END_STREAM: a gRPC client reads a status only from a head that ends
+// the stream, or from trailers.
+func TestHeadOnlyResponseFrames(t *testing.T) {
+	be := startTrailersOnly(t)
+	c := dialReady(t, startProxy(t, testConfig(t, routetest.Table(t, be))).addr)
+	c.Get(1, "/x")
+	got := streamFrames(c, "grpc-status")
+	if diff := cmp.Diff([]string{"HEADERS 200 grpc-status=5 end=true"}, got); diff != "" {
+		t.Errorf("frames (-want +got):\n%s", diff)
+	}
+}
+
+// startTrailersOnly starts an h2c backend that answers every request as a gRPC server answers a
+// call that fails at once: one HEADERS frame with :status 200, grpc-status 5 and END_STREAM, and
+// no Content-Length. It returns its address; cleanup closes it and waits for its goroutines.
+func startTrailersOnly(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		wg.Wait()
+	})
+	wg.Go(func() {
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer nc.Close()
+				stop := context.AfterFunc(t.Context(), func() { nc.Close() })
+				defer stop()
+				serveTrailersOnly(nc)
+			})
+		}
+	})
+	return ln.Addr().String()
+}
+
+// serveTrailersOnly serves one connection of startTrailersOnly's backend until it ends.
+func serveTrailersOnly(nc net.Conn) {
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(nc, preface); err != nil {
+		return
+	}
+	fr := http2.NewFramer(nc, nc)
+	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	if fr.WriteSettings() != nil {
+		return
+	}
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			return
+		}
+		switch f := f.(type) {
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				fr.WriteSettingsAck()
+			}
+		case *http2.MetaHeadersFrame:
+			block.Reset()
+			for _, kv := range [][2]string{{":status", "200"}, {"content-type", "application/grpc"}, {"grpc-status", "5"}} {
+				enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
+			}
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+		}
+	}
+}
+
+// streamFrames reads the frames of the stream opened last up to its end and describes each: a
+// HEADERS frame by its :status (and the value of field, when field is not ""), a DATA frame by its
+// data, both by whether they end the stream.
+func streamFrames(c *h2test.RawClient, field string) []string {
+	var got []string
+	for ended := false; !ended; {
+		switch f := c.Next().(type) {
+		case *http2.MetaHeadersFrame:
+			desc := "HEADERS " + f.PseudoValue("status")
+			if field != "" {
+				desc += " " + field + "=" + headerValue(f, field)
+			}
+			got = append(got, fmt.Sprintf("%s end=%v", desc, f.StreamEnded()))
+			ended = f.StreamEnded()
+		case *http2.DataFrame:
+			got = append(got, fmt.Sprintf("DATA %q end=%v", f.Data(), f.StreamEnded()))
+			ended = f.StreamEnded()
+		}
+	}
+	return got
+}
+
+// headerValue returns the value of the field name in f, or "".
+func headerValue(f *http2.MetaHeadersFrame, name string) string {
+	for _, hf := range f.RegularFields() {
+		if hf.Name == name {
+			return hf.Value
+		}
+	}
+	return ""
 }

@@ -328,10 +328,13 @@ func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		s.wantLength = -1
 	}
 	s.resp = resp
-	s.publishHead()
 	if f.StreamEnded() {
-		err = s.markRecvEnd()
+		// No body: the head is the whole response (gRPC's trailers-only answers are such).
+		if err = s.markRecvEnd(); err == nil {
+			resp.Body = http.NoBody
+		}
 	}
+	s.publishHead()
 	c.mu.Unlock()
 	if err != nil {
 		c.reset(s, http2.ErrCodeProtocol, err)
