@@ -24,10 +24,21 @@ const grpcDeadline = 200 * time.Millisecond
 // TestGRPCThroughProxy runs a gRPC client through proxyd against the gRPC backend (its own route,
 // with --rewrite off, as gRPC paths are service names): unary, server, client and bidirectional
 // streaming, status codes, metadata both ways, a deadline and a cancellation that reach the
-// backend.
+// backend. The backend is served both by net/http's HTTP/2 server and by grpc-go's own, which
+// answers the failing calls of the status codes with trailers-only responses.
 func TestGRPCThroughProxy(t *testing.T) {
 	t.Parallel()
-	g := startBackend(t, api.ModeGRPC, "grpc")
+	for _, mode := range []string{api.ModeGRPC, api.ModeGRPCNative} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			testGRPCThroughProxy(t, mode)
+		})
+	}
+}
+
+// testGRPCThroughProxy is TestGRPCThroughProxy against the backend served in mode.
+func testGRPCThroughProxy(t *testing.T, mode string) {
+	g := startBackend(t, mode, "grpc")
 	def := startBackend(t, api.ModeHTTP1, "default")
 	proxy := startProxy(t, def.addr, "-r", "/"+api.GRPCService+"/="+g.addr)
 	conn, err := grpc.NewClient(proxy,

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,9 +20,9 @@ import (
 // maxServerStream bounds the count api.GRPCServerStream can be asked for (10,000).
 const maxServerStream = 10_000
 
-// newGRPCHandler returns the handler of api.ModeGRPC: a gRPC server with api.GRPCService, served
-// by net/http's HTTP/2 (grpc.Server.ServeHTTP).
-func newGRPCHandler() http.Handler {
+// newGRPCServer returns a gRPC server with api.GRPCService: the handler of api.ModeGRPC, served by
+// net/http's HTTP/2 (grpc.Server.ServeHTTP), or the server of api.ModeGRPCNative.
+func newGRPCServer() *grpc.Server {
 	e := &grpcEcho{changed: make(chan struct{})}
 	srv := grpc.NewServer(grpc.ForceServerCodec(api.RawCodec{}))
 	srv.RegisterService(&grpc.ServiceDesc{

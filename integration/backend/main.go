@@ -17,11 +17,13 @@ import (
 	"os/signal"
 	"syscall"
 
+	"google.golang.org/grpc"
+
 	"proxyd.dev/integration/backend/api"
 )
 
 func main() {
-	mode := flag.String("mode", api.ModeHTTP1, "what to serve: http1, h2c, ws, sse or grpc")
+	mode := flag.String("mode", api.ModeHTTP1, "what to serve: http1, h2c, ws, sse, grpc or grpc-native")
 	name := flag.String("name", "backend", "name reported in every echo")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	proxied := flag.Bool("proxy-protocol", false, "read a PROXY protocol header (v1 or v2) at the start of every connection; echoes report its client")
@@ -49,21 +51,39 @@ func run(mode, name, addr string, proxied bool) error {
 	defer stop()
 	go closeOnDone(ctx, srv)
 	log.Printf("%s mode=%s name=%s addr=%s", api.ReadyLine, mode, name, ln.Addr())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve on %s: %w", ln.Addr(), err)
 	}
 	log.Printf("backend stopped")
 	return nil
 }
 
+// server serves a mode on a listener until Close, which ends its connections at once.
+type server interface {
+	Serve(net.Listener) error
+	Close() error
+}
+
 // closeOnDone closes srv and all its connections, without a grace period, when ctx ends.
-func closeOnDone(ctx context.Context, srv *http.Server) {
+func closeOnDone(ctx context.Context, srv server) {
 	<-ctx.Done()
 	srv.Close()
 }
 
+// nativeGRPC is the server of api.ModeGRPCNative: grpc-go's own.
+type nativeGRPC struct{ *grpc.Server }
+
+// Close stops the server and closes its connections.
+func (g nativeGRPC) Close() error {
+	g.Stop()
+	return nil
+}
+
 // newServer returns the server of one mode.
-func newServer(mode, name string) (*http.Server, error) {
+func newServer(mode, name string) (server, error) {
+	if mode == api.ModeGRPCNative {
+		return nativeGRPC{newGRPCServer()}, nil
+	}
 	srv := &http.Server{}
 	switch mode {
 	case api.ModeHTTP1:
@@ -76,11 +96,11 @@ func newServer(mode, name string) (*http.Server, error) {
 	case api.ModeSSE:
 		srv.Handler = newSSEMux()
 	case api.ModeGRPC:
-		srv.Handler = newGRPCHandler()
+		srv.Handler = newGRPCServer()
 		srv.Protocols = h2cProtocols()
 	default:
-		return nil, fmt.Errorf("unknown -mode %q (want %s, %s, %s, %s or %s)",
-			mode, api.ModeHTTP1, api.ModeH2C, api.ModeWS, api.ModeSSE, api.ModeGRPC)
+		return nil, fmt.Errorf("unknown -mode %q (want %s, %s, %s, %s, %s or %s)",
+			mode, api.ModeHTTP1, api.ModeH2C, api.ModeWS, api.ModeSSE, api.ModeGRPC, api.ModeGRPCNative)
 	}
 	return srv, nil
 }

@@ -15,6 +15,11 @@ const (
 	ModeWS = "ws"
 	// ModeSSE serves a text/event-stream on every path except PathNext and PathStatus.
 	ModeSSE = "sse"
-	// ModeGRPC serves the gRPC service GRPCService over HTTP/2 cleartext (prior knowledge).
+	// ModeGRPC serves the gRPC service GRPCService over HTTP/2 cleartext (prior knowledge),
+	// through net/http's HTTP/2 server (grpc.Server.ServeHTTP).
 	ModeGRPC = "grpc"
+	// ModeGRPCNative serves the same service with grpc-go's own HTTP/2 server (grpc.Server.Serve),
+	// which answers a call that fails at once with a trailers-only response: one HEADERS frame that
+	// carries grpc-status and ends the stream.
+	ModeGRPCNative = "grpc-native"
 )
