@@ -42,9 +42,9 @@ type clientConn struct {
 	fc         *h2conn.Conn
 	remoteAddr string
 	// ctx is the parent of every stream's context, with the connection's own backends when
-	// --proxy-protocol is on; cancel ends it with the connection.
-	ctx    context.Context
-	cancel context.CancelFunc
+	// --proxy-protocol is on. It is never cancelled: the end of the connection ends each stream's
+	// context (see end), and streams need not register with a parent.
+	ctx context.Context
 	// handlers counts the handler goroutines, for the connection to wait for them at its end.
 	handlers sync.WaitGroup
 	idle     *time.Timer // closes the connection once it has had no stream for the idle timeout
@@ -88,7 +88,7 @@ func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
 		defer c.mu.Unlock()
 		return c.running > 1
 	}
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ctx = context.Background()
 	return c
 }
 
@@ -170,7 +170,6 @@ func (c *clientConn) end() {
 		c.idle.Stop()
 	}
 	c.mu.Unlock()
-	c.cancel()
 	c.nc.Close()
 	c.handlers.Wait()
 }
