@@ -30,6 +30,9 @@ const HeaderTableSize = 4096
 // maxCachedNames bounds each cache of field names.
 const maxCachedNames = 256
 
+// maxKept bounds the buffer a connection keeps for its next writes once a write is done.
+const maxKept = 2 * FrameSize
+
 // maxPending bounds the bytes written and waiting for the socket: a writer that finds more waits
 // until they are written, so a peer that reads slowly holds back its writers rather than grows
 // the buffer.
@@ -135,6 +138,9 @@ func (c *Conn) Unlock() error {
 		c.written.Broadcast()
 	}
 	c.flushing = false
+	if cap(c.spare) > maxKept {
+		c.spare = nil // a burst's buffer goes back to the heap rather than stay with an idle connection
+	}
 	err := c.err
 	c.mu.Unlock()
 	if err != nil && c.onError != nil {

@@ -158,3 +158,19 @@ func TestHeaderCanonical(t *testing.T) {
 		t.Errorf("header (-want +got):\n%s", diff)
 	}
 }
+
+// TestBurstBufferReleased checks that the buffer of a burst larger than maxKept does not stay with
+// the connection once written.
+func TestBurstBufferReleased(t *testing.T) {
+	c := New(&writeCounter{}, 1<<10, 0, nil)
+	c.Lock()
+	for range 10 {
+		c.Framer.WriteData(1, false, make([]byte, FrameSize))
+	}
+	if err := c.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if n := cap(c.pending) + cap(c.spare); n > 2*maxKept {
+		t.Errorf("%d bytes of buffers kept after a burst of %d, want at most %d", n, 10*FrameSize, 2*maxKept)
+	}
+}
