@@ -442,6 +442,8 @@ type responseWriter struct {
 	pending     []byte // body bytes not written yet
 }
 
+// Header returns the response's header, to set before WriteHeader (and trailers after it, named
+// with http.TrailerPrefix).
 func (w *responseWriter) Header() http.Header {
 	if w.header == nil {
 		w.header = make(http.Header)
@@ -537,7 +539,7 @@ func (w *responseWriter) send(p []byte, end bool) error {
 	ended := false // END_STREAM is written
 	if !w.sentHeader {
 		c.fc.StartBlock()
-		c.fc.Field(":status", statusText(w.status))
+		c.fc.Field(":status", statusDigits(w.status))
 		c.fc.Fields(w.header, responseField)
 		ended = endData && left == 0
 		c.fc.WriteBlock(st.id, ended, maxFrame)
@@ -638,9 +640,9 @@ func (st *clientStream) awaitWindow() error {
 	return nil
 }
 
-// statusText returns code in decimal, without allocating for the statuses proxyd answers or
+// statusDigits returns code in decimal, without allocating for the statuses proxyd answers or
 // relays most.
-func statusText(code int) string {
+func statusDigits(code int) string {
 	switch code {
 	case http.StatusOK:
 		return "200"

@@ -97,6 +97,7 @@ func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration, onError 
 // frameSink is where the Framer writes frames: the pending buffer. Under Lock.
 type frameSink Conn
 
+// Write adds the frame in p to the pending buffer.
 func (s *frameSink) Write(p []byte) (int, error) {
 	s.pending = append(s.pending, p...)
 	return len(p), nil
