@@ -36,22 +36,9 @@ func WaitReadable(c syscall.Conn) error {
 	return wait(rc)
 }
 
-// PeerGone reports whether the peer of c has reset the connection, or closed it with nothing left
-// unread: its next read would return EOF or an error rather than bytes or a wait.
-func PeerGone(c syscall.Conn) bool {
-	k, err := NewChecker(c)
-	return err != nil || k.PeerGone()
-}
-
-// Quiet reports whether c has nothing to read and no EOF or error pending: true for an idle
-// keep-alive connection whose peer has neither sent anything nor closed it.
-func Quiet(c syscall.Conn) bool {
-	k, err := NewChecker(c)
-	return err == nil && k.Quiet()
-}
-
-// Checker asks Quiet and PeerGone of one connection again and again without allocating: it keeps
-// the connection's RawConn and the callbacks that poll it. It is not safe for concurrent use.
+// Checker asks of one connection, again and again without allocating, whether it is quiet and
+// whether its peer is gone: it keeps the connection's RawConn and the callbacks that poll it. It is
+// not safe for concurrent use.
 type Checker struct {
 	rc            syscall.RawConn
 	quiet, gone   func(fd uintptr)
@@ -70,13 +57,15 @@ func NewChecker(c syscall.Conn) (*Checker, error) {
 	return k, nil
 }
 
-// Quiet reports what Quiet(c) reports for the checker's connection.
+// Quiet reports whether the connection has nothing to read and no EOF or error pending: true for an
+// idle keep-alive connection whose peer has neither sent anything nor closed it.
 func (k *Checker) Quiet() bool {
 	k.quietA = false
 	return k.rc.Control(k.quiet) == nil && k.quietA
 }
 
-// PeerGone reports what PeerGone(c) reports for the checker's connection.
+// PeerGone reports whether the peer has reset the connection, or closed it with nothing left
+// unread: the next read would return EOF or an error rather than bytes or a wait.
 func (k *Checker) PeerGone() bool {
 	k.goneA = false
 	return k.rc.Control(k.gone) != nil || k.goneA
