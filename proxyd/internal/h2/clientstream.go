@@ -436,14 +436,14 @@ func (c *clientConn) runHandler(st *clientStream, tooLarge bool) {
 type responseWriter struct {
 	st          *clientStream
 	header      http.Header
+	trailer     http.Header // sent after the body, when it has fields
 	status      int
 	wroteHeader bool   // WriteHeader was called
 	sentHeader  bool   // the HEADERS frame is written
 	pending     []byte // body bytes not written yet
 }
 
-// Header returns the response's header, to set before WriteHeader (and trailers after it, named
-// with http.TrailerPrefix).
+// Header returns the response's header, to set before WriteHeader.
 func (w *responseWriter) Header() http.Header {
 	if w.header == nil {
 		w.header = make(http.Header)
@@ -474,21 +474,17 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// FlushError sends the head and what the body has pending (http.ResponseController.Flush).
-func (w *responseWriter) FlushError() error {
+// flush sends the head and what the body has pending.
+func (w *responseWriter) flush() error {
 	w.WriteHeader(http.StatusOK)
 	return w.send(nil, false)
 }
 
-// SetReadDeadline bounds the reads of the request body (http.ResponseController).
+// SetReadDeadline bounds the reads of the request body.
 func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.setReadDeadline(t) }
 
-// SetWriteDeadline bounds the response: the stream is reset at t unless it ended
-// (http.ResponseController).
+// SetWriteDeadline bounds the response: the stream is reset at t unless it ended.
 func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.st.setWriteDeadline(t) }
-
-// EnableFullDuplex: a stream's request body may always be read while the response is written.
-func (w *responseWriter) EnableFullDuplex() error { return nil }
 
 // finish ends the response: the head if not sent, what is pending, and the trailer, with
 // END_STREAM.
@@ -516,15 +512,12 @@ func (st *clientStream) writeErr() error {
 }
 
 // send writes the head if it is not written yet, the pending body bytes and p as DATA frames
-// within the flow-control windows, waiting for them as needed; with end, the trailer (the fields
-// named with http.TrailerPrefix) and END_STREAM.
+// within the flow-control windows, waiting for them as needed; with end, the trailer, if any, and
+// END_STREAM.
 func (w *responseWriter) send(p []byte, end bool) error {
 	st, c := w.st, w.st.c
-	var trailer http.Header
-	if end {
-		trailer = w.trailer()
-	}
-	endData := end && trailer == nil
+	withTrailer := end && len(w.trailer) > 0
+	endData := end && !withTrailer
 	left := len(w.pending) + len(p)
 	c.fc.Lock()
 	c.mu.Lock()
@@ -570,9 +563,9 @@ func (w *responseWriter) send(p []byte, end bool) error {
 	if endData && !ended {
 		c.fc.Framer.WriteData(st.id, true, nil)
 	}
-	if trailer != nil {
+	if withTrailer {
 		c.fc.StartBlock()
-		c.fc.Fields(trailer, func(string, []string) bool { return true })
+		c.fc.Fields(w.trailer, func(string, []string) bool { return true })
 		c.fc.WriteBlock(st.id, true, maxFrame)
 	}
 	if end {
@@ -587,26 +580,9 @@ func (w *responseWriter) send(p []byte, end bool) error {
 	return nil
 }
 
-// trailer returns the response's trailer, the fields named with http.TrailerPrefix (as relay sets
-// them); nil when there is none.
-func (w *responseWriter) trailer() http.Header {
-	var trailer http.Header
-	for name, values := range w.header {
-		if after, ok := strings.CutPrefix(name, http.TrailerPrefix); ok {
-			if trailer == nil {
-				trailer = make(http.Header)
-			}
-			trailer[http.CanonicalHeaderKey(after)] = values
-		}
-	}
-	return trailer
-}
-
 // responseField reports whether a field of the response's head is sent: not a connection-specific
-// one (RFC 9113 §8.2.2), not a trailer field named with http.TrailerPrefix.
-func responseField(name string, _ []string) bool {
-	return !isConnectionField(name) && !strings.HasPrefix(name, http.TrailerPrefix)
-}
+// one (RFC 9113 §8.2.2).
+func responseField(name string, _ []string) bool { return !isConnectionField(name) }
 
 // reserve takes up to n bytes of the stream's and the connection's send windows, and of the
 // client's frame size; 0 when a window is empty. The error is the stream's, once it ended.
@@ -666,14 +642,4 @@ func statusDigits(code int) string {
 		return "504"
 	}
 	return strconv.Itoa(code)
-}
-
-// adoptHeader makes h the response's header when the handler has set none yet, rather than
-// copy it (see relay).
-func (w *responseWriter) adoptHeader(h http.Header) bool {
-	if len(w.header) > 0 || w.wroteHeader {
-		return false
-	}
-	w.header = h
-	return true
 }

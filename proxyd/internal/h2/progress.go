@@ -9,12 +9,12 @@ import (
 	"time"
 )
 
-// progressDeadline keeps a stream's read deadline (http.ResponseController's) a progress timeout: each transfer that moves bytes pushes it to idle past its last progress. To spare a
-// timer reset per read or write, it re-arms only once a quarter of idle has passed since it last
-// did, with a quarter of idle to spare: a stream that stops moving ends between idle and 1.25 idle
+// progressDeadline keeps a stream's read deadline a progress timeout: each transfer that moves
+// bytes pushes it to idle past its last progress. To spare a timer reset per read or write, it
+// re-arms only once a quarter of idle has passed since it last did, with a quarter of idle to spare: a stream that stops moving ends between idle and 1.25 idle
 // after its last progress. Not safe for concurrent use.
 type progressDeadline struct {
-	set   func(time.Time) error // SetReadDeadline of the stream's controller
+	set   func(time.Time) error // SetReadDeadline of the stream's response writer
 	idle  time.Duration
 	armed time.Time // when set was last called
 }
@@ -39,7 +39,7 @@ type streamBody struct {
 	mu       sync.Mutex
 	deadline progressDeadline // guarded by mu
 	// unbounded is set once the response streams or the handler has returned (then the stream's
-	// controller is gone): no deadline is set any more. Guarded by mu.
+	// response writer is done): no deadline is set any more. Guarded by mu.
 	unbounded bool
 	stalled   bool // a read ran out of the idle timeout; guarded by mu
 	// read counts the body bytes read, for the metrics.
@@ -86,7 +86,7 @@ func (b *streamBody) responseStarted() {
 }
 
 // handlerDone marks the end of the stream's handler: the transport may go on reading, but must not
-// touch the stream's controller any more.
+// touch the stream's response writer any more.
 func (b *streamBody) handlerDone() {
 	b.mu.Lock()
 	b.unbounded = true

@@ -19,21 +19,15 @@ import (
 // trailers-only answers do) leaves as its head alone, with END_STREAM, whatever its length says.
 // A client that takes no byte for the idle timeout resets the stream (see flushedWriter).
 // A backend that fails in the middle of the body makes the stream end with RST_STREAM rather than
-// look complete; a client that goes away is logged 499. rc is the stream's ResponseController.
-func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseController) {
-	h := resp.Header
-	if a, ok := st.w.(interface{ adoptHeader(http.Header) bool }); !ok || !a.adoptHeader(h) {
-		h = st.w.Header()
-		for k, vv := range resp.Header {
-			h[k] = vv
-		}
-	}
-	dropConnectionFields(h)
+// look complete; a client that goes away is logged 499.
+func (s *Server) relay(st *stream, resp *http.Response) {
+	dropConnectionFields(resp.Header)
+	st.w.header = resp.Header // the relay writes the stream's response first and alone
 	st.status = resp.StatusCode
 	if st.body != nil {
 		st.body.responseStarted()
 	}
-	out := flushedWriter{w: st.w, rc: rc, idle: s.cfg.IdleTimeout}
+	out := flushedWriter{w: st.w, idle: s.cfg.IdleTimeout}
 	st.w.WriteHeader(resp.StatusCode)
 	known := resp.ContentLength >= 0
 	if !known && resp.Body != http.NoBody {
@@ -74,9 +68,7 @@ func (s *Server) relay(st *stream, resp *http.Response, rc *http.ResponseControl
 	if st.bytes == 0 && (known || resp.Body == http.NoBody) {
 		out.arm() // the head alone leaves when the handler returns, under the deadline
 	}
-	for k, vv := range resp.Trailer {
-		h[http.TrailerPrefix+k] = vv
-	}
+	st.w.trailer = resp.Trailer
 	s.logStream(st)
 }
 
@@ -91,21 +83,20 @@ func (s *Server) clientLeft(st *stream, err error) {
 // flushed writes the deadline is lifted: the engine resets a stream whose deadline passes even
 // while nothing is written, and a backend may pause as long as it likes.
 type flushedWriter struct {
-	w    http.ResponseWriter
-	rc   *http.ResponseController
+	w    *responseWriter
 	idle time.Duration
 }
 
 // writeFlushed writes p (nothing: only what is pending, the head) and flushes it.
 func (f flushedWriter) writeFlushed(p []byte) error {
 	f.arm()
-	defer f.rc.SetWriteDeadline(time.Time{})
+	defer f.w.SetWriteDeadline(time.Time{})
 	if len(p) > 0 {
 		if _, err := f.w.Write(p); err != nil {
 			return err
 		}
 	}
-	return f.rc.Flush()
+	return f.w.flush()
 }
 
 // writeLast writes the body's last bytes without flushing them: the engine sends what is pending
@@ -119,5 +110,5 @@ func (f flushedWriter) writeLast(p []byte) error {
 
 // arm sets the write deadline to the idle timeout from now.
 func (f flushedWriter) arm() {
-	f.rc.SetWriteDeadline(time.Now().Add(f.idle))
+	f.w.SetWriteDeadline(time.Now().Add(f.idle))
 }

@@ -21,7 +21,7 @@ var (
 
 // stream is one proxied stream: what its logs say. Owned by the stream's handler goroutine.
 type stream struct {
-	w       http.ResponseWriter
+	w       *responseWriter
 	r       *http.Request
 	start   time.Time
 	backend *backend    // the backend the stream was routed to, set right after routing
@@ -36,7 +36,7 @@ type stream struct {
 // :path, rewrites it when --rewrite applies, and forwards it, or answers it itself: 431 for a
 // header list over the limit (tooLarge), 400 for a path the router rejects, 405 for CONNECT unless
 // allowed.
-func (s *Server) serveStream(w http.ResponseWriter, r *http.Request, tooLarge bool) {
+func (s *Server) serveStream(w *responseWriter, r *http.Request, tooLarge bool) {
 	s.cfg.Metrics.StreamOpened()
 	defer s.cfg.Metrics.StreamClosed()
 	st := &stream{w: w, r: r, start: time.Now()}
@@ -86,14 +86,12 @@ func (s *Server) forward(st *stream, target string) {
 	ctx, cancel := context.WithCancelCause(st.r.Context())
 	defer cancel(nil)
 	timer := &headTimer{backend: b.addr, limit: s.cfg.ResponseHeaderTimeout, cancel: cancel}
-	// One controller for the stream: the request body's read deadline and the response's writes.
-	rc := http.NewResponseController(st.w)
 	var body io.ReadCloser = http.NoBody
 	if st.r.ContentLength == 0 {
 		timer.start()
 	} else {
 		st.body = &streamBody{ReadCloser: st.r.Body, timer: timer}
-		st.body.deadline = progressDeadline{set: rc.SetReadDeadline, idle: s.cfg.IdleTimeout}
+		st.body.deadline = progressDeadline{set: st.w.SetReadDeadline, idle: s.cfg.IdleTimeout}
 		defer st.body.handlerDone()
 		body = st.body
 	}
@@ -111,5 +109,5 @@ func (s *Server) forward(st *stream, target string) {
 		return
 	}
 	defer resp.Body.Close()
-	s.relay(st, resp, rc)
+	s.relay(st, resp)
 }
