@@ -582,7 +582,7 @@ func (w *responseWriter) send(p []byte, end bool) error {
 
 // responseField reports whether a field of the response's head is sent: not a connection-specific
 // one (RFC 9113 §8.2.2).
-func responseField(name string, _ []string) bool { return !isConnectionField(name) }
+func responseField(name string, _ []string) bool { return !h2conn.IsConnectionField(name) }
 
 // reserve takes up to n bytes of the stream's and the connection's send windows, and of the
 // client's frame size; 0 when a window is empty. The error is the stream's, once it ended.

@@ -4,24 +4,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"proxyd.dev/proxyd/internal/h2conn"
 )
 
-// connectionFields are the connection-specific fields of RFC 9113 §8.2.2: meaningless, and
-// malformed, in HTTP/2, hop-by-hop in HTTP/1.1. None of them is forwarded either way.
-var connectionFields = [...]string{"Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade"}
-
-// isConnectionField reports whether name, in any case, is one of connectionFields.
-func isConnectionField(name string) bool {
-	for _, f := range connectionFields {
-		if len(name) == len(f) && strings.EqualFold(name, f) {
-			return true
-		}
-	}
-	return false
-}
-
-// dropConnectionFields removes the connection-specific fields from h, and the fields a
-// Connection field names as hop-by-hop (RFC 9110 §7.6.1).
+// dropConnectionFields removes the connection-specific fields from h (see h2conn.IsConnectionField),
+// and the fields a Connection field names as hop-by-hop (RFC 9110 §7.6.1).
 func dropConnectionFields(h http.Header) {
 	for _, v := range h["Connection"] {
 		for name := range strings.SplitSeq(v, ",") {
@@ -30,8 +18,10 @@ func dropConnectionFields(h http.Header) {
 			}
 		}
 	}
-	for _, name := range connectionFields {
-		delete(h, name)
+	for name := range h {
+		if h2conn.IsConnectionField(name) {
+			delete(h, name)
+		}
 	}
 }
 

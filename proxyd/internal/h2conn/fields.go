@@ -2,16 +2,33 @@ package h2conn
 
 import (
 	"strconv"
+	"strings"
 
 	"golang.org/x/net/http2/hpack"
 )
+
+// IsConnectionField reports whether name, in any case, is a connection-specific field of RFC 9113
+// §8.2.2: Connection, Proxy-Connection, Keep-Alive, Transfer-Encoding or Upgrade. Meaningless, and
+// malformed, in HTTP/2, hop-by-hop in HTTP/1.1: none is forwarded either way.
+func IsConnectionField(name string) bool {
+	switch len(name) {
+	case len("Connection"):
+		return strings.EqualFold(name, "Connection") || strings.EqualFold(name, "Keep-Alive")
+	case len("Proxy-Connection"):
+		return strings.EqualFold(name, "Proxy-Connection")
+	case len("Transfer-Encoding"):
+		return strings.EqualFold(name, "Transfer-Encoding")
+	case len("Upgrade"):
+		return strings.EqualFold(name, "Upgrade")
+	}
+	return false
+}
 
 // ConnectionSpecific returns the name of the first connection-specific field among fields, which
 // make an HTTP/2 message malformed (RFC 9113 §8.2.2), or "".
 func ConnectionSpecific(fields []hpack.HeaderField) string {
 	for _, f := range fields {
-		switch f.Name {
-		case "connection", "proxy-connection", "keep-alive", "transfer-encoding", "upgrade":
+		if IsConnectionField(f.Name) {
 			return f.Name
 		}
 	}

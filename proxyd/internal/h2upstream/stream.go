@@ -118,12 +118,12 @@ func (c *conn) encodeRequest(req *http.Request) {
 // TE only as "trailers".
 func forwardable(name string, values []string) bool {
 	switch name {
-	case "Host", "Content-Length", "Trailer", "Connection", "Proxy-Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade":
+	case "Host", "Content-Length", "Trailer":
 		return false
 	case "Te":
 		return len(values) == 1 && strings.EqualFold(values[0], "trailers")
 	}
-	return true
+	return !h2conn.IsConnectionField(name)
 }
 
 // writeBody sends the request body as DATA frames within the flow-control windows, then its
