@@ -593,13 +593,7 @@ func (st *clientStream) reserve(n int) (int, error) {
 	if st.removed {
 		return 0, st.writeErr()
 	}
-	k := min(int64(n), st.sendWindow, c.sendWindow, int64(c.maxFrame))
-	if k <= 0 {
-		return 0, nil
-	}
-	st.sendWindow -= k
-	c.sendWindow -= k
-	return int(k), nil
+	return h2conn.Reserve(n, &st.sendWindow, &c.sendWindow, c.maxFrame), nil
 }
 
 // awaitWindow waits until both send windows have room, or the stream ends.

@@ -88,3 +88,16 @@ func ReadData(buf *RecvBuffer, stream, conn *Window, p []byte, open bool) (n int
 	}
 	return n, inc, conn.Consumed(n)
 }
+
+// Reserve takes up to n bytes from a stream's send window and its connection's, within the peer's
+// frame size (RFC 9113 §6.9.1), and returns how many; 0 while either window is empty. Its caller
+// guards the windows.
+func Reserve(n int, stream, conn *int64, maxFrame uint32) int {
+	k := min(int64(n), *stream, *conn, int64(maxFrame))
+	if k <= 0 {
+		return 0
+	}
+	*stream -= k
+	*conn -= k
+	return int(k)
+}

@@ -46,3 +46,15 @@ func TestRecvBuffer(t *testing.T) {
 		t.Errorf("Discard dropped %d, %d left; want 4, 0", n, b.Len())
 	}
 }
+
+// TestReserve checks that a reservation takes from both windows at once, is bounded by the smaller
+// window and the frame size, and is 0 while either window is empty or negative.
+func TestReserve(t *testing.T) {
+	stream, conn := int64(100), int64(50)
+	got := []int{Reserve(80, &stream, &conn, 40), Reserve(80, &stream, &conn, 40), Reserve(1, &stream, &conn, 40)}
+	stream, conn = -5, 100
+	got = append(got, Reserve(1, &stream, &conn, 40))
+	if diff := cmp.Diff([]int{40, 10, 0, 0}, got); diff != "" {
+		t.Errorf("reservations (-want +got):\n%s", diff)
+	}
+}

@@ -174,16 +174,12 @@ func (s *stream) writeData(p []byte) error {
 			c.fc.Unlock()
 			return err
 		}
-		k := int64(len(p))
-		k = min(k, s.sendWindow, c.sendWindow, int64(c.maxFrame))
-		if k <= 0 {
-			c.mu.Unlock()
+		k := h2conn.Reserve(len(p), &s.sendWindow, &c.sendWindow, c.maxFrame)
+		c.mu.Unlock()
+		if k == 0 {
 			c.fc.Unlock()
 			continue
 		}
-		s.sendWindow -= k
-		c.sendWindow -= k
-		c.mu.Unlock()
 		c.fc.Framer.WriteData(s.id, false, p[:k])
 		if err := c.fc.Unlock(); err != nil {
 			return err
