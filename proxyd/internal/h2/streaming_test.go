@@ -2,14 +2,10 @@ package h2
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -145,66 +141,21 @@ func TestHeadOnlyResponseFrames(t *testing.T) {
 
 // startTrailersOnly starts an h2c backend that answers every request as a gRPC server answers a
 // call that fails at once: one HEADERS frame with :status 200, grpc-status 5 and END_STREAM, and
-// no Content-Length. It returns its address; cleanup closes it and waits for its goroutines.
+// no Content-Length. It returns its address.
 func startTrailersOnly(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() {
-		ln.Close()
-		wg.Wait()
-	})
-	wg.Go(func() {
+	return h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		for {
-			nc, err := ln.Accept()
+			h, err := c.Request()
 			if err != nil {
 				return
 			}
-			wg.Go(func() {
-				defer nc.Close()
-				stop := context.AfterFunc(t.Context(), func() { nc.Close() })
-				defer stop()
-				serveTrailersOnly(nc)
-			})
+			c.WriteHeaders(h.StreamID, true,
+				hpack.HeaderField{Name: ":status", Value: "200"},
+				hpack.HeaderField{Name: "content-type", Value: "application/grpc"},
+				hpack.HeaderField{Name: "grpc-status", Value: "5"})
 		}
-	})
-	return ln.Addr().String()
-}
-
-// serveTrailersOnly serves one connection of startTrailersOnly's backend until it ends.
-func serveTrailersOnly(nc net.Conn) {
-	preface := make([]byte, len(http2.ClientPreface))
-	if _, err := io.ReadFull(nc, preface); err != nil {
-		return
-	}
-	fr := http2.NewFramer(nc, nc)
-	fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	var block bytes.Buffer
-	enc := hpack.NewEncoder(&block)
-	if fr.WriteSettings() != nil {
-		return
-	}
-	for {
-		f, err := fr.ReadFrame()
-		if err != nil {
-			return
-		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if !f.IsAck() {
-				fr.WriteSettingsAck()
-			}
-		case *http2.MetaHeadersFrame:
-			block.Reset()
-			for _, kv := range [][2]string{{":status", "200"}, {"content-type", "application/grpc"}, {"grpc-status", "5"}} {
-				enc.WriteField(hpack.HeaderField{Name: kv[0], Value: kv[1]})
-			}
-			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: f.StreamID, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
-		}
-	}
+	}).Addr()
 }
 
 // streamFrames reads the frames of the stream opened last up to its end and describes each: a

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"proxyd.dev/proxyd/internal/h2/h2test"
 )
 
 // seen is what a Go backend saw of a request.
@@ -136,17 +138,17 @@ func TestRequestFieldsOnTheWire(t *testing.T) {
 				endStream bool
 			}
 			got := make(chan head, 1)
-			be := startRaw(t, func(c *rawConn) {
-				h, err := c.request()
+			be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+				h, err := c.Request()
 				if err != nil {
 					return
 				}
 				got <- head{h.Fields, h.StreamEnded()}
-				c.writeHeaders(h.StreamID, true, hf(":status", "200"))
-				c.drain()
+				c.WriteHeaders(h.StreamID, true, hf(":status", "200"))
+				c.Drain()
 			})
-			tr := newTransport(t, be.addr())
-			req := newRequest(t, tc.method, be.url()+tc.target, nil)
+			tr := newTransport(t, be.Addr())
+			req := newRequest(t, tc.method, be.URL()+tc.target, nil)
 			if tc.method == http.MethodConnect {
 				req.URL = &url.URL{Host: "example.test"}
 			}
@@ -587,23 +589,23 @@ func TestCancelSendsRSTStreamCancel(t *testing.T) {
 				Stream bool // false: a GOAWAY came instead
 			}
 			arrived, got := make(chan struct{}), make(chan reset, 1)
-			be := startRaw(t, func(c *rawConn) {
-				h, err := c.request()
+			be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+				h, err := c.Request()
 				if err != nil {
 					return
 				}
 				if tc.head {
-					c.writeHeaders(h.StreamID, false, hf(":status", "200"))
-					c.fr.WriteData(h.StreamID, false, []byte("x"))
+					c.WriteHeaders(h.StreamID, false, hf(":status", "200"))
+					c.Framer().WriteData(h.StreamID, false, []byte("x"))
 				}
 				close(arrived)
-				code, ok, err := c.reset(h.StreamID)
+				code, ok, err := c.Reset(h.StreamID)
 				if err == nil {
 					got <- reset{code, ok}
 				}
-				c.drain()
+				c.Drain()
 			})
-			endEarly(t, newTransport(t, be.addr()), be.url()+"/", tc.head, arrived, tc.act)
+			endEarly(t, newTransport(t, be.Addr()), be.URL()+"/", tc.head, arrived, tc.act)
 			if diff := cmp.Diff(reset{http2.ErrCodeCancel, true}, waitFor(t, got, "an RST_STREAM at the server")); diff != "" {
 				t.Errorf("frame ending the stream (-want +got):\n%s", diff)
 			}
@@ -652,26 +654,26 @@ func TestSlowReaderDoesNotStallConnection(t *testing.T) {
 // while the stream at or below the last id was answered.
 func TestGoAwayRetried(t *testing.T) {
 	checkGoroutines(t)
-	be := startRaw(t, func(c *rawConn) {
-		h, err := c.request()
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+		h, err := c.Request()
 		if err != nil {
 			return
 		}
-		if c.index > 1 {
-			c.respond(h.StreamID, "second from "+strconv.Itoa(c.index))
-			c.drain()
+		if c.Index() > 1 {
+			c.Respond(h.StreamID, "second from "+strconv.Itoa(c.Index()))
+			c.Drain()
 			return
 		}
-		c.respond(h.StreamID, "first")
+		c.Respond(h.StreamID, "first")
 		// The next request is sent on this connection before the GOAWAY tells it not to.
-		if _, err := c.request(); err != nil {
+		if _, err := c.Request(); err != nil {
 			return
 		}
-		c.fr.WriteGoAway(h.StreamID, http2.ErrCodeNo, nil)
-		c.drain()
+		c.Framer().WriteGoAway(h.StreamID, http2.ErrCodeNo, nil)
+		c.Drain()
 	})
-	tr := newTransport(t, be.addr())
-	if _, body := get(t, tr, be.url()+"/1"); body != "first" {
+	tr := newTransport(t, be.Addr())
+	if _, body := get(t, tr, be.URL()+"/1"); body != "first" {
 		t.Fatalf("first GET: %q", body)
 	}
 	expectRetried(t, tr, be, "/2", "second from 2")
@@ -679,12 +681,12 @@ func TestGoAwayRetried(t *testing.T) {
 
 // expectRetried sends a GET for path and checks that the answer is want, from the raw server's
 // second connection: the first refused the stream.
-func expectRetried(t *testing.T, tr *Transport, be *rawServer, path, want string) {
+func expectRetried(t *testing.T, tr *Transport, be *h2test.RawServer, path, want string) {
 	t.Helper()
-	if _, body := get(t, tr, be.url()+path); body != want {
+	if _, body := get(t, tr, be.URL()+path); body != want {
 		t.Errorf("GET %s: %q, want %q, answered on connection 2", path, body, want)
 	}
-	if a := be.accepted.Load(); a != 2 {
+	if a := be.Accepted(); a != 2 {
 		t.Errorf("%d connections, want 2", a)
 	}
 }
@@ -693,20 +695,20 @@ func expectRetried(t *testing.T, tr *Transport, be *rawServer, path, want string
 // processed, safe to retry) is retried on a new connection and succeeds.
 func TestRefusedStreamRetried(t *testing.T) {
 	checkGoroutines(t)
-	be := startRaw(t, func(c *rawConn) {
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		for {
-			h, err := c.request()
+			h, err := c.Request()
 			if err != nil {
 				return
 			}
-			if c.index == 1 {
-				c.fr.WriteRSTStream(h.StreamID, http2.ErrCodeRefusedStream)
+			if c.Index() == 1 {
+				c.Framer().WriteRSTStream(h.StreamID, http2.ErrCodeRefusedStream)
 				continue
 			}
-			c.respond(h.StreamID, "from "+strconv.Itoa(c.index))
+			c.Respond(h.StreamID, "from "+strconv.Itoa(c.Index()))
 		}
 	})
-	expectRetried(t, newTransport(t, be.addr()), be, "/", "from 2")
+	expectRetried(t, newTransport(t, be.Addr()), be, "/", "from 2")
 }
 
 // TestDialError proves that a failed dial is returned as it came: errors.As finds a *net.OpError
@@ -738,60 +740,60 @@ func TestDialError(t *testing.T) {
 func TestServerFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		serve func(c *rawConn, id uint32) // answers stream id (a GET)
+		serve func(c *h2test.RawServerConn, id uint32) // answers stream id (a GET)
 		// inBody: the head arrives, and the failure shows when the body is read.
 		inBody bool
 	}{
-		{"close after the request", func(c *rawConn, _ uint32) { c.nc.Close() }, false},
-		{"DATA on a stream never opened", func(c *rawConn, id uint32) {
-			c.fr.WriteData(id+2, false, []byte("stray"))
-			c.drain()
+		{"close after the request", func(c *h2test.RawServerConn, _ uint32) { c.Conn().Close() }, false},
+		{"DATA on a stream never opened", func(c *h2test.RawServerConn, id uint32) {
+			c.Framer().WriteData(id+2, false, []byte("stray"))
+			c.Drain()
 		}, false},
-		{"uppercase field name", func(c *rawConn, id uint32) {
+		{"uppercase field name", func(c *h2test.RawServerConn, id uint32) {
 			var block []byte
 			block = append(block, 0x88) // :status 200, indexed (RFC 7541 Appendix A, index 8)
 			block = append(block, literal("X-Upper", "v")...)
-			c.writeBlock(id, true, block)
-			c.drain()
+			c.WriteBlock(id, true, block)
+			c.Drain()
 		}, false},
-		{"pseudo-header after a regular field", func(c *rawConn, id uint32) {
-			c.writeHeaders(id, true, hf("x-a", "1"), hf(":status", "200"))
-			c.drain()
+		{"pseudo-header after a regular field", func(c *h2test.RawServerConn, id uint32) {
+			c.WriteHeaders(id, true, hf("x-a", "1"), hf(":status", "200"))
+			c.Drain()
 		}, false},
-		{"request pseudo-header in a response", func(c *rawConn, id uint32) {
-			c.writeHeaders(id, true, hf(":status", "200"), hf(":path", "/"))
-			c.drain()
+		{"request pseudo-header in a response", func(c *h2test.RawServerConn, id uint32) {
+			c.WriteHeaders(id, true, hf(":status", "200"), hf(":path", "/"))
+			c.Drain()
 		}, false},
-		{"no :status", func(c *rawConn, id uint32) {
-			c.writeHeaders(id, true, hf("x-a", "1"))
-			c.drain()
+		{"no :status", func(c *h2test.RawServerConn, id uint32) {
+			c.WriteHeaders(id, true, hf("x-a", "1"))
+			c.Drain()
 		}, false},
-		{"connection-specific field", func(c *rawConn, id uint32) {
-			c.writeHeaders(id, true, hf(":status", "200"), hf("connection", "keep-alive"))
-			c.drain()
+		{"connection-specific field", func(c *h2test.RawServerConn, id uint32) {
+			c.WriteHeaders(id, true, hf(":status", "200"), hf("connection", "keep-alive"))
+			c.Drain()
 		}, false},
-		{"content-length above the DATA", func(c *rawConn, id uint32) {
-			c.writeHeaders(id, false, hf(":status", "200"), hf("content-length", "10"))
-			c.fr.WriteData(id, true, []byte("12345"))
-			c.drain()
+		{"content-length above the DATA", func(c *h2test.RawServerConn, id uint32) {
+			c.WriteHeaders(id, false, hf(":status", "200"), hf("content-length", "10"))
+			c.Framer().WriteData(id, true, []byte("12345"))
+			c.Drain()
 		}, true},
-		{"DATA beyond content-length", func(c *rawConn, id uint32) {
-			c.writeHeaders(id, false, hf(":status", "200"), hf("content-length", "3"))
-			c.fr.WriteData(id, true, []byte("12345"))
-			c.drain()
+		{"DATA beyond content-length", func(c *h2test.RawServerConn, id uint32) {
+			c.WriteHeaders(id, false, hf(":status", "200"), hf("content-length", "3"))
+			c.Framer().WriteData(id, true, []byte("12345"))
+			c.Drain()
 		}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkGoroutines(t)
-			be := startRaw(t, func(c *rawConn) {
-				h, err := c.request()
+			be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+				h, err := c.Request()
 				if err != nil {
 					return
 				}
 				tc.serve(c, h.StreamID)
 			})
-			tr := newTransport(t, be.addr())
-			resp, err := roundTrip(t, tr, newRequest(t, http.MethodGet, be.url()+"/", nil))
+			tr := newTransport(t, be.Addr())
+			resp, err := roundTrip(t, tr, newRequest(t, http.MethodGet, be.URL()+"/", nil))
 			if tc.inBody && err == nil {
 				b, err := readAll(t, resp.Body)
 				resp.Body.Close()
@@ -832,19 +834,19 @@ func TestMaxHeaderListSize(t *testing.T) {
 			if tc.over {
 				size++
 			}
-			be := startRaw(t, func(c *rawConn) {
-				h, err := c.request()
+			be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+				h, err := c.Request()
 				if err != nil {
 					return
 				}
 				status := hf(":status", "200")
 				value := strings.Repeat("v", size-fieldSize(status.Name, status.Value)-fieldSize("x-big", ""))
-				c.writeHeaders(h.StreamID, true, status, hf("x-big", value))
-				c.drain()
+				c.WriteHeaders(h.StreamID, true, status, hf("x-big", value))
+				c.Drain()
 			})
-			tr := newTransport(t, be.addr())
+			tr := newTransport(t, be.Addr())
 			tr.MaxHeaderListSize = tc.max
-			resp, err := roundTrip(t, tr, newRequest(t, http.MethodGet, be.url()+"/", nil))
+			resp, err := roundTrip(t, tr, newRequest(t, http.MethodGet, be.URL()+"/", nil))
 			if tc.wantOK {
 				if err != nil {
 					t.Errorf("a header list of %d bytes, bound %d: %v", size, tc.bound, err)
@@ -876,8 +878,8 @@ func TestClientSettings(t *testing.T) {
 				MaxHeaderList uint32
 			}
 			got := make(chan first, 1)
-			be := startRaw(t, func(c *rawConn) {
-				f, err := c.fr.ReadFrame()
+			be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+				f, err := c.Framer().ReadFrame()
 				if err != nil {
 					return
 				}
@@ -888,15 +890,15 @@ func TestClientSettings(t *testing.T) {
 				}
 				v, _ := sf.Value(http2.SettingMaxHeaderListSize)
 				got <- first{true, v}
-				c.fr.WriteSettingsAck()
-				if h, err := c.request(); err == nil {
-					c.respond(h.StreamID, "")
+				c.Framer().WriteSettingsAck()
+				if h, err := c.Request(); err == nil {
+					c.Respond(h.StreamID, "")
 				}
-				c.drain()
+				c.Drain()
 			})
-			tr := newTransport(t, be.addr())
+			tr := newTransport(t, be.Addr())
 			tr.MaxHeaderListSize = tc.max
-			get(t, tr, be.url()+"/")
+			get(t, tr, be.URL()+"/")
 			if diff := cmp.Diff(first{true, tc.want}, waitFor(t, got, "the client's first frame")); diff != "" {
 				t.Errorf("the client's first frame (-want +got):\n%s", diff)
 			}
@@ -1010,35 +1012,35 @@ func TestConnectionReused(t *testing.T) {
 func TestUnprocessedWithBodyNotRetried(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		refuse    func(c *rawConn, id uint32)
+		refuse    func(c *h2test.RawServerConn, id uint32)
 		body      bool
 		wantRetry bool
 	}{
-		{"GOAWAY, POST", func(c *rawConn, id uint32) { c.fr.WriteGoAway(0, http2.ErrCodeNo, nil) }, true, false},
-		{"REFUSED_STREAM, POST", func(c *rawConn, id uint32) { c.fr.WriteRSTStream(id, http2.ErrCodeRefusedStream) }, true, false},
-		{"GOAWAY last stream 0, GET", func(c *rawConn, id uint32) { c.fr.WriteGoAway(0, http2.ErrCodeNo, nil) }, false, true},
+		{"GOAWAY, POST", func(c *h2test.RawServerConn, id uint32) { c.Framer().WriteGoAway(0, http2.ErrCodeNo, nil) }, true, false},
+		{"REFUSED_STREAM, POST", func(c *h2test.RawServerConn, id uint32) { c.Framer().WriteRSTStream(id, http2.ErrCodeRefusedStream) }, true, false},
+		{"GOAWAY last stream 0, GET", func(c *h2test.RawServerConn, id uint32) { c.Framer().WriteGoAway(0, http2.ErrCodeNo, nil) }, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkGoroutines(t)
-			be := startRaw(t, func(c *rawConn) {
-				h, err := c.request()
+			be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+				h, err := c.Request()
 				if err != nil {
 					return
 				}
-				if c.index == 1 {
+				if c.Index() == 1 {
 					tc.refuse(c, h.StreamID)
 				} else {
-					c.respond(h.StreamID, "retried")
+					c.Respond(h.StreamID, "retried")
 				}
-				c.drain()
+				c.Drain()
 			})
-			tr := newTransport(t, be.addr())
+			tr := newTransport(t, be.Addr())
 			var body io.Reader
 			method := http.MethodGet
 			if tc.body {
 				body, method = strings.NewReader("payload"), http.MethodPost
 			}
-			resp, err := roundTrip(t, tr, newRequest(t, method, be.url()+"/", body))
+			resp, err := roundTrip(t, tr, newRequest(t, method, be.URL()+"/", body))
 			if tc.wantRetry {
 				if err != nil {
 					t.Fatalf("RoundTrip: %v, want it retried", err)
@@ -1053,7 +1055,7 @@ func TestUnprocessedWithBodyNotRetried(t *testing.T) {
 				resp.Body.Close()
 				t.Errorf("RoundTrip succeeded: %d", resp.StatusCode)
 			}
-			if a := be.accepted.Load(); a != 1 {
+			if a := be.Accepted(); a != 1 {
 				t.Errorf("%d connections accepted, want 1: a request with a body is not retried", a)
 			}
 		})
@@ -1112,21 +1114,21 @@ func TestPingAndSettingsAcknowledged(t *testing.T) {
 	}
 	payload := [8]byte{1, 2, 3, 4, 5, 6, 7, 8}
 	got := make(chan acks, 1)
-	be := startRaw(t, func(c *rawConn) {
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		var a acks
 		var id uint32
 		for {
-			f, err := c.fr.ReadFrame()
+			f, err := c.Framer().ReadFrame()
 			if err != nil {
 				return
 			}
 			switch f := f.(type) {
 			case *http2.SettingsFrame:
 				if !f.IsAck() {
-					c.fr.WriteSettingsAck()
+					c.Framer().WriteSettingsAck()
 				} else if !a.Settings {
 					a.Settings = true
-					c.fr.WritePing(false, payload)
+					c.Framer().WritePing(false, payload)
 				}
 			case *http2.PingFrame:
 				if f.IsAck() {
@@ -1137,14 +1139,14 @@ func TestPingAndSettingsAcknowledged(t *testing.T) {
 				id = f.StreamID
 			}
 			if id != 0 && a.Ping != [8]byte{} {
-				c.respond(id, "")
-				c.drain()
+				c.Respond(id, "")
+				c.Drain()
 				return
 			}
 		}
 	})
-	tr := newTransport(t, be.addr())
-	get(t, tr, be.url()+"/")
+	tr := newTransport(t, be.Addr())
+	get(t, tr, be.URL()+"/")
 	if diff := cmp.Diff(acks{true, payload}, waitFor(t, got, "the acknowledgements")); diff != "" {
 		t.Errorf("acknowledgements (-want +got):\n%s", diff)
 	}
@@ -1156,18 +1158,18 @@ func TestPingAndSettingsAcknowledged(t *testing.T) {
 func TestWriteTimeout(t *testing.T) {
 	checkGoroutines(t)
 	stop := make(chan struct{})
-	be := startRaw(t, func(c *rawConn) {
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		// Windows so large that only the socket holds the body back.
-		c.fr.WriteWindowUpdate(0, 1<<30)
-		if _, err := c.request(); err != nil {
+		c.Framer().WriteWindowUpdate(0, 1<<30)
+		if _, err := c.Request(); err != nil {
 			return
 		}
 		<-stop // reads no more
 	}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 30})
 	t.Cleanup(func() { close(stop) })
-	tr := newTransport(t, be.addr())
+	tr := newTransport(t, be.Addr())
 	tr.WriteTimeout = 200 * time.Millisecond
-	req := newRequest(t, http.MethodPost, be.url()+"/", io.LimitReader(zeros{}, 1<<30))
+	req := newRequest(t, http.MethodPost, be.URL()+"/", io.LimitReader(zeros{}, 1<<30))
 	req.ContentLength = -1
 	if resp, err := roundTrip(t, tr, req); err == nil {
 		resp.Body.Close()
@@ -1196,8 +1198,8 @@ func TestShortBodyOnTheWire(t *testing.T) {
 		EndStream     bool // false: an RST_STREAM ended it
 	}
 	got := make(chan ending, 1)
-	be := startRaw(t, func(c *rawConn) {
-		h, err := c.request()
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+		h, err := c.Request()
 		if err != nil {
 			return
 		}
@@ -1208,7 +1210,7 @@ func TestShortBodyOnTheWire(t *testing.T) {
 			}
 		}
 		for {
-			f, err := c.next()
+			f, err := c.Next()
 			if err != nil {
 				return
 			}
@@ -1218,27 +1220,27 @@ func TestShortBodyOnTheWire(t *testing.T) {
 				if f.StreamEnded() {
 					e.EndStream = true
 					got <- e
-					c.writeHeaders(h.StreamID, true, hf(":status", "200"))
-					c.drain()
+					c.WriteHeaders(h.StreamID, true, hf(":status", "200"))
+					c.Drain()
 					return
 				}
 			case *http2.MetaHeadersFrame:
 				if f.StreamEnded() {
 					e.EndStream = true
 					got <- e
-					c.writeHeaders(h.StreamID, true, hf(":status", "200"))
-					c.drain()
+					c.WriteHeaders(h.StreamID, true, hf(":status", "200"))
+					c.Drain()
 					return
 				}
 			case *http2.RSTStreamFrame:
 				got <- e
-				c.drain()
+				c.Drain()
 				return
 			}
 		}
 	})
-	tr := newTransport(t, be.addr())
-	req := newRequest(t, http.MethodPost, be.url()+"/", nil)
+	tr := newTransport(t, be.Addr())
+	req := newRequest(t, http.MethodPost, be.URL()+"/", nil)
 	req.Body = io.NopCloser(strings.NewReader("partial"))
 	req.ContentLength = 100
 	if resp, err := roundTrip(t, tr, req); err == nil {
@@ -1257,7 +1259,7 @@ func TestShortBodyOnTheWire(t *testing.T) {
 func TestPaddedDataCredited(t *testing.T) {
 	checkGoroutines(t)
 	const frames = 10000
-	be := startRaw(t, func(c *rawConn) {
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		// The client's windows, as its SETTINGS and WINDOW_UPDATEs give them.
 		var mu sync.Mutex
 		cond := sync.NewCond(&mu)
@@ -1265,7 +1267,7 @@ func TestPaddedDataCredited(t *testing.T) {
 		closed := false
 		var id uint32
 		for id == 0 {
-			f, err := c.fr.ReadFrame()
+			f, err := c.Framer().ReadFrame()
 			if err != nil {
 				return
 			}
@@ -1275,7 +1277,7 @@ func TestPaddedDataCredited(t *testing.T) {
 					if v, ok := f.Value(http2.SettingInitialWindowSize); ok {
 						streamWin = int64(v)
 					}
-					c.fr.WriteSettingsAck()
+					c.Framer().WriteSettingsAck()
 				}
 			case *http2.WindowUpdateFrame:
 				if f.StreamID == 0 {
@@ -1290,7 +1292,7 @@ func TestPaddedDataCredited(t *testing.T) {
 		go func() {
 			defer close(done)
 			for {
-				f, err := c.fr.ReadFrame()
+				f, err := c.Framer().ReadFrame()
 				mu.Lock()
 				if err != nil {
 					closed = true
@@ -1309,13 +1311,13 @@ func TestPaddedDataCredited(t *testing.T) {
 				case *http2.PingFrame:
 					if !f.IsAck() {
 						wmu.Lock()
-						c.fr.WritePing(true, f.Data)
+						c.Framer().WritePing(true, f.Data)
 						wmu.Unlock()
 					}
 				case *http2.SettingsFrame:
 					if !f.IsAck() {
 						wmu.Lock()
-						c.fr.WriteSettingsAck()
+						c.Framer().WriteSettingsAck()
 						wmu.Unlock()
 					}
 				}
@@ -1323,11 +1325,11 @@ func TestPaddedDataCredited(t *testing.T) {
 			}
 		}()
 		defer func() {
-			c.nc.Close()
+			c.Conn().Close()
 			<-done
 		}()
 		wmu.Lock()
-		c.writeHeaders(id, false, hf(":status", "200"), hf("content-length", strconv.Itoa(frames)))
+		c.WriteHeaders(id, false, hf(":status", "200"), hf("content-length", strconv.Itoa(frames)))
 		wmu.Unlock()
 		pad := make([]byte, 255)
 		const cost = 1 + 1 + 255 // pad length, data, padding
@@ -1344,7 +1346,7 @@ func TestPaddedDataCredited(t *testing.T) {
 			connWin -= cost
 			mu.Unlock()
 			wmu.Lock()
-			err := c.fr.WriteDataPadded(id, i == frames-1, []byte{'a' + byte(i%26)}, pad)
+			err := c.Framer().WriteDataPadded(id, i == frames-1, []byte{'a' + byte(i%26)}, pad)
 			wmu.Unlock()
 			if err != nil {
 				return
@@ -1356,8 +1358,8 @@ func TestPaddedDataCredited(t *testing.T) {
 		}
 		mu.Unlock()
 	})
-	tr := newTransport(t, be.addr())
-	resp := mustRoundTrip(t, tr, newRequest(t, http.MethodGet, be.url()+"/", nil))
+	tr := newTransport(t, be.Addr())
+	resp := mustRoundTrip(t, tr, newRequest(t, http.MethodGet, be.URL()+"/", nil))
 	body, err := readAll(t, resp.Body)
 	resp.Body.Close()
 	if err != nil || len(body) != frames {
