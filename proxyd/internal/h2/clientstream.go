@@ -474,10 +474,10 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// flush sends the head and what the body has pending.
-func (w *responseWriter) flush() error {
+// flush sends the head, what the body has pending and then p, without buffering p.
+func (w *responseWriter) flush(p []byte) error {
 	w.WriteHeader(http.StatusOK)
-	return w.send(nil, false)
+	return w.send(p, false)
 }
 
 // SetReadDeadline bounds the reads of the request body.

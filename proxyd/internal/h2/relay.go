@@ -91,12 +91,7 @@ type flushedWriter struct {
 func (f flushedWriter) writeFlushed(p []byte) error {
 	f.arm()
 	defer f.w.SetWriteDeadline(time.Time{})
-	if len(p) > 0 {
-		if _, err := f.w.Write(p); err != nil {
-			return err
-		}
-	}
-	return f.w.flush()
+	return f.w.flush(p)
 }
 
 // writeLast writes the body's last bytes without flushing them: the engine sends what is pending
