@@ -353,3 +353,10 @@ func opError(err error, op string) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe) && oe.Op == op
 }
+
+// Conns returns how many connections are open (a test's view; proxyd does not ask).
+func (t *Transport) Conns() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}

@@ -197,13 +197,6 @@ func (t *Transport) closeIdle(expired func(since time.Time) bool) {
 	}
 }
 
-// Conns returns how many connections are open.
-func (t *Transport) Conns() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.conns)
-}
-
 // maxHeaderListSize returns the bound on a response's header list.
 func (t *Transport) maxHeaderListSize() uint32 {
 	if t.MaxHeaderListSize == 0 {
