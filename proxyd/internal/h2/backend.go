@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/h2upstream"
 	"proxyd.dev/proxyd/internal/upstream"
 )
@@ -38,10 +37,11 @@ type backend struct {
 	probing sync.Mutex
 }
 
-// newBackend returns the backend at addr, whose HTTP/1.1 connections wait in a pool of up to
-// cfg.BackendIdleConns idle ones and read through buffers from bufs, and whose connections all
-// start with proxyHeader, if any.
-func newBackend(addr string, cfg Config, bufs *bufpool.Pool, proxyHeader []byte) *backend {
+// newBackend returns s's backend at addr, whose HTTP/1.1 connections wait in a pool of up to
+// BackendIdleConns idle ones and read through s's buffers, and whose connections all start with
+// proxyHeader, if any.
+func newBackend(addr string, s *Server, proxyHeader []byte) *backend {
+	cfg, bufs := s.cfg, &s.bufs
 	b := &backend{addr: addr, dialer: net.Dialer{Timeout: cfg.DialTimeout}, proxyHeader: proxyHeader}
 	pool := upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, bufs)
 	pool.OnDial(cfg.Metrics.Backend(addr).Dialed)
@@ -52,6 +52,7 @@ func newBackend(addr string, cfg Config, bufs *bufpool.Pool, proxyHeader []byte)
 		MaxHeaderListSize: upstream.MaxResponseHeadSize,
 		IdleTimeout:       upstream.MaxIdleTime,
 		WriteTimeout:      cfg.IdleTimeout,
+		Busy:              s.handlersStarting,
 	}
 	return b
 }

@@ -49,7 +49,7 @@ func (cb *connBackends) backend(shared *backend) *backend {
 	defer cb.mu.Unlock()
 	b, ok := cb.byAddr[shared.addr]
 	if !ok {
-		b = newBackend(shared.addr, cb.s.cfg, &cb.s.bufs, cb.header)
+		b = newBackend(shared.addr, cb.s, cb.header)
 		b.proto.Store(shared.proto.Load())
 		cb.byAddr[shared.addr] = b
 	}

@@ -96,6 +96,7 @@ func (c *clientConn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	c.running++
 	c.mu.Unlock()
 	c.handlers.Add(1)
+	c.s.starting.Add(1)
 	go c.runHandler(st, f.Truncated)
 	return nil
 }
@@ -407,6 +408,7 @@ func (st *clientStream) abort(code http2.ErrCode, err error) {
 // line); a client still sending the request body is asked to stop (RST_STREAM NO_ERROR, RFC 9113
 // §8.1).
 func (c *clientConn) runHandler(st *clientStream, tooLarge bool) {
+	c.s.starting.Add(-1)
 	defer c.handlers.Done()
 	defer c.handlerDone()
 	defer st.cancel(errHandlerDone)

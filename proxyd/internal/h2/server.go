@@ -77,12 +77,18 @@ type Server struct {
 	// bufs holds the buffers response bodies are relayed through, and those of the HTTP/1.1
 	// upstream connections.
 	bufs bufpool.Pool
+	// starting counts the stream handlers started and not yet running, on every connection.
+	starting atomic.Int32
 }
+
+// handlersStarting reports whether some stream handler was started and has not run yet: its
+// upstream request is about to be written. It is the h2c transports' Busy.
+func (s *Server) handlersStarting() bool { return s.starting.Load() > 0 }
 
 // New returns a server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, active: newTracker()}
-	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, cfg, &s.bufs, nil) }, (*backend).closeIdle)
+	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, s, nil) }, (*backend).closeIdle)
 	s.SetRoutes(cfg.Routes)
 	return s
 }

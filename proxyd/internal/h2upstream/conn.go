@@ -70,6 +70,7 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 	}
 	c.sendCond.L = &c.mu
 	c.fc = h2conn.New(nc, t.maxHeaderListSize(), t.WriteTimeout, c.fail)
+	c.fc.Busy = t.Busy
 	c.fc.Lock()
 	c.fc.WriteString(http2.ClientPreface)
 	c.fc.Framer.WriteSettings(

@@ -42,6 +42,10 @@ type Transport struct {
 	WriteTimeout time.Duration
 	// IdleTimeout is how long a connection without streams is kept: Sweep closes it after that.
 	IdleTimeout time.Duration
+	// Busy, when set, reports whether other requests are about to be sent: a request that would
+	// write to the socket then yields the processor once, so that their HEADERS share its write
+	// (see h2conn.Conn.Busy).
+	Busy func() bool
 
 	// bufs holds the buffers request bodies are copied through.
 	bufs bufpool.Pool

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1002,6 +1003,25 @@ func TestConnectionReused(t *testing.T) {
 	}
 	if o, c := be.opened.Load(), tr.Conns(); o != 1 || c != 1 {
 		t.Errorf("the backend accepted %d connections, Conns() = %d; want 1 and 1", o, c)
+	}
+}
+
+// TestBusyAsked checks that a request about to write its HEADERS asks Transport.Busy whether other
+// requests are coming, so that theirs may share the write.
+func TestBusyAsked(t *testing.T) {
+	checkGoroutines(t)
+	be := startGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }), nil)
+	tr := newTransport(t, be.addr)
+	var asked atomic.Int32
+	tr.Busy = func() bool { asked.Add(1); return true }
+	const requests = 3
+	for i := range requests {
+		if _, body := get(t, tr, be.url+"/"); body != "ok" {
+			t.Fatalf("GET %d: %q", i, body)
+		}
+	}
+	if n := asked.Load(); n < requests {
+		t.Errorf("Busy asked %d times for %d requests; want at least once a request", n, requests)
 	}
 }
 
