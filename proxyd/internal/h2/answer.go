@@ -37,7 +37,7 @@ func (s *Server) answer(st *stream, status int, why string, err error) {
 // timeout, or a backend that stopped taking the request body), else 502. The backend's protocol
 // is probed again before its next request.
 func (s *Server) failed(st *stream, b *backend, err error) {
-	if st.r.Context().Err() != nil {
+	if st.clientGone() {
 		st.status = reply.StatusClientClosed
 		s.logFailure(st, "client reset the stream", err)
 		return

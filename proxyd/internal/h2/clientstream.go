@@ -482,6 +482,10 @@ func (w *responseWriter) flush(p []byte) error {
 	return w.send(p, false)
 }
 
+// cancelRequest ends the request's context with cause, the stream staying open: its upstream
+// request is abandoned and the handler answers the stream itself.
+func (w *responseWriter) cancelRequest(cause error) { w.st.cancel(cause) }
+
 // SetReadDeadline bounds the reads of the request body.
 func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.setReadDeadline(t) }
 

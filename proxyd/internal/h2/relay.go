@@ -55,7 +55,7 @@ func (s *Server) relay(st *stream, resp *http.Response) {
 			break
 		}
 		if rerr != nil {
-			if st.r.Context().Err() != nil {
+			if st.clientGone() {
 				s.clientLeft(st, rerr)
 				return
 			}

@@ -31,6 +31,14 @@ type stream struct {
 	body    *streamBody // the request body forwarded, when there is one
 }
 
+// clientGone reports whether the client reset the stream or went away: its request's context
+// ended for another cause than the response-header timeout.
+func (st *stream) clientGone() bool {
+	cause := context.Cause(st.r.Context())
+	_, timedOut := cause.(*ResponseTimeoutError)
+	return cause != nil && !timedOut
+}
+
 // serveStream is the handler of every stream, on a goroutine of its own (see clientConn.runHandler),
 // so one stream's backend, body or failure never holds up another. It routes the stream by its own
 // :path, rewrites it when --rewrite applies, and forwards it, or answers it itself: 431 for a
@@ -83,9 +91,8 @@ func (s *Server) forward(st *stream, target string) {
 		s.answer(st, http.StatusBadGateway, "CONNECT refused", errConnectUpstream)
 		return
 	}
-	ctx, cancel := context.WithCancelCause(st.r.Context())
-	defer cancel(nil)
-	timer := &headTimer{backend: b.addr, limit: s.cfg.ResponseHeaderTimeout, cancel: cancel}
+	ctx := st.r.Context()
+	timer := &headTimer{backend: b.addr, limit: s.cfg.ResponseHeaderTimeout, cancel: st.w.cancelRequest}
 	var body io.ReadCloser = http.NoBody
 	if st.r.ContentLength == 0 {
 		timer.start()
@@ -102,7 +109,7 @@ func (s *Server) forward(st *stream, target string) {
 	resp, err := rt.RoundTrip(req)
 	timer.stop()
 	if err != nil {
-		if cause := context.Cause(ctx); cause != nil && st.r.Context().Err() == nil {
+		if cause, ok := context.Cause(ctx).(*ResponseTimeoutError); ok {
 			err = cause
 		}
 		s.failed(st, b, err)
