@@ -48,7 +48,9 @@ type clientStream struct {
 	readErr    error             // the read deadline passed: the body fails with it
 	sendWindow int64             // what proxyd may still send on the stream
 	readTimer  *time.Timer       // the read deadline's, once set
-	writeTimer *time.Timer       // the write deadline's, once set
+	writeTimer *time.Timer       // the write deadline's, once a write waited for the window
+	// writeBy is the write deadline; the zero time when there is none.
+	writeBy time.Time
 }
 
 // errHandlerDone ends a stream's context once its handler returned.
@@ -364,15 +366,17 @@ func (st *clientStream) setReadDeadline(t time.Time) error {
 }
 
 // setWriteDeadline sets the time after which the stream is reset (INTERNAL_ERROR) if its response
-// has not ended; the zero time sets none.
+// waits for the client's flow-control credit; the zero time sets none. Only a write that waits arms
+// a timer (awaitWindow): most responses never wait, and a write that does not wait cannot stall.
+// A write that waits for the connection's socket is bounded by the connection's write timeout.
 func (st *clientStream) setWriteDeadline(t time.Time) error {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st.removed {
-		return nil
+	st.writeBy = t
+	if st.writeTimer != nil {
+		st.writeTimer.Stop()
 	}
-	st.writeTimer = rearm(st.writeTimer, t, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded) })
 	return nil
 }
 
@@ -608,6 +612,9 @@ func (st *clientStream) awaitWindow() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for !st.removed && (st.sendWindow <= 0 || c.sendWindow <= 0) {
+		if !st.writeBy.IsZero() {
+			st.writeTimer = rearm(st.writeTimer, st.writeBy, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded) })
+		}
 		c.sendCond.Wait()
 	}
 	if st.removed {

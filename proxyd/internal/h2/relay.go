@@ -79,9 +79,8 @@ func (s *Server) clientLeft(st *stream, err error) {
 }
 
 // flushedWriter writes a stream's response under a write deadline of the idle timeout: a client
-// that takes none of it for that long gets its stream reset, and the write's error says so. Between
-// flushed writes the deadline is lifted: the engine resets a stream whose deadline passes even
-// while nothing is written, and a backend may pause as long as it likes.
+// that gives no flow-control credit for that long gets its stream reset, and the write's error says
+// so. Between flushed writes the deadline is lifted: a backend may pause as long as it likes.
 type flushedWriter struct {
 	w    *responseWriter
 	idle time.Duration
