@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of the fuzz module, and those kept beside the code they fuzz (wire's field
-# editing; proxyd's --forwarded head editing, HTTP/2 connection engine and h2c client), one after the
-# other, for a bounded time each, and prints one summary line per target (status, executions, new
-# corpus entries, crasher). Fails if any target fails. New crashers land in testdata/fuzz/<Target>/
-# of the target's package as go test writes them: a failing input stays there, and from then on `go test` replays it.
+# editing; proxyd's --forwarded head editing, HTTP/2 header blocks, connection engine and h2c
+# client), one after the other, for a bounded time each, and prints one summary line per target
+# (status, executions, new corpus entries, crasher). Fails if any target fails. New crashers land
+# in testdata/fuzz/<Target>/ of the target's package as go test writes them: a failing input stays
+# there, and from then on `go test` replays it.
 #
 #   bash scripts/fuzz.sh [duration]     (default 30s per target; any -fuzztime value, e.g. 2m, 500000x)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-30s}
 # The packages with fuzz targets, as module-dir:package.
-PACKAGES=(fuzz:. wire:. proxyd:./internal/forwarded proxyd:./internal/h2 proxyd:./internal/h2upstream)
+PACKAGES=(fuzz:. wire:. proxyd:./internal/forwarded proxyd:./internal/h2conn proxyd:./internal/h2 proxyd:./internal/h2upstream)
 
 targets=() # module-dir:package:target
 for p in "${PACKAGES[@]}"; do

@@ -116,7 +116,7 @@ func (c *clientConn) serve() {
 	c.mu.Unlock()
 	sawSettings := false
 	for {
-		f, err := c.fc.Framer.ReadFrame()
+		f, err := c.fc.ReadFrame()
 		if err == nil && !sawSettings {
 			// The client preface ends with a SETTINGS frame (RFC 9113 §3.4).
 			if _, ok := f.(*http2.SettingsFrame); !ok {

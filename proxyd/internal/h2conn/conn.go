@@ -39,14 +39,14 @@ const maxKept = 2 * FrameSize
 const maxPending = 64 << 10
 
 // Conn is one HTTP/2 connection's framer and write side. Frames are read by one goroutine, the
-// connection's reader, with Framer; they are written by any goroutine between Lock and Unlock.
+// connection's reader, with ReadFrame; they are written by any goroutine between Lock and Unlock.
 //
 // Frames go into a buffer. The writer that unlocks it while no write to the socket is under way
 // writes it, outside the lock, and goes on writing what other writers added meanwhile until
 // nothing is left: the frames of concurrent streams share a write(2), and a writer that comes
 // while another writes does not wait for the socket.
 type Conn struct {
-	// Framer reads and writes the frames; its write methods only between Lock and Unlock.
+	// Framer writes the frames, between Lock and Unlock; the reader reads them with ReadFrame.
 	Framer *http2.Framer
 
 	// Busy, when set, reports whether other writers are likely to come at once (other streams of
@@ -70,6 +70,8 @@ type Conn struct {
 	err      error        // the first write error
 	// canonical holds lower-case field names in canonical form; the reader's own.
 	canonical nameCache
+	// blocks decodes the header blocks read; the reader's own.
+	blocks blockReader
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
@@ -88,10 +90,22 @@ func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration, onError 
 	c.Framer = http2.NewFramer((*frameSink)(c), bufio.NewReaderSize(nc, FrameSize))
 	c.Framer.SetMaxReadFrameSize(FrameSize)
 	c.Framer.SetReuseFrames()
-	c.Framer.MaxHeaderListSize = maxHeaderList
-	c.Framer.ReadMetaHeaders = hpack.NewDecoder(HeaderTableSize, nil)
+	c.blocks.init(maxHeaderList)
 	c.enc = hpack.NewEncoder(&c.block)
 	return c
+}
+
+// ReadFrame reads the next frame, as Framer.ReadFrame does, and returns a header block, a HEADERS
+// frame and the CONTINUATION frames after it, as one *http2.MetaHeadersFrame, decoded as
+// Framer.ReadMetaHeaders would: a field that HTTP/2 does not allow is a StreamError, a block over
+// the header list limit comes Truncated, without its fields. The frame is valid until the next
+// ReadFrame. The reader's own.
+func (c *Conn) ReadFrame() (http2.Frame, error) {
+	f, err := c.Framer.ReadFrame()
+	if hf, ok := f.(*http2.HeadersFrame); ok && err == nil {
+		return c.blocks.read(c.Framer, hf)
+	}
+	return f, err
 }
 
 // frameSink is where the Framer writes frames: the pending buffer. Under Lock.

@@ -166,7 +166,7 @@ func (c *conn) closeIfIdle(expired func(since time.Time) bool) {
 // readLoop reads the backend's frames until the connection fails, and hands each to its stream.
 func (c *conn) readLoop() {
 	for {
-		f, err := c.fc.Framer.ReadFrame()
+		f, err := c.fc.ReadFrame()
 		if err != nil {
 			var se http2.StreamError
 			if errors.As(err, &se) {
