@@ -99,7 +99,7 @@ func (c *clientConn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	c.mu.Unlock()
 	c.handlers.Add(1)
 	c.s.starting.Add(1)
-	go c.runHandler(st, f.Truncated)
+	c.s.handlers.run(streamStart{c, st, f.Truncated})
 	return nil
 }
 
@@ -405,6 +405,13 @@ func (st *clientStream) abort(code http2.ErrCode, err error) {
 	if open {
 		c.writeReset(st.id, code)
 	}
+}
+
+// streamStart is what a stream's handler starts from (see runHandler).
+type streamStart struct {
+	c        *clientConn
+	st       *clientStream
+	tooLarge bool // the request's header list is over the limit: it is answered 431
 }
 
 // runHandler runs the stream's handler and ends its response: what the handler left pending goes

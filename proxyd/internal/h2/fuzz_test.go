@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -76,6 +77,7 @@ func FuzzClientFrames(f *testing.F) {
 	cfg.AccessLog = false
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	srv := New(cfg)
+	f.Cleanup(func() { srv.Wait(context.Background()) }) // ends its handlers' idle goroutines
 	f.Fuzz(func(t *testing.T, in []byte) {
 		client, server := net.Pipe()
 		served := make(chan struct{})

@@ -1,7 +1,8 @@
 // Package h2 serves HTTP/2 cleartext with prior knowledge (RFC 9113 §3.3) on connections the engine
 // hands over once they opened with the client preface. Its connection engine (clientConn) reads
 // and writes frames with golang.org/x/net/http2's Framer and HPACK coder and runs every stream's
-// handler on a goroutine of its own; the handler routes and rewrites the stream with the engine's
+// handler on a goroutine of its own, one the server keeps between streams (workerPool); the
+// handler routes and rewrites the stream with the engine's
 // route table and forwards it to its backend over h2c or HTTP/1.1, whichever the backend speaks
 // (see backend.go).
 package h2
@@ -79,6 +80,8 @@ type Server struct {
 	bufs bufpool.Pool
 	// starting counts the stream handlers started and not yet running, on every connection.
 	starting atomic.Int32
+	// handlers runs the stream handlers of every connection.
+	handlers workerPool[streamStart]
 }
 
 // handlersStarting reports whether some stream handler was started and has not run yet: its
@@ -88,6 +91,7 @@ func (s *Server) handlersStarting() bool { return s.starting.Load() > 0 }
 // New returns a server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, active: newTracker()}
+	s.handlers.do = func(h streamStart) { h.c.runHandler(h.st, h.tooLarge) }
 	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, s, nil) }, (*backend).closeIdle)
 	s.SetRoutes(cfg.Routes)
 	return s
@@ -119,10 +123,11 @@ func (s *Server) ServeConn(conn net.Conn, buffered []byte) bool {
 func (s *Server) Drain() { s.active.shutDown() }
 
 // Wait waits until every connection has ended after Drain; when ctx ends first it closes the
-// remaining connections, waits for their streams and returns ctx's error. Then it closes the idle
-// backend connections. It may be called again.
+// remaining connections, waits for their streams and returns ctx's error. Then it ends the idle
+// stream handlers' goroutines and closes the idle backend connections. It may be called again.
 func (s *Server) Wait(ctx context.Context) error {
 	err := s.active.wait(ctx)
+	s.handlers.close()
 	s.backends.Close()
 	return err
 }
