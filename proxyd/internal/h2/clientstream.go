@@ -99,7 +99,7 @@ func (c *clientConn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	c.mu.Unlock()
 	c.handlers.Add(1)
 	c.s.starting.Add(1)
-	c.s.handlers.run(streamStart{c, st, f.Truncated})
+	c.s.handlers.Run(streamStart{c, st, f.Truncated})
 	return nil
 }
 

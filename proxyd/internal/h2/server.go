@@ -1,7 +1,7 @@
 // Package h2 serves HTTP/2 cleartext with prior knowledge (RFC 9113 §3.3) on connections the engine
 // hands over once they opened with the client preface. Its connection engine (clientConn) reads
 // and writes frames with golang.org/x/net/http2's Framer and HPACK coder and runs every stream's
-// handler on a goroutine of its own, one the server keeps between streams (workerPool); the
+// handler on a goroutine of its own, one the server keeps between streams (workers.Pool); the
 // handler routes and rewrites the stream with the engine's
 // route table and forwards it to its backend over h2c or HTTP/1.1, whichever the backend speaks
 // (see backend.go).
@@ -19,6 +19,7 @@ import (
 	"proxyd.dev/proxyd/internal/forwarded"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/proxyproto"
+	"proxyd.dev/proxyd/internal/workers"
 	"proxyd.dev/router"
 )
 
@@ -81,8 +82,12 @@ type Server struct {
 	// starting counts the stream handlers started and not yet running, on every connection.
 	starting atomic.Int32
 	// handlers runs the stream handlers of every connection.
-	handlers workerPool[streamStart]
+	handlers *workers.Pool[streamStart]
 }
+
+// maxIdleHandlers bounds the goroutines that wait for a stream to handle: a burst of more
+// concurrent streams leaves no more than these behind.
+const maxIdleHandlers = 256
 
 // handlersStarting reports whether some stream handler was started and has not run yet: its
 // upstream request is about to be written. It is the h2c transports' Busy.
@@ -91,7 +96,7 @@ func (s *Server) handlersStarting() bool { return s.starting.Load() > 0 }
 // New returns a server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, active: newTracker()}
-	s.handlers.do = func(h streamStart) { h.c.runHandler(h.st, h.tooLarge) }
+	s.handlers = workers.New(func(h streamStart) { h.c.runHandler(h.st, h.tooLarge) }, maxIdleHandlers)
 	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, s, nil) }, (*backend).closeIdle)
 	s.SetRoutes(cfg.Routes)
 	return s
@@ -127,7 +132,7 @@ func (s *Server) Drain() { s.active.shutDown() }
 // stream handlers' goroutines and closes the idle backend connections. It may be called again.
 func (s *Server) Wait(ctx context.Context) error {
 	err := s.active.wait(ctx)
-	s.handlers.close()
+	s.handlers.Close()
 	s.backends.Close()
 	return err
 }

@@ -10,7 +10,7 @@ import "time"
 // (--proxy-protocol) are not swept: they serve that connection only, check every connection before
 // reuse and close with it.
 func (s *Server) SweepPools(now time.Time) {
-	s.handlers.sweep()
+	s.handlers.Sweep()
 	for _, b := range s.backends.All() {
 		b.h1.pool.Sweep(now)
 		b.h2c.Sweep(now)
