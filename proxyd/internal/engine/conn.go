@@ -141,20 +141,20 @@ func (c *clientConn) waitForRequest() error {
 // handOff moves the wait for the next request off the goroutine that served the previous one,
 // whose stack has grown: into the server's idle set, where the connection costs no goroutine until
 // the client sends something or leaves (or the wait ends), or, where that fails, to a new goroutine
-// with a small stack.
+// with a small stack (not a worker, whose stack has grown too).
 func (c *clientConn) handOff() {
 	parked, err := c.life.park(c)
 	if err != nil {
 		c.srv.log.Debug("idle connection not parked: it waits on a goroutine", "client", c.conn.RemoteAddr(), "err", err)
 	}
 	if !parked {
-		c.wake()
+		go c.resumeWait()
 	}
 }
 
-// wake continues a handed-off wait on a new goroutine (resumeWait). It is the idle set's ready
-// function, so it must not block.
-func (c *clientConn) wake() { go c.resumeWait() }
+// wake continues a parked wait, whose client sent something, left or timed out, on a worker of
+// the server (resumeWait). It is the idle set's ready function, so it must not block.
+func (c *clientConn) wake() { c.srv.workers.Run(c.resumeWait) }
 
 // resumeWait goes on with a handed-off wait: it reads what the client sent, or waits for it
 // first, and serves the connection; a wait that ended (the idle timeout, shutdown, the client

@@ -19,6 +19,7 @@ import (
 	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/proxyd/internal/upstream"
+	"proxyd.dev/proxyd/internal/workers"
 	"proxyd.dev/router"
 )
 
@@ -93,6 +94,9 @@ type Server struct {
 	// h2 serves the connections that open with the HTTP/2 preface; it owns them, and their
 	// timeouts, once they are handed over.
 	h2 *h2.Server
+	// workers runs each connection, from accept and from a resumed wait, on goroutines kept
+	// between connections.
+	workers *workers.Pool[func()]
 
 	shutting atomic.Bool
 	mu       sync.Mutex
@@ -114,6 +118,7 @@ func New(cfg Config) *Server {
 			tunnelIdle:     cfg.TunnelIdleTimeout,
 		},
 		log:     cfg.Logger,
+		workers: workers.New(func(run func()) { run() }, maxIdleWorkers),
 		conns:   make(map[*clientConn]struct{}),
 		drained: make(chan struct{}),
 	}
@@ -157,6 +162,10 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// maxIdleWorkers bounds the goroutines that wait for a connection to serve: a burst of more
+// concurrent connections leaves no more than these behind.
+const maxIdleWorkers = 256
+
 // Serve accepts connections on ln and serves each in its own goroutine until Shutdown is called
 // (then it returns nil) or accepting fails for good.
 func (s *Server) Serve(ln net.Listener) error {
@@ -187,7 +196,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		s.cfg.Metrics.ClientConnOpened()
-		go c.serve()
+		s.workers.Run(c.serve)
 	}
 }
 
@@ -263,8 +272,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// stop ends the sweeper and the idle set's goroutine, and closes the pools, once no connection is
-// left (none is parked then).
+// stop ends the sweeper, the idle set's goroutine and the idle workers, and closes the pools,
+// once no connection is left (none is parked then).
 func (s *Server) stop() {
 	s.mu.Lock()
 	select {
@@ -279,5 +288,6 @@ func (s *Server) stop() {
 			s.log.Warn("watching long-idle connections failed", "err", err)
 		}
 	}
+	s.workers.Close()
 	s.backends.Close()
 }

@@ -21,8 +21,9 @@ func sweepTick(t timeouts) time.Duration {
 }
 
 // sweeper is the server's one clock. Every tick it applies the timeout rule of each connection's
-// current phase (lifetime.check), and every upstream.SweepEvery it sweeps the backend pools. It runs in
-// its own goroutine from Serve until Shutdown has seen the last connection end.
+// current phase (lifetime.check), and every upstream.SweepEvery it sweeps the backend pools and
+// the workers. It runs in its own goroutine from Serve until Shutdown has seen the last connection
+// end.
 type sweeper struct {
 	s    *Server
 	tick time.Duration
@@ -50,6 +51,7 @@ func (w *sweeper) run() {
 					p.Sweep(now)
 				}
 				w.s.h2.SweepPools(now)
+				w.s.workers.Sweep()
 				lastPools = now
 			}
 		}
