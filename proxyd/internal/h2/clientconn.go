@@ -321,7 +321,7 @@ func (c *clientConn) handleSettings(f *http2.SettingsFrame) error {
 			delta := int64(s.Val) - c.peerWindow
 			c.peerWindow = int64(s.Val)
 			for _, st := range c.streams {
-				if st.sendWindow += delta; st.sendWindow > 1<<31-1 { // RFC 9113 §6.9.2
+				if st.sendWindow += delta; st.sendWindow > h2conn.MaxWindow { // RFC 9113 §6.9.2
 					return http2.ConnectionError(http2.ErrCodeFlowControl)
 				}
 			}
@@ -347,7 +347,7 @@ func (c *clientConn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
 	defer c.mu.Unlock()
 	c.sendCond.Broadcast()
 	if f.StreamID == 0 {
-		if c.sendWindow += int64(f.Increment); c.sendWindow > 1<<31-1 {
+		if c.sendWindow += int64(f.Increment); c.sendWindow > h2conn.MaxWindow {
 			return http2.ConnectionError(http2.ErrCodeFlowControl)
 		}
 		return nil
@@ -359,7 +359,7 @@ func (c *clientConn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
 	if st == nil { // a closed stream's window no longer matters (§6.9)
 		return nil
 	}
-	if st.sendWindow += int64(f.Increment); st.sendWindow > 1<<31-1 {
+	if st.sendWindow += int64(f.Increment); st.sendWindow > h2conn.MaxWindow {
 		return http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeFlowControl}
 	}
 	return nil
@@ -398,14 +398,6 @@ func (c *clientConn) writeReset(id uint32, code http2.ErrCode) {
 	c.fc.Unlock()
 }
 
-// writeWindowUpdates gives the client back inc bytes of stream id's window (none when inc is 0)
-// and connInc of the connection's.
-func (c *clientConn) writeWindowUpdates(id, inc, connInc uint32) {
-	c.fc.Lock()
-	c.fc.WriteWindowUpdates(id, inc, connInc)
-	c.fc.Unlock()
-}
-
 // discardData takes a DATA frame no stream reads from the connection's window and gives it back.
 func (c *clientConn) discardData(f *http2.DataFrame) error {
 	c.mu.Lock()
@@ -415,9 +407,7 @@ func (c *clientConn) discardData(f *http2.DataFrame) error {
 	if !ok {
 		return http2.ConnectionError(http2.ErrCodeFlowControl)
 	}
-	if inc > 0 {
-		c.writeWindowUpdates(0, 0, inc)
-	}
+	c.fc.SendWindowUpdates(0, 0, inc)
 	return nil
 }
 
@@ -464,9 +454,7 @@ func (c *clientConn) handleData(f *http2.DataFrame) error {
 		}
 	}
 	c.mu.Unlock()
-	if inc > 0 || connInc > 0 {
-		c.writeWindowUpdates(id, inc, connInc)
-	}
+	c.fc.SendWindowUpdates(id, inc, connInc)
 	return err
 }
 

@@ -296,9 +296,7 @@ func (st *clientStream) Read(p []byte) (int, error) {
 	case st.body.Len() > 0:
 		n, inc, connInc := h2conn.ReadData(&st.body, &st.recv, &c.recv, p, !st.recvEnd)
 		c.mu.Unlock()
-		if inc > 0 || connInc > 0 {
-			c.writeWindowUpdates(st.id, inc, connInc)
-		}
+		c.fc.SendWindowUpdates(st.id, inc, connInc)
 		return n, nil
 	case st.readErr != nil:
 		err := st.readErr
@@ -325,9 +323,7 @@ func (st *clientStream) Close() error {
 	connInc := c.recv.Consumed(st.body.Discard())
 	st.cond.Broadcast()
 	c.mu.Unlock()
-	if connInc > 0 {
-		c.writeWindowUpdates(st.id, 0, connInc)
-	}
+	c.fc.SendWindowUpdates(st.id, 0, connInc)
 	return nil
 }
 

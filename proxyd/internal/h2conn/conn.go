@@ -266,13 +266,19 @@ func (m nameCache) get(name string, convert func(string) string) string {
 	return v
 }
 
-// WriteWindowUpdates gives the peer back inc bytes of stream id's window and connInc of the
-// connection's, each only when not 0. Under Lock.
-func (c *Conn) WriteWindowUpdates(id, inc, connInc uint32) {
+// SendWindowUpdates gives the peer back inc bytes of stream id's window and connInc of the
+// connection's, each only when not 0, and writes them with whatever else is pending. Not under
+// Lock: it takes it.
+func (c *Conn) SendWindowUpdates(id, inc, connInc uint32) {
+	if inc == 0 && connInc == 0 {
+		return
+	}
+	c.Lock()
 	if inc > 0 {
 		c.Framer.WriteWindowUpdate(id, inc)
 	}
 	if connInc > 0 {
 		c.Framer.WriteWindowUpdate(0, connInc)
 	}
+	c.Unlock()
 }

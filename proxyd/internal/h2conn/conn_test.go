@@ -174,3 +174,26 @@ func TestBurstBufferReleased(t *testing.T) {
 		t.Errorf("%d bytes of buffers kept after a burst of %d, want at most %d", n, 10*FrameSize, 2*maxKept)
 	}
 }
+
+// TestSendWindowUpdates checks that SendWindowUpdates writes a WINDOW_UPDATE for each increment
+// that is not 0, and nothing at all when both are.
+func TestSendWindowUpdates(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		inc, connInc uint32
+		want         []int // the sizes of the writes: a WINDOW_UPDATE frame is 13 bytes
+	}{
+		{"none", 0, 0, nil},
+		{"stream only", 10, 0, []int{13}},
+		{"connection only", 0, 10, []int{13}},
+		{"both", 10, 20, []int{26}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc := &writeCounter{}
+			New(nc, 1<<10, 0, nil).SendWindowUpdates(1, tc.inc, tc.connInc)
+			if diff := cmp.Diff(tc.want, lens(nc.writes)); diff != "" {
+				t.Errorf("write sizes (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -6,6 +6,10 @@ import "math"
 // (RFC 9113 §6.9.2).
 const InitialWindow = 65535
 
+// MaxWindow is the largest a send window may grow: beyond it, a flow-control error (RFC 9113
+// §6.9.1, §6.9.2).
+const MaxWindow = 1<<31 - 1
+
 // Window is one flow-control window proxyd gives its peer (RFC 9113 §6.9): what the peer may still
 // send, and the bytes taken off it that are not given back yet. It gives them back in one
 // WINDOW_UPDATE once half the window is waiting. Not safe for concurrent use: its owner guards it.

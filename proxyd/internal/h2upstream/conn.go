@@ -126,14 +126,6 @@ func (c *conn) writeControl(write func(fr *http2.Framer) error) {
 	c.fc.Unlock()
 }
 
-// writeWindowUpdates gives the backend back inc bytes of stream id's window (none when inc is 0)
-// and connInc of the connection's.
-func (c *conn) writeWindowUpdates(id, inc, connInc uint32) {
-	c.fc.Lock()
-	c.fc.WriteWindowUpdates(id, inc, connInc)
-	c.fc.Unlock()
-}
-
 // fail ends the connection with err: every stream fails with it (errUnprocessed for those the
 // backend never saw), the socket closes and the transport forgets the connection.
 func (c *conn) fail(err error) {
@@ -272,7 +264,7 @@ func (c *conn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
 	c.sendCond.Broadcast()
 	if f.StreamID == 0 {
 		c.sendWindow += int64(f.Increment)
-		over := c.sendWindow > 1<<31-1
+		over := c.sendWindow > h2conn.MaxWindow
 		c.mu.Unlock()
 		if over {
 			return &MalformedResponseError{Reason: "connection window over 2^31-1"}
@@ -283,7 +275,7 @@ func (c *conn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
 	over := false
 	if s != nil {
 		s.sendWindow += int64(f.Increment)
-		over = s.sendWindow > 1<<31-1
+		over = s.sendWindow > h2conn.MaxWindow
 	}
 	c.mu.Unlock()
 	if over {

@@ -373,9 +373,7 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 		opened := c.opened(f.StreamID)
 		inc := c.recv.Consumed(n)
 		c.mu.Unlock()
-		if inc > 0 {
-			c.writeWindowUpdates(0, 0, inc)
-		}
+		c.fc.SendWindowUpdates(0, 0, inc)
 		switch {
 		case !opened:
 			return &MalformedResponseError{Reason: "DATA on a stream never opened"}
@@ -397,9 +395,7 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 	if err != nil {
 		inc := c.recv.Consumed(n)
 		c.mu.Unlock()
-		if inc > 0 {
-			c.writeWindowUpdates(0, 0, inc)
-		}
+		c.fc.SendWindowUpdates(0, 0, inc)
 		c.reset(s, http2.ErrCodeProtocol, err)
 		return nil
 	}
@@ -409,9 +405,7 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 		err = s.markRecvEnd()
 	}
 	c.mu.Unlock()
-	if inc > 0 || connInc > 0 {
-		c.writeWindowUpdates(s.id, inc, connInc)
-	}
+	c.fc.SendWindowUpdates(s.id, inc, connInc)
 	if err != nil {
 		c.reset(s, http2.ErrCodeProtocol, err)
 	}
@@ -439,9 +433,7 @@ func (s *stream) Read(p []byte) (int, error) {
 	}
 	n, inc, connInc := h2conn.ReadData(&s.body, &s.recv, &c.recv, p, !s.recvEnd && !s.removed)
 	c.mu.Unlock()
-	if inc > 0 || connInc > 0 {
-		c.writeWindowUpdates(s.id, inc, connInc)
-	}
+	c.fc.SendWindowUpdates(s.id, inc, connInc)
 	return n, nil
 }
 
@@ -459,9 +451,7 @@ func (s *stream) Close() error {
 	s.cond.Broadcast()
 	open := !s.removed
 	c.mu.Unlock()
-	if connInc > 0 {
-		c.writeWindowUpdates(0, 0, connInc)
-	}
+	c.fc.SendWindowUpdates(0, 0, connInc)
 	if open {
 		c.reset(s, http2.ErrCodeCancel, errBodyClosed)
 	}
