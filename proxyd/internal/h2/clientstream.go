@@ -614,16 +614,22 @@ func (st *clientStream) awaitWindow() error {
 	c := st.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for !st.removed && (st.sendWindow <= 0 || c.sendWindow <= 0) {
-		if !st.writeBy.IsZero() {
-			st.writeTimer = rearm(st.writeTimer, st.writeBy, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded) })
-		}
+	if st.windowsEmpty() && !st.writeBy.IsZero() {
+		st.writeTimer = rearm(st.writeTimer, st.writeBy, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded) })
+	}
+	for st.windowsEmpty() {
 		c.sendCond.Wait()
 	}
 	if st.removed {
 		return st.writeErr()
 	}
 	return nil
+}
+
+// windowsEmpty reports whether the stream, still open, has no room in its send window or the
+// connection's. Under mu.
+func (st *clientStream) windowsEmpty() bool {
+	return !st.removed && (st.sendWindow <= 0 || st.c.sendWindow <= 0)
 }
 
 // statusDigits returns code in decimal, without allocating for the statuses proxyd answers or

@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"context"
 	"fmt"
 	"sync"
 	"time"
@@ -25,9 +24,9 @@ func (e *ResponseTimeoutError) Error() string {
 // gRPC client stream may take as long as it likes). Its methods are safe for concurrent use: the
 // transport reads the body on a goroutine of its own.
 type headTimer struct {
-	backend string        // the backend's address, for the error
-	limit   time.Duration // the response-header timeout
-	cancel  context.CancelCauseFunc
+	backend string          // the backend's address, for the error
+	limit   time.Duration   // the response-header timeout
+	w       *responseWriter // the stream's: the timer ends its request's context (cancelRequest)
 
 	mu      sync.Mutex
 	timer   *time.Timer // armed by start; guarded by mu
@@ -45,7 +44,9 @@ func (t *headTimer) start() {
 
 // fire cancels the request, from the timer's goroutine; the error is made only now, since the
 // timer seldom fires.
-func (t *headTimer) fire() { t.cancel(&ResponseTimeoutError{Backend: t.backend, Limit: t.limit}) }
+func (t *headTimer) fire() {
+	t.w.cancelRequest(&ResponseTimeoutError{Backend: t.backend, Limit: t.limit})
+}
 
 // stop disarms the timer for good.
 func (t *headTimer) stop() {

@@ -29,6 +29,7 @@ type stream struct {
 	status  int         // the status answered or relayed; reply.StatusClientClosed when the client left
 	bytes   int64       // response body bytes relayed
 	body    *streamBody // the request body forwarded, when there is one
+	timer   headTimer   // the response-header timer of its upstream request
 }
 
 // clientGone reports whether the client reset the stream or went away: its request's context
@@ -92,7 +93,8 @@ func (s *Server) forward(st *stream, target string) {
 		return
 	}
 	ctx := st.r.Context()
-	timer := &headTimer{backend: b.addr, limit: s.cfg.ResponseHeaderTimeout, cancel: st.w.cancelRequest}
+	timer := &st.timer
+	timer.backend, timer.limit, timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
 	var body io.ReadCloser = http.NoBody
 	if st.r.ContentLength == 0 {
 		timer.start()
