@@ -99,8 +99,6 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// logStart prints where proxyd listens, its default backend, its routes in match order and whether
-// rewriting is on. The "listening" line comes last: once it is out, connections are accepted.
 // listen listens on addr for client connections. They get no TCP keepalive probes, as nginx's and
 // HAProxy's by default: every idle or silent connection ends by proxyd's own timeouts, and each
 // accept saves four setsockopt(2) calls.
@@ -109,6 +107,8 @@ func listen(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
+// logStart prints where proxyd listens, its default backend, its routes in match order and whether
+// rewriting is on. The "listening" line comes last: once it is out, connections are accepted.
 func logStart(logger *slog.Logger, addr net.Addr, cfg engine.Config) {
 	logRoutes(logger, cfg.Routes)
 	logger.Info("listening", "addr", addr.String(), "routes", len(cfg.Routes.Routes()), "rewrite", cfg.Rewrite)

@@ -59,8 +59,8 @@ func (s *Server) failed(st *stream, b *backend, err error) {
 
 // backendFailure tells why a backend gave no response head: the response-header timeout, a
 // backend that stopped taking the request body, a dial that failed or timed out, a response head
-// wire refuses or HTTP/2 does not allow, another timeout, or a connection that failed; the cause's code is the status to
-// answer.
+// wire refuses or HTTP/2 does not allow, another timeout, or a connection that failed; the cause's
+// code is the status to answer.
 func backendFailure(err error) (metrics.Cause, string) {
 	var rt *ResponseTimeoutError
 	var stalled *backendStalledError

@@ -458,8 +458,9 @@ func (c *clientConn) handleData(f *http2.DataFrame) error {
 	return err
 }
 
-// streamEnded forgets stream st once it ended both ways or was reset, and closes the connection
-// when it was the last one after GOAWAY. Under mu.
+// streamEnded forgets stream st once it ended both ways or was reset; a connection left without
+// streams counts as idle from now on (its close after GOAWAY waits for the handlers, see
+// handlerDone). Under mu.
 func (c *clientConn) streamEnded(st *clientStream) {
 	delete(c.streams, st.id)
 	c.sendCond.Broadcast()

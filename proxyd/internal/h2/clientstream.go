@@ -496,7 +496,8 @@ func (w *responseWriter) cancelRequest(cause error) { w.st.cancel(cause) }
 // SetReadDeadline bounds the reads of the request body.
 func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.setReadDeadline(t) }
 
-// SetWriteDeadline bounds the response: the stream is reset at t unless it ended.
+// SetWriteDeadline bounds the response: the stream is reset once t has passed while a write waits
+// for the client's flow-control credit (see setWriteDeadline).
 func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.st.setWriteDeadline(t) }
 
 // finish ends the response: the head if not sent, what is pending, and the trailer, with

@@ -150,8 +150,8 @@ func (t *h1Transport) conn(fresh bool) (*upstream.Conn, error) {
 // chunked"; without a body, "Content-Length: 0" for the methods whose requests are expected to
 // carry one (POST, PUT, PATCH: a server may answer 411 otherwise, RFC 9110 §8.6), nothing for the
 // others. The Host, Content-Length, Transfer-Encoding and Trailer fields of req.Header are not
-// written. The field names and values were checked by x/net/http2's framer (or set by proxyd), the method
-// and the request-target are checked here.
+// written. The field names and values were checked when the header block was read
+// (h2conn.Conn.ReadFrame) or set by proxyd; the method and the request-target are checked here.
 func appendRequestHead(dst []byte, req *http.Request, hasBody bool) ([]byte, error) {
 	target := req.URL.RequestURI()
 	if !httpguts.ValidHeaderFieldName(req.Method) {

@@ -11,8 +11,9 @@ import (
 
 // progressDeadline keeps a stream's read deadline a progress timeout: each transfer that moves
 // bytes pushes it to idle past its last progress. To spare a timer reset per read or write, it
-// re-arms only once a quarter of idle has passed since it last did, with a quarter of idle to spare: a stream that stops moving ends between idle and 1.25 idle
-// after its last progress. Not safe for concurrent use.
+// re-arms only once a quarter of idle has passed since it last did, with a quarter of idle to
+// spare: a stream that stops moving ends between idle and 1.25 idle after its last progress. Not
+// safe for concurrent use.
 type progressDeadline struct {
 	set   func(time.Time) error // SetReadDeadline of the stream's response writer
 	idle  time.Duration

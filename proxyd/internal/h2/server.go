@@ -2,9 +2,8 @@
 // hands over once they opened with the client preface. Its connection engine (clientConn) reads
 // and writes frames with golang.org/x/net/http2's Framer and HPACK coder and runs every stream's
 // handler on a goroutine of its own, one the server keeps between streams (workers.Pool); the
-// handler routes and rewrites the stream with the engine's
-// route table and forwards it to its backend over h2c or HTTP/1.1, whichever the backend speaks
-// (see backend.go).
+// handler routes and rewrites the stream with the engine's route table and forwards it to its
+// backend over h2c or HTTP/1.1, whichever the backend speaks (see backend.go).
 package h2
 
 import (

@@ -88,7 +88,8 @@ func (e *MalformedResponseError) Error() string { return "h2upstream: malformed 
 // returned io.EOF, is sent after it. Body is always closed.
 //
 // The response: StatusCode, Header with canonical keys, ContentLength (-1: unknown), Body
-// (http.NoBody when the head ended the stream), and Trailer, set before Body returns io.EOF. Closing Body before its end resets the stream.
+// (http.NoBody when the head ended the stream), and Trailer, set before Body returns io.EOF.
+// Closing Body before its end resets the stream.
 //
 // Ending req's context resets the stream (RST_STREAM CANCEL): before the head, RoundTrip returns
 // an error; after it, Body's Read fails.
