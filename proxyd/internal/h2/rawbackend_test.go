@@ -10,63 +10,33 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 
+	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/metrics"
 )
 
 // rawBackend is an HTTP/1.1 backend scripted byte by byte, for what Go's server never sends and
 // for looking at the bytes proxyd sends. Every connection it accepts, but the protocol probe's
-// (closed as soon as its preface shows), is served by serve on a goroutine of its own; cleanup
-// closes the listener and the connections and waits for those goroutines.
+// (closed as soon as its preface shows), is served by serve on a goroutine of its own (see
+// h2test.Listener).
 type rawBackend struct {
-	ln    net.Listener
+	*h2test.Listener
 	serve func(*rawConn)
 	// served counts the connections served, the probe's not included.
 	served atomic.Int32
-	wg     sync.WaitGroup
-	mu     sync.Mutex
-	conns  []net.Conn // guarded by mu
 }
 
 // startRaw starts a raw backend whose connections serve serves.
 func startRaw(t testing.TB, serve func(*rawConn)) *rawBackend {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := &rawBackend{ln: ln, serve: serve}
-	b.wg.Go(b.acceptLoop)
-	t.Cleanup(func() {
-		ln.Close()
-		b.mu.Lock()
-		for _, c := range b.conns {
-			c.Close()
-		}
-		b.mu.Unlock()
-		b.wg.Wait()
-	})
+	b := &rawBackend{serve: serve}
+	b.Listener = h2test.Listen(t, func(nc net.Conn, _ int) { b.handle(nc) })
 	return b
 }
 
-func (b *rawBackend) addr() string { return b.ln.Addr().String() }
-
-// acceptLoop hands every accepted connection to handle until the listener closes.
-func (b *rawBackend) acceptLoop() {
-	for {
-		nc, err := b.ln.Accept()
-		if err != nil {
-			return
-		}
-		b.mu.Lock()
-		b.conns = append(b.conns, nc)
-		b.mu.Unlock()
-		b.wg.Go(func() { b.handle(nc) })
-	}
-}
+func (b *rawBackend) addr() string { return b.Addr() }
 
 // probeLine is how the protocol probe's connection starts.
 const probeLine = "PRI * HTTP/2.0"
@@ -74,7 +44,6 @@ const probeLine = "PRI * HTTP/2.0"
 // handle closes the probe's connection (the probe then takes the backend for HTTP/1.1 at once),
 // and serves any other.
 func (b *rawBackend) handle(nc net.Conn) {
-	defer nc.Close()
 	br := bufio.NewReader(nc)
 	if first, err := br.Peek(len(probeLine)); err != nil || string(first) == probeLine {
 		return

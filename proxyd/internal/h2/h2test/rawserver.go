@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"sync"
-	"sync/atomic"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -19,63 +17,28 @@ import (
 // then handed to serve on a goroutine of its own; cleanup closes the listener and the connections
 // and waits for those goroutines.
 type RawServer struct {
-	ln       net.Listener
+	*Listener
 	settings []http2.Setting
 	serve    func(*RawServerConn)
-	accepted atomic.Int32
-	wg       sync.WaitGroup
-	mu       sync.Mutex
-	conns    []net.Conn // guarded by mu
 }
 
 // StartRawServer starts a raw server whose connections, after the handshake (its SETTINGS are
 // settings), serve serves.
 func StartRawServer(t testing.TB, serve func(*RawServerConn), settings ...http2.Setting) *RawServer {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &RawServer{ln: ln, settings: settings, serve: serve}
-	s.wg.Go(s.acceptLoop)
-	t.Cleanup(func() {
-		ln.Close()
-		s.mu.Lock()
-		for _, c := range s.conns {
-			c.Close()
-		}
-		s.mu.Unlock()
-		s.wg.Wait()
-	})
+	s := &RawServer{settings: settings, serve: serve}
+	s.Listener = Listen(t, s.serveConn)
 	return s
 }
 
-// Addr returns the server's address.
-func (s *RawServer) Addr() string { return s.ln.Addr().String() }
-
 // URL returns "http://" and the server's address.
-func (s *RawServer) URL() string { return "http://" + s.ln.Addr().String() }
+func (s *RawServer) URL() string { return "http://" + s.Addr() }
 
-// Accepted returns how many connections the server accepted.
-func (s *RawServer) Accepted() int32 { return s.accepted.Load() }
-
-func (s *RawServer) acceptLoop() {
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns = append(s.conns, nc)
-		s.mu.Unlock()
-		index := int(s.accepted.Add(1))
-		s.wg.Go(func() {
-			defer nc.Close()
-			c := newRawServerConn(nc, index)
-			if c.handshake(s.settings) == nil {
-				s.serve(c)
-			}
-		})
+// serveConn serves one accepted connection: the handshake, then serve.
+func (s *RawServer) serveConn(nc net.Conn, index int) {
+	c := newRawServerConn(nc, index)
+	if c.handshake(s.settings) == nil {
+		s.serve(c)
 	}
 }
 
