@@ -145,8 +145,7 @@ func TestRequestFieldsOnTheWire(t *testing.T) {
 					return
 				}
 				got <- head{h.Fields, h.StreamEnded()}
-				c.WriteHeaders(h.StreamID, true, hf(":status", "200"))
-				c.Drain()
+				answer("", hf(":status", "200"))(c, h.StreamID)
 			})
 			tr := newTransport(t, be.Addr())
 			req := newRequest(t, tc.method, be.URL()+tc.target, nil)
@@ -757,32 +756,12 @@ func TestServerFailures(t *testing.T) {
 			c.WriteBlock(id, true, block)
 			c.Drain()
 		}, false},
-		{"pseudo-header after a regular field", func(c *h2test.RawServerConn, id uint32) {
-			c.WriteHeaders(id, true, hf("x-a", "1"), hf(":status", "200"))
-			c.Drain()
-		}, false},
-		{"request pseudo-header in a response", func(c *h2test.RawServerConn, id uint32) {
-			c.WriteHeaders(id, true, hf(":status", "200"), hf(":path", "/"))
-			c.Drain()
-		}, false},
-		{"no :status", func(c *h2test.RawServerConn, id uint32) {
-			c.WriteHeaders(id, true, hf("x-a", "1"))
-			c.Drain()
-		}, false},
-		{"connection-specific field", func(c *h2test.RawServerConn, id uint32) {
-			c.WriteHeaders(id, true, hf(":status", "200"), hf("connection", "keep-alive"))
-			c.Drain()
-		}, false},
-		{"content-length above the DATA", func(c *h2test.RawServerConn, id uint32) {
-			c.WriteHeaders(id, false, hf(":status", "200"), hf("content-length", "10"))
-			c.Framer().WriteData(id, true, []byte("12345"))
-			c.Drain()
-		}, true},
-		{"DATA beyond content-length", func(c *h2test.RawServerConn, id uint32) {
-			c.WriteHeaders(id, false, hf(":status", "200"), hf("content-length", "3"))
-			c.Framer().WriteData(id, true, []byte("12345"))
-			c.Drain()
-		}, true},
+		{"pseudo-header after a regular field", answer("", hf("x-a", "1"), hf(":status", "200")), false},
+		{"request pseudo-header in a response", answer("", hf(":status", "200"), hf(":path", "/")), false},
+		{"no :status", answer("", hf("x-a", "1")), false},
+		{"connection-specific field", answer("", hf(":status", "200"), hf("connection", "keep-alive")), false},
+		{"content-length above the DATA", answer("12345", hf(":status", "200"), hf("content-length", "10")), true},
+		{"DATA beyond content-length", answer("12345", hf(":status", "200"), hf("content-length", "3")), true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkGoroutines(t)
@@ -808,6 +787,19 @@ func TestServerFailures(t *testing.T) {
 				t.Errorf("RoundTrip succeeded: %d %v", resp.StatusCode, resp.Header)
 			}
 		})
+	}
+}
+
+// answer returns a raw server's answer to a stream: a HEADERS frame of fields, then body as one
+// DATA frame that ends the stream (none when body is empty, the HEADERS frame ending it), then
+// whatever the client sends read to the end.
+func answer(body string, fields ...hpack.HeaderField) func(c *h2test.RawServerConn, id uint32) {
+	return func(c *h2test.RawServerConn, id uint32) {
+		c.WriteHeaders(id, body == "", fields...)
+		if body != "" {
+			c.Framer().WriteData(id, true, []byte(body))
+		}
+		c.Drain()
 	}
 }
 
@@ -842,8 +834,7 @@ func TestMaxHeaderListSize(t *testing.T) {
 				}
 				status := hf(":status", "200")
 				value := strings.Repeat("v", size-fieldSize(status.Name, status.Value)-fieldSize("x-big", ""))
-				c.WriteHeaders(h.StreamID, true, status, hf("x-big", value))
-				c.Drain()
+				answer("", status, hf("x-big", value))(c, h.StreamID)
 			})
 			tr := newTransport(t, be.Addr())
 			tr.MaxHeaderListSize = tc.max
@@ -1240,16 +1231,14 @@ func TestShortBodyOnTheWire(t *testing.T) {
 				if f.StreamEnded() {
 					e.EndStream = true
 					got <- e
-					c.WriteHeaders(h.StreamID, true, hf(":status", "200"))
-					c.Drain()
+					answer("", hf(":status", "200"))(c, h.StreamID)
 					return
 				}
 			case *http2.MetaHeadersFrame:
 				if f.StreamEnded() {
 					e.EndStream = true
 					got <- e
-					c.WriteHeaders(h.StreamID, true, hf(":status", "200"))
-					c.Drain()
+					answer("", hf(":status", "200"))(c, h.StreamID)
 					return
 				}
 			case *http2.RSTStreamFrame:
