@@ -312,33 +312,23 @@ func (c *clientConn) handleSettings(f *http2.SettingsFrame) error {
 	}
 	c.fc.Lock()
 	c.mu.Lock()
-	err := f.ForeachSetting(func(s http2.Setting) error {
-		if err := s.Valid(); err != nil {
-			return err
-		}
-		switch s.ID {
-		case http2.SettingInitialWindowSize:
-			delta := int64(s.Val) - c.peerWindow
-			c.peerWindow = int64(s.Val)
-			for _, st := range c.streams {
-				if st.sendWindow += delta; st.sendWindow > h2conn.MaxWindow { // RFC 9113 §6.9.2
-					return http2.ConnectionError(http2.ErrCodeFlowControl)
-				}
-			}
-		case http2.SettingMaxFrameSize:
-			c.maxFrame = s.Val
-		case http2.SettingHeaderTableSize:
-			c.fc.SetEncoderTableSize(s.Val)
-		}
-		return nil
-	})
+	err := c.fc.ApplySettings(f, &c.maxFrame, &c.peerWindow, c.growSendWindows, nil)
 	c.sendCond.Broadcast()
 	c.mu.Unlock()
-	if err == nil {
-		c.fc.Framer.WriteSettingsAck()
-	}
 	c.fc.Unlock()
 	return err
+}
+
+// growSendWindows moves the send window of every open stream by delta, a change of the client's
+// SETTINGS_INITIAL_WINDOW_SIZE; one past h2conn.MaxWindow is a connection error
+// FLOW_CONTROL_ERROR (RFC 9113 §6.9.2). Under mu.
+func (c *clientConn) growSendWindows(delta int64) error {
+	for _, st := range c.streams {
+		if st.sendWindow += delta; st.sendWindow > h2conn.MaxWindow {
+			return http2.ConnectionError(http2.ErrCodeFlowControl)
+		}
+	}
+	return nil
 }
 
 // handleWindowUpdate grows a send window (RFC 9113 §6.9.1).

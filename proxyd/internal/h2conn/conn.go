@@ -189,8 +189,39 @@ func (c *Conn) armDeadline() {
 // WriteString writes s as it is (the client preface). Under Lock.
 func (c *Conn) WriteString(s string) { c.pending = append(c.pending, s...) }
 
-// SetEncoderTableSize applies the peer's SETTINGS_HEADER_TABLE_SIZE to the encoder. Under Lock.
-func (c *Conn) SetEncoderTableSize(v uint32) { c.enc.SetMaxDynamicTableSizeLimit(v) }
+// ApplySettings applies the settings of the peer's SETTINGS frame f in order (RFC 9113 §6.5.3, a
+// repeated one too) and, once every one is valid, writes the acknowledgement. It keeps what both
+// roles keep: SETTINGS_HEADER_TABLE_SIZE in the encoder, SETTINGS_MAX_FRAME_SIZE in *maxFrame, and
+// SETTINGS_INITIAL_WINDOW_SIZE in *initialWindow, its change passed to grow, which moves the open
+// streams' send windows by it; any other setting goes to other, when not nil. The first error,
+// an invalid setting's or grow's, stops it. Under Lock; the caller holds what guards maxFrame,
+// initialWindow and what grow and other change.
+func (c *Conn) ApplySettings(f *http2.SettingsFrame, maxFrame *uint32, initialWindow *int64, grow func(delta int64) error, other func(http2.Setting)) error {
+	err := f.ForeachSetting(func(s http2.Setting) error {
+		if err := s.Valid(); err != nil {
+			return err
+		}
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			delta := int64(s.Val) - *initialWindow
+			*initialWindow = int64(s.Val)
+			return grow(delta)
+		case http2.SettingMaxFrameSize:
+			*maxFrame = s.Val
+		case http2.SettingHeaderTableSize:
+			c.enc.SetMaxDynamicTableSizeLimit(s.Val)
+		default:
+			if other != nil {
+				other(s)
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		c.Framer.WriteSettingsAck()
+	}
+	return err
+}
 
 // StartBlock starts a new header block. Under Lock.
 func (c *Conn) StartBlock() { c.block.Reset() }

@@ -197,3 +197,63 @@ func TestSendWindowUpdates(t *testing.T) {
 		})
 	}
 }
+
+// settingsFrame returns a SETTINGS frame of settings, as a reader gets it.
+func settingsFrame(t *testing.T, settings ...http2.Setting) *http2.SettingsFrame {
+	t.Helper()
+	var buf bytes.Buffer
+	http2.NewFramer(&buf, nil).WriteSettings(settings...)
+	f, err := http2.NewFramer(nil, &buf).ReadFrame()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f.(*http2.SettingsFrame)
+}
+
+// TestApplySettings checks that ApplySettings keeps the settings both roles keep, in order, hands
+// the change of the initial window to grow and the rest to other, and acknowledges only a frame
+// whose settings are all valid and taken.
+func TestApplySettings(t *testing.T) {
+	type applied struct {
+		MaxFrame      uint32
+		InitialWindow int64
+		Grown         []int64
+		Other         []http2.Setting
+		Acked         bool
+		Err           bool
+	}
+	for _, tc := range []struct {
+		name     string
+		settings []http2.Setting
+		growErr  error
+		want     applied
+	}{
+		{"in order, repeated", []http2.Setting{
+			{ID: http2.SettingInitialWindowSize, Val: 100},
+			{ID: http2.SettingMaxFrameSize, Val: 1 << 15},
+			{ID: http2.SettingMaxConcurrentStreams, Val: 7},
+			{ID: http2.SettingInitialWindowSize, Val: 50},
+		}, nil, applied{MaxFrame: 1 << 15, InitialWindow: 50, Grown: []int64{100 - InitialWindow, -50},
+			Other: []http2.Setting{{ID: http2.SettingMaxConcurrentStreams, Val: 7}}, Acked: true}},
+		{"invalid", []http2.Setting{{ID: http2.SettingMaxFrameSize, Val: 1}}, nil,
+			applied{MaxFrame: FrameSize, InitialWindow: InitialWindow, Err: true}},
+		{"grow fails", []http2.Setting{{ID: http2.SettingInitialWindowSize, Val: 1}}, http2.ConnectionError(http2.ErrCodeFlowControl),
+			applied{MaxFrame: FrameSize, InitialWindow: 1, Grown: []int64{1 - InitialWindow}, Err: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nc := &writeCounter{}
+			c := New(nc, 1<<10, 0, nil)
+			got := applied{MaxFrame: FrameSize, InitialWindow: InitialWindow}
+			c.Lock()
+			err := c.ApplySettings(settingsFrame(t, tc.settings...), &got.MaxFrame, &got.InitialWindow,
+				func(delta int64) error { got.Grown = append(got.Grown, delta); return tc.growErr },
+				func(s http2.Setting) { got.Other = append(got.Other, s) })
+			c.Unlock()
+			got.Err = err != nil
+			got.Acked = len(nc.writes) == 1 && len(nc.writes[0]) == 9 // an empty SETTINGS with ACK
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("applied (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -227,34 +227,29 @@ func (c *conn) handleSettings(f *http2.SettingsFrame) error {
 	}
 	c.fc.Lock()
 	c.mu.Lock()
-	err := f.ForeachSetting(func(s http2.Setting) error {
-		if err := s.Valid(); err != nil {
-			return err
-		}
-		switch s.ID {
-		case http2.SettingMaxConcurrentStreams:
-			c.maxStreams = s.Val
-		case http2.SettingInitialWindowSize:
-			delta := int64(s.Val) - c.peerWindow
-			c.peerWindow = int64(s.Val)
-			for _, st := range c.streams {
-				st.sendWindow += delta
-			}
-		case http2.SettingMaxFrameSize:
-			c.maxFrame = s.Val
-		case http2.SettingHeaderTableSize:
-			c.fc.SetEncoderTableSize(s.Val)
-		}
-		return nil
-	})
+	err := c.fc.ApplySettings(f, &c.maxFrame, &c.peerWindow, c.growSendWindows, c.applySetting)
 	c.settingsSeen()
 	c.sendCond.Broadcast()
 	c.mu.Unlock()
-	if err == nil {
-		c.fc.Framer.WriteSettingsAck()
-	}
 	c.fc.Unlock()
 	return err
+}
+
+// growSendWindows moves the send window of every open stream by delta, a change of the backend's
+// SETTINGS_INITIAL_WINDOW_SIZE. Under mu.
+func (c *conn) growSendWindows(delta int64) error {
+	for _, s := range c.streams {
+		s.sendWindow += delta
+	}
+	return nil
+}
+
+// applySetting keeps the one setting only the h2c client keeps: SETTINGS_MAX_CONCURRENT_STREAMS.
+// Under mu.
+func (c *conn) applySetting(s http2.Setting) {
+	if s.ID == http2.SettingMaxConcurrentStreams {
+		c.maxStreams = s.Val
+	}
 }
 
 // handleWindowUpdate grows a send window (RFC 9113 §6.9.1); one past 2^31-1 is a flow-control
