@@ -37,6 +37,19 @@ func fdsBack(ctx context.Context, e *env, r *result, p *proxydProc, baseline int
 	return after, backIn(back, waited)
 }
 
+// afterClients checks that proxyd's resources come back once a load's clients have left: its
+// descriptors to before's count (fdsBack) and its memory settling (rssSettles). It records the
+// figures before, at the peak top and after, and returns how long the descriptors took.
+func afterClients(ctx context.Context, e *env, r *result, p *proxydProc, before, top stats) string {
+	after, returned := fdsBack(ctx, e, r, p, before.fds, "the clients left")
+	settled, rssNote := rssSettles(ctx, p, top.rssKiB)
+	e.logf("memory: %s", rssNote)
+	r.figure("fds=%d/%d/%d rss=%.1f/%.1f/%.1fMiB threads=%d/%d/%d (before/peak/after)",
+		before.fds, top.fds, after.fds, mib(before.rssKiB), mib(top.rssKiB), mib(after.rssKiB), before.threads, top.threads, after.threads)
+	r.check(settled, "memory did not settle: %s", rssNote)
+	return returned
+}
+
 // finish logs proxyd's warnings and errors, stops it with SIGTERM and records in r whether it
 // exited 0 within 10 s.
 func (e *env) finish(r *result, p *proxydProc) {

@@ -52,18 +52,11 @@ func runH2(ctx context.Context, e *env) *result {
 	e.logf("clients done in %.1fs (%.0f req/s): %s, resets=%d; proxyd peak %s",
 		took.Seconds(), float64(t.requests.Load())/took.Seconds(), t.summary(), resets.Load(), top)
 
-	after, returned := fdsBack(ctx, e, r, p, before.fds, "the clients left")
-	settled, rssNote := rssSettles(ctx, p, top.rssKiB)
-	e.logf("memory: %s", rssNote)
-
 	r.figure("conns=%d streams=%d %s resets=%d", o.h2Conns, o.h2Streams, t.summary(), resets.Load())
-	r.figure("fds=%d/%d/%d rss=%.1f/%.1f/%.1fMiB threads=%d/%d/%d (before/peak/after)",
-		before.fds, top.fds, after.fds, mib(before.rssKiB), mib(top.rssKiB), mib(after.rssKiB), before.threads, top.threads, after.threads)
-	r.figure("fd-return=%s", returned)
+	r.figure("fd-return=%s", afterClients(ctx, e, r, p, before, top))
 	t.checkNoErrors(r, "h2 clients")
 	want := int64(o.h2Conns * o.h2Streams * o.requests)
 	r.check(t.requests.Load()+resets.Load() == want, "%d requests made and %d reset, want %d in all", t.requests.Load(), resets.Load(), want)
-	r.check(settled, "memory did not settle: %s", rssNote)
 	e.finish(r, p)
 	return r
 }

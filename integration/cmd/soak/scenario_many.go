@@ -56,17 +56,11 @@ func runMany(ctx context.Context, e *env) *result {
 	e.logf("clients done in %.1fs (%.0f req/s): %s; proxyd peak %s; soak's own peak fds=%d; listen drops (system-wide) %d",
 		took.Seconds(), float64(t.requests.Load())/took.Seconds(), t.summary(), top, own.fds, drops1-drops0)
 
-	after, returned := fdsBack(ctx, e, r, p, before.fds, "the clients left")
-	settled, rssNote := rssSettles(ctx, p, top.rssKiB)
-	e.logf("memory: %s", rssNote)
-
 	r.figure("conns=%d %s", o.conns, t.summary())
-	r.figure("fds=%d/%d/%d rss=%.1f/%.1f/%.1fMiB threads=%d/%d/%d (before/peak/after)",
-		before.fds, top.fds, after.fds, mib(before.rssKiB), mib(top.rssKiB), mib(after.rssKiB), before.threads, top.threads, after.threads)
+	returned := afterClients(ctx, e, r, p, before, top)
 	r.figure("fd-return=%s listen-drops=%d", returned, drops1-drops0)
 	t.checkNoErrors(r, "clients")
 	r.check(t.requests.Load() == int64(o.conns*o.requests), "%d requests made, want %d", t.requests.Load(), o.conns*o.requests)
-	r.check(settled, "memory did not settle: %s", rssNote)
 	e.finish(r, p)
 	return r
 }
