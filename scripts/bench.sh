@@ -40,7 +40,8 @@ trap cleanup EXIT
 
 BACKEND_A=127.0.0.1:18081 BACKEND_B=127.0.0.1:18082
 PORT_PROXYD=18090 PORT_NGINX=18091 PORT_HAPROXY=18092
-go build -o "$WORK/proxyd" ./proxyd
+# The binary as the container image and a release ship it: static, without libc (README.md, Install).
+CGO_ENABLED=0 go build -trimpath -o "$WORK/proxyd" ./proxyd
 head -c $((256 << 20)) /dev/zero > "$WORK/big"
 
 # The backends: nginx serving a small body, naming itself and echoing the target, plus the big file.

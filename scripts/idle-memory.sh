@@ -22,7 +22,8 @@ events { worker_connections 1024; }
 http { access_log off; server { listen 127.0.0.1:18281; location / { return 200 "ok\n"; } } }
 CONF
 nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
-go build -o "$WORK/proxyd" ./proxyd
+# The binary as the container image and a release ship it: static, without libc (README.md, Install).
+CGO_ENABLED=0 go build -trimpath -o "$WORK/proxyd" ./proxyd
 "$WORK/proxyd" 127.0.0.1:18290 127.0.0.1:18281 --log-level=warn --idle-timeout=10m 2>"${PROXYD_LOG:-$WORK/proxyd.log}" & PIDS+=($!)
 PROXYD=$!
 for _ in $(seq 100); do curl -fso /dev/null http://127.0.0.1:18290/ && break; sleep 0.1; done
