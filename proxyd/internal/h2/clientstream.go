@@ -27,10 +27,13 @@ import (
 type clientStream struct {
 	c      *clientConn
 	id     uint32
-	req    *http.Request
+	req    http.Request // the request, in the stream to spare an allocation
 	ctx    context.Context
 	cancel context.CancelCauseFunc // ends ctx: the stream ended, or its handler returned
 	w      responseWriter
+	// proxied is what the handler keeps of the stream (see Server.serveStream), here to spare an
+	// allocation.
+	proxied stream
 	// needsContinue is set while a request that expects 100-continue has not had it.
 	needsContinue bool
 
@@ -168,7 +171,7 @@ func (c *clientConn) newStream(f *http2.MetaHeadersFrame) (*clientStream, error)
 	if f.StreamEnded() {
 		req.Body, req.ContentLength, st.recvEnd = http.NoBody, 0, true
 	}
-	st.req = req.WithContext(st.ctx)
+	st.req = *req.WithContext(st.ctx)
 	return st, nil
 }
 
@@ -435,7 +438,7 @@ func (c *clientConn) runHandler(st *clientStream, tooLarge bool) {
 			st.abort(http2.ErrCodeNo, errHandlerDone)
 		}
 	}()
-	c.s.serveStream(&st.w, st.req, tooLarge)
+	c.s.serveStream(&st.w, &st.req, tooLarge)
 }
 
 // responseWriter is the http.ResponseWriter of a stream. The head is sent with the first body

@@ -65,7 +65,8 @@ func TestH1RequestHead(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			req.URL = targetURL(p.addr, "/a%2Fb/c?x=1&y")
+			u := targetURL(p.addr, "/a%2Fb/c?x=1&y")
+			req.URL = &u
 			req.Host = "example.test"
 			// No User-Agent or Accept-Encoding of the client's own.
 			req.Header = http.Header{"Cookie": {"a=1", "b=2"}, "X-Custom": {"x"}, "User-Agent": {""}, "Accept-Encoding": {"identity"}}

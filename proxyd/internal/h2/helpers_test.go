@@ -196,7 +196,8 @@ func newGet(t testing.TB, p *proxy, path string) *http.Request {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.URL = targetURL(p.addr, path)
+	u := targetURL(p.addr, path)
+	req.URL = &u
 	return req
 }
 

@@ -24,12 +24,13 @@ type stream struct {
 	w       *responseWriter
 	r       *http.Request
 	start   time.Time
-	backend *backend    // the backend the stream was routed to, set right after routing
-	stats   routeStats  // the accounting of its route and backend
-	status  int         // the status answered or relayed; reply.StatusClientClosed when the client left
-	bytes   int64       // response body bytes relayed
-	body    *streamBody // the request body forwarded, when there is one
-	timer   headTimer   // the response-header timer of its upstream request
+	backend *backend        // the backend the stream was routed to, set right after routing
+	stats   routeStats      // the accounting of its route and backend
+	status  int             // the status answered or relayed; reply.StatusClientClosed when the client left
+	bytes   int64           // response body bytes relayed
+	body    *streamBody     // the request body forwarded, when there is one
+	timer   headTimer       // the response-header timer of its upstream request
+	up      upstreamRequest // the request to the backend
 }
 
 // clientGone reports whether the client reset the stream or went away: its request's context
@@ -48,7 +49,8 @@ func (st *stream) clientGone() bool {
 func (s *Server) serveStream(w *responseWriter, r *http.Request, tooLarge bool) {
 	s.cfg.Metrics.StreamOpened()
 	defer s.cfg.Metrics.StreamClosed()
-	st := &stream{w: w, r: r, start: time.Now()}
+	st := &w.st.proxied
+	*st = stream{w: w, r: r, start: time.Now()}
 	routes := s.routes.Load()
 	uri := []byte(r.RequestURI) // matched, and rewritten when --rewrite applies
 	m, err := routes.table.Match(uri)
@@ -104,7 +106,7 @@ func (s *Server) forward(st *stream, target string) {
 		defer st.body.handlerDone()
 		body = st.body
 	}
-	req := upstreamRequest(ctx, st.r, b.addr, target, proto, body)
+	req := st.up.build(ctx, st.r, b.addr, target, proto, body)
 	if s.cfg.Forwarded != nil {
 		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(st.r.RemoteAddr))
 	}

@@ -19,17 +19,16 @@ import (
 var errBodyClosed = errors.New("h2upstream: read on a closed response body")
 
 // stream is one request and its response on a connection. Its fields are guarded by the
-// connection's mu, but for head, closed once, and the fields set before the stream is opened.
+// connection's mu, but for those set before the stream is opened.
 type stream struct {
-	c    *conn
-	req  *http.Request
-	id   uint32
-	head chan struct{} // closed once resp or err is set: RoundTrip waits on it
+	c   *conn
+	req *http.Request
+	id  uint32
 
-	headDone     bool              // head is closed
+	headDone     bool              // resp or err is set: RoundTrip returns
 	resp         *http.Response    // the response, once its head came
 	err          error             // why the stream ended early, if it did
-	cond         sync.Cond         // on the connection's mu: data, the end, or an error came
+	cond         sync.Cond         // on the connection's mu: the head, data, the end, or an error came
 	body         h2conn.RecvBuffer // response body bytes not read yet
 	recvEnd      bool              // the backend ended its side (END_STREAM)
 	sentEnd      bool              // proxyd ended its side
@@ -48,7 +47,7 @@ type stream struct {
 // head and, on a goroutine of its own, its body, and waits for the response head.
 func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	body := hasBody(req)
-	s := &stream{c: c, req: req, head: make(chan struct{})}
+	s := &stream{c: c, req: req}
 	s.cond.L = &c.mu
 	ctx := req.Context()
 	c.fc.Lock()
@@ -77,9 +76,11 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	} else if body {
 		closeBody(req)
 	}
-	<-s.head
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for !s.headDone {
+		s.cond.Wait()
+	}
 	if s.resp == nil {
 		return nil, s.err
 	}
@@ -239,7 +240,7 @@ func (s *stream) end(err error) {
 func (s *stream) publishHead() {
 	if !s.headDone {
 		s.headDone = true
-		close(s.head)
+		s.cond.Broadcast()
 	}
 }
 
@@ -305,7 +306,6 @@ func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 		return nil
 	}
 	resp := &http.Response{
-		Status:        strconv.Itoa(status) + " " + http.StatusText(status),
 		StatusCode:    status,
 		Proto:         "HTTP/2.0",
 		ProtoMajor:    2,

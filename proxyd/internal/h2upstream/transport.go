@@ -87,9 +87,10 @@ func (e *MalformedResponseError) Error() string { return "h2upstream: malformed 
 // Body nil or http.NoBody is no body; ContentLength -1 is unknown; Trailer, complete once Body has
 // returned io.EOF, is sent after it. Body is always closed.
 //
-// The response: StatusCode, Header with canonical keys, ContentLength (-1: unknown), Body
-// (http.NoBody when the head ended the stream), and Trailer, set before Body returns io.EOF.
-// Closing Body before its end resets the stream.
+// The response: StatusCode (Status, which would cost a string per response, is left empty),
+// Header with canonical keys, ContentLength (-1: unknown), Body (http.NoBody when the head ended
+// the stream), and Trailer, set before Body returns io.EOF. Closing Body before its end resets the
+// stream.
 //
 // Ending req's context resets the stream (RST_STREAM CANCEL): before the head, RoundTrip returns
 // an error; after it, Body's Read fails.
