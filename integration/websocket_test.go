@@ -1,12 +1,18 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"encoding/binary"
 	"io"
+	"net"
+	"net/http"
 	"testing"
 
 	"github.com/coder/websocket"
+	"golang.org/x/net/http2"
 
 	"proxyd.dev/integration/backend/api"
 )
@@ -21,6 +27,80 @@ func TestWebSocketThroughProxy(t *testing.T) {
 	// Nothing listens at the default backend: only the route is used.
 	proxy := startProxy(t, freeAddr(t), "-r", "/ws="+b.addr, "--rewrite")
 	checkWebSocket(t, "ws://"+proxy+"/ws/echo")
+}
+
+// TestWebSocketOverHTTP2ThroughProxy opens a WebSocket over HTTP/2 (RFC 8441 extended CONNECT)
+// through a route of proxyd to the WebSocket backend, which speaks HTTP/1.1 only: proxyd makes the
+// handshake and answers 200, a message is echoed, and a close started by the server ends the
+// stream.
+func TestWebSocketOverHTTP2ThroughProxy(t *testing.T) {
+	t.Parallel()
+	b := startBackend(t, api.ModeWS, "ws")
+	proxy := startProxy(t, freeAddr(t), "-r", "/ws="+b.addr, "--rewrite")
+	body, up := io.Pipe()
+	defer up.Close()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodConnect, "http://"+proxy+"/ws/echo", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(":protocol", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	// net/http's Transport refuses the ":protocol" key that its HTTP/2 code takes; x/net's does not.
+	tr := &http2.Transport{AllowHTTP: true, DialTLSContext: func(ctx context.Context, network, addr string, _ *tls.Config) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
+	defer tr.CloseIdleConnections()
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("extended CONNECT: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.ProtoMajor != 2 {
+		t.Fatalf("extended CONNECT answered %s %d, want HTTP/2 200", resp.Proto, resp.StatusCode)
+	}
+	down := bufio.NewReader(resp.Body)
+	const opText, opClose = 1, 8
+	for _, msg := range []string{"hello over HTTP/2", api.CloseMe} {
+		if err := writeClientFrame(up, opText, []byte(msg)); err != nil {
+			t.Fatalf("writing %q: %v", msg, err)
+		}
+	}
+	if op, got, err := readServerFrame(down); op != opText || string(got) != "hello over HTTP/2" || err != nil {
+		t.Errorf("echo: opcode %d %q, %v; want a text frame %q", op, got, err, "hello over HTTP/2")
+	}
+	op, got, err := readServerFrame(down)
+	if op != opClose || len(got) < 2 || binary.BigEndian.Uint16(got) != uint16(websocket.StatusNormalClosure) || err != nil {
+		t.Fatalf("after %q: opcode %d %q, %v; want a close frame with status 1000", api.CloseMe, op, got, err)
+	}
+	writeClientFrame(up, opClose, got[:2])
+	if rest, err := io.ReadAll(down); len(rest) > 0 || err != nil {
+		t.Errorf("after the close frames: %q, %v; want the end of the stream", rest, err)
+	}
+}
+
+// writeClientFrame writes one unfragmented WebSocket frame of a client (masked, RFC 6455 §5.2) with
+// opcode op and payload p, shorter than 126 bytes.
+func writeClientFrame(w io.Writer, op byte, p []byte) error {
+	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
+	frame := append([]byte{0x80 | op, 0x80 | byte(len(p))}, mask[:]...)
+	for i, c := range p {
+		frame = append(frame, c^mask[i%4])
+	}
+	_, err := w.Write(frame)
+	return err
+}
+
+// readServerFrame reads one unfragmented WebSocket frame of a server (unmasked), with a payload
+// shorter than 126 bytes, and returns its opcode and payload.
+func readServerFrame(r *bufio.Reader) (op byte, p []byte, err error) {
+	var head [2]byte
+	if _, err := io.ReadFull(r, head[:]); err != nil {
+		return 0, nil, err
+	}
+	p = make([]byte, head[1]&0x7f)
+	_, err = io.ReadFull(r, p)
+	return head[0] & 0x0f, p, err
 }
 
 // checkWebSocket checks echoes of text, binary and large messages, and a close started by either

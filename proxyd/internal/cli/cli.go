@@ -65,7 +65,7 @@ type Args struct {
 	IdleTimeout           time.Duration `default:"60s" help:"Time a keep-alive client connection may stay idle between requests, and a transfer may go without progress (a body that stops arriving, a peer that stops reading)."`
 	DialTimeout           time.Duration `default:"5s" help:"Time to connect to a backend (504 when it runs out)."`
 	ResponseHeaderTimeout time.Duration `default:"60s" help:"Time a backend has to start its response once the request is sent (504 when it runs out)."`
-	TunnelIdleTimeout     time.Duration `default:"1h" help:"Time an upgraded connection (WebSocket) may go without a byte moving either way."`
+	TunnelIdleTimeout     time.Duration `default:"1h" help:"Time an upgraded connection (WebSocket, also over HTTP/2) may go without a byte moving either way."`
 	ShutdownTimeout       time.Duration `default:"10s" help:"Grace period for in-flight requests on SIGTERM/SIGINT."`
 	MaxHeaderSize         int           `default:"65536" help:"Largest request head in bytes (431 beyond it)."`
 	BackendIdleConns      int           `default:"128" help:"Idle connections kept per backend for reuse."`

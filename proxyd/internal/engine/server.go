@@ -142,6 +142,7 @@ func New(cfg Config) *Server {
 		IdleTimeout:           cfg.IdleTimeout,
 		DialTimeout:           cfg.DialTimeout,
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
+		TunnelIdleTimeout:     cfg.TunnelIdleTimeout,
 		MaxHeaderSize:         cfg.MaxHeaderSize,
 		BackendIdleConns:      cfg.BackendIdleConns,
 		AccessLog:             cfg.AccessLog,

@@ -45,7 +45,7 @@ func newBackend(addr string, s *Server, proxyHeader []byte) *backend {
 	b := &backend{addr: addr, dialer: net.Dialer{Timeout: cfg.DialTimeout}, proxyHeader: proxyHeader}
 	pool := upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, bufs)
 	pool.OnDial(cfg.Metrics.Backend(addr).Dialed)
-	b.h1 = &h1Transport{pool: pool, proxyHeader: proxyHeader, idle: cfg.IdleTimeout, bufs: bufs}
+	b.h1 = &h1Transport{pool: pool, proxyHeader: proxyHeader, idle: cfg.IdleTimeout, tunnelIdle: cfg.TunnelIdleTimeout, bufs: bufs}
 	b.h2c = &h2upstream.Transport{
 		Dial:              b.connect,
 		DialTimeout:       cfg.DialTimeout,

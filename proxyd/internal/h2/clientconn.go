@@ -106,6 +106,7 @@ func (c *clientConn) serve() {
 		http2.Setting{ID: http2.SettingHeaderTableSize, Val: h2conn.HeaderTableSize},
 		http2.Setting{ID: http2.SettingMaxHeaderListSize, Val: uint32(c.s.cfg.MaxHeaderSize)},
 		http2.Setting{ID: http2.SettingInitialWindowSize, Val: clientStreamWindow},
+		http2.Setting{ID: http2.SettingEnableConnectProtocol, Val: 1}, // WebSocket over HTTP/2, RFC 8441
 	)
 	c.fc.Framer.WriteWindowUpdate(0, clientConnWindow-h2conn.InitialWindow)
 	if c.fc.Unlock() != nil {

@@ -110,13 +110,18 @@ func (c *clientConn) handleHeaders(f *http2.MetaHeadersFrame) error {
 // for a malformed one (RFC 9113 §8.1.1): pseudo-header fields missing or out of place (§8.3.1),
 // a connection-specific field or TE other than "trailers" (§8.2.2), an :authority and Host that
 // differ, an invalid Content-Length. A header list over the limit (f.Truncated) is not checked
-// further: it is answered 431.
+// further: it is answered 431. An extended CONNECT (RFC 8441 §4: CONNECT with :protocol, and with
+// :scheme, :path and :authority) keeps its :protocol in the request's Header under ":protocol",
+// as net/http's HTTP/2 server and client do.
 func (c *clientConn) newStream(f *http2.MetaHeadersFrame) (*clientStream, error) {
 	malformed := http2.StreamError{StreamID: f.StreamID, Code: http2.ErrCodeProtocol}
 	method, scheme, authority, path := f.PseudoValue("method"), f.PseudoValue("scheme"), f.PseudoValue("authority"), f.PseudoValue("path")
+	protocol := f.PseudoValue("protocol")
 	switch {
-	case f.PseudoValue("protocol") != "": // extended CONNECT (RFC 8441) is not offered
-		return nil, malformed
+	case protocol != "":
+		if method != http.MethodConnect || scheme != "http" && scheme != "https" || path == "" || path[0] != '/' || authority == "" {
+			return nil, malformed
+		}
 	case method == http.MethodConnect:
 		if path != "" || scheme != "" || authority == "" {
 			return nil, malformed
@@ -165,7 +170,9 @@ func (c *clientConn) newStream(f *http2.MetaHeadersFrame) (*clientStream, error)
 		RequestURI:    path,
 		Trailer:       declaredTrailer(header),
 	}
-	if method == http.MethodConnect {
+	if protocol != "" {
+		header[protocolField] = []string{protocol}
+	} else if method == http.MethodConnect {
 		req.RequestURI = authority
 	}
 	if f.StreamEnded() {

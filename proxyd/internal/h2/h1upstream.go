@@ -35,6 +35,8 @@ type h1Transport struct {
 	proxyHeader []byte
 	// idle bounds how long the backend may take no byte of a request body being written.
 	idle time.Duration
+	// tunnelIdle bounds how long a WebSocket may go without a byte moving either way.
+	tunnelIdle time.Duration
 	// bufs holds the buffers request heads are laid out in and request bodies copied through.
 	bufs *bufpool.Pool
 }
@@ -89,11 +91,31 @@ func (e *unforwardableError) Error() string {
 // context ends the exchange. A GET, HEAD or OPTIONS without a body that fails on a reused
 // connection before any response byte is sent once more on a new connection.
 func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return t.exchange(req, "")
+}
+
+// websocketTransport is the http.RoundTripper of a WebSocket handshake (see websocketHandshake)
+// over an h1Transport: a 101 with accept as its Sec-WebSocket-Accept is returned as a 200 whose
+// Body is the backend's side of the WebSocket, the request's Body is sent only after it, as is,
+// and the end of that body half-closes the connection. The connection is never reused; it closes
+// once the tunnel has been idle for the transport's tunnelIdle. The handshake is sent again on a
+// new connection only as RoundTrip sends a GET again: when the client's side carries no bytes.
+type websocketTransport struct {
+	t      *h1Transport
+	accept string
+}
+
+func (w websocketTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return w.t.exchange(req, w.accept)
+}
+
+// exchange is RoundTrip, or with accept set the WebSocket handshake that expects it.
+func (t *h1Transport) exchange(req *http.Request, accept string) (*http.Response, error) {
 	body := req.Body
 	hasBody := body != nil && body != http.NoBody
 	buf := t.bufs.Get()
 	defer t.bufs.Put(buf)
-	head, err := appendRequestHead(buf[:0], req, hasBody)
+	head, err := appendRequestHead(buf[:0], req, hasBody && accept == "")
 	if err != nil {
 		closeBody(body)
 		return nil, err
@@ -104,7 +126,7 @@ func (t *h1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			closeBody(body)
 			return nil, err
 		}
-		x := &h1Exchange{t: t, c: c, req: req, reusable: true, uploadEnded: !hasBody}
+		x := &h1Exchange{t: t, c: c, req: req, accept: accept, reusable: true, uploadEnded: !hasBody}
 		resp, err := x.roundTrip(head, body)
 		if err == nil {
 			return resp, nil
@@ -245,6 +267,11 @@ type h1Exchange struct {
 	// stopAbort disarms abort, which closes the connection when the request's context ends (the
 	// client reset its stream, or the response-header timeout fired); false when it already ran.
 	stopAbort func() bool
+	// accept is the Sec-WebSocket-Accept a WebSocket handshake's 101 must carry; "" for a request
+	// that does not ask to upgrade.
+	accept string
+	// watch closes a WebSocket's connection once it is idle; set once the backend switched.
+	watch *idleWatch
 
 	// The response; owned by the goroutine reading it.
 	parser          wire.ResponseParser
@@ -274,16 +301,28 @@ func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response,
 		x.endResponse(false)
 		return nil, err
 	}
-	if !x.uploadEnded {
+	if !x.uploadEnded && x.accept == "" {
 		go x.upload(body)
 	}
 	if err := x.readFinalHead(); err != nil {
+		if x.accept != "" {
+			x.skipUpload(body)
+		}
 		x.endResponse(false)
 		return nil, x.headError(err)
 	}
 	rd := &x.c.Reader
 	header := responseHeader(rd.Buffered()[:x.head.Len])
 	rd.Discard(x.head.Len)
+	if x.accept != "" {
+		return x.switched(header, body)
+	}
+	return x.respond(header)
+}
+
+// respond returns the response whose head was read, with header as its fields, its body framed as
+// the head says.
+func (x *h1Exchange) respond(header http.Header) (*http.Response, error) {
 	x.framing = x.head.Framing([]byte(x.req.Method))
 	x.keepAlive = !x.head.Close && x.framing.Kind != wire.BodyUntilClose
 	// Only what forward and relay read: the status, the fields, the body, its length (-1: unknown)
@@ -299,9 +338,44 @@ func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response,
 		x.left = x.framing.Length
 		x.resp.ContentLength = x.framing.Length
 	case wire.BodyChunked:
-		x.chunks = wire.NewChunkedReader(rd)
+		x.chunks = wire.NewChunkedReader(&x.c.Reader)
 	}
 	return x.resp, nil
+}
+
+// switched takes the answer to a WebSocket handshake, whose header is header: a 101 with the
+// right Sec-WebSocket-Accept makes the exchange a tunnel, its response a 200 whose body is what
+// the backend sends until it closes, and body, from then on, the bytes to send it. Any other answer
+// is the response as it is, and body is never sent: the connection is not reused after it.
+func (x *h1Exchange) switched(header http.Header, body io.ReadCloser) (*http.Response, error) {
+	if x.head.Status != http.StatusSwitchingProtocols {
+		x.skipUpload(body)
+		return x.respond(header)
+	}
+	if err := checkWebSocketSwitch(header, x.accept); err != nil {
+		x.skipUpload(body)
+		x.endResponse(false)
+		return nil, err
+	}
+	x.framing = wire.Framing{Kind: wire.BodyUntilClose}
+	x.resp = &http.Response{StatusCode: http.StatusOK, Header: header, Body: x, ContentLength: -1}
+	x.watch = watchIdle(x.t.tunnelIdle, x.abort)
+	if x.uploadEnded { // the client's HEADERS ended its side
+		x.c.TCPConn.CloseWrite()
+	} else {
+		go x.upload(body)
+	}
+	return x.resp, nil
+}
+
+// skipUpload ends the upload side of a WebSocket handshake the backend did not switch, before its
+// response side ends: body, the WebSocket's bytes, is closed unsent, and the connection is not
+// reused.
+func (x *h1Exchange) skipUpload(body io.ReadCloser) {
+	closeBody(body)
+	x.mu.Lock()
+	x.uploadEnded, x.reusable = true, false
+	x.mu.Unlock()
 }
 
 // abort closes the connection, from the goroutine of the context that ended: the exchange's
@@ -319,8 +393,10 @@ func (x *h1Exchange) readFinalHead() error {
 		switch {
 		case err != nil:
 			return err
-		case x.head.Status == http.StatusSwitchingProtocols:
+		case x.head.Status == http.StatusSwitchingProtocols && x.accept == "":
 			return &invalidResponseError{errUnaskedSwitch}
+		case x.head.Status == http.StatusSwitchingProtocols:
+			return nil
 		case x.head.Status >= 200:
 			return nil
 		}
@@ -418,6 +494,12 @@ func (x *h1Exchange) Read(p []byte) (int, error) {
 		}
 	default: // wire.BodyUntilClose
 		n, err = x.readConn(p)
+		if x.watch != nil {
+			x.watch.moved()
+			if err != nil && x.watch.closedIdle() {
+				err = io.EOF // the tunnel's end, not a backend's failure
+			}
+		}
 	}
 	if err != nil {
 		x.bodyErr = err
@@ -486,6 +568,9 @@ const chunkSizeRoom = 16 + 2
 // beyond the length is written), else as chunks, each read one chunk, with the last chunk and the
 // stream's trailers after the body's end. buf is the scratch space.
 func (x *h1Exchange) writeBody(buf []byte, body io.Reader) error {
+	if x.watch != nil {
+		return x.writeTunnel(buf, body)
+	}
 	chunked := chunkedBody(x.req)
 	room := buf
 	if chunked {
@@ -525,6 +610,26 @@ func (x *h1Exchange) writeBody(buf []byte, body io.Reader) error {
 		return err
 	}
 	return x.c.SetWriteDeadline(time.Time{})
+}
+
+// writeTunnel copies a WebSocket's bytes from the client to the connection as they come, and
+// half-closes the connection at their end, as the HTTP/1.x engine's tunnels pass a half-close on.
+func (x *h1Exchange) writeTunnel(buf []byte, body io.Reader) error {
+	for {
+		n, rerr := body.Read(buf)
+		if n > 0 {
+			if err := x.write(buf[:n]); err != nil {
+				return err
+			}
+			x.watch.moved()
+		}
+		if rerr == io.EOF {
+			return x.c.TCPConn.CloseWrite()
+		}
+		if rerr != nil {
+			return &requestBodyError{rerr}
+		}
+	}
 }
 
 // chunkAround frames the n bytes of chunk data at buf[chunkSizeRoom:] as a chunk, its size line
@@ -571,6 +676,9 @@ func (x *h1Exchange) end(side *bool, reusable, abort bool) {
 	x.mu.Unlock()
 	if !last {
 		return
+	}
+	if x.watch != nil {
+		x.watch.stop()
 	}
 	if reuse && x.stopAbort() {
 		x.t.pool.Put(x.c)

@@ -39,6 +39,7 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 		IdleTimeout:           testTimeout,
 		DialTimeout:           testTimeout,
 		ResponseHeaderTimeout: testTimeout,
+		TunnelIdleTimeout:     testTimeout,
 		MaxHeaderSize:         testMaxHeaderSize,
 		BackendIdleConns:      8,
 		AccessLog:             true,

@@ -19,6 +19,7 @@ type upstreamRequest struct {
 // (the :path, rewritten when --rewrite applies) as its request-target and body as its body. It
 // runs in ctx, which ends with the client's stream.
 func (u *upstreamRequest) build(ctx context.Context, r *http.Request, addr, target string, p protocol, body io.ReadCloser) *http.Request {
+	connect := r.Method == http.MethodConnect && extendedProtocol(r) == "" // a tunnel to :authority
 	u.url = targetURL(addr, target)
 	out := &http.Request{
 		Method:        r.Method,
@@ -32,7 +33,7 @@ func (u *upstreamRequest) build(ctx context.Context, r *http.Request, addr, targ
 		Host:          r.Host,
 		Trailer:       r.Trailer, // filled by the server once the body has ended, before its EOF
 	}
-	if r.Method == http.MethodConnect {
+	if connect {
 		u.url = url.URL{Scheme: "http", Host: r.Host}
 	}
 	u.req = *out.WithContext(ctx)

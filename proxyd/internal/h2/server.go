@@ -44,6 +44,9 @@ type Config struct {
 	// ResponseHeaderTimeout bounds the time from the end of the request body to the backend's
 	// response head; 504 when it passes.
 	ResponseHeaderTimeout time.Duration
+	// TunnelIdleTimeout closes a WebSocket over HTTP/2 (RFC 8441) once no byte has moved either
+	// way for this long.
+	TunnelIdleTimeout time.Duration
 	// MaxHeaderSize is the SETTINGS_MAX_HEADER_LIST_SIZE advertised; larger header lists are
 	// answered 431.
 	MaxHeaderSize int

@@ -65,8 +65,12 @@ func (s *Server) serveStream(w *responseWriter, r *http.Request, tooLarge bool) 
 		s.answer(st, http.StatusBadRequest, "ambiguous request path", err)
 		return
 	}
-	if r.Method == http.MethodConnect && !s.cfg.AllowConnect {
+	switch p := extendedProtocol(r); {
+	case r.Method == http.MethodConnect && p == "" && !s.cfg.AllowConnect:
 		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", reply.ErrConnect)
+		return
+	case p != "" && p != "websocket":
+		s.answer(st, http.StatusNotImplemented, "extended CONNECT protocol not supported", errUnsupportedProtocol)
 		return
 	}
 	target := r.RequestURI
@@ -82,31 +86,41 @@ func (s *Server) serveStream(w *responseWriter, r *http.Request, tooLarge bool) 
 }
 
 // forward sends the stream to its backend and relays the response, or answers 502/504 when no
-// response head comes.
+// response head comes. A WebSocket (an extended CONNECT) goes as an HTTP/1.1 handshake (see
+// websocket.go).
 func (s *Server) forward(st *stream, target string) {
-	b := streamBackend(st.r.Context(), st.backend)
-	proto, rt, err := b.transport(st.r.Context())
-	if err != nil {
-		s.failed(st, b, err)
-		return
-	}
-	if st.r.Method == http.MethodConnect && proto != protoH2C {
-		s.answer(st, http.StatusBadGateway, "CONNECT refused", errConnectUpstream)
-		return
-	}
 	ctx := st.r.Context()
+	b := streamBackend(ctx, st.backend)
+	websocket := extendedProtocol(st.r) != ""
+	proto, rt := protoHTTP1, http.RoundTripper(b.h1)
+	if !websocket {
+		var err error
+		if proto, rt, err = b.transport(ctx); err != nil {
+			s.failed(st, b, err)
+			return
+		}
+		if st.r.Method == http.MethodConnect && proto != protoH2C {
+			s.answer(st, http.StatusBadGateway, "CONNECT refused", errConnectUpstream)
+			return
+		}
+	}
 	timer := &st.timer
 	timer.backend, timer.limit, timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
 	var body io.ReadCloser = http.NoBody
-	if st.r.ContentLength == 0 {
+	if st.r.ContentLength == 0 || websocket {
+		// A WebSocket's bytes go once the backend switched: its head is the whole request.
 		timer.start()
-	} else {
+	}
+	if st.r.ContentLength != 0 {
 		st.body = &streamBody{ReadCloser: st.r.Body, timer: timer}
 		st.body.deadline = progressDeadline{set: st.w.SetReadDeadline, idle: s.cfg.IdleTimeout}
 		defer st.body.handlerDone()
 		body = st.body
 	}
 	req := st.up.build(ctx, st.r, b.addr, target, proto, body)
+	if websocket {
+		rt = websocketTransport{b.h1, websocketHandshake(req)}
+	}
 	if s.cfg.Forwarded != nil {
 		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(st.r.RemoteAddr))
 	}

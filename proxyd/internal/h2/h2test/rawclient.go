@@ -98,8 +98,13 @@ func (c *RawClient) Get(id uint32, path string) {
 // the pseudo-header fields, encoded with the connection's encoder: the block must be sent, whole
 // and before any other, for the server's dynamic table to stay the encoder's.
 func (c *RawClient) Request(path string, extra ...[2]string) []byte {
+	return c.Block(append([][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "example.test"}, {":path", path}}, extra...)...)
+}
+
+// Block returns the header block of fields (name, value), in that order, encoded with the
+// connection's encoder, which Request's caveat applies to.
+func (c *RawClient) Block(fields ...[2]string) []byte {
 	c.block.Reset()
-	fields := append([][2]string{{":method", "GET"}, {":scheme", "http"}, {":authority", "example.test"}, {":path", path}}, extra...)
 	for _, f := range fields {
 		c.enc.WriteField(hpack.HeaderField{Name: f[0], Value: f[1]})
 	}
