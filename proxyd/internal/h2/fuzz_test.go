@@ -15,8 +15,8 @@ import (
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
-// fuzzSeeds are client byte streams after the preface: well-formed exchanges, and the malformed
-// ones the conformance tests and h2spec send.
+// fuzzSeeds are client byte streams after the preface: well-formed exchanges (WebSocket over
+// HTTP/2 among them), and the malformed ones the conformance tests and h2spec send.
 func fuzzSeeds() [][]byte {
 	var seeds [][]byte
 	frames := func(write func(fr *http2.Framer, enc *hpack.Encoder, block *bytes.Buffer)) []byte {
@@ -51,6 +51,12 @@ func fuzzSeeds() [][]byte {
 			fr.WriteContinuation(1, false, block[3:5])
 			fr.WriteContinuation(1, true, block[5:])
 			fr.WriteRSTStream(1, http2.ErrCodeCancel)
+		}),
+		frames(func(fr *http2.Framer, enc *hpack.Encoder, b *bytes.Buffer) {
+			ws := []string{":method", "CONNECT", ":protocol", "websocket", ":scheme", "http", ":authority", "a", ":path", "/ws", "sec-websocket-version", "13"}
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: request(enc, b, ws...), EndHeaders: true})
+			fr.WriteData(1, true, []byte("\x81\x85\x00\x00\x00\x00hello"))
+			fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 3, BlockFragment: request(enc, b, ":method", "CONNECT", ":protocol", "connect-udp", ":scheme", "http", ":authority", "a", ":path", "/u"), EndStream: true, EndHeaders: true})
 		}),
 		frames(func(fr *http2.Framer, enc *hpack.Encoder, b *bytes.Buffer) {
 			fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1}, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31})

@@ -3,9 +3,11 @@ package h2
 import (
 	"bufio"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,14 @@ func openWebSocket(t testing.TB, p *proxy, path, protocol string) (*http.Respons
 	}
 	t.Cleanup(func() { resp.Body.Close() })
 	return resp, w
+}
+
+// openRawWebSocket opens stream 1 of rc with an extended CONNECT for a WebSocket to /chat,
+// ending the client's side with it when endStream is set.
+func openRawWebSocket(rc *h2test.RawClient, endStream bool) {
+	rc.Framer().WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, EndStream: endStream, BlockFragment: rc.Block(
+		[2]string{":method", "CONNECT"}, [2]string{":protocol", "websocket"}, [2]string{":scheme", "http"},
+		[2]string{":authority", "example.test"}, [2]string{":path", "/chat"}, [2]string{"sec-websocket-version", "13"})})
 }
 
 // handshake is a WebSocket handshake as a raw backend read it.
@@ -157,10 +167,8 @@ func TestWebSocketRefused(t *testing.T) {
 	if got := rc.Settings()[http2.SettingEnableConnectProtocol]; got != 1 {
 		t.Errorf("SETTINGS_ENABLE_CONNECT_PROTOCOL %d, want 1", got)
 	}
+	openRawWebSocket(rc, false)
 	fr := rc.Framer()
-	fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: rc.Block(
-		[2]string{":method", "CONNECT"}, [2]string{":protocol", "websocket"}, [2]string{":scheme", "http"},
-		[2]string{":authority", "example.test"}, [2]string{":path", "/chat"}, [2]string{"sec-websocket-version", "13"})})
 	fr.WriteData(1, false, []byte("GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"))
 	fr.WritePing(false, [8]byte{1})
 	for {
@@ -249,4 +257,27 @@ func TestWebSocketClientReset(t *testing.T) {
 	}
 	resp.Body.Close()
 	within(t, closed, "the backend connection's close")
+}
+
+// TestWebSocketClientEndsFirst half-closes the backend's connection at once when the client's
+// extended CONNECT ends its side of the stream (END_STREAM on its HEADERS): the backend reads the
+// end right after the handshake, and what it sends then still reaches the client.
+func TestWebSocketClientEndsFirst(t *testing.T) {
+	be := startRaw(t, func(c *rawConn) {
+		_, accept, ok := readHandshake(c)
+		if !ok {
+			return
+		}
+		c.send(switchTo(accept))
+		rest, err := io.ReadAll(c.br)
+		c.send("read " + strconv.Quote(string(rest)) + ", " + fmt.Sprint(err))
+		c.Close()
+	})
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
+	rc := h2test.Dial(t, p.addr, waitLimit)
+	rc.Settings()
+	openRawWebSocket(rc, true)
+	if status, body := rc.Response(); status != "200" || string(body) != `read "", <nil>` {
+		t.Errorf("answer %s %q, want 200 %q", status, body, `read "", <nil>`)
+	}
 }
