@@ -18,7 +18,9 @@
 # are as many as proxyd's GOMAXPROCS. In every scenario the candidates get the same cores: proxyd
 # runs with GOMAXPROCS=PROCS (default: nproc), nginx with as many workers (reuseport spreads the
 # connections over them), HAProxy with as many threads. PROCS=1 shows the cost per request without
-# scheduler effects. With OPS=1 a second proxyd, "proxyd-ops", runs in scenarios a-d with its routes
+# scheduler effects; on a machine of two cores or more it also pins each candidate to core 0 and
+# the backends and the load to the others (taskset), so that nothing else runs on the candidate's
+# core. With OPS=1 a second proxyd, "proxyd-ops", runs in scenarios a-d with its routes
 # from --routes-file and OPS_FLAGS (default: metrics on --admin-addr, scraped once a second during
 # each run, and --forwarded), and the ratios line gives proxyd-ops/proxyd: what the features cost.
 set -euo pipefail
@@ -28,6 +30,11 @@ ROUNDS=${2:-1}
 SCENARIOS=${SCENARIOS:-a b c d e}
 PROCS=${PROCS:-$(nproc)}
 OPS=${OPS:-0}
+# With PROCS=1, the candidates run on core 0 alone, the backends and the load on the other cores.
+PIN_PROXY=() PIN_REST=()
+if [ "$PROCS" = 1 ] && [ "$(nproc)" -ge 2 ]; then
+  PIN_PROXY=(taskset -c 0) PIN_REST=(taskset -c "1-$(($(nproc) - 1))")
+fi
 
 need() { command -v "$1" >/dev/null || { echo "bench: installing $2"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk; need nginx nginx-light; need haproxy haproxy; need h2load nghttp2-client
@@ -55,7 +62,7 @@ http {
   server { listen $BACKEND_B; location / { add_header X-Backend b; add_header X-Uri \$request_uri; return 200 "hello from b\n"; } }
 }
 CONF
-nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
+"${PIN_REST[@]}" nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
 
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes $PROCS; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
@@ -71,7 +78,7 @@ http {
     location /a/ { proxy_pass http://a; } }
 }
 CONF
-nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
+"${PIN_PROXY[@]}" nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
 
 # The global and default sections of both HAProxy configurations.
 HAPROXY_COMMON="global
@@ -96,16 +103,16 @@ backend a
 backend b
   server b $BACKEND_B
 CONF
-haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
+"${PIN_PROXY[@]}" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 
-GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
+GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
 CANDIDATES="direct proxyd nginx haproxy"
 PORT_OPS=18097 PORT_ADMIN=18098
 if [ "$OPS" = 1 ]; then
   printf '/a=%s\n/b=%s\n' $BACKEND_A $BACKEND_B > "$WORK/routes"
   # shellcheck disable=SC2086 # OPS_FLAGS is a list of words
-  GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_OPS $BACKEND_A --routes-file "$WORK/routes" \
+  GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_OPS $BACKEND_A --routes-file "$WORK/routes" \
     ${OPS_FLAGS:---admin-addr 127.0.0.1:$PORT_ADMIN --forwarded} --log-level=warn 2>"$WORK/proxyd-ops.log" & PIDS+=($!)
   OPS_PID=$!
   CANDIDATES="direct proxyd proxyd-ops nginx haproxy"
@@ -122,7 +129,7 @@ H2C_BACKEND=127.0.0.1:18083
 PORT_PROXYD_H2=18093 PORT_NGINX_H2=18094 PORT_HAPROXY_H2=18095
 case " $SCENARIOS " in *" e "*)
   (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
-  "$WORK/h2cbackend" -addr $H2C_BACKEND >"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
+  "${PIN_REST[@]}" "$WORK/h2cbackend" -addr $H2C_BACKEND >"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
   H2C_PID=$!
 
   # nginx 1.22 serves h2c with `listen ... http2` and proxies over HTTP/1.1, one upstream connection
@@ -137,7 +144,7 @@ http {
   server { listen 127.0.0.1:$PORT_NGINX_H2 http2 reuseport; location / { proxy_pass http://h2c; } }
 }
 CONF
-  nginx -c "$WORK/nginx-h2.conf" -e "$WORK/nginx-h2.err" & PIDS+=($!)
+  "${PIN_PROXY[@]}" nginx -c "$WORK/nginx-h2.conf" -e "$WORK/nginx-h2.err" & PIDS+=($!)
   NGINX_H2_PID=$!
 
   cat > "$WORK/haproxy-h2.cfg" <<CONF
@@ -148,10 +155,10 @@ frontend f
 backend h2c
   server h2c $H2C_BACKEND proto h2
 CONF
-  haproxy -f "$WORK/haproxy-h2.cfg" -db >"$WORK/haproxy-h2.log" 2>&1 & PIDS+=($!)
+  "${PIN_PROXY[@]}" haproxy -f "$WORK/haproxy-h2.cfg" -db >"$WORK/haproxy-h2.log" 2>&1 & PIDS+=($!)
   HAPROXY_H2_PID=$!
 
-  GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD_H2 $H2C_BACKEND --log-level=warn 2>"$WORK/proxyd-h2.log" & PIDS+=($!)
+  GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD_H2 $H2C_BACKEND --log-level=warn 2>"$WORK/proxyd-h2.log" & PIDS+=($!)
   PROXYD_H2_PID=$!
 
   # The first request through proxyd also makes it probe the backend and find h2c (README.md,
@@ -201,16 +208,16 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and m
   local pids; pids=$(proc_of "$c" "$s"); local t0; t0=$(cpu_ticks $pids)
   local out
   case $s in
-    a) out=$(wrk -t2 -c64 -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
-    b) out=$(wrk -t2 -c16 -d"${DUR}s" --latency -H "Connection: close" "http://127.0.0.1:$port/") ;;
+    a) out=$("${PIN_REST[@]}" wrk -t2 -c64 -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
+    b) out=$("${PIN_REST[@]}" wrk -t2 -c16 -d"${DUR}s" --latency -H "Connection: close" "http://127.0.0.1:$port/") ;;
     c) local start end; start=$(date +%s.%N)
-       curl -fso /dev/null "http://127.0.0.1:$port/big" || { echo failed; return; }; end=$(date +%s.%N)
+       "${PIN_REST[@]}" curl -fso /dev/null "http://127.0.0.1:$port/big" || { echo failed; return; }; end=$(date +%s.%N)
        echo "$(echo "scale=3; 256 / 1024 / ($end - $start)" | bc) GiB/s"; return ;;
     d) if [ "$c" = direct ]; then echo "-"; return; fi
-       out=$(wrk -t2 -c64 -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
+       out=$("${PIN_REST[@]}" wrk -t2 -c64 -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
     e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
        # cost the client a write(2) per request, so scenario (e) shows those two instead of p99.
-       out=$(timeout $((DUR + 30)) h2load -c16 -m16 -t1 -D "$DUR" "http://127.0.0.1:$port/") ||
+       out=$(timeout $((DUR + 30)) "${PIN_REST[@]}" h2load -c16 -m16 -t1 -D "$DUR" "http://127.0.0.1:$port/") ||
          { echo failed; return; }
        local t1; t1=$(cpu_ticks $pids)
        local rps reqs bad mean max
