@@ -40,7 +40,8 @@ func TestBackendUnreachable(t *testing.T) {
 }
 
 // TestResponseHeaderTimeout answers 504 when the backend sends no response head within the
-// response-header timeout, over either upstream protocol.
+// response-header timeout, over either upstream protocol; twice, since a stream to an h2c backend
+// whose connection is open starts on the connection's reader (Server.startInline).
 func TestResponseHeaderTimeout(t *testing.T) {
 	// Only /hang hangs: the protocol probe's "PRI *" is answered.
 	hang := http.NewServeMux()
@@ -50,8 +51,11 @@ func TestResponseHeaderTimeout(t *testing.T) {
 			cfg := testConfig(t, routetest.Table(t, addr(kind.start(t, hang))))
 			cfg.ResponseHeaderTimeout = 200 * time.Millisecond
 			p := startProxy(t, cfg)
-			resp, body := get(t, newClient(t), p, "/hang")
-			checkAnswer(t, resp, body, http.StatusGatewayTimeout)
+			c := newClient(t)
+			for range 2 {
+				resp, body := get(t, c, p, "/hang")
+				checkAnswer(t, resp, body, http.StatusGatewayTimeout)
+			}
 		})
 	}
 }

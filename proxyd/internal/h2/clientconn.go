@@ -11,6 +11,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2conn"
+	"proxyd.dev/proxyd/internal/h2upstream"
 )
 
 // Flow-control windows proxyd gives a client for its request bodies (RFC 9113 §6.9): what one
@@ -64,6 +65,10 @@ type clientConn struct {
 	lastID     uint32
 	closed     bool      // the connection ended: every stream fails
 	idleSince  time.Time // when the last stream ended
+
+	// started are the upstream calls of the streams started on the reader since its last flush
+	// (see Server.startInline); the reader's own.
+	started []h2upstream.Call
 }
 
 // newClientConn returns the connection conn, whose first bytes are in buffered.
@@ -128,6 +133,9 @@ func (c *clientConn) serve() {
 		if err == nil {
 			err = c.handle(f)
 		}
+		if len(c.started) > 0 && (err != nil || !c.fc.NextFrameBuffered()) {
+			c.flushStarted()
+		}
 		if err == nil {
 			continue
 		}
@@ -146,6 +154,17 @@ func (c *clientConn) serve() {
 			return
 		}
 	}
+}
+
+// flushStarted writes the HEADERS of the streams started on the reader since its last flush: once
+// no frame is left to handle without waiting for the client, so that the streams of one read
+// leave in one write to each backend connection.
+func (c *clientConn) flushStarted() {
+	for i, call := range c.started {
+		call.Flush()
+		c.started[i] = h2upstream.Call{}
+	}
+	c.started = c.started[:0]
 }
 
 // readPreface reads the client preface (RFC 9113 §3.4) within the idle timeout; a connection that

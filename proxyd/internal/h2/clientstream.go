@@ -101,8 +101,11 @@ func (c *clientConn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	c.running++
 	c.mu.Unlock()
 	c.handlers.Add(1)
+	if !f.Truncated && c.s.startInline(c, st) {
+		return nil // its handler runs once the response head comes
+	}
 	c.s.starting.Add(1)
-	c.s.handlers.Run(streamStart{c, st, f.Truncated})
+	c.s.handlers.Run(streamStart{c: c, st: st, tooLarge: f.Truncated})
 	return nil
 }
 
@@ -418,14 +421,18 @@ type streamStart struct {
 	c        *clientConn
 	st       *clientStream
 	tooLarge bool // the request's header list is over the limit: it is answered 431
+	resumed  bool // the stream was started on the connection's reader (see Server.startInline)
 }
 
 // runHandler runs the stream's handler and ends its response: what the handler left pending goes
 // with END_STREAM; a handler that panics resets the stream (http.ErrAbortHandler without a log
 // line); a client still sending the request body is asked to stop (RST_STREAM NO_ERROR, RFC 9113
 // §8.1).
-func (c *clientConn) runHandler(st *clientStream, tooLarge bool) {
-	c.s.starting.Add(-1)
+func (c *clientConn) runHandler(h streamStart) {
+	st := h.st
+	if !h.resumed {
+		c.s.starting.Add(-1)
+	}
 	defer c.handlers.Done()
 	defer c.handlerDone()
 	defer st.cancel(errHandlerDone)
@@ -445,7 +452,11 @@ func (c *clientConn) runHandler(st *clientStream, tooLarge bool) {
 			st.abort(http2.ErrCodeNo, errHandlerDone)
 		}
 	}()
-	c.s.serveStream(&st.w, &st.req, tooLarge)
+	if h.resumed {
+		c.s.resumeStream(&st.proxied)
+		return
+	}
+	c.s.serveStream(&st.w, &st.req, h.tooLarge)
 }
 
 // responseWriter is the http.ResponseWriter of a stream. The head is sent with the first body

@@ -98,7 +98,7 @@ func (s *Server) handlersStarting() bool { return s.starting.Load() > 0 }
 // New returns a server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, active: newTracker()}
-	s.handlers = workers.New(func(h streamStart) { h.c.runHandler(h.st, h.tooLarge) }, maxIdleHandlers)
+	s.handlers = workers.New(func(h streamStart) { h.c.runHandler(h) }, maxIdleHandlers)
 	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, s, nil) }, (*backend).closeIdle)
 	s.SetRoutes(cfg.Routes)
 	return s

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"proxyd.dev/proxyd/internal/h2upstream"
 	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/router"
 )
@@ -31,6 +32,10 @@ type stream struct {
 	body    *streamBody     // the request body forwarded, when there is one
 	timer   headTimer       // the response-header timer of its upstream request
 	up      upstreamRequest // the request to the backend
+	// via and call are the backend and the upstream call of a stream started on the connection's
+	// reader (see startInline); call is set once the head, or the call's failure, came.
+	via  *backend
+	call h2upstream.Call
 }
 
 // clientGone reports whether the client reset the stream or went away: its request's context
@@ -51,38 +56,91 @@ func (s *Server) serveStream(w *responseWriter, r *http.Request, tooLarge bool) 
 	defer s.cfg.Metrics.StreamClosed()
 	st := &w.st.proxied
 	*st = stream{w: w, r: r, start: time.Now()}
+	target, refused, err := s.route(st)
+	switch p := extendedProtocol(r); {
+	case tooLarge:
+		s.answer(st, http.StatusRequestHeaderFieldsTooLarge, "request header list too large", errHeaderListTooLarge)
+	case err != nil:
+		s.answer(st, http.StatusBadRequest, refused, err)
+	case r.Method == http.MethodConnect && p == "" && !s.cfg.AllowConnect:
+		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", reply.ErrConnect)
+	case p != "" && p != "websocket":
+		s.answer(st, http.StatusNotImplemented, "extended CONNECT protocol not supported", errUnsupportedProtocol)
+	default:
+		s.forward(st, target)
+	}
+}
+
+// route routes the stream by its :path: it sets st.backend and st.stats (the default backend's
+// when the path is refused, for the logs and the metrics) and returns the request-target to
+// forward, rewritten when --rewrite applies, or why the router refused the path, and its error.
+func (s *Server) route(st *stream) (target, refused string, err error) {
 	routes := s.routes.Load()
-	uri := []byte(r.RequestURI) // matched, and rewritten when --rewrite applies
+	uri := []byte(st.r.RequestURI)
 	m, err := routes.table.Match(uri)
-	// The default backend's when err is set, for the logs and the metrics.
 	st.backend = routes.backends[m.Backend]
 	st.stats = routeStats{routes.stats.Routes[m.Route+1], routes.stats.Backends[m.Backend]}
 	switch {
-	case tooLarge:
-		s.answer(st, http.StatusRequestHeaderFieldsTooLarge, "request header list too large", errHeaderListTooLarge)
-		return
 	case err != nil:
-		s.answer(st, http.StatusBadRequest, "ambiguous request path", err)
-		return
+		return "", "ambiguous request path", err
+	case !s.cfg.Rewrite || m.Route < 0:
+		return st.r.RequestURI, "", nil
 	}
-	switch p := extendedProtocol(r); {
-	case r.Method == http.MethodConnect && p == "" && !s.cfg.AllowConnect:
-		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", reply.ErrConnect)
-		return
-	case p != "" && p != "websocket":
-		s.answer(st, http.StatusNotImplemented, "extended CONNECT protocol not supported", errUnsupportedProtocol)
-		return
+	rewritten, err := router.Rewrite(nil, uri, m)
+	if err != nil {
+		return "", "ambiguous rewritten path", err
 	}
-	target := r.RequestURI
-	if s.cfg.Rewrite && m.Route >= 0 {
-		rewritten, err := router.Rewrite(nil, uri, m)
-		if err != nil {
-			s.answer(st, http.StatusBadRequest, "ambiguous rewritten path", err)
-			return
-		}
-		target = string(rewritten)
+	return string(rewritten), "", nil
+}
+
+// startInline starts a stream on its connection's reader rather than on a handler of its own,
+// when that costs no wait: a request without a body, routed to a backend known to speak h2c whose
+// connections have room for it. Its HEADERS wait on the backend connection for the reader's next
+// flush (see clientConn.flushStarted), so that the streams of one read leave in one write, and
+// its handler runs once the response head comes (resumeStream): one hand-over between goroutines
+// per stream rather than two. It returns false, having sent nothing, for any other stream, whose
+// handler then starts at once.
+func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
+	r := &cs.req
+	if !cs.recvEnd || r.Method == http.MethodConnect {
+		return false
 	}
-	s.forward(st, target)
+	st := &cs.proxied
+	*st = stream{w: &cs.w, r: r, start: time.Now()}
+	target, _, err := s.route(st)
+	if err != nil {
+		return false
+	}
+	b := streamBackend(cs.ctx, st.backend)
+	if protocol(b.proto.Load()) != protoH2C {
+		return false
+	}
+	room, ok := b.h2c.Reserve()
+	if !ok {
+		return false
+	}
+	s.cfg.Metrics.StreamOpened()
+	st.via = b
+	st.timer.backend, st.timer.limit, st.timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
+	st.timer.start()
+	req := st.up.build(cs.ctx, r, b.addr, target, protoH2C, http.NoBody)
+	if s.cfg.Forwarded != nil {
+		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(r.RemoteAddr))
+	}
+	call := room.Start(req, func(call h2upstream.Call) {
+		st.call = call
+		s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
+	})
+	c.started = append(c.started, call)
+	return true
+}
+
+// resumeStream is the handler of a stream started by startInline, run once its response head, or
+// its failure, came: it relays the response, or answers 502/504, as forward does.
+func (s *Server) resumeStream(st *stream) {
+	defer s.cfg.Metrics.StreamClosed()
+	resp, err := st.call.Result()
+	s.respond(st, st.via, resp, err)
 }
 
 // forward sends the stream to its backend and relays the response, or answers 502/504 when no
@@ -125,9 +183,15 @@ func (s *Server) forward(st *stream, target string) {
 		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(st.r.RemoteAddr))
 	}
 	resp, err := rt.RoundTrip(req)
-	timer.stop()
+	s.respond(st, b, resp, err)
+}
+
+// respond relays the response of the stream's upstream request, or answers its failure (err) from
+// backend b: 504 when the response-header timeout ended it, else as failed says.
+func (s *Server) respond(st *stream, b *backend, resp *http.Response, err error) {
+	st.timer.stop()
 	if err != nil {
-		if cause, ok := context.Cause(ctx).(*ResponseTimeoutError); ok {
+		if cause, ok := context.Cause(st.r.Context()).(*ResponseTimeoutError); ok {
 			err = cause
 		}
 		s.failed(st, b, err)

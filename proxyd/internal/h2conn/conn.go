@@ -72,6 +72,8 @@ type Conn struct {
 	canonical nameCache
 	// blocks decodes the header blocks read; the reader's own.
 	blocks blockReader
+	// br holds what was read from the socket and not framed yet; the reader's own.
+	br *bufio.Reader
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
@@ -87,7 +89,8 @@ func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration, onError 
 		canonical: make(nameCache),
 	}
 	c.written.L = &c.mu
-	c.Framer = http2.NewFramer((*frameSink)(c), bufio.NewReaderSize(nc, FrameSize))
+	c.br = bufio.NewReaderSize(nc, FrameSize)
+	c.Framer = http2.NewFramer((*frameSink)(c), c.br)
 	c.Framer.SetMaxReadFrameSize(FrameSize)
 	c.Framer.SetReuseFrames()
 	c.blocks.init(maxHeaderList)
@@ -108,6 +111,25 @@ func (c *Conn) ReadFrame() (http2.Frame, error) {
 	return f, err
 }
 
+// frameHeaderLen is the length of a frame's header (RFC 9113 §4.1).
+const frameHeaderLen = 9
+
+// NextFrameBuffered reports whether the next frame has already been read from the socket whole, so
+// that ReadFrame returns it without waiting for the peer. A HEADERS frame without END_HEADERS
+// counts as not buffered: the CONTINUATION frames after it may not be. The reader's own.
+func (c *Conn) NextFrameBuffered() bool {
+	n := c.br.Buffered()
+	if n < frameHeaderLen {
+		return false
+	}
+	h, _ := c.br.Peek(frameHeaderLen)
+	length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
+	if http2.FrameType(h[3]) == http2.FrameHeaders && http2.Flags(h[4])&http2.FlagHeadersEndHeaders == 0 {
+		return false
+	}
+	return n >= frameHeaderLen+length
+}
+
 // frameSink is where the Framer writes frames: the pending buffer. Under Lock.
 type frameSink Conn
 
@@ -123,6 +145,24 @@ func (c *Conn) Lock() {
 	for c.flushing && len(c.pending) >= maxPending && c.err == nil {
 		c.written.Wait()
 	}
+}
+
+// Backlogged reports whether the writes waiting for the socket are near maxPending, where Lock
+// starts to wait: the peer is slow to read. Not under Lock.
+func (c *Conn) Backlogged() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending) >= maxPending/2
+}
+
+// UnlockLater releases the write side without writing what is pending: it goes with the next
+// Unlock or Flush, which the caller must see to.
+func (c *Conn) UnlockLater() { c.mu.Unlock() }
+
+// Flush writes what is pending, as Unlock does. Not under Lock: it takes it.
+func (c *Conn) Flush() error {
+	c.Lock()
+	return c.Unlock()
 }
 
 // Unlock releases the write side. Unless another writer is writing to the socket, and will write

@@ -41,25 +41,36 @@ type stream struct {
 	// (unknown, or a HEAD request's or a 204's or 304's).
 	wantLength int64
 	stopCtx    func() bool // stops the request context's watch
+	// done, when set, is called once the head came or the stream failed (see Start).
+	done func(Call)
 }
 
 // roundTrip opens a stream for req on the connection (getConn reserved room for it), sends its
 // head and, on a goroutine of its own, its body, and waits for the response head.
 func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
+	return c.open(req, nil, false).awaitHead()
+}
+
+// open opens a stream for req on the connection, which has room reserved for it, and sends its
+// head and, on a goroutine of its own, its body; done, if set, is called once the head came or the
+// stream failed. With later, the HEADERS are left for the next write (see Start).
+func (c *conn) open(req *http.Request, done func(Call), later bool) *stream {
 	body := hasBody(req)
-	s := &stream{c: c, req: req}
+	s := &stream{c: c, req: req, done: done}
 	s.cond.L = &c.mu
 	ctx := req.Context()
 	c.fc.Lock()
 	c.mu.Lock()
 	c.reserved--
-	if c.err != nil || c.goAway {
+	if c.err != nil || c.goAway { // the stream is never opened
+		s.err, s.removed = errUnprocessed, true
+		s.publishHead()
 		c.mu.Unlock()
 		c.fc.Unlock()
 		if body {
 			closeBody(req)
 		}
-		return nil, errUnprocessed
+		return s
 	}
 	s.id = c.nextID
 	c.nextID += 2
@@ -71,11 +82,20 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 	c.mu.Unlock()
 	c.encodeRequest(req)
 	c.fc.WriteBlock(s.id, !body, maxFrame)
-	if c.fc.Unlock() == nil && body {
+	switch {
+	case later:
+		c.fc.UnlockLater()
+	case c.fc.Unlock() == nil && body:
 		go s.writeBody()
-	} else if body {
+	case body:
 		closeBody(req)
 	}
+	return s
+}
+
+// awaitHead waits for the response head, or for the stream's failure.
+func (s *stream) awaitHead() (*http.Response, error) {
+	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for !s.headDone {
@@ -241,6 +261,9 @@ func (s *stream) publishHead() {
 	if !s.headDone {
 		s.headDone = true
 		s.cond.Broadcast()
+		if s.done != nil {
+			s.done(Call{s})
+		}
 	}
 }
 

@@ -119,11 +119,9 @@ const maxAttempts = 3
 func (t *Transport) getConn(ctx context.Context, avoid *conn) (*conn, error) {
 	for {
 		t.mu.Lock()
-		for _, c := range t.conns {
-			if c != avoid && c.reserve() {
-				t.mu.Unlock()
-				return c, nil
-			}
+		if c := t.reserveConn(avoid, false); c != nil {
+			t.mu.Unlock()
+			return c, nil
 		}
 		d := t.dialing
 		if d == nil {
@@ -143,6 +141,57 @@ func (t *Transport) getConn(ctx context.Context, avoid *conn) (*conn, error) {
 			return nil, context.Cause(ctx)
 		}
 	}
+}
+
+// reserveConn reserves room for a stream on a connection other than avoid, and returns it; nil
+// when none has room. With unhurried, a connection whose writes back up (the backend is slow to
+// read them) is passed over too. Under mu.
+func (t *Transport) reserveConn(avoid *conn, unhurried bool) *conn {
+	for _, c := range t.conns {
+		if c != avoid && !(unhurried && c.fc.Backlogged()) && c.reserve() {
+			return c
+		}
+	}
+	return nil
+}
+
+// Reservation is room for one stream on an open connection (see Reserve).
+type Reservation struct{ c *conn }
+
+// Reserve reserves room for one stream on a connection already open, without dialling, whose
+// writes do not back up: Start then does not wait to write. ok is false when there is none. The
+// reservation must be used, once, by Start.
+func (t *Transport) Reserve() (r Reservation, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r.c = t.reserveConn(nil, true)
+	return r, r.c != nil
+}
+
+// Call is a request Start sent, whose response head, or failure, comes later.
+type Call struct{ s *stream }
+
+// Start sends req, which must have no body, as RoundTrip does, on the reserved connection, and
+// returns at once: done is called with the call, once, when the response head came or the stream
+// failed (from another goroutine, or from Start itself when the connection has just failed); the
+// call's Result then returns the response. The request's HEADERS wait on the connection until the
+// caller's Call.Flush, or any other write to it, so that the HEADERS of requests started together
+// leave in one write.
+func (r Reservation) Start(req *http.Request, done func(Call)) Call {
+	return Call{r.c.open(req, done, true)}
+}
+
+// Flush writes what is waiting on the call's connection, its HEADERS among it.
+func (call Call) Flush() { call.s.c.fc.Flush() }
+
+// Result returns the response head, or why there is none, once done was called. A stream the
+// backend refused unprocessed is sent once more with RoundTrip, which waits for its head.
+func (call Call) Result() (*http.Response, error) {
+	resp, err := call.s.awaitHead()
+	if errors.Is(err, errUnprocessed) {
+		return call.s.c.t.RoundTrip(call.s.req)
+	}
+	return resp, err
 }
 
 // dial opens a connection for d and, once the backend's first SETTINGS frame has come (so that no
