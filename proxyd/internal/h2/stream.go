@@ -20,7 +20,8 @@ var (
 	errConnectUpstream = errors.New("CONNECT over HTTP/2 is forwarded only to a backend that speaks h2c")
 )
 
-// stream is one proxied stream: what its logs say. Owned by the stream's handler goroutine.
+// stream is one proxied stream: what its logs say. Owned by the stream's handler goroutine, once the
+// connection's reader has set it up for a stream it started (see startInline).
 type stream struct {
 	w       *responseWriter
 	r       *http.Request
@@ -94,12 +95,13 @@ func (s *Server) route(st *stream) (target, refused string, err error) {
 }
 
 // startInline starts a stream on its connection's reader rather than on a handler of its own,
-// when that costs no wait: a request without a body, routed to a backend known to speak h2c whose
-// connections have room for it. Its HEADERS wait on the backend connection for the reader's next
-// flush (see clientConn.flushStarted), so that the streams of one read leave in one write, and
-// its handler runs once the response head comes (resumeStream): one hand-over between goroutines
-// per stream rather than two. It returns false, having sent nothing, for any other stream, whose
-// handler then starts at once.
+// when that costs no wait: a request without a body, routed to a backend known to speak h2c with
+// an open connection that has room for it and is not backed up (h2upstream.Transport.Reserve). Its
+// HEADERS wait on the backend connection for the reader's next flush (see
+// clientConn.flushStarted), so that the streams of one read leave in one write, and its handler
+// runs once the response head comes (resumeStream): one hand-over between goroutines per stream
+// rather than two. It returns false, having sent nothing, for any other stream, whose handler then
+// starts at once.
 func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	r := &cs.req
 	if !cs.recvEnd || r.Method == http.MethodConnect {
