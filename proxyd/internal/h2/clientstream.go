@@ -31,7 +31,7 @@ type clientStream struct {
 	ctx    context.Context
 	cancel context.CancelCauseFunc // ends ctx: the stream ended, or its handler returned
 	w      responseWriter
-	// proxied is what the handler keeps of the stream (see Server.serveStream), here to spare an
+	// proxied is what the handler keeps of the stream (see Server.dispatch), here to spare an
 	// allocation.
 	proxied stream
 	// needsContinue is set while a request that expects 100-continue has not had it.
@@ -101,11 +101,7 @@ func (c *clientConn) handleHeaders(f *http2.MetaHeadersFrame) error {
 	c.running++
 	c.mu.Unlock()
 	c.handlers.Add(1)
-	if !f.Truncated && c.s.startInline(c, st) {
-		return nil // its handler runs once the response head comes
-	}
-	c.s.starting.Add(1)
-	c.s.handlers.Run(streamStart{c: c, st: st, tooLarge: f.Truncated})
+	c.s.dispatch(c, st, f.Truncated)
 	return nil
 }
 
@@ -435,6 +431,7 @@ func (c *clientConn) runHandler(h streamStart) {
 	}
 	defer c.handlers.Done()
 	defer c.handlerDone()
+	defer c.s.cfg.Metrics.StreamClosed()
 	defer st.cancel(errHandlerDone)
 	defer func() {
 		if e := recover(); e != nil {
@@ -456,7 +453,7 @@ func (c *clientConn) runHandler(h streamStart) {
 		c.s.resumeStream(&st.proxied)
 		return
 	}
-	c.s.serveStream(&st.w, &st.req, h.tooLarge)
+	c.s.serveStream(&st.proxied, h.tooLarge)
 }
 
 // responseWriter is the http.ResponseWriter of a stream. The head is sent with the first body

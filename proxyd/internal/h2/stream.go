@@ -20,8 +20,8 @@ var (
 	errConnectUpstream = errors.New("CONNECT over HTTP/2 is forwarded only to a backend that speaks h2c")
 )
 
-// stream is one proxied stream: what its logs say. Owned by the stream's handler goroutine, once the
-// connection's reader has set it up for a stream it started (see startInline).
+// stream is one proxied stream: what its logs say. The connection's reader sets it up and routes it
+// (dispatch); then it is the stream's handler goroutine's.
 type stream struct {
 	w       *responseWriter
 	r       *http.Request
@@ -32,6 +32,7 @@ type stream struct {
 	bytes   int64           // response body bytes relayed
 	body    *streamBody     // the request body forwarded, when there is one
 	timer   headTimer       // the response-header timer of its upstream request
+	routing routing         // where the router sent it
 	up      upstreamRequest // the request to the backend
 	// via and call are the backend and the upstream call of a stream started on the connection's
 	// reader (see startInline); call is set once the head, or the call's failure, came.
@@ -47,35 +48,32 @@ func (st *stream) clientGone() bool {
 	return cause != nil && !timedOut
 }
 
-// serveStream is the handler of every stream, on a goroutine of its own (see clientConn.runHandler),
-// so one stream's backend, body or failure never holds up another. It routes the stream by its own
-// :path, rewrites it when --rewrite applies, and forwards it, or answers it itself: 431 for a
-// header list over the limit (tooLarge), 400 for a path the router rejects, 405 for CONNECT unless
-// allowed.
-func (s *Server) serveStream(w *responseWriter, r *http.Request, tooLarge bool) {
+// dispatch routes a new stream, on its connection's reader, and starts it: on the reader itself
+// when that costs no wait (startInline), else on a handler of its own (serveStream). A header list
+// over the limit (tooLarge) always gets a handler, which answers 431.
+func (s *Server) dispatch(c *clientConn, cs *clientStream, tooLarge bool) {
 	s.cfg.Metrics.StreamOpened()
-	defer s.cfg.Metrics.StreamClosed()
-	st := &w.st.proxied
-	*st = stream{w: w, r: r, start: time.Now()}
-	target, refused, err := s.route(st)
-	switch p := extendedProtocol(r); {
-	case tooLarge:
-		s.answer(st, http.StatusRequestHeaderFieldsTooLarge, "request header list too large", errHeaderListTooLarge)
-	case err != nil:
-		s.answer(st, http.StatusBadRequest, refused, err)
-	case r.Method == http.MethodConnect && p == "" && !s.cfg.AllowConnect:
-		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", reply.ErrConnect)
-	case p != "" && p != "websocket":
-		s.answer(st, http.StatusNotImplemented, "extended CONNECT protocol not supported", errUnsupportedProtocol)
-	default:
-		s.forward(st, target)
+	st := &cs.proxied
+	*st = stream{w: &cs.w, r: &cs.req, start: time.Now()}
+	s.route(st)
+	if !tooLarge && s.startInline(c, cs) {
+		return // its handler runs once the response head comes
 	}
+	s.starting.Add(1)
+	s.handlers.Run(streamStart{c: c, st: cs, tooLarge: tooLarge})
+}
+
+// routing is where the router sent a stream: the request-target to forward, rewritten when
+// --rewrite applies, or, for a path it refused, why and its error.
+type routing struct {
+	target  string
+	refused string
+	err     error
 }
 
 // route routes the stream by its :path: it sets st.backend and st.stats (the default backend's
-// when the path is refused, for the logs and the metrics) and returns the request-target to
-// forward, rewritten when --rewrite applies, or why the router refused the path, and its error.
-func (s *Server) route(st *stream) (target, refused string, err error) {
+// when the path is refused, for the logs and the metrics) and st.routing.
+func (s *Server) route(st *stream) {
 	routes := s.routes.Load()
 	uri := []byte(st.r.RequestURI)
 	m, err := routes.table.Match(uri)
@@ -83,15 +81,37 @@ func (s *Server) route(st *stream) (target, refused string, err error) {
 	st.stats = routeStats{routes.stats.Routes[m.Route+1], routes.stats.Backends[m.Backend]}
 	switch {
 	case err != nil:
-		return "", "ambiguous request path", err
+		st.routing = routing{refused: "ambiguous request path", err: err}
 	case !s.cfg.Rewrite || m.Route < 0:
-		return st.r.RequestURI, "", nil
+		st.routing = routing{target: st.r.RequestURI}
+	default:
+		rewritten, err := router.Rewrite(nil, uri, m)
+		if err != nil {
+			st.routing = routing{refused: "ambiguous rewritten path", err: err}
+		} else {
+			st.routing = routing{target: string(rewritten)}
+		}
 	}
-	rewritten, err := router.Rewrite(nil, uri, m)
-	if err != nil {
-		return "", "ambiguous rewritten path", err
+}
+
+// serveStream is the handler of every stream the connection's reader did not start itself, on a
+// goroutine of its own (see clientConn.runHandler), so one stream's backend, body or failure never
+// holds up another. It forwards the stream as dispatch routed it, or answers it itself: 431 for a
+// header list over the limit (tooLarge), 400 for a path the router refused, 405 for CONNECT unless
+// allowed, 501 for an extended CONNECT for another protocol than WebSocket.
+func (s *Server) serveStream(st *stream, tooLarge bool) {
+	switch p := extendedProtocol(st.r); {
+	case tooLarge:
+		s.answer(st, http.StatusRequestHeaderFieldsTooLarge, "request header list too large", errHeaderListTooLarge)
+	case st.routing.err != nil:
+		s.answer(st, http.StatusBadRequest, st.routing.refused, st.routing.err)
+	case st.r.Method == http.MethodConnect && p == "" && !s.cfg.AllowConnect:
+		s.answer(st, http.StatusMethodNotAllowed, "CONNECT refused", reply.ErrConnect)
+	case p != "" && p != "websocket":
+		s.answer(st, http.StatusNotImplemented, "extended CONNECT protocol not supported", errUnsupportedProtocol)
+	default:
+		s.forward(st, st.routing.target)
 	}
-	return string(rewritten), "", nil
 }
 
 // startInline starts a stream on its connection's reader rather than on a handler of its own,
@@ -103,14 +123,8 @@ func (s *Server) route(st *stream) (target, refused string, err error) {
 // rather than two. It returns false, having sent nothing, for any other stream, whose handler then
 // starts at once.
 func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
-	r := &cs.req
-	if !cs.recvEnd || r.Method == http.MethodConnect {
-		return false
-	}
-	st := &cs.proxied
-	*st = stream{w: &cs.w, r: r, start: time.Now()}
-	target, _, err := s.route(st)
-	if err != nil {
+	st, r := &cs.proxied, &cs.req
+	if !cs.recvEnd || r.Method == http.MethodConnect || st.routing.err != nil {
 		return false
 	}
 	b := streamBackend(cs.ctx, st.backend)
@@ -121,11 +135,10 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	if !ok {
 		return false
 	}
-	s.cfg.Metrics.StreamOpened()
 	st.via = b
 	st.timer.backend, st.timer.limit, st.timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
 	st.timer.start()
-	req := st.up.build(cs.ctx, r, b.addr, target, protoH2C, http.NoBody)
+	req := st.up.build(cs.ctx, r, b.addr, st.routing.target, protoH2C, http.NoBody)
 	if s.cfg.Forwarded != nil {
 		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(r.RemoteAddr))
 	}
@@ -140,7 +153,6 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 // resumeStream is the handler of a stream started by startInline, run once its response head, or
 // its failure, came: it relays the response, or answers 502/504, as forward does.
 func (s *Server) resumeStream(st *stream) {
-	defer s.cfg.Metrics.StreamClosed()
 	resp, err := st.call.Result()
 	s.respond(st, st.via, resp, err)
 }
