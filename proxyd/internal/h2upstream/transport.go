@@ -94,9 +94,17 @@ func (e *MalformedResponseError) Error() string { return "h2upstream: malformed 
 //
 // Ending req's context resets the stream (RST_STREAM CANCEL): before the head, RoundTrip returns
 // an error; after it, Body's Read fails.
-func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	var refused *conn // the connection that refused the last attempt unprocessed
-	for attempt := 1; ; attempt++ {
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) { return t.send(req, nil) }
+
+// send sends req on a connection other than refused, the one that has just refused it unprocessed
+// (nil before any attempt), which counts as one of its maxAttempts; a request without a body that
+// is refused unprocessed again goes once more on another connection.
+func (t *Transport) send(req *http.Request, refused *conn) (*http.Response, error) {
+	attempt := 1
+	if refused != nil {
+		attempt = 2
+	}
+	for ; ; attempt++ {
 		c, err := t.getConn(req.Context(), refused)
 		if err != nil {
 			closeBody(req)
@@ -185,11 +193,13 @@ func (r Reservation) Start(req *http.Request, done func(Call)) Call {
 func (call Call) Flush() { call.s.c.fc.Flush() }
 
 // Result returns the response head, or why there is none, once done was called. A stream the
-// backend refused unprocessed is sent once more with RoundTrip, which waits for its head.
+// backend refused unprocessed is sent again on another connection, as RoundTrip sends it, and
+// Result waits for that head.
 func (call Call) Result() (*http.Response, error) {
+	c := call.s.c
 	resp, err := call.s.awaitHead()
 	if errors.Is(err, errUnprocessed) {
-		return call.s.c.t.RoundTrip(call.s.req)
+		return c.t.send(call.s.req, c)
 	}
 	return resp, err
 }
