@@ -154,7 +154,7 @@ func (c *clientConn) handOff() {
 
 // wake continues a parked wait, whose client sent something, left or timed out, on a worker of
 // the server (resumeWait). It is the idle set's ready function, so it must not block.
-func (c *clientConn) wake() { c.srv.workers.Run(c.resumeWait) }
+func (c *clientConn) wake() { c.srv.workers.Run(connWork{c: c, resume: true}) }
 
 // resumeWait goes on with a handed-off wait: it reads what the client sent, or waits for it
 // first, and serves the connection; a wait that ended (the idle timeout, shutdown, the client

@@ -96,7 +96,7 @@ type Server struct {
 	h2 *h2.Server
 	// workers runs each connection, from accept and from a resumed wait, on goroutines kept
 	// between connections.
-	workers *workers.Pool[func()]
+	workers *workers.Pool[connWork]
 
 	shutting atomic.Bool
 	mu       sync.Mutex
@@ -118,7 +118,7 @@ func New(cfg Config) *Server {
 			tunnelIdle:     cfg.TunnelIdleTimeout,
 		},
 		log:     cfg.Logger,
-		workers: workers.New(func(run func()) { run() }, maxIdleWorkers),
+		workers: workers.New(connWork.do, maxIdleWorkers),
 		conns:   make(map[*clientConn]struct{}),
 		drained: make(chan struct{}),
 	}
@@ -163,6 +163,22 @@ func New(cfg Config) *Server {
 	return s
 }
 
+// connWork is what a worker does for a connection: serve it from its start, or resume its parked
+// wait. A value, not a method value, so that handing it over allocates nothing.
+type connWork struct {
+	c      *clientConn
+	resume bool
+}
+
+// do serves the connection, or resumes its wait.
+func (w connWork) do() {
+	if w.resume {
+		w.c.resumeWait()
+		return
+	}
+	w.c.serve()
+}
+
 // maxIdleWorkers bounds the goroutines that wait for a connection to serve: a burst of more
 // concurrent connections leaves no more than these behind.
 const maxIdleWorkers = 256
@@ -197,7 +213,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		s.cfg.Metrics.ClientConnOpened()
-		s.workers.Run(c.serve)
+		s.workers.Run(connWork{c: c})
 	}
 }
 
