@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Compares two builds of proxyd under the h2c load of scenario (e) of bench.sh (h2load, 16
+# connections x 16 streams, small GET, to integration/cmd/h2cbackend), the two interleaved round by
+# round so that the machine's drift touches both alike. Prints, per round, each build's rate and
+# proxy CPU per request (from /proc/PID/stat), their ratios B/A, and the medians of the ratios.
+# Loopback only; every run is bounded by h2load's duration.
+#
+#   bash scripts/ab-h2.sh REV_A [REV_B] [rounds] [seconds]   (REV_B defaults to the work tree;
+#                                                            8 rounds of 3 s)
+#   A_ENV=GOMAXPROCS=1 bash scripts/ab-h2.sh HEAD HEAD       (the same build, another setting:
+#                                                            A_ENV and B_ENV, default GOMAXPROCS=2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REV_A=${1:?usage: bash scripts/ab-h2.sh REV_A [REV_B] [rounds] [seconds]}
+REV_B=${2:-}
+ROUNDS=${3:-8}
+DUR=${4:-3}
+A_ENV=${A_ENV:-GOMAXPROCS=2} B_ENV=${B_ENV:-GOMAXPROCS=2}
+command -v h2load >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nghttp2-client >/dev/null; }
+
+WORK=$(mktemp -d /tmp/proxyd-ab.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  git worktree remove --force "$WORK/tree" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# build REV OUT: the static binary of REV (the work tree when REV is empty), as bench.sh builds it.
+build() {
+  if [ -z "$1" ]; then
+    CGO_ENABLED=0 go build -trimpath -o "$2" ./proxyd
+    return
+  fi
+  git worktree add -q --detach "$WORK/tree" "$1"
+  (cd "$WORK/tree" && CGO_ENABLED=0 go build -trimpath -o "$2" ./proxyd)
+  git worktree remove --force "$WORK/tree"
+}
+build "$REV_A" "$WORK/proxyd-a"
+build "$REV_B" "$WORK/proxyd-b"
+(cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
+
+BACKEND=127.0.0.1:18383 PORT=18390
+"$WORK/h2cbackend" -addr $BACKEND >"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
+for _ in $(seq 100); do curl -fso /dev/null --http2-prior-knowledge "http://$BACKEND/" && break; sleep 0.1; done
+
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+
+# measure BIN ENV: one run of h2load through BIN started with ENV; prints "req/s cpu_us_per_req".
+measure() {
+  # shellcheck disable=SC2086 # ENV is a list of assignments
+  env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn 2>>"$WORK/proxyd.log" & local p=$!
+  for _ in $(seq 100); do curl -fso /dev/null --http2-prior-knowledge "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
+  h2load -c16 -m16 -t1 -D 1 "http://127.0.0.1:$PORT/" >/dev/null # the probe, the connections, warm
+  local t0 out t1
+  t0=$(cpu_ticks $p)
+  out=$(timeout $((DUR + 30)) h2load -c16 -m16 -t1 -D "$DUR" "http://127.0.0.1:$PORT/")
+  t1=$(cpu_ticks $p)
+  kill $p
+  wait $p 2>/dev/null || true
+  local reqs; reqs=$(awk '/^requests:/ {print $6}' <<<"$out")
+  awk -v n="$reqs" -v d="$DUR" -v t=$((t1 - t0)) 'BEGIN { printf "%.0f %.1f\n", n / d, t * 10000 / n }'
+}
+
+rate_ratios=() cpu_ratios=()
+for r in $(seq "$ROUNDS"); do
+  read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
+  read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
+  rr=$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.2f", b / a }')
+  cr=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.2f", b / a }')
+  rate_ratios+=("$rr") cpu_ratios+=("$cr")
+  printf 'round %d  A %6s req/s %5s us/req  B %6s req/s %5s us/req  B/A rate %s cpu %s\n' "$r" "$ra" "$ca" "$rb" "$cb" "$rr" "$cr"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "A: ${REV_A} ($A_ENV)  B: ${REV_B:-work tree} ($B_ENV)"
+echo "median B/A: rate $(median "${rate_ratios[@]}"), CPU per request $(median "${cpu_ratios[@]}")"
