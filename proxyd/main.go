@@ -25,11 +25,18 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	// The signals stay caught from before the "listening" line until the process exits: one that
+	// came after run had stopped catching it would end the process by the default action, with
+	// status 143 rather than 0, even while it is only closing its listeners. A second SIGTERM or
+	// SIGINT during the grace period is ignored; --shutdown-timeout bounds the shutdown.
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr, signals))
 }
 
-// run is proxyd without the process around it: it returns the exit status.
-func run(args []string, stdout, stderr io.Writer) int {
+// run is proxyd without the process around it: it returns the exit status. signals delivers
+// SIGHUP (reload the routes file) and SIGTERM or SIGINT (shut down).
+func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
 	args0, err := cli.Parse(args, stdout, stderr, os.Exit)
 	if err != nil {
 		fmt.Fprintf(stderr, "proxyd: error: %v\n", err)
@@ -69,22 +76,20 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logStart(logger, ln.Addr(), cfg)
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
-	for ctx.Err() == nil {
+	for stop := false; !stop; {
 		select {
 		case err := <-served:
 			logger.Error("stopped serving", "err", err)
 			return 1
-		case <-hup:
-			reloadRoutes(logger, args0, srv, cfg.Metrics)
-		case <-ctx.Done():
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				reloadRoutes(logger, args0, srv, cfg.Metrics)
+			} else {
+				stop = true
+			}
 		}
 	}
 	stopping.Store(true)

@@ -31,6 +31,20 @@ type process struct {
 // Cleanup stops it with SIGTERM and expects exit status 0.
 func startProcess(t *testing.T, bin string, args ...string) *process {
 	t.Helper()
+	p := launch(t, bin, args...)
+	t.Cleanup(func() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		if err := p.wait(); err != nil {
+			t.Errorf("proxyd exited with %v, want status 0", err)
+		}
+	})
+	p.addr = lineAddr(t, p.waitLine(t, "msg=listening"))
+	return p
+}
+
+// launch runs bin with args and reads its stderr lines into p.lines until it closes.
+func launch(t *testing.T, bin string, args ...string) *process {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
@@ -47,16 +61,15 @@ func startProcess(t *testing.T, bin string, args ...string) *process {
 			p.lines <- sc.Text()
 		}
 	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		for range p.lines { // drain, so the process never blocks on a full pipe
-		}
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("proxyd exited with %v, want status 0", err)
-		}
-	})
-	p.addr = lineAddr(t, p.waitLine(t, "msg=listening"))
 	return p
+}
+
+// wait drains the lines not yet read, so the process never blocks on a full pipe, and returns how
+// it exited.
+func (p *process) wait() error {
+	for range p.lines {
+	}
+	return p.cmd.Wait()
 }
 
 // lineAddr returns the addr= attribute of a log line.
