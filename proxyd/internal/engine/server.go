@@ -184,9 +184,15 @@ func (w connWork) do() {
 const maxIdleWorkers = 256
 
 // Serve accepts connections on ln and serves each in its own goroutine until Shutdown is called
-// (then it returns nil) or accepting fails for good.
+// (then it returns nil) or accepting fails for good. Called once Shutdown has begun, as when a
+// signal comes before the goroutine that serves has started, it closes ln and returns nil at once.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
+	if s.shutting.Load() {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
 	s.ln = ln
 	s.mu.Unlock()
 	backoff := time.Duration(0)

@@ -105,3 +105,31 @@ func TestShutdownGraceExpires(t *testing.T) {
 		c.expectEOF()
 	}
 }
+
+// TestServeAfterShutdown starts serving only once Shutdown has returned, as happens when a signal
+// comes before the goroutine that serves has started: Serve returns nil at once, its listener
+// closed, rather than accepting forever.
+func TestServeAfterShutdown(t *testing.T) {
+	srv := New(testConfig(t, routetest.Table(t, "127.0.0.1:1")))
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("Serve after Shutdown returned %v, want nil", err)
+		}
+	case <-time.After(waitLimit):
+		ln.Close()
+		t.Fatal("Serve after Shutdown is still accepting")
+	}
+	if _, err := ln.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept on Serve's listener after it returned: %v, want %v", err, net.ErrClosed)
+	}
+}
