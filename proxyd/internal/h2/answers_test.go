@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"testing"
@@ -40,20 +41,28 @@ func TestBackendUnreachable(t *testing.T) {
 }
 
 // TestResponseHeaderTimeout answers 504 when the backend sends no response head within the
-// response-header timeout, over either upstream protocol; twice, since a stream to an h2c backend
-// whose connection is open starts on the connection's reader (Server.startInline).
+// response-header timeout, over either upstream protocol; also after an answered request, since
+// a stream to an h2c backend known to speak it, with its connection open, starts on the
+// connection's reader (Server.startInline). A 504 makes proxyd find out the protocol again.
 func TestResponseHeaderTimeout(t *testing.T) {
 	// Only /hang hangs: the protocol probe's "PRI *" is answered.
 	hang := http.NewServeMux()
 	hang.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	hang.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
 	for _, kind := range backendKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			cfg := testConfig(t, routetest.Table(t, addr(kind.start(t, hang))))
 			cfg.ResponseHeaderTimeout = 200 * time.Millisecond
 			p := startProxy(t, cfg)
 			c := newClient(t)
-			for range 2 {
-				resp, body := get(t, c, p, "/hang")
+			for _, path := range []string{"/hang", "/ok", "/hang"} {
+				resp, body := get(t, c, p, path)
+				if path == "/ok" {
+					if resp.StatusCode != http.StatusOK || body != "ok" {
+						t.Fatalf("GET /ok: %d %q, want 200 \"ok\"", resp.StatusCode, body)
+					}
+					continue
+				}
 				checkAnswer(t, resp, body, http.StatusGatewayTimeout)
 			}
 		})

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"proxyd.dev/proxyd/internal/h2conn"
+	"proxyd.dev/proxyd/internal/h2upstream"
 )
 
 // clientStream is one stream of a client connection: its request, the request body as it
@@ -30,6 +31,9 @@ type clientStream struct {
 	req    http.Request // the request, in the stream to spare an allocation
 	ctx    context.Context
 	cancel context.CancelCauseFunc // ends ctx: the stream ended, or its handler returned
+	// upstream is the call the connection's reader started for the stream (see Server.startInline),
+	// which does not watch ctx: what ends ctx early cancels it too. Set once, under mu.
+	upstream h2upstream.Call
 	w      responseWriter
 	// proxied is what the handler keeps of the stream (see Server.dispatch), here to spare an
 	// allocation.
@@ -269,6 +273,9 @@ func (st *clientStream) end(err error) {
 	st.removed = true
 	st.err = err
 	st.cancel(err)
+	if st.upstream != (h2upstream.Call{}) {
+		go st.upstream.Cancel(err) // it may write to the backend: not under mu
+	}
 	st.stopTimers()
 	st.cond.Broadcast()
 	st.c.streamEnded(st)
@@ -509,7 +516,14 @@ func (w *responseWriter) flush(p []byte) error {
 
 // cancelRequest ends the request's context with cause, the stream staying open: its upstream
 // request is abandoned and the handler answers the stream itself.
-func (w *responseWriter) cancelRequest(cause error) { w.st.cancel(cause) }
+func (w *responseWriter) cancelRequest(cause error) {
+	st := w.st
+	st.cancel(cause)
+	st.c.mu.Lock()
+	call := st.upstream
+	st.c.mu.Unlock()
+	call.Cancel(cause)
+}
 
 // SetReadDeadline bounds the reads of the request body.
 func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.setReadDeadline(t) }

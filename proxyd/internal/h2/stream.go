@@ -147,6 +147,13 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 		s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
 	})
 	c.started = append(c.started, call)
+	c.mu.Lock()
+	cs.upstream = call
+	ended, err := cs.removed, cs.err // the stream ended before its call was there to cancel
+	c.mu.Unlock()
+	if ended {
+		call.Cancel(err)
+	}
 	return true
 }
 

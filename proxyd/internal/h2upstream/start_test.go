@@ -1,6 +1,7 @@
 package h2upstream
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 )
@@ -42,4 +43,42 @@ func TestReserveAndStart(t *testing.T) {
 	if n := be.opened.Load(); n != 1 {
 		t.Errorf("the backend saw %d connections, want 1", n)
 	}
+}
+
+// TestStartedCallCancel cancels a started call whose head has not come: done is called, Result
+// fails with the cause, the backend's request ends (its stream was reset), and the connection
+// serves the next request.
+func TestStartedCallCancel(t *testing.T) {
+	entered := make(chan struct{}, 1)
+	ended := make(chan struct{}, 1)
+	be := startGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/held" {
+			entered <- struct{}{}
+			<-r.Context().Done()
+			ended <- struct{}{}
+			return
+		}
+		w.Write([]byte("ok"))
+	}), nil)
+	tr := newTransport(t, be.addr)
+	get(t, tr, be.url+"/first")
+	room, ok := tr.Reserve()
+	if !ok {
+		t.Fatal("Reserve found no room on the open connection")
+	}
+	done := make(chan Call, 1)
+	call := room.Start(newRequest(t, http.MethodGet, be.url+"/held", nil), func(c Call) { done <- c })
+	call.Flush()
+	waitFor(t, entered, "the started request at the backend")
+	cause := errors.New("client went away")
+	call.Cancel(cause)
+	waitFor(t, done, "done after Cancel")
+	if _, err := call.Result(); !errors.Is(err, cause) {
+		t.Errorf("Result after Cancel: %v, want %v", err, cause)
+	}
+	waitFor(t, ended, "the backend's request to end")
+	if _, body := get(t, tr, be.url+"/next"); body != "ok" {
+		t.Errorf("the next request got %q, want ok", body)
+	}
+	Call{}.Cancel(cause) // the zero Call: nothing to cancel
 }

@@ -48,17 +48,17 @@ type stream struct {
 // roundTrip opens a stream for req on the connection (getConn reserved room for it), sends its
 // head and, on a goroutine of its own, its body, and waits for the response head.
 func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
-	return c.open(req, nil, false).awaitHead()
+	return c.open(req, nil).awaitHead()
 }
 
 // open opens a stream for req on the connection, which has room reserved for it, and sends its
-// head and, on a goroutine of its own, its body; done, if set, is called once the head came or the
-// stream failed. With later, the HEADERS are left for the next write (see Start).
-func (c *conn) open(req *http.Request, done func(Call), later bool) *stream {
+// head and, on a goroutine of its own, its body. Without done (RoundTrip), the end of req's context
+// resets the stream. With done (Start), done is called once the head came or the stream failed,
+// the HEADERS are left for the next write, and the caller ends the stream early with Call.Cancel.
+func (c *conn) open(req *http.Request, done func(Call)) *stream {
 	body := hasBody(req)
 	s := &stream{c: c, req: req, done: done}
 	s.cond.L = &c.mu
-	ctx := req.Context()
 	c.fc.Lock()
 	c.mu.Lock()
 	c.reserved--
@@ -77,13 +77,16 @@ func (c *conn) open(req *http.Request, done func(Call), later bool) *stream {
 	s.sendWindow, s.recv = c.peerWindow, h2conn.NewWindow(streamWindow)
 	s.sentEnd = !body
 	c.streams[s.id] = s
-	s.stopCtx = context.AfterFunc(ctx, func() { c.reset(s, http2.ErrCodeCancel, context.Cause(ctx)) })
+	if done == nil {
+		ctx := req.Context()
+		s.stopCtx = context.AfterFunc(ctx, func() { c.reset(s, http2.ErrCodeCancel, context.Cause(ctx)) })
+	}
 	maxFrame := c.maxFrame
 	c.mu.Unlock()
 	c.encodeRequest(req)
 	c.fc.WriteBlock(s.id, !body, maxFrame)
 	switch {
-	case later:
+	case done != nil:
 		c.fc.UnlockLater()
 	case c.fc.Unlock() == nil && body:
 		go s.writeBody()

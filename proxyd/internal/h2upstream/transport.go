@@ -184,9 +184,20 @@ type Call struct{ s *stream }
 // failed (from another goroutine, or from Start itself when the connection has just failed); the
 // call's Result then returns the response. The request's HEADERS wait on the connection until the
 // caller's Call.Flush, or any other write to it, so that the HEADERS of requests started together
-// leave in one write.
+// leave in one write. Unlike RoundTrip, a started call does not watch req's context, whose watch
+// costs allocations and a lock per stream: its caller ends it early with Cancel. A retry that
+// Result makes (see there) watches the context as RoundTrip does.
 func (r Reservation) Start(req *http.Request, done func(Call)) Call {
-	return Call{r.c.open(req, done, true)}
+	return Call{r.c.open(req, done)}
+}
+
+// Cancel ends the call early with err, if it has not ended: the backend's stream is reset
+// (RST_STREAM CANCEL), and Result, or a read of the response body, fails with err. Cancel on the
+// zero Call does nothing.
+func (call Call) Cancel(err error) {
+	if call.s != nil {
+		call.s.c.reset(call.s, http2.ErrCodeCancel, err)
+	}
 }
 
 // Flush writes what is waiting on the call's connection, its HEADERS among it.
