@@ -34,7 +34,7 @@ type clientStream struct {
 	// upstream is the call the connection's reader started for the stream (see Server.startInline),
 	// which does not watch ctx: what ends ctx early cancels it too. Set once, under mu.
 	upstream h2upstream.Call
-	w      responseWriter
+	w        responseWriter
 	// proxied is what the handler keeps of the stream (see Server.dispatch), here to spare an
 	// allocation.
 	proxied stream

@@ -17,14 +17,7 @@ func TestReserveAndStart(t *testing.T) {
 	if _, ok := tr.Reserve(); ok {
 		t.Fatal("Reserve found room before any connection was open")
 	}
-	get(t, tr, be.url+"/first") // opens a connection
-	room, ok := tr.Reserve()
-	if !ok {
-		t.Fatal("Reserve found no room on the open connection")
-	}
-	done := make(chan Call, 2)
-	call := room.Start(newRequest(t, http.MethodGet, be.url+"/started", nil), func(c Call) { done <- c })
-	call.Flush()
+	call, done := startOnOpenConn(t, tr, be.url, "/started")
 	got := waitFor(t, done, "the started call's head")
 	if got != call {
 		t.Error("done was called with another call than Start returned")
@@ -61,14 +54,7 @@ func TestStartedCallCancel(t *testing.T) {
 		w.Write([]byte("ok"))
 	}), nil)
 	tr := newTransport(t, be.addr)
-	get(t, tr, be.url+"/first")
-	room, ok := tr.Reserve()
-	if !ok {
-		t.Fatal("Reserve found no room on the open connection")
-	}
-	done := make(chan Call, 1)
-	call := room.Start(newRequest(t, http.MethodGet, be.url+"/held", nil), func(c Call) { done <- c })
-	call.Flush()
+	call, done := startOnOpenConn(t, tr, be.url, "/held")
 	waitFor(t, entered, "the started request at the backend")
 	cause := errors.New("client went away")
 	call.Cancel(cause)
@@ -81,4 +67,20 @@ func TestStartedCallCancel(t *testing.T) {
 		t.Errorf("the next request got %q, want ok", body)
 	}
 	Call{}.Cancel(cause) // the zero Call: nothing to cancel
+}
+
+// startOnOpenConn opens a connection to the backend at url with a GET of /first, reserves room on
+// it, and starts and flushes a GET of path there; it returns the call and the channel done sends
+// it on.
+func startOnOpenConn(t *testing.T, tr *Transport, url, path string) (Call, <-chan Call) {
+	t.Helper()
+	get(t, tr, url+"/first")
+	room, ok := tr.Reserve()
+	if !ok {
+		t.Fatal("Reserve found no room on the open connection")
+	}
+	done := make(chan Call, 2)
+	call := room.Start(newRequest(t, http.MethodGet, url+path, nil), func(c Call) { done <- c })
+	call.Flush()
+	return call, done
 }
