@@ -56,6 +56,19 @@ func (s *Set[B]) Use(addrs []string) []B {
 	return objs
 }
 
+// Get returns the object of the backend at addr, opening it when the set has none; an address that
+// the last Use left out is retired by the next Use, or by Close.
+func (s *Set[B]) Get(addr string) B {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.byAddr[addr]
+	if !ok {
+		b = s.open(addr)
+		s.byAddr[addr] = b
+	}
+	return b
+}
+
 // All yields every backend's address and object, in no particular order. The set does not change
 // while it yields.
 func (s *Set[B]) All() iter.Seq2[string, B] {

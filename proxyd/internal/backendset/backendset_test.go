@@ -53,3 +53,28 @@ func TestUseKeepsOpensAndRetires(t *testing.T) {
 		t.Errorf("%s still in the set after Close", addr)
 	}
 }
+
+// TestGet returns the object Use made for an address, and opens one for an address the set does
+// not have, which the next Use retires when it leaves the address out.
+func TestGet(t *testing.T) {
+	opened := 0
+	s := New(func(addr string) *fake {
+		opened++
+		return &fake{addr: addr}
+	}, func(f *fake) { f.retired = true })
+	routed := s.Use([]string{"a:1"})
+	if got := s.Get("a:1"); got != routed[0] {
+		t.Error("Get returned another object than Use made for a:1")
+	}
+	extra := s.Get("b:1")
+	if extra.addr != "b:1" || s.Get("b:1") != extra {
+		t.Errorf("Get(b:1) returned %+v, then another object", extra)
+	}
+	if opened != 2 {
+		t.Errorf("%d objects opened, want 2", opened)
+	}
+	s.Use([]string{"a:1"})
+	if !extra.retired || routed[0].retired {
+		t.Errorf("after Use(a:1): b:1 retired %v (want true), a:1 retired %v (want false)", extra.retired, routed[0].retired)
+	}
+}

@@ -155,3 +155,30 @@ func TestH2ShutdownGoAway(t *testing.T) {
 	}
 	expectRefused(t, p.addr)
 }
+
+// TestH1AndH2ShareThePool relays an HTTP/1.1 client's request and then an HTTP/2 client's stream to
+// an HTTP/1.1 backend: the stream goes over the connection the first request left in the backend's
+// pool, since HTTP/1.x and HTTP/2 clients share one pool per backend.
+func TestH1AndH2ShareThePool(t *testing.T) {
+	conns := make(chan string, 4)
+	be := startH1Backend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != "PRI" { // the protocol probe's preface, on a connection of its own
+			conns <- r.RemoteAddr
+		}
+		io.WriteString(w, "ok")
+	}))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be)))
+	h1 := &http.Client{Timeout: waitLimit}
+	if got := fetchBody(t, h1, "http://"+p.addr+"/first"); got != "200 ok" {
+		t.Fatalf("HTTP/1.1 GET /first: %s", got)
+	}
+	h1.CloseIdleConnections() // its backend connection goes back to the pool
+	pool := p.srv.routes.Load().pools[0]
+	waitFor(t, "the backend connection is pooled", func() bool { return pool.Idle() == 1 })
+	if got := fetchBody(t, h2test.NewClient(t, waitLimit), "http://"+p.addr+"/second"); got != "200 ok" {
+		t.Fatalf("HTTP/2 GET /second: %s", got)
+	}
+	if first, second := <-conns, <-conns; first != second {
+		t.Errorf("the stream came on backend connection %s, the request before on %s: two pools", second, first)
+	}
+}

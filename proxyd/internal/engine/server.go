@@ -144,6 +144,7 @@ func New(cfg Config) *Server {
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
 		TunnelIdleTimeout:     cfg.TunnelIdleTimeout,
 		MaxHeaderSize:         cfg.MaxHeaderSize,
+		Pool:                  s.backends.Get,
 		BackendIdleConns:      cfg.BackendIdleConns,
 		AccessLog:             cfg.AccessLog,
 		Metrics:               cfg.Metrics,

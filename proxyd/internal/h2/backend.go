@@ -37,14 +37,11 @@ type backend struct {
 	probing sync.Mutex
 }
 
-// newBackend returns s's backend at addr, whose HTTP/1.1 connections wait in a pool of up to
-// BackendIdleConns idle ones and read through s's buffers, and whose connections all start with
-// proxyHeader, if any.
-func newBackend(addr string, s *Server, proxyHeader []byte) *backend {
+// newBackend returns s's backend at addr, whose HTTP/1.1 connections come from pool and read
+// through s's buffers, and whose connections all start with proxyHeader, if any.
+func newBackend(addr string, s *Server, pool *upstream.Pool, proxyHeader []byte) *backend {
 	cfg, bufs := s.cfg, &s.bufs
 	b := &backend{addr: addr, dialer: net.Dialer{Timeout: cfg.DialTimeout}, proxyHeader: proxyHeader}
-	pool := upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, bufs)
-	pool.OnDial(cfg.Metrics.Backend(addr).Dialed)
 	b.h1 = &h1Transport{pool: pool, proxyHeader: proxyHeader, idle: cfg.IdleTimeout, tunnelIdle: cfg.TunnelIdleTimeout, bufs: bufs}
 	b.h2c = &h2upstream.Transport{
 		Dial:              b.connect,
@@ -99,9 +96,13 @@ func (b *backend) transport(ctx context.Context) (protocol, http.RoundTripper, e
 // it again (it may have been replaced by a server speaking the other protocol).
 func (b *backend) recheck() { b.proto.Store(int32(protoUnknown)) }
 
-// closeIdle closes the idle connections of both transports, once the backend is no longer routed
-// to or its client connection ended; HTTP/1.1 connections in use close when their exchange ends.
+// closeH2C closes the idle connections of the h2c transport, once the backend is no longer routed
+// to; its HTTP/1.1 pool is its owner's (Config.Pool).
+func (b *backend) closeH2C() { b.h2c.CloseIdleConnections() }
+
+// closeIdle closes the idle connections of both transports of a client connection's own backend,
+// once the connection ended; HTTP/1.1 connections in use close when their exchange ends.
 func (b *backend) closeIdle() {
 	b.h1.pool.Close()
-	b.h2c.CloseIdleConnections()
+	b.closeH2C()
 }

@@ -17,7 +17,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"proxyd.dev/proxyd/internal/backendset"
+	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/router"
 )
 
@@ -47,6 +50,18 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 	}
 }
 
+// testPools returns a Config.Pool that keeps the HTTP/1.1 pools as the engine does, one per
+// backend address with up to cfg.BackendIdleConns idle connections; they are closed at the end of
+// the test, after the server's own cleanup.
+func testPools(t testing.TB, cfg Config) func(addr string) *upstream.Pool {
+	var bufs bufpool.Pool
+	set := backendset.New(func(addr string) *upstream.Pool {
+		return upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &bufs)
+	}, (*upstream.Pool).Close)
+	t.Cleanup(set.Close)
+	return set.Get
+}
+
 // proxy is a Server under test behind a loopback listener.
 type proxy struct {
 	srv  *Server
@@ -71,6 +86,7 @@ func startProxy(t testing.TB, cfg Config) *proxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Pool = testPools(t, cfg)
 	p := &proxy{srv: New(cfg), addr: ln.Addr().String(), ln: ln, done: make(chan struct{})}
 	go p.acceptLoop()
 	t.Cleanup(func() {

@@ -18,6 +18,7 @@ import (
 	"proxyd.dev/proxyd/internal/forwarded"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/proxyproto"
+	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/proxyd/internal/workers"
 	"proxyd.dev/router"
 )
@@ -50,7 +51,12 @@ type Config struct {
 	// MaxHeaderSize is the SETTINGS_MAX_HEADER_LIST_SIZE advertised; larger header lists are
 	// answered 431.
 	MaxHeaderSize int
-	// BackendIdleConns bounds the idle HTTP/1.1 connections kept per backend.
+	// Pool returns the HTTP/1.1 connection pool of the backend at addr, which the streams share
+	// with the pool's owner (the engine, for its HTTP/1.x clients): one pool per backend. Its owner
+	// sweeps and closes it.
+	Pool func(addr string) *upstream.Pool
+	// BackendIdleConns bounds the idle HTTP/1.1 connections of a client connection's own backends
+	// (with ProxyProtocol), whose pools are the connection's.
 	BackendIdleConns int
 	// AccessLog logs one line per stream.
 	AccessLog bool
@@ -78,8 +84,9 @@ type Server struct {
 	routes atomic.Pointer[routeSet]
 	// active tracks connections for Drain and Wait.
 	active tracker
-	// bufs holds the buffers response bodies are relayed through, and those of the HTTP/1.1
-	// upstream connections.
+	// bufs holds the buffers response bodies are relayed through, HTTP/1.1 request heads laid out
+	// in and request bodies copied through, and those of the connections of a client connection's
+	// own backends.
 	bufs bufpool.Pool
 	// starting counts the stream handlers started and not yet running, on every connection.
 	starting atomic.Int32
@@ -99,7 +106,7 @@ func (s *Server) handlersStarting() bool { return s.starting.Load() > 0 }
 func New(cfg Config) *Server {
 	s := &Server{cfg: cfg, log: cfg.Logger, active: newTracker()}
 	s.handlers = workers.New(func(h streamStart) { h.c.runHandler(h) }, maxIdleHandlers)
-	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, s, nil) }, (*backend).closeIdle)
+	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, s, cfg.Pool(addr), nil) }, (*backend).closeH2C)
 	s.SetRoutes(cfg.Routes)
 	return s
 }
