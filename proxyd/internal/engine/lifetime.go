@@ -290,13 +290,18 @@ func (l *lifetime) park(c *clientConn) (bool, error) {
 
 // closeIfWaiting closes the connection when it waits for a request holding nothing (shutdown). A
 // parked wait leaves the idle set first (its descriptor must leave the set's epoll instance
-// while it is still open), for a new goroutine that finds the connection closed.
+// while it is still open), for a new goroutine that finds the connection closed. The close is not
+// under l.mu: it waits for a read of the connection in progress, whose callback (readIdle) may
+// take l.mu.
 func (l *lifetime) closeIfWaiting() {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.waiting && !l.closed {
+	closing := l.waiting && !l.closed
+	if closing {
 		l.closed = true
 		l.wakeLocked()
+	}
+	l.mu.Unlock()
+	if closing {
 		l.client.Close()
 	}
 }

@@ -133,3 +133,63 @@ func TestServeAfterShutdown(t *testing.T) {
 		t.Errorf("Accept on Serve's listener after it returned: %v, want %v", err, net.ErrClosed)
 	}
 }
+
+// TestCloseIfWaitingDuringIdleRead shuts down a connection whose idle read is inside its callback,
+// which then updates the lifetime, as readIdle does when it gives the backend connection back: the
+// close waits for the callback, so it must not hold the lifetime's lock meanwhile.
+func TestCloseIfWaitingDuringIdleRead(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	peer, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	nc, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := nc.(*net.TCPConn)
+	var l lifetime
+	l.init(&timeouts{}, client, nil)
+	l.beginWait(true)
+	rc, err := client.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inside, proceed, read := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(read)
+		rc.Read(func(uintptr) bool {
+			close(inside)
+			<-proceed
+			l.useBackend(nil) // takes the lifetime's lock
+			return true
+		})
+	}()
+	<-inside
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		l.closeIfWaiting()
+	}()
+	// Once the close has begun, the descriptor refuses new operations; the close itself waits for
+	// the read's callback.
+	limit := time.Now().Add(waitLimit)
+	for rc.Control(func(uintptr) {}) == nil {
+		if time.Now().After(limit) {
+			t.Fatal("the close did not begin")
+		}
+	}
+	close(proceed)
+	for _, ch := range []chan struct{}{read, closed} {
+		select {
+		case <-ch:
+		case <-time.After(waitLimit):
+			t.Fatal("closeIfWaiting and the idle read's callback deadlocked")
+		}
+	}
+}
