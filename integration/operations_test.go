@@ -10,6 +10,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/testcontainers/testcontainers-go"
 
@@ -58,9 +59,17 @@ func TestOperating(t *testing.T) {
 		t.Errorf("after a reload that failed /svc/x reached %s, want two (the routes as they were)", got)
 	}
 
-	_, metrics := get(t, probes, admin+"/metrics")
+	// A request is counted once its response is written, which may be just after the client has
+	// read it: the scrape waits for the third.
+	const counted = `proxyd_requests_total{code="2xx",method="GET",route="/svc"} 3` + "\n"
+	var metrics []byte
+	for limit := time.Now().Add(requestTimeout); !strings.Contains(string(metrics), counted); {
+		if time.Now().After(limit) {
+			t.Fatalf("/metrics has no line %q within %v:\n%s", counted, requestTimeout, metrics)
+		}
+		_, metrics = get(t, probes, admin+"/metrics")
+	}
 	for _, want := range []string{
-		`proxyd_requests_total{code="2xx",method="GET",route="/svc"} 3`,
 		`proxyd_route_reloads_total{result="success"} 2`,
 		`proxyd_route_reloads_total{result="failure"} 1`,
 		`proxyd_client_connections_total 1`,
