@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Compares two builds of proxyd under the h2c load of scenario (e) of bench.sh (h2load, 16
 # connections x 16 streams, small GET, to integration/cmd/h2cbackend), the two interleaved round by
-# round so that the machine's drift touches both alike. Prints, per round, each build's rate and
-# proxy CPU per request (from /proc/PID/stat), their ratios B/A, and the medians of the ratios.
-# Loopback only; every run is bounded by h2load's duration.
+# round so that the machine's drift touches both alike, B first in every other round (of two runs
+# back to back, the first was often 5-15% faster on this machine). Prints, per round, each build's
+# rate and proxy CPU per request (from /proc/PID/stat), their ratios B/A, and the medians of the
+# ratios. Loopback only; every run is bounded by h2load's duration.
 #
 #   bash scripts/ab-h2.sh REV_A [REV_B] [rounds] [seconds]   (REV_B defaults to the work tree;
 #                                                            8 rounds of 3 s)
@@ -66,8 +67,13 @@ measure() {
 
 rate_ratios=() cpu_ratios=()
 for r in $(seq "$ROUNDS"); do
-  read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
-  read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
+  if ((r % 2)); then
+    read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
+    read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
+  else
+    read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
+    read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
+  fi
   rr=$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.2f", b / a }')
   cr=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.2f", b / a }')
   rate_ratios+=("$rr") cpu_ratios+=("$cr")

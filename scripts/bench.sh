@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Measures proxyd against nginx and HAProxy (Debian's packages) and against the backend reached
-# directly, one scenario at a time with the candidates interleaved, on loopback only. Every load run
-# is bounded by wrk's or h2load's duration. Prints requests/s, p99 latency, proxy CPU per request and
-# peak RSS, and the ratios to nginx, HAProxy and the direct backend.
+# directly, one scenario at a time with the candidates interleaved, their order rotating from round
+# to round so that none always runs first (of two runs back to back, the first was often 5-15%
+# faster on this machine), on loopback only. Every load run is bounded by wrk's or h2load's
+# duration. Prints requests/s, p99 latency, proxy CPU per request and peak RSS, and the ratios to
+# nginx, HAProxy and the direct backend.
 #
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
 #   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)
@@ -272,12 +274,20 @@ row() {
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p99:--}" "${cpu:--}" >> "$RESULTS"
 }
 
+# rotate N WORD...: the words from the (N mod count)-th on, then those before it.
+rotate() {
+  local n=$(($1 % ($# - 1)))
+  shift
+  local words=("$@")
+  echo "${words[@]:n}" "${words[@]:0:n}"
+}
+
 echo "proxyd bench: ${DUR}s per run, $ROUNDS round(s), PROCS=$PROCS, $(date -u +%FT%TZ)"
 echo "machine: $MACHINE"
 for s in $SCENARIOS; do
   for r in $(seq "$ROUNDS"); do
     declare -A res=()
-    for c in $CANDIDATES; do
+    for c in $(rotate $((r - 1)) $CANDIDATES); do
       if [ "$c" = proxyd-ops ] && [ "$s" = e ]; then continue; fi
       res[$c]=$(run "$s" "$c")
       printf '%s round %d %-8s %s\n' "$s" "$r" "$c" "${res[$c]}"
