@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -138,21 +139,7 @@ func TestServeAfterShutdown(t *testing.T) {
 // which then updates the lifetime, as readIdle does when it gives the backend connection back: the
 // close waits for the callback, so it must not hold the lifetime's lock meanwhile.
 func TestCloseIfWaitingDuringIdleRead(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	peer, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	nc, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	client := nc.(*net.TCPConn)
+	_, client := loopback.Pair(t)
 	var l lifetime
 	l.init(&timeouts{}, client, nil)
 	l.beginWait(true)
