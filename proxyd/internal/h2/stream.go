@@ -34,9 +34,8 @@ type stream struct {
 	timer   headTimer       // the response-header timer of its upstream request
 	routing routing         // where the router sent it
 	up      upstreamRequest // the request to the backend
-	// via and call are the backend and the upstream call of a stream started on the connection's
-	// reader (see startInline); call is set once the head, or the call's failure, came.
-	via  *backend
+	// call is the upstream call of a stream started on the connection's reader (see startInline),
+	// set once the head, or the call's failure, came.
 	call h2upstream.Call
 }
 
@@ -135,13 +134,8 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	if !ok {
 		return false
 	}
-	st.via = b
-	st.timer.backend, st.timer.limit, st.timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
+	req := s.upstreamRequest(st, b, st.routing.target, protoH2C, http.NoBody)
 	st.timer.start()
-	req := st.up.build(cs.ctx, r, b.addr, st.routing.target, protoH2C, http.NoBody)
-	if s.cfg.Forwarded != nil {
-		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(r.RemoteAddr))
-	}
 	call := room.Start(req, func(call h2upstream.Call) {
 		st.call = call
 		s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
@@ -161,7 +155,7 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 // its failure, came: it relays the response, or answers 502/504, as forward does.
 func (s *Server) resumeStream(st *stream) {
 	resp, err := st.call.Result()
-	s.respond(st, st.via, resp, err)
+	s.respond(st, streamBackend(st.r.Context(), st.backend), resp, err)
 }
 
 // forward sends the stream to its backend and relays the response, or answers 502/504 when no
@@ -183,28 +177,35 @@ func (s *Server) forward(st *stream, target string) {
 			return
 		}
 	}
-	timer := &st.timer
-	timer.backend, timer.limit, timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
 	var body io.ReadCloser = http.NoBody
-	if st.r.ContentLength == 0 || websocket {
-		// A WebSocket's bytes go once the backend switched: its head is the whole request.
-		timer.start()
-	}
 	if st.r.ContentLength != 0 {
-		st.body = &streamBody{ReadCloser: st.r.Body, timer: timer}
+		st.body = &streamBody{ReadCloser: st.r.Body, timer: &st.timer}
 		st.body.deadline = progressDeadline{set: st.w.SetReadDeadline, idle: s.cfg.IdleTimeout}
 		defer st.body.handlerDone()
 		body = st.body
 	}
-	req := st.up.build(ctx, st.r, b.addr, target, proto, body)
+	req := s.upstreamRequest(st, b, target, proto, body)
+	if st.r.ContentLength == 0 || websocket {
+		// A WebSocket's bytes go once the backend switched: its head is the whole request.
+		st.timer.start()
+	}
 	if websocket {
 		rt = websocketTransport{b.h1, websocketHandshake(req)}
 	}
+	resp, err := rt.RoundTrip(req)
+	s.respond(st, b, resp, err)
+}
+
+// upstreamRequest builds the request that carries the stream to backend b over proto, with target
+// as its request-target and body as its body, and the Forwarded fields when they are on; it readies
+// the stream's response-header timer for b, for its caller to start.
+func (s *Server) upstreamRequest(st *stream, b *backend, target string, proto protocol, body io.ReadCloser) *http.Request {
+	st.timer.backend, st.timer.limit, st.timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
+	req := st.up.build(st.r.Context(), st.r, b.addr, target, proto, body)
 	if s.cfg.Forwarded != nil {
 		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(st.r.RemoteAddr))
 	}
-	resp, err := rt.RoundTrip(req)
-	s.respond(st, b, resp, err)
+	return req
 }
 
 // respond relays the response of the stream's upstream request, or answers its failure (err) from
