@@ -122,11 +122,7 @@ func New(cfg Config) *Server {
 		conns:   make(map[*clientConn]struct{}),
 		drained: make(chan struct{}),
 	}
-	s.backends = backendset.New(func(addr string) *upstream.Pool {
-		p := upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &s.bufs)
-		p.OnDial(cfg.Metrics.Backend(addr).Dialed)
-		return p
-	}, (*upstream.Pool).Close)
+	s.backends = backendset.New(s.newPool, (*upstream.Pool).Close)
 	s.setRoutes(cfg.Routes)
 	cfg.Metrics.SetPools(func(yield func(string, int) bool) {
 		for addr, p := range s.backends.All() {
@@ -145,7 +141,7 @@ func New(cfg Config) *Server {
 		TunnelIdleTimeout:     cfg.TunnelIdleTimeout,
 		MaxHeaderSize:         cfg.MaxHeaderSize,
 		Pool:                  s.backends.Get,
-		BackendIdleConns:      cfg.BackendIdleConns,
+		NewPool:               s.newPool,
 		AccessLog:             cfg.AccessLog,
 		Metrics:               cfg.Metrics,
 		Forwarded:             cfg.Forwarded,
@@ -162,6 +158,14 @@ func New(cfg Config) *Server {
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweeper.run()
 	return s
+}
+
+// newPool returns a pool for the backend at addr: up to BackendIdleConns idle connections, read
+// through the server's buffers, each dial counted in the metrics.
+func (s *Server) newPool(addr string) *upstream.Pool {
+	p := upstream.NewPool(addr, s.cfg.DialTimeout, s.cfg.BackendIdleConns, &s.bufs)
+	p.OnDial(s.cfg.Metrics.Backend(addr).Dialed)
+	return p
 }
 
 // connWork is what a worker does for a connection: serve it from its start, or resume its parked

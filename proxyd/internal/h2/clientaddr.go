@@ -7,7 +7,6 @@ import (
 	"sync"
 
 	"proxyd.dev/proxyd/internal/proxyproto"
-	"proxyd.dev/proxyd/internal/upstream"
 )
 
 // connBackends are the backends of one client connection when backend connections start with a
@@ -50,10 +49,7 @@ func (cb *connBackends) backend(shared *backend) *backend {
 	defer cb.mu.Unlock()
 	b, ok := cb.byAddr[shared.addr]
 	if !ok {
-		cfg := cb.s.cfg
-		pool := upstream.NewPool(shared.addr, cfg.DialTimeout, cfg.BackendIdleConns, &cb.s.bufs)
-		pool.OnDial(cfg.Metrics.Backend(shared.addr).Dialed)
-		b = newBackend(shared.addr, cb.s, pool, cb.header)
+		b = newBackend(shared.addr, cb.s, cb.s.cfg.NewPool(shared.addr), cb.header)
 		b.proto.Store(shared.proto.Load())
 		cb.byAddr[shared.addr] = b
 	}

@@ -82,7 +82,7 @@ func FuzzClientFrames(f *testing.F) {
 	cfg := testConfig(f, routetest.Table(f, closedAddr(f)))
 	cfg.AccessLog = false
 	cfg.Logger = slog.New(slog.DiscardHandler)
-	cfg.Pool = testPools(f, cfg)
+	withPools(f, &cfg, testIdleConns)
 	srv := New(cfg)
 	f.Cleanup(func() { srv.Wait(context.Background()) }) // ends its handlers' idle goroutines
 	f.Fuzz(func(t *testing.T, in []byte) {

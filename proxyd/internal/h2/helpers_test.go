@@ -44,22 +44,24 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 		ResponseHeaderTimeout: testTimeout,
 		TunnelIdleTimeout:     testTimeout,
 		MaxHeaderSize:         testMaxHeaderSize,
-		BackendIdleConns:      8,
 		AccessLog:             true,
 		Logger:                slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
 
-// testPools returns a Config.Pool that keeps the HTTP/1.1 pools as the engine does, one per
-// backend address with up to cfg.BackendIdleConns idle connections; they are closed at the end of
-// the test, after the server's own cleanup.
-func testPools(t testing.TB, cfg Config) func(addr string) *upstream.Pool {
+// testIdleConns bounds the idle connections of each HTTP/1.1 pool of the tests.
+const testIdleConns = 8
+
+// withPools gives cfg its HTTP/1.1 pools as the engine does: one per backend address (Pool), closed
+// at the end of the test after the server's own cleanup, and new ones for a client connection's own
+// backends (NewPool), each with up to maxIdle idle connections.
+func withPools(t testing.TB, cfg *Config, maxIdle int) {
 	var bufs bufpool.Pool
-	set := backendset.New(func(addr string) *upstream.Pool {
-		return upstream.NewPool(addr, cfg.DialTimeout, cfg.BackendIdleConns, &bufs)
-	}, (*upstream.Pool).Close)
+	dialTimeout := cfg.DialTimeout
+	cfg.NewPool = func(addr string) *upstream.Pool { return upstream.NewPool(addr, dialTimeout, maxIdle, &bufs) }
+	set := backendset.New(cfg.NewPool, (*upstream.Pool).Close)
 	t.Cleanup(set.Close)
-	return set.Get
+	cfg.Pool = set.Get
 }
 
 // proxy is a Server under test behind a loopback listener.
@@ -79,14 +81,17 @@ type proxy struct {
 }
 
 // startProxy serves cfg on a fresh loopback listener, each accepted connection as if the engine had
-// handed it over with nothing read. Cleanup shuts the server down and checks that it drained.
+// handed it over with nothing read; a cfg without pools gets them from withPools. Cleanup shuts the
+// server down and checks that it drained.
 func startProxy(t testing.TB, cfg Config) *proxy {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Pool = testPools(t, cfg)
+	if cfg.Pool == nil {
+		withPools(t, &cfg, testIdleConns)
+	}
 	p := &proxy{srv: New(cfg), addr: ln.Addr().String(), ln: ln, done: make(chan struct{})}
 	go p.acceptLoop()
 	t.Cleanup(func() {

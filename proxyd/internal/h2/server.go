@@ -55,9 +55,9 @@ type Config struct {
 	// with the pool's owner (the engine, for its HTTP/1.x clients): one pool per backend. Its owner
 	// sweeps and closes it.
 	Pool func(addr string) *upstream.Pool
-	// BackendIdleConns bounds the idle HTTP/1.1 connections of a client connection's own backends
-	// (with ProxyProtocol), whose pools are the connection's.
-	BackendIdleConns int
+	// NewPool returns a new HTTP/1.1 connection pool for the backend at addr, for a client
+	// connection's own backends (with ProxyProtocol): the server closes it with the connection.
+	NewPool func(addr string) *upstream.Pool
 	// AccessLog logs one line per stream.
 	AccessLog bool
 	// Metrics counts streams, connections and backend events; nil counts nothing.
@@ -84,9 +84,8 @@ type Server struct {
 	routes atomic.Pointer[routeSet]
 	// active tracks connections for Drain and Wait.
 	active tracker
-	// bufs holds the buffers response bodies are relayed through, HTTP/1.1 request heads laid out
-	// in and request bodies copied through, and those of the connections of a client connection's
-	// own backends.
+	// bufs holds the buffers response bodies are relayed through, and HTTP/1.1 request heads laid
+	// out in and request bodies copied through.
 	bufs bufpool.Pool
 	// starting counts the stream handlers started and not yet running, on every connection.
 	starting atomic.Int32

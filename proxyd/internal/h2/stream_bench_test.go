@@ -21,7 +21,7 @@ func BenchmarkStreams(b *testing.B) {
 			}))
 			cfg := testConfig(b, routetest.Table(b, addr(be)))
 			cfg.AccessLog = false
-			cfg.BackendIdleConns = 128
+			withPools(b, &cfg, 128)
 			cfg.Logger = slog.New(slog.DiscardHandler)
 			p := startProxy(b, cfg)
 			if kind.name == "h2c" {
