@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"proxyd.dev/proxyd/internal/tunnel"
 )
 
 // WebSocket over HTTP/2 (RFC 8441). proxyd advertises SETTINGS_ENABLE_CONNECT_PROTOCOL; a client
@@ -85,28 +87,25 @@ func checkWebSocketSwitch(h http.Header, accept string) error {
 // Its methods are safe for concurrent use.
 type idleWatch struct {
 	limit time.Duration
-	close func() // ends the tunnel, from the timer's goroutine
+	close func()           // ends the tunnel, from the timer's goroutine
+	idle  tunnel.IdleClock // since a byte last moved
 
 	mu      sync.Mutex
-	last    time.Time   // when a byte last moved
-	timer   *time.Timer // fires at last+limit at the earliest
+	timer   *time.Timer // fires when the tunnel would have been idle for limit at the earliest
 	expired bool        // the watch closed the tunnel
 	stopped bool        // the tunnel ended: the timer is not armed again
 }
 
 // watchIdle starts watching a tunnel whose bytes have just started to move.
 func watchIdle(limit time.Duration, close func()) *idleWatch {
-	w := &idleWatch{limit: limit, close: close, last: time.Now()}
+	w := &idleWatch{limit: limit, close: close}
+	w.idle.Start()
 	w.timer = time.AfterFunc(limit, w.check)
 	return w
 }
 
 // moved records that bytes moved now.
-func (w *idleWatch) moved() {
-	w.mu.Lock()
-	w.last = time.Now()
-	w.mu.Unlock()
-}
+func (w *idleWatch) moved() { w.idle.Moved() }
 
 // check closes the tunnel when it has been idle for the limit, else looks again when it would be.
 func (w *idleWatch) check() {
@@ -115,7 +114,7 @@ func (w *idleWatch) check() {
 		w.mu.Unlock()
 		return
 	}
-	if left := w.limit - time.Since(w.last); left > 0 {
+	if left := w.limit - w.idle.IdleFor(); left > 0 {
 		w.timer.Reset(left)
 		w.mu.Unlock()
 		return

@@ -17,17 +17,18 @@ import (
 // is closed. It sets no deadline and has no timer: its owner reads IdleFor and calls Close when the
 // tunnel has been idle too long.
 type Tunnel struct {
-	a, b     *net.TCPConn
-	bufs     *bufpool.Pool
-	born     time.Time    // when the tunnel was made: the monotonic base of lastMove
-	lastMove atomic.Int64 // nanoseconds from born to the last byte relayed either way
-	once     sync.Once
+	a, b *net.TCPConn
+	bufs *bufpool.Pool
+	idle IdleClock // since the last byte relayed either way
+	once sync.Once
 }
 
 // New returns a tunnel between a and b that takes its copy buffers from bufs. Bytes already read
 // from either side but not yet relayed are passed to Run.
 func New(a, b *net.TCPConn, bufs *bufpool.Pool) *Tunnel {
-	return &Tunnel{a: a, b: b, bufs: bufs, born: time.Now()}
+	t := &Tunnel{a: a, b: b, bufs: bufs}
+	t.idle.Start()
+	return t
 }
 
 // Run relays pendingA (bytes read from a) to b and pendingB to a, then everything each side sends,
@@ -35,7 +36,7 @@ func New(a, b *net.TCPConn, bufs *bufpool.Pool) *Tunnel {
 // half-close, or at an error or Close, which close both connections. Run closes both
 // connections before it returns and reports how many bytes went each way.
 func (t *Tunnel) Run(pendingA, pendingB []byte) (aToB, bToA int64) {
-	t.touch()
+	t.idle.Moved()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	back := &halfTunnel{t: t, src: t.b, dst: t.a, pending: pendingB}
@@ -58,13 +59,27 @@ func (t *Tunnel) closeBoth() {
 	})
 }
 
-func (t *Tunnel) touch() { t.lastMove.Store(int64(time.Since(t.born))) }
-
 // IdleFor reports how long no byte has moved through the tunnel: since the last byte read or
 // written either way (or since New). A write the receiver does not take moves nothing. Safe for
 // concurrent use.
-func (t *Tunnel) IdleFor() time.Duration {
-	return time.Since(t.born) - time.Duration(t.lastMove.Load())
+func (t *Tunnel) IdleFor() time.Duration { return t.idle.IdleFor() }
+
+// IdleClock tells how long it has been since bytes last moved through a tunnel, without a lock or
+// a timer: Moved is one atomic store. Its methods are safe for concurrent use once Start has run.
+type IdleClock struct {
+	born time.Time    // when Start ran: the monotonic base of last
+	last atomic.Int64 // nanoseconds from born to the last Moved
+}
+
+// Start starts the clock, as if bytes had moved now.
+func (c *IdleClock) Start() { c.born = time.Now() }
+
+// Moved records that bytes moved now.
+func (c *IdleClock) Moved() { c.last.Store(int64(time.Since(c.born))) }
+
+// IdleFor returns how long it has been since bytes last moved.
+func (c *IdleClock) IdleFor() time.Duration {
+	return time.Since(c.born) - time.Duration(c.last.Load())
 }
 
 // halfTunnel copies one direction of a tunnel. It waits for its source to become readable before it
@@ -110,11 +125,11 @@ func (h *halfTunnel) relayOnce() (done bool, err error) {
 	defer h.t.bufs.Put(buf)
 	n, rerr := h.src.Read(buf)
 	if n > 0 {
-		h.t.touch()
+		h.t.idle.Moved()
 		if _, err := h.dst.Write(buf[:n]); err != nil {
 			return false, err
 		}
-		h.t.touch()
+		h.t.idle.Moved()
 		h.n += int64(n)
 	}
 	if rerr == io.EOF {
