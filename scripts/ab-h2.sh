@@ -12,6 +12,8 @@
 #                                                            A_ENV and B_ENV, default GOMAXPROCS=2)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/measure.sh
+source scripts/lib/measure.sh
 REV_A=${1:?usage: bash scripts/ab-h2.sh REV_A [REV_B] [rounds] [seconds]}
 REV_B=${2:-}
 ROUNDS=${3:-8}
@@ -32,11 +34,11 @@ trap cleanup EXIT
 # build REV OUT: the static binary of REV (the work tree when REV is empty), as bench.sh builds it.
 build() {
   if [ -z "$1" ]; then
-    CGO_ENABLED=0 go build -trimpath -o "$2" ./proxyd
+    build_static "$2"
     return
   fi
   git worktree add -q --detach "$WORK/tree" "$1"
-  (cd "$WORK/tree" && CGO_ENABLED=0 go build -trimpath -o "$2" ./proxyd)
+  (cd "$WORK/tree" && build_static "$2")
   git worktree remove --force "$WORK/tree"
 }
 build "$REV_A" "$WORK/proxyd-a"
@@ -45,19 +47,17 @@ build "$REV_B" "$WORK/proxyd-b"
 
 BACKEND=127.0.0.1:18383 PORT=18390
 "$WORK/h2cbackend" -addr $BACKEND >"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
-for _ in $(seq 100); do curl -fso /dev/null --http2-prior-knowledge "http://$BACKEND/" && break; sleep 0.1; done
-
-cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+wait_http $BACKEND --http2-prior-knowledge
 
 # measure BIN ENV: one run of h2load through BIN started with ENV; prints "req/s cpu_us_per_req".
 measure() {
   # shellcheck disable=SC2086 # ENV is a list of assignments
   env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn 2>>"$WORK/proxyd.log" & local p=$!
-  for _ in $(seq 100); do curl -fso /dev/null --http2-prior-knowledge "http://127.0.0.1:$PORT/" && break; sleep 0.1; done
-  h2load -c16 -m16 -t1 -D 1 "http://127.0.0.1:$PORT/" >/dev/null # the probe, the connections, warm
+  wait_http 127.0.0.1:$PORT --http2-prior-knowledge
+  "${H2LOAD[@]}" -D 1 "http://127.0.0.1:$PORT/" >/dev/null # the probe, the connections, warm
   local t0 out t1
   t0=$(cpu_ticks $p)
-  out=$(timeout $((DUR + 30)) h2load -c16 -m16 -t1 -D "$DUR" "http://127.0.0.1:$PORT/")
+  out=$(timeout $((DUR + 30)) "${H2LOAD[@]}" -D "$DUR" "http://127.0.0.1:$PORT/")
   t1=$(cpu_ticks $p)
   kill $p
   wait $p 2>/dev/null || true

@@ -27,6 +27,8 @@
 # each run, and --forwarded), and the ratios line gives proxyd-ops/proxyd: what the features cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/measure.sh
+source scripts/lib/measure.sh
 DUR=${1:-10}
 ROUNDS=${2:-1}
 SCENARIOS=${SCENARIOS:-a b c d e}
@@ -49,8 +51,7 @@ trap cleanup EXIT
 
 BACKEND_A=127.0.0.1:18081 BACKEND_B=127.0.0.1:18082
 PORT_PROXYD=18090 PORT_NGINX=18091 PORT_HAPROXY=18092
-# The binary as the container image and a release ship it: static, without libc (README.md, Install).
-CGO_ENABLED=0 go build -trimpath -o "$WORK/proxyd" ./proxyd
+build_static "$WORK/proxyd"
 head -c $((256 << 20)) /dev/zero > "$WORK/big"
 
 # The backends: nginx serving a small body, naming itself and echoing the target, plus the big file.
@@ -121,7 +122,7 @@ if [ "$OPS" = 1 ]; then
 fi
 
 for addr in $BACKEND_A $BACKEND_B 127.0.0.1:$PORT_NGINX 127.0.0.1:$PORT_HAPROXY 127.0.0.1:$PORT_PROXYD $([ "$OPS" != 1 ] || echo 127.0.0.1:$PORT_OPS); do
-  for _ in $(seq 100); do curl -fso /dev/null "http://$addr/" && break; sleep 0.1; done
+  wait_http "$addr"
 done
 
 # Scenario (e) has its own backend and candidates, so that their CPU and memory are the h2c load's.
@@ -166,7 +167,7 @@ CONF
   # The first request through proxyd also makes it probe the backend and find h2c (README.md,
   # "HTTP/2 behaviour"), so the load runs go over h2c.
   for addr in $H2C_BACKEND 127.0.0.1:$PORT_NGINX_H2 127.0.0.1:$PORT_HAPROXY_H2 127.0.0.1:$PORT_PROXYD_H2; do
-    for _ in $(seq 100); do curl -fso /dev/null --http2-prior-knowledge "http://$addr/" && break; sleep 0.1; done
+    wait_http "$addr" --http2-prior-knowledge
   done ;;
 esac
 
@@ -196,7 +197,6 @@ port_of() {
   fi
   case $1 in proxyd) echo $PORT_PROXYD;; proxyd-ops) echo $PORT_OPS;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac
 }
-cpu_ticks() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14+$15}' "/proc/$p/stat"))); done; echo $t; }
 
 run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and max for p99, failed)
   local s=$1 c=$2 port; port=$(port_of "$c" "$s")
@@ -219,7 +219,7 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and m
        out=$("${PIN_REST[@]}" wrk -t2 -c64 -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
     e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
        # cost the client a write(2) per request, so scenario (e) shows those two instead of p99.
-       out=$(timeout $((DUR + 30)) "${PIN_REST[@]}" h2load -c16 -m16 -t1 -D "$DUR" "http://127.0.0.1:$port/") ||
+       out=$(timeout $((DUR + 30)) "${PIN_REST[@]}" "${H2LOAD[@]}" -D "$DUR" "http://127.0.0.1:$port/") ||
          { echo failed; return; }
        local t1; t1=$(cpu_ticks $pids)
        local rps reqs bad mean max

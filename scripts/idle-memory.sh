@@ -7,6 +7,8 @@
 #   bash scripts/idle-memory.sh [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/measure.sh
+source scripts/lib/measure.sh
 N=${1:-9000}
 command -v nginx >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
 ulimit -n 20000
@@ -22,11 +24,10 @@ events { worker_connections 1024; }
 http { access_log off; server { listen 127.0.0.1:18281; location / { return 200 "ok\n"; } } }
 CONF
 nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
-# The binary as the container image and a release ship it: static, without libc (README.md, Install).
-CGO_ENABLED=0 go build -trimpath -o "$WORK/proxyd" ./proxyd
+build_static "$WORK/proxyd"
 "$WORK/proxyd" 127.0.0.1:18290 127.0.0.1:18281 --log-level=warn --idle-timeout=10m 2>"${PROXYD_LOG:-$WORK/proxyd.log}" & PIDS+=($!)
 PROXYD=$!
-for _ in $(seq 100); do curl -fso /dev/null http://127.0.0.1:18290/ && break; sleep 0.1; done
+wait_http 127.0.0.1:18290
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$PROXYD/status"; }
 before=$(rss)
