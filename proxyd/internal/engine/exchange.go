@@ -231,14 +231,24 @@ func (c *clientConn) dropBackend(b *upstream.Conn) {
 }
 
 // sendRequest writes the head (and inline body) to b and starts streaming the rest of the body,
-// whose progress the lifetime watches; the response-header timeout starts once it is sent.
+// whose progress the lifetime watches; the response-header timeout starts once it is sent. A
+// request that goes whole with its head, nearly every one, is written from within the wait for
+// its response (upstream.Conn.SendAwait), which then spares a read.
 func (c *clientConn) sendRequest(b *upstream.Conn) error {
 	ex := c.ex
+	streamed := ex.head.Body.Kind != wire.BodyNone && ex.inline == 0
+	if !streamed {
+		c.life.enter(phaseAwait) // the write takes no time unless the kernel refuses part of it
+		if sent, err := b.SendAwait(&ex.parts); sent || err != nil {
+			return err
+		}
+		c.life.enter(phaseSend)
+	}
 	if _, err := ex.parts.WriteTo(b); err != nil {
 		return err
 	}
 	c.life.enter(phaseAwait)
-	if ex.head.Body.Kind != wire.BodyNone && ex.inline == 0 {
+	if streamed {
 		ex.copier = &requestBodyCopier{c: c, b: b, framing: ex.head.Body, done: make(chan error, 1)}
 		c.life.startUpload(&ex.copier.progress)
 		go ex.copier.run()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -272,6 +273,8 @@ type h1Exchange struct {
 	accept string
 	// watch closes a WebSocket's connection once it is idle; set once the backend switched.
 	watch *idleWatch
+	// request is what writeHead has left to write.
+	request net.Buffers
 
 	// The response; owned by the goroutine reading it.
 	parser          wire.ResponseParser
@@ -295,7 +298,7 @@ type h1Exchange struct {
 // roundTrip writes the request head and starts the upload of body, then reads the response head.
 func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response, error) {
 	x.stopAbort = context.AfterFunc(x.req.Context(), x.abort)
-	if _, err := x.c.Write(head); err != nil {
+	if err := x.writeHead(head); err != nil {
 		closeBody(body)
 		x.uploadEnded = true
 		x.endResponse(false)
@@ -318,6 +321,20 @@ func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response,
 		return x.switched(header, body)
 	}
 	return x.respond(header)
+}
+
+// writeHead writes the request head. When nothing goes after it before the response (no body
+// streams meanwhile), it is written from within the wait for the response, which then spares a
+// read (upstream.Conn.SendAwait).
+func (x *h1Exchange) writeHead(head []byte) error {
+	x.request = net.Buffers{head}
+	if x.uploadEnded || x.accept != "" {
+		if sent, err := x.c.SendAwait(&x.request); sent || err != nil {
+			return err
+		}
+	}
+	_, err := x.request.WriteTo(x.c)
+	return err
 }
 
 // respond returns the response whose head was read, with header as its fields, its body framed as

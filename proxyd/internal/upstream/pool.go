@@ -40,6 +40,7 @@ type Conn struct {
 	Reused    bool
 	idleSince time.Time
 	quiet     *netpoll.Checker // asks the socket whether it is still quiet, allocating nothing
+	send      *netpoll.Sender  // writes a request and waits for its response to begin
 }
 
 // Pool dials connections to one backend and keeps up to a bound of idle ones for reuse.
@@ -100,6 +101,12 @@ func Quiet(c *Conn) bool {
 	return len(c.Reader.Buffered()) == 0 && c.quiet.Quiet()
 }
 
+// SendAwait writes bufs, a request whose response cannot begin before its last byte is written, to
+// c, found Quiet or new, and waits for the response to begin, sparing the read that would find
+// nothing (netpoll.Sender). It reports false, with the rest of bufs left to write the usual way,
+// when the kernel did not take all of it at once.
+func (c *Conn) SendAwait(bufs *net.Buffers) (sent bool, err error) { return c.send.SendAwait(bufs) }
+
 // Dial opens a new connection to the backend, with a read buffer attached.
 func (p *Pool) Dial() (*Conn, error) {
 	if p.dialed != nil {
@@ -115,7 +122,12 @@ func (p *Pool) Dial() (*Conn, error) {
 		tc.Close()
 		return nil, err
 	}
-	c := &Conn{TCPConn: tc, quiet: quiet}
+	send, err := netpoll.NewSender(tc)
+	if err != nil {
+		tc.Close()
+		return nil, err
+	}
+	c := &Conn{TCPConn: tc, quiet: quiet, send: send}
 	c.Reader.Reset(tc)
 	c.Reader.Attach(p.bufs.Get())
 	return c, nil

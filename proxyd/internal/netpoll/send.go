@@ -1,0 +1,61 @@
+package netpoll
+
+import (
+	"net"
+	"syscall"
+)
+
+// Sender writes requests to one connection and waits for their answers without the read that
+// finds nothing. A reader in Go's net package reads first and waits for the socket only when the
+// read would block: for a request just written, whose answer cannot be there yet, that read is a
+// system call spent for nothing. SendAwait instead writes the request from within the wait: the
+// runtime's poller forgets the socket's earlier readiness before the write, so the answer's arrival
+// after it is a readiness the wait sees (Linux only; elsewhere SendAwait writes nothing and the
+// caller writes and reads as usual).
+//
+// Only a caller that knows nothing is waiting unread on the connection (a backend connection found
+// quiet, or a new one) may use it, and only for a request that the kernel takes whole: the answer
+// to a request still being written may come before the write ends. A Sender is not safe for
+// concurrent use, and no other goroutine may read the connection meanwhile.
+type Sender struct {
+	rc   syscall.RawConn
+	step func(fd uintptr) bool // s.writeThenWait, made once so that SendAwait allocates nothing
+
+	bufs     *net.Buffers // what the current SendAwait writes
+	sent     bool         // the kernel took all of bufs: what remains is the wait
+	writeErr error        // why the write failed
+	iov      iovecs       // the writev(2) argument
+}
+
+// NewSender returns a Sender for c.
+func NewSender(c syscall.Conn) (*Sender, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sender{rc: rc}
+	s.step = s.writeThenWait
+	return s, nil
+}
+
+// SendAwait writes bufs, consuming them as net.Buffers.WriteTo does, and, once the kernel has
+// taken all of them at once, waits until the connection is readable: the answer has begun to
+// arrive, or its end or an error. It then reports true; the next read takes the answer, or
+// reports why the wait ended early (the read deadline, a close), as it would have without the
+// wait.
+//
+// It reports false when it could not write all of bufs at once: what is left of bufs is for the
+// caller to write, and to read the answer, the usual way. err is a write's failure.
+func (s *Sender) SendAwait(bufs *net.Buffers) (sent bool, err error) {
+	s.bufs, s.sent, s.writeErr = bufs, false, nil
+	waitErr := s.rc.Read(s.step)
+	s.bufs = nil
+	switch {
+	case s.writeErr != nil:
+		return false, s.writeErr
+	case s.sent:
+		_ = waitErr // the next read reports it
+		return true, nil
+	}
+	return false, nil
+}

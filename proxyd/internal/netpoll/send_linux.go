@@ -1,0 +1,82 @@
+package netpoll
+
+import (
+	"net"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxIovecs is how many buffers one writev(2) of SendAwait takes; a request in more is written
+// the usual way from the first one left out.
+const maxIovecs = 4
+
+// iovecs is the argument of SendAwait's writev(2), kept with the Sender: unix.Writev would
+// allocate it on every call.
+type iovecs [maxIovecs]unix.Iovec
+
+// writeThenWait is the callback of the RawConn.Read that SendAwait runs. Its first call, made after
+// the runtime's poller forgot the socket's earlier readiness, writes s.bufs with one writev(2) and
+// reports false to wait for readability when the kernel took them all, true to give up otherwise;
+// its next call, once the socket is readable, reports true without reading.
+func (s *Sender) writeThenWait(fd uintptr) bool {
+	if s.sent {
+		return true
+	}
+	n, err := writev(fd, &s.iov, *s.bufs)
+	if n > 0 {
+		consume(s.bufs, n)
+	}
+	switch {
+	case err == unix.EAGAIN:
+	case err != nil:
+		s.writeErr = err
+	case len(*s.bufs) == 0:
+		s.sent = true
+		return false
+	}
+	return true
+}
+
+// writev writes the first maxIovecs of bufs to fd with one writev(2), through iov.
+func writev(fd uintptr, iov *iovecs, bufs net.Buffers) (int, error) {
+	k := 0
+	for _, b := range bufs {
+		if k == maxIovecs {
+			break
+		}
+		if len(b) == 0 {
+			continue
+		}
+		iov[k].Base = &b[0]
+		iov[k].SetLen(len(b))
+		k++
+	}
+	if k == 0 {
+		return 0, nil
+	}
+	defer clear(iov[:k]) // the Sender outlives the buffers
+	for {
+		n, _, errno := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
+		switch errno {
+		case 0:
+			return int(n), nil
+		case unix.EINTR:
+			continue
+		}
+		return 0, errno
+	}
+}
+
+// consume removes the first n bytes from *bufs.
+func consume(bufs *net.Buffers, n int) {
+	b := *bufs
+	for len(b) > 0 && n >= len(b[0]) {
+		n -= len(b[0])
+		b = b[1:]
+	}
+	if len(b) > 0 {
+		b[0] = b[0][n:]
+	}
+	*bufs = b
+}
