@@ -55,16 +55,7 @@ build_static "$WORK/proxyd"
 head -c $((256 << 20)) /dev/zero > "$WORK/big"
 
 # The backends: nginx serving a small body, naming itself and echoing the target, plus the big file.
-cat > "$WORK/backend.conf" <<CONF
-worker_processes 1; daemon off; pid $WORK/backend.pid; error_log $WORK/backend.err;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  server { listen $BACKEND_A; location / { add_header X-Backend a; add_header X-Uri \$request_uri; return 200 "hello from a\n"; }
-           location = /big { root $WORK; rewrite ^ /big break; } }
-  server { listen $BACKEND_B; location / { add_header X-Backend b; add_header X-Uri \$request_uri; return 200 "hello from b\n"; } }
-}
-CONF
+backend_conf "$WORK" $BACKEND_A $BACKEND_B >"$WORK/backend.conf"
 "${PIN_REST[@]}" nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
 
 cat > "$WORK/nginx.conf" <<CONF
@@ -210,13 +201,13 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and m
   local pids; pids=$(proc_of "$c" "$s"); local t0; t0=$(cpu_ticks $pids)
   local out
   case $s in
-    a) out=$("${PIN_REST[@]}" wrk -t2 -c64 -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
-    b) out=$("${PIN_REST[@]}" wrk -t2 -c16 -d"${DUR}s" --latency -H "Connection: close" "http://127.0.0.1:$port/") ;;
+    a) out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
+    b) out=$("${PIN_REST[@]}" "${WRK_B[@]}" -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
     c) local start end; start=$(date +%s.%N)
        "${PIN_REST[@]}" curl -fso /dev/null "http://127.0.0.1:$port/big" || { echo failed; return; }; end=$(date +%s.%N)
        echo "$(echo "scale=3; 256 / 1024 / ($end - $start)" | bc) GiB/s"; return ;;
     d) if [ "$c" = direct ]; then echo "-"; return; fi
-       out=$("${PIN_REST[@]}" wrk -t2 -c64 -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
+       out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
     e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
        # cost the client a write(2) per request, so scenario (e) shows those two instead of p99.
        out=$(timeout $((DUR + 30)) "${PIN_REST[@]}" "${H2LOAD[@]}" -D "$DUR" "http://127.0.0.1:$port/") ||

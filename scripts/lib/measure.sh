@@ -1,4 +1,4 @@
-# What the measuring scripts (bench.sh, ab-h2.sh, idle-memory.sh) share. Sourced, from the
+# What the measuring scripts (bench.sh, ab.sh, idle-memory.sh) share. Sourced, from the
 # repository's root, by scripts that set -euo pipefail.
 
 # build_static OUT: proxyd built as the container image and a release ship it, static and without
@@ -22,3 +22,24 @@ cpu_ticks() {
 # H2LOAD is scenario (e)'s load without its duration and target: h2load, 16 connections x 16
 # concurrent streams, one thread.
 H2LOAD=(h2load -c16 -m16 -t1)
+
+# WRK_A and WRK_B are scenarios (a) and (b)'s loads without duration and target: wrk, two threads,
+# 64 keep-alive connections; 16 connections, each closed after its request.
+WRK_A=(wrk -t2 -c64)
+WRK_B=(wrk -t2 -c16 -H "Connection: close")
+
+# backend_conf DIR ADDR_A ADDR_B: the configuration of the backends' nginx: on ADDR_A and ADDR_B a
+# small body naming the backend and echoing the target, on ADDR_A also DIR/big as /big. Its pid
+# and error log go to DIR.
+backend_conf() {
+  cat <<CONF
+worker_processes 1; daemon off; pid $1/backend.pid; error_log $1/backend.err;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  server { listen $2; location / { add_header X-Backend a; add_header X-Uri \$request_uri; return 200 "hello from a\n"; }
+           location = /big { root $1; rewrite ^ /big break; } }
+  server { listen $3; location / { add_header X-Backend b; add_header X-Uri \$request_uri; return 200 "hello from b\n"; } }
+}
+CONF
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Compares two builds of proxyd under one load of bench.sh: (a) keep-alive small GETs, (b) a new
+# connection per request, both with wrk to an nginx backend, or (e) h2load, 16 connections x 16
+# streams, small GET, to integration/cmd/h2cbackend. The two are interleaved round by round so that
+# the machine's drift touches both alike, B first in every other round (of two runs back to back,
+# the first was often 5-15% faster on this machine). Prints, per round, each build's rate and proxy
+# CPU per request (from /proc/PID/stat), their ratios B/A, and the medians of the ratios. Loopback
+# only; every run is bounded by the load's duration.
+#
+#   bash scripts/ab.sh REV_A [REV_B] [rounds] [seconds]   (REV_B defaults to the work tree;
+#                                                        8 rounds of 3 s; scenario e)
+#   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b or e)
+#   A_ENV=GOMAXPROCS=1 bash scripts/ab.sh HEAD HEAD       (the same build, another setting:
+#                                                        A_ENV and B_ENV, default GOMAXPROCS=2)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/measure.sh
+source scripts/lib/measure.sh
+REV_A=${1:?usage: bash scripts/ab.sh REV_A [REV_B] [rounds] [seconds]}
+REV_B=${2:-}
+ROUNDS=${3:-8}
+DUR=${4:-3}
+A_ENV=${A_ENV:-GOMAXPROCS=2} B_ENV=${B_ENV:-GOMAXPROCS=2}
+SCENARIO=${SCENARIO:-e}
+need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
+case $SCENARIO in
+  a | b) need wrk wrk; need nginx nginx-light ;;
+  e) need h2load nghttp2-client ;;
+  *) echo "ab: SCENARIO must be a, b or e, not $SCENARIO" >&2; exit 2 ;;
+esac
+
+WORK=$(mktemp -d /tmp/proxyd-ab.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  git worktree remove --force "$WORK/tree" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# build REV OUT: the static binary of REV (the work tree when REV is empty), as bench.sh builds it.
+build() {
+  if [ -z "$1" ]; then
+    build_static "$2"
+    return
+  fi
+  git worktree add -q --detach "$WORK/tree" "$1"
+  (cd "$WORK/tree" && build_static "$2")
+  git worktree remove --force "$WORK/tree"
+}
+build "$REV_A" "$WORK/proxyd-a"
+build "$REV_B" "$WORK/proxyd-b"
+
+BACKEND=127.0.0.1:18383 PORT=18390
+if [ "$SCENARIO" = e ]; then
+  (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
+  "$WORK/h2cbackend" -addr $BACKEND >"$WORK/backend.log" 2>&1 & PIDS+=($!)
+  CURL_OPT=(--http2-prior-knowledge)
+else
+  backend_conf "$WORK" $BACKEND 127.0.0.1:18384 >"$WORK/backend.conf"
+  nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
+  CURL_OPT=()
+fi
+wait_http $BACKEND "${CURL_OPT[@]}"
+
+# load SECONDS: the scenario's load on proxyd for SECONDS; prints how many requests were done
+# within the duration.
+load() {
+  case $SCENARIO in
+    a) "${WRK_A[@]}" -d"$1s" "http://127.0.0.1:$PORT/" | awk '/requests in/ {print $1}' ;;
+    b) "${WRK_B[@]}" -d"$1s" "http://127.0.0.1:$PORT/" | awk '/requests in/ {print $1}' ;;
+    e) timeout $(($1 + 30)) "${H2LOAD[@]}" -D "$1" "http://127.0.0.1:$PORT/" | awk '/^requests:/ {print $6}' ;;
+  esac
+}
+
+# measure BIN ENV: one run of the load through BIN started with ENV; prints "req/s cpu_us_per_req".
+measure() {
+  # shellcheck disable=SC2086 # ENV is a list of assignments
+  env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn 2>>"$WORK/proxyd.log" & local p=$!
+  wait_http 127.0.0.1:$PORT "${CURL_OPT[@]}"
+  load 1 >/dev/null # warm
+  local t0 reqs t1
+  t0=$(cpu_ticks $p)
+  reqs=$(load "$DUR")
+  t1=$(cpu_ticks $p)
+  kill $p
+  wait $p 2>/dev/null || true
+  awk -v n="$reqs" -v d="$DUR" -v t=$((t1 - t0)) 'BEGIN { printf "%.0f %.1f\n", n / d, t * 10000 / n }'
+}
+
+rate_ratios=() cpu_ratios=()
+for r in $(seq "$ROUNDS"); do
+  if ((r % 2)); then
+    read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
+    read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
+  else
+    read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
+    read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
+  fi
+  rr=$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.2f", b / a }')
+  cr=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.2f", b / a }')
+  rate_ratios+=("$rr") cpu_ratios+=("$cr")
+  printf 'round %d  A %6s req/s %5s us/req  B %6s req/s %5s us/req  B/A rate %s cpu %s\n' "$r" "$ra" "$ca" "$rb" "$cb" "$rr" "$cr"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+echo "scenario $SCENARIO  A: ${REV_A} ($A_ENV)  B: ${REV_B:-work tree} ($B_ENV)"
+echo "median B/A: rate $(median "${rate_ratios[@]}"), CPU per request $(median "${cpu_ratios[@]}")"
