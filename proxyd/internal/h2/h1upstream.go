@@ -273,8 +273,9 @@ type h1Exchange struct {
 	accept string
 	// watch closes a WebSocket's connection once it is idle; set once the backend switched.
 	watch *idleWatch
-	// request is what writeHead has left to write.
-	request net.Buffers
+	// request is what writeHead has left to write, laid out in requestArr.
+	request    net.Buffers
+	requestArr [1][]byte
 
 	// The response; owned by the goroutine reading it.
 	parser          wire.ResponseParser
@@ -327,7 +328,8 @@ func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response,
 // streams meanwhile), it is written from within the wait for the response, which then spares a
 // read (upstream.Conn.SendAwait).
 func (x *h1Exchange) writeHead(head []byte) error {
-	x.request = net.Buffers{head}
+	x.requestArr[0] = head
+	x.request = x.requestArr[:]
 	if x.uploadEnded || x.accept != "" {
 		if sent, err := x.c.SendAwait(&x.request); sent || err != nil {
 			return err
