@@ -1,6 +1,8 @@
 // Package netpoll waits for a socket to become readable without reading from it, so that an idle
-// connection needs no read buffer while it waits, tells whether an idle socket is still quiet, and
-// holds idle sockets until they become readable without a goroutine each ([Set], Linux only).
+// connection needs no read buffer while it waits, tells whether an idle socket is still quiet,
+// holds idle sockets until they become readable without a goroutine each ([Set], Linux only), and
+// writes a request from within the wait for its answer, sparing a read that would find nothing
+// ([Sender], Linux only).
 //
 // It asks the kernel with a poll that does not wait, which reads nothing and clears nothing: the
 // bytes, the EOF or the socket error that made a socket ready are still there for the next Read.
