@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"golang.org/x/net/http2"
+
 	"proxyd.dev/proxyd/internal/h2upstream"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/reply"
@@ -33,13 +35,24 @@ func (s *Server) answer(st *stream, status int, why string, err error) {
 
 // failed handles a stream whose backend gave no response head: nothing when the client reset the
 // stream (logged 499), 408 when its request body stopped arriving for the idle timeout, 400 when it
-// cannot be written in HTTP/1.1, else 504 when a timeout ended it (the dial's, the response-header
-// timeout, or a backend that stopped taking the request body), else 502. The backend's protocol
-// is probed again before its next request.
+// cannot be written in HTTP/1.1, the client's stream reset with CANCEL when an h2c backend reset
+// it so (logged 502), else 504 when a timeout ended it (the dial's, the response-header timeout,
+// or a backend that stopped taking the request body), else 502. The backend's protocol is probed
+// again before its next request, but after a CANCEL.
 func (s *Server) failed(st *stream, b *backend, err error) {
 	if st.clientGone() {
 		st.status = reply.StatusClientClosed
 		s.logFailure(st, "client reset the stream", err)
+		return
+	}
+	if code, ok := h2upstream.ResetCode(err); ok && code == http2.ErrCodeCancel {
+		// The backend gave the stream up, as gRPC servers do once a call's deadline passes: so
+		// does the client's stream. A gRPC client then reports its own deadline
+		// (DEADLINE_EXCEEDED), not the UNAVAILABLE of a 502.
+		st.status = http.StatusBadGateway
+		st.stats.backend.Failed(metrics.Closed)
+		s.logFailure(st, "backend cancelled the stream before the response head", err)
+		st.w.st.abort(http2.ErrCodeCancel, err)
 		return
 	}
 	if st.body != nil && st.body.stalledOut() {

@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"errors"
 	"net/http"
 	"testing"
 
@@ -68,4 +69,49 @@ func TestInlineStreamBackendGone(t *testing.T) {
 	resp, body := get(t, c, p, "/close")
 	checkAnswer(t, resp, body, http.StatusBadGateway)
 	getOK()
+}
+
+// TestBackendCancelResetsStream resets the client's stream with CANCEL when an h2c backend resets
+// it so before its response head (gRPC servers do once a call's deadline passes), for a stream
+// started on a handler (the first, which probes the backend) and for one started on the
+// connection's reader; another reset code is answered 502; the connection serves on.
+func TestBackendCancelResetsStream(t *testing.T) {
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+		for {
+			h, err := c.Request()
+			if err != nil {
+				return
+			}
+			switch h.PseudoValue("path") {
+			case "/cancel":
+				c.Framer().WriteRSTStream(h.StreamID, http2.ErrCodeCancel)
+			case "/internal":
+				c.Framer().WriteRSTStream(h.StreamID, http2.ErrCodeInternal)
+			default:
+				c.Respond(h.StreamID, "ok")
+			}
+		}
+	})
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.Addr())))
+	c := newClient(t)
+	for _, path := range []string{"/cancel", "/ok", "/cancel", "/internal", "/ok"} {
+		switch path {
+		case "/cancel":
+			resp, err := c.Do(newGet(t, p, path))
+			var se http2.StreamError
+			if !errors.As(err, &se) || se.Code != http2.ErrCodeCancel {
+				if err == nil {
+					resp.Body.Close()
+				}
+				t.Fatalf("GET %s: %v, want the stream reset with CANCEL", path, err)
+			}
+		case "/internal":
+			resp, body := get(t, c, p, path)
+			checkAnswer(t, resp, body, http.StatusBadGateway)
+		default:
+			if resp, body := get(t, c, p, path); resp.StatusCode != http.StatusOK || body != "ok" {
+				t.Fatalf("GET %s: %d %q, want 200 \"ok\"", path, resp.StatusCode, body)
+			}
+		}
+	}
 }

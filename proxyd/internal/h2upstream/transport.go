@@ -297,3 +297,13 @@ type streamResetError struct{ code http2.ErrCode }
 func (e *streamResetError) Error() string {
 	return fmt.Sprintf("h2upstream: stream reset by the backend: %v", e.code)
 }
+
+// ResetCode returns the error code of the RST_STREAM with which the backend ended the stream that
+// failed with err; ok is false when the backend did not reset it.
+func ResetCode(err error) (code http2.ErrCode, ok bool) {
+	var r *streamResetError
+	if errors.As(err, &r) {
+		return r.code, true
+	}
+	return 0, false
+}
