@@ -5,10 +5,12 @@ import (
 	"net"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
 
 	"proxyd.dev/proxyd/internal/routetest"
 )
@@ -175,7 +177,7 @@ func TestParkedDescriptorReuse(t *testing.T) {
 	clients[0].conn.Close()
 	waitFor(t, "the connection is freed", func() bool { return tracked(p) == 0 && p.srv.idle.Len() == 0 })
 
-	c := dial(t, p.addr)
+	c := dialOnto(t, p, old)
 	exchangeOnce(t, c, 1)
 	if fd := proxySideFd(t, p); fd != old {
 		t.Fatalf("the new connection has descriptor %d in the proxy, want the old one's %d", fd, old)
@@ -183,6 +185,38 @@ func TestParkedDescriptorReuse(t *testing.T) {
 	waitParked(t, p, 1)
 	exchangeOnce(t, c, 2)
 	waitParked(t, p, 1)
+}
+
+// dialOnto dials p so that it accepts the connection on descriptor fd, which must be free. The
+// client's socket is in this process too, and a socket takes the lowest free number: so every
+// free number up to fd is held by a placeholder while the client's socket is made, fd is let go
+// just before it connects, and the others once p has accepted.
+func dialOnto(t *testing.T, p *proxy, fd uintptr) *peer {
+	t.Helper()
+	var held []int
+	defer func() {
+		for _, n := range held {
+			unix.Close(n)
+		}
+	}()
+	for len(held) == 0 || held[len(held)-1] < int(fd) {
+		n, err := unix.FcntlInt(2, unix.F_DUPFD_CLOEXEC, 0) // the lowest free number
+		if err != nil {
+			t.Fatalf("holding a descriptor: %v", err)
+		}
+		held = append(held, n)
+	}
+	if last := held[len(held)-1]; last != int(fd) {
+		t.Fatalf("descriptor %d is not free", fd)
+	}
+	held = held[:len(held)-1]
+	d := net.Dialer{Control: func(string, string, syscall.RawConn) error { return unix.Close(int(fd)) }}
+	nc, err := d.Dial("tcp", p.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the connection is accepted", func() bool { return tracked(p) == 1 })
+	return newPeer(t, nc)
 }
 
 // proxySideFd returns the descriptor number of the one client connection p serves.
