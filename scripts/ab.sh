@@ -22,7 +22,6 @@ ROUNDS=${3:-8}
 DUR=${4:-3}
 A_ENV=${A_ENV:-GOMAXPROCS=2} B_ENV=${B_ENV:-GOMAXPROCS=2}
 SCENARIO=${SCENARIO:-e}
-need() { command -v "$1" >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }
 case $SCENARIO in
   a | b) need wrk wrk; need nginx nginx-light ;;
   e) need h2load nghttp2-client ;;

@@ -40,7 +40,6 @@ if [ "$PROCS" = 1 ] && [ "$(nproc)" -ge 2 ]; then
   PIN_PROXY=(taskset -c 0) PIN_REST=(taskset -c "1-$(($(nproc) - 1))")
 fi
 
-need() { command -v "$1" >/dev/null || { echo "bench: installing $2"; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
 need wrk wrk; need nginx nginx-light; need haproxy haproxy; need h2load nghttp2-client
 
 WORK=$(mktemp -d /tmp/proxyd-bench.XXXXXX)
@@ -319,7 +318,7 @@ awk -F'\t' '
       if (best > 0) printf "%s\t%.3f\t%.3f\t%.3f\n", name[s], p / best, g / best, h / best
     }
   }' "$RESULTS" > "$WORK/chart.tsv"
-if command -v gnuplot >/dev/null || need gnuplot gnuplot-nox; then
+if need gnuplot gnuplot-nox; then
   SUBTITLE="$(date -u +%F), ${DUR} s x $ROUNDS rounds, PROCS=$PROCS of $(nproc) cores, $(go version | awk '{print $3}'),\
  $(nginx -v 2>&1 | awk '{print $3}'), HAProxy $(haproxy -v | awk 'NR==1 {print $3}' | cut -d- -f1); medians over the rounds"
   gnuplot -e "data='$WORK/chart.tsv'; out='$CHART'; subtitle='$SUBTITLE'" scripts/bench/chart.gp

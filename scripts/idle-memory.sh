@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/measure.sh
 source scripts/lib/measure.sh
 N=${1:-9000}
-command -v nginx >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; }
+need nginx nginx-light
 ulimit -n 20000
 
 WORK=$(mktemp -d /tmp/proxyd-idle.XXXXXX)

@@ -5,6 +5,13 @@
 # libc (README.md, Install).
 build_static() { CGO_ENABLED=0 go build -trimpath -o "$1" ./proxyd; }
 
+# need COMMAND PACKAGE: installs PACKAGE from Debian's archive when COMMAND is missing.
+need() {
+  command -v "$1" >/dev/null && return
+  echo "installing $2" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
 # wait_http ADDR [curl option]...: waits up to 10 s for the server at ADDR to answer GET /.
 wait_http() {
   local addr=$1
