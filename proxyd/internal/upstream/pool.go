@@ -4,6 +4,7 @@
 package upstream
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"time"
@@ -117,13 +118,9 @@ func (p *Pool) Dial() (*Conn, error) {
 		return nil, err
 	}
 	tc := nc.(*net.TCPConn)
-	quiet, err := netpoll.NewChecker(tc)
-	if err != nil {
-		tc.Close()
-		return nil, err
-	}
-	send, err := netpoll.NewSender(tc)
-	if err != nil {
+	quiet, qerr := netpoll.NewChecker(tc)
+	send, serr := netpoll.NewSender(tc)
+	if err := errors.Join(qerr, serr); err != nil {
 		tc.Close()
 		return nil, err
 	}
