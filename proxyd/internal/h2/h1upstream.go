@@ -299,13 +299,14 @@ type h1Exchange struct {
 // roundTrip writes the request head and starts the upload of body, then reads the response head.
 func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response, error) {
 	x.stopAbort = context.AfterFunc(x.req.Context(), x.abort)
-	if err := x.writeHead(head); err != nil {
+	uploads := !x.uploadEnded && x.accept == "" // the body streams while the response is awaited
+	if err := x.writeHead(head, !uploads); err != nil {
 		closeBody(body)
 		x.uploadEnded = true
 		x.endResponse(false)
 		return nil, err
 	}
-	if !x.uploadEnded && x.accept == "" {
+	if uploads {
 		go x.upload(body)
 	}
 	if err := x.readFinalHead(); err != nil {
@@ -324,13 +325,13 @@ func (x *h1Exchange) roundTrip(head []byte, body io.ReadCloser) (*http.Response,
 	return x.respond(header)
 }
 
-// writeHead writes the request head. When nothing goes after it before the response (no body
-// streams meanwhile), it is written from within the wait for the response, which then spares a
-// read (upstream.Conn.SendAwait).
-func (x *h1Exchange) writeHead(head []byte) error {
+// writeHead writes the request head. With whole, nothing goes after it before the response, and
+// it is written from within the wait for the response, which then spares a read
+// (upstream.Conn.SendAwait).
+func (x *h1Exchange) writeHead(head []byte, whole bool) error {
 	x.requestArr[0] = head
 	x.request = x.requestArr[:]
-	if x.uploadEnded || x.accept != "" {
+	if whole {
 		if sent, err := x.c.SendAwait(&x.request); sent || err != nil {
 			return err
 		}
