@@ -49,8 +49,9 @@ func (s *Server) failed(st *stream, b *backend, err error) {
 		// The backend gave the stream up, as gRPC servers do once a call's deadline passes: so
 		// does the client's stream. A gRPC client then reports its own deadline
 		// (DEADLINE_EXCEEDED), not the UNAVAILABLE of a 502.
-		st.status = http.StatusBadGateway
-		st.stats.backend.Failed(metrics.Closed)
+		cause, _ := backendFailure(err)
+		st.status = cause.Code()
+		st.stats.backend.Failed(cause)
 		s.logFailure(st, "backend cancelled the stream before the response head", err)
 		st.w.st.abort(http2.ErrCodeCancel, err)
 		return
