@@ -182,3 +182,36 @@ func TestH1AndH2ShareThePool(t *testing.T) {
 		t.Errorf("the stream came on backend connection %s, the request before on %s: two pools", second, first)
 	}
 }
+
+// TestH2ResponseHeaderTimeout answers 504 on an HTTP/2 stream whose backend sends no response head
+// within --response-header-timeout, over either upstream protocol: the server's sweeper ends it
+// (h2.Server.CheckStreams). The connection goes on serving.
+func TestH2ResponseHeaderTimeout(t *testing.T) {
+	hang := http.NewServeMux()
+	hang.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
+	hang.HandleFunc("/ok", nameProtoTarget("ok"))
+	for _, tc := range []struct {
+		name    string
+		backend func(testing.TB, http.Handler) string
+		proto   string
+	}{
+		{"h2c", startH2CBackend, "HTTP/2.0"},
+		{"HTTP/1.1", startH1Backend, "HTTP/1.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t, routetest.Table(t, tc.backend(t, hang)))
+			cfg.ResponseHeaderTimeout = 100 * time.Millisecond
+			p := startProxy(t, cfg)
+			c := h2test.NewClient(t, waitLimit)
+			for _, tr := range []struct{ path, want string }{
+				{"/ok", "200 ok " + tc.proto + " /ok"},
+				{"/hang", "504 504 Gateway Timeout\n"},
+				{"/ok", "200 ok " + tc.proto + " /ok"},
+			} {
+				if got := fetchBody(t, c, "http://"+p.addr+tr.path); got != tr.want {
+					t.Errorf("GET %s: %q, want %q", tr.path, got, tr.want)
+				}
+			}
+		})
+	}
+}

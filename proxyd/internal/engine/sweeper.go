@@ -21,9 +21,9 @@ func sweepTick(t timeouts) time.Duration {
 }
 
 // sweeper is the server's one clock. Every tick it applies the timeout rule of each connection's
-// current phase (lifetime.check), and every upstream.SweepEvery it sweeps the backend pools and
-// the workers. It runs in its own goroutine from Serve until Shutdown has seen the last connection
-// end.
+// current phase (lifetime.check) and ends the HTTP/2 streams whose response head is late
+// (h2.Server.CheckStreams), and every upstream.SweepEvery it sweeps the backend pools and the
+// workers. It runs in its own goroutine from Serve until Shutdown has seen the last connection end.
 type sweeper struct {
 	s    *Server
 	tick time.Duration
@@ -46,6 +46,7 @@ func (w *sweeper) run() {
 			return
 		case now := <-ticker.C:
 			w.checkConns(now.Sub(start))
+			w.s.h2.CheckStreams(now)
 			if now.Sub(lastPools) >= upstream.SweepEvery {
 				for _, p := range w.s.routes.Load().pools {
 					p.Sweep(now)

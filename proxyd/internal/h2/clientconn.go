@@ -49,6 +49,8 @@ type clientConn struct {
 	// handlers counts the handler goroutines, for the connection to wait for them at its end.
 	handlers sync.WaitGroup
 	idle     *time.Timer // closes the connection once it has had no stream for the idle timeout
+	// heads holds the response-header timers of the streams waiting for a response head.
+	heads headTimers
 
 	mu       sync.Mutex
 	sendCond sync.Cond // on mu: a send window grew, a stream ended, or the connection ended

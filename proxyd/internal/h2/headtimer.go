@@ -21,39 +21,95 @@ func (e *ResponseTimeoutError) Error() string {
 
 // headTimer cancels an upstream request with a *ResponseTimeoutError when its response head does
 // not come within the limit, counted from the end of the request body, as for HTTP/1.x clients (a
-// gRPC client stream may take as long as it likes). Its methods are safe for concurrent use: the
-// transport reads the body on a goroutine of its own.
+// gRPC client stream may take as long as it likes). No runtime timer is armed: start puts it on
+// its connection's list (headTimers), which the server's sweeper checks on every tick
+// (Server.CheckStreams), so that it fires at most a tick late. Its methods are safe for concurrent
+// use: the transport reads the body on a goroutine of its own.
 type headTimer struct {
 	backend string          // the backend's address, for the error
-	limit   time.Duration   // the response-header timeout
+	limit   time.Duration   // the response-header timeout, the same for every timer of list
 	w       *responseWriter // the stream's: the timer ends its request's context (cancelRequest)
+	list    *headTimers     // the stream's connection's
 
-	mu      sync.Mutex
-	timer   *time.Timer // armed by start; guarded by mu
-	stopped bool        // the response head came or the request failed; guarded by mu
+	// Guarded by list.mu:
+	prev, next *headTimer // on list while armed
+	armedAt    time.Time  // when start armed it
+	armed      bool       // on list
+	stopped    bool       // the response head came, the request failed or the timer fired
 }
 
-// start arms the timer, once; not after stop.
-func (t *headTimer) start() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.timer == nil && !t.stopped {
-		t.timer = time.AfterFunc(t.limit, t.fire)
+// start arms the timer at now, once; not after stop.
+func (t *headTimer) start(now time.Time) {
+	l := t.list
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !t.armed && !t.stopped {
+		t.armed, t.armedAt = true, now
+		l.push(t)
 	}
 }
 
-// fire cancels the request, from the timer's goroutine; the error is made only now, since the
+// stop disarms the timer for good.
+func (t *headTimer) stop() {
+	l := t.list
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t.stopped = true
+	if t.armed {
+		l.remove(t)
+	}
+}
+
+// fire cancels the request, from the sweeper's goroutine; the error is made only now, since the
 // timer seldom fires.
 func (t *headTimer) fire() {
 	t.w.cancelRequest(&ResponseTimeoutError{Backend: t.backend, Limit: t.limit})
 }
 
-// stop disarms the timer for good.
-func (t *headTimer) stop() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.stopped = true
-	if t.timer != nil {
-		t.timer.Stop()
+// headTimers lists the armed response-header timers of one client connection's streams in the
+// order they were armed. Every timer of a connection has the same limit, so the first on the list
+// is the first to run out, and a check looks no further than the timers that have. The zero value
+// is an empty list; its methods are safe for concurrent use.
+type headTimers struct {
+	mu          sync.Mutex
+	first, last *headTimer // guarded by mu
+}
+
+// push appends t to the list. l.mu is held.
+func (l *headTimers) push(t *headTimer) {
+	t.prev, t.next = l.last, nil
+	if l.last == nil {
+		l.first = t
+	} else {
+		l.last.next = t
 	}
+	l.last = t
+}
+
+// remove takes t, armed, off the list. l.mu is held.
+func (l *headTimers) remove(t *headTimer) {
+	if t.prev == nil {
+		l.first = t.next
+	} else {
+		t.prev.next = t.next
+	}
+	if t.next == nil {
+		l.last = t.prev
+	} else {
+		t.next.prev = t.prev
+	}
+	t.prev, t.next, t.armed = nil, nil, false
+}
+
+// expired takes the timers that have run out at now off the list, stopped, and appends them to
+// out, for the caller to fire outside the lock.
+func (l *headTimers) expired(now time.Time, out []*headTimer) []*headTimer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for t := l.first; t != nil && now.Sub(t.armedAt) >= t.limit; t = l.first {
+		l.remove(t)
+		t.stopped = true
+		out = append(out, t)
+	}
+	return out
 }

@@ -94,7 +94,9 @@ func startProxy(t testing.TB, cfg Config) *proxy {
 	}
 	p := &proxy{srv: New(cfg), addr: ln.Addr().String(), ln: ln, done: make(chan struct{})}
 	go p.acceptLoop()
+	stopClock := p.runClock()
 	t.Cleanup(func() {
+		defer stopClock()
 		p.ln.Close()
 		<-p.done
 		ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
@@ -106,6 +108,33 @@ func startProxy(t testing.TB, cfg Config) *proxy {
 		p.conns.Wait()
 	})
 	return p
+}
+
+// clockTick is how often the test server's clock checks the streams' response-header timers, as
+// the engine's sweeper does for the real one.
+const clockTick = 5 * time.Millisecond
+
+// runClock calls CheckStreams every clockTick until the function it returns is called, which
+// returns once the clock has stopped.
+func (p *proxy) runClock() (stop func()) {
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(clockTick)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case now := <-ticker.C:
+				p.srv.CheckStreams(now)
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-done
+	}
 }
 
 // acceptLoop serves every accepted connection on a connServer goroutine until the listener closes.

@@ -58,7 +58,7 @@ func (b *streamBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	b.read.Add(int64(n))
 	if err != nil {
-		b.timer.start()
+		b.timer.start(time.Now())
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			b.mu.Lock()
 			b.stalled = true

@@ -53,7 +53,7 @@ func (st *stream) clientGone() bool {
 func (s *Server) dispatch(c *clientConn, cs *clientStream, tooLarge bool) {
 	s.cfg.Metrics.StreamOpened()
 	st := &cs.proxied
-	*st = stream{w: &cs.w, r: &cs.req, start: time.Now()}
+	*st = stream{w: &cs.w, r: &cs.req, start: time.Now(), timer: headTimer{list: &c.heads}}
 	s.route(st)
 	if !tooLarge && s.startInline(c, cs) {
 		return // its handler runs once the response head comes
@@ -135,7 +135,7 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 		return false
 	}
 	req := s.upstreamRequest(st, b, st.routing.target, protoH2C, http.NoBody)
-	st.timer.start()
+	st.timer.start(time.Now())
 	call := room.Start(req, func(call h2upstream.Call) {
 		st.call = call
 		s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
@@ -187,7 +187,7 @@ func (s *Server) forward(st *stream, target string) {
 	req := s.upstreamRequest(st, b, target, proto, body)
 	if st.r.ContentLength == 0 || websocket {
 		// A WebSocket's bytes go once the backend switched: its head is the whole request.
-		st.timer.start()
+		st.timer.start(time.Now())
 	}
 	if websocket {
 		rt = websocketTransport{b.h1, websocketHandshake(req)}

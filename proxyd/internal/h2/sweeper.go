@@ -14,3 +14,12 @@ func (s *Server) SweepPools(now time.Time) {
 		b.h2c.Sweep(now)
 	}
 }
+
+// CheckStreams ends, with a 504, the streams whose backend has sent no response head within the
+// response-header timeout at now. Its owner calls it on every tick of its clock (the engine's
+// sweeper does), which bounds how late the timeout fires.
+func (s *Server) CheckStreams(now time.Time) {
+	for _, t := range s.active.expiredHeads(now, nil) {
+		t.fire()
+	}
+}

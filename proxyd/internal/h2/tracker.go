@@ -3,6 +3,7 @@ package h2
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // tracker keeps the connections being served, so that a shutdown can send each a GOAWAY, wait for
@@ -80,4 +81,15 @@ func (t *tracker) wait(ctx context.Context) error {
 	t.mu.Unlock()
 	<-t.drained
 	return ctx.Err()
+}
+
+// expiredHeads takes the response-header timers of every connection that have run out at now off
+// their lists, and appends them to out.
+func (t *tracker) expiredHeads(now time.Time, out []*headTimer) []*headTimer {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns {
+		out = c.heads.expired(now, out)
+	}
+	return out
 }
