@@ -53,9 +53,9 @@ type clientConn struct {
 
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
-	c.life.init(&s.limits, nc, s.idle)
-	c.rd.Reset(nc)
 	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
+	c.life.init(&s.limits, nc, c.raw, s.idle)
+	c.rd.Reset(nc)
 	c.readIdleFn = c.readIdle
 	if s.cfg.Forwarded != nil || s.cfg.ProxyProtocol != 0 {
 		c.peer = nc.RemoteAddr().(*net.TCPAddr).AddrPort()

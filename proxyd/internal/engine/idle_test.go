@@ -22,8 +22,12 @@ func TestEndWaitBrief(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			client, _ := loopback.Pair(t)
 			limits := timeouts{header: testTimeout, idle: testTimeout, responseHeader: testTimeout, tunnelIdle: testTimeout}
+			rc, err := client.SyscallConn()
+			if err != nil {
+				t.Fatal(err)
+			}
 			var l lifetime
-			l.init(&limits, client, nil)
+			l.init(&limits, client, rc, nil)
 			l.beginWait(true)
 			for i := range tc.sweeps {
 				l.check(time.Duration(i) * time.Millisecond)

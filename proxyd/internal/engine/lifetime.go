@@ -3,6 +3,7 @@ package engine
 import (
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"proxyd.dev/proxyd/internal/netpoll"
@@ -388,13 +389,13 @@ func (l *lifetime) checkBody(now time.Duration) {
 	l.checkClientGone()
 }
 
-// init readies l for the client connection client, just accepted, whose idle waits may park in
-// idle (nil where the system has no idle set).
-func (l *lifetime) init(limits *timeouts, client *net.TCPConn, idle *idleSet) {
+// init readies l for the client connection client, just accepted, whose RawConn is raw and whose
+// idle waits may park in idle (nil where the system has no idle set).
+func (l *lifetime) init(limits *timeouts, client *net.TCPConn, raw syscall.RawConn, idle *idleSet) {
 	l.limits, l.client, l.idle = limits, client, idle
 	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
 	l.phase, l.seq = phaseHead, 1
-	l.clientState, _ = netpoll.NewChecker(client) // a *net.TCPConn always has a RawConn
+	l.clientState = netpoll.NewChecker(raw)
 }
 
 // checkClientGone interrupts with causeClientGone when the client closed or reset its connection

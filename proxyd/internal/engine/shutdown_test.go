@@ -140,13 +140,13 @@ func TestServeAfterShutdown(t *testing.T) {
 // close waits for the callback, so it must not hold the lifetime's lock meanwhile.
 func TestCloseIfWaitingDuringIdleRead(t *testing.T) {
 	_, client := loopback.Pair(t)
-	var l lifetime
-	l.init(&timeouts{}, client, nil)
-	l.beginWait(true)
 	rc, err := client.SyscallConn()
 	if err != nil {
 		t.Fatal(err)
 	}
+	var l lifetime
+	l.init(&timeouts{}, client, rc, nil)
+	l.beginWait(true)
 	inside, proceed, read := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(read)

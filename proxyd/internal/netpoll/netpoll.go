@@ -47,16 +47,12 @@ type Checker struct {
 	quietA, goneA bool // the last checks' answers
 }
 
-// NewChecker returns a Checker for c.
-func NewChecker(c syscall.Conn) (*Checker, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
+// NewChecker returns a Checker for the connection whose RawConn is rc.
+func NewChecker(rc syscall.RawConn) *Checker {
 	k := &Checker{rc: rc}
 	k.quiet = func(fd uintptr) { k.quietA = quiet(fd) }
 	k.gone = func(fd uintptr) { k.goneA = peerGone(fd) }
-	return k, nil
+	return k
 }
 
 // Quiet reports whether the connection has nothing to read and no EOF or error pending: true for an

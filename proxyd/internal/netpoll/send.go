@@ -27,15 +27,11 @@ type Sender struct {
 	iov      iovecs       // the writev(2) argument
 }
 
-// NewSender returns a Sender for c.
-func NewSender(c syscall.Conn) (*Sender, error) {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
+// NewSender returns a Sender for the connection whose RawConn is rc.
+func NewSender(rc syscall.RawConn) *Sender {
 	s := &Sender{rc: rc}
 	s.step = s.writeThenWait
-	return s, nil
+	return s
 }
 
 // SendAwait writes bufs, consuming them as net.Buffers.WriteTo does, and, once the kernel has

@@ -17,11 +17,11 @@ import (
 // newSender returns a Sender for c, failing the test if it cannot.
 func newSender(t *testing.T, c *net.TCPConn) *Sender {
 	t.Helper()
-	s, err := NewSender(c)
+	rc, err := c.SyscallConn()
 	if err != nil {
-		t.Fatalf("NewSender: %v", err)
+		t.Fatalf("SyscallConn: %v", err)
 	}
-	return s
+	return NewSender(rc)
 }
 
 // answerAfterRequest makes peer read a request of n bytes and then do what answers it; the

@@ -67,14 +67,14 @@ func TestPeerGoneAndQuiet(t *testing.T) {
 // peerGoneOf asks a new Checker of c whether the peer is gone; a connection without a descriptor
 // counts as gone, as the engine takes it.
 func peerGoneOf(c syscall.Conn) bool {
-	k, err := NewChecker(c)
-	return err != nil || k.PeerGone()
+	rc, err := c.SyscallConn()
+	return err != nil || NewChecker(rc).PeerGone()
 }
 
 // quietOf asks a new Checker of c whether it is quiet.
 func quietOf(c syscall.Conn) bool {
-	k, err := NewChecker(c)
-	return err == nil && k.Quiet()
+	rc, err := c.SyscallConn()
+	return err == nil && NewChecker(rc).Quiet()
 }
 
 // TestPeekLeavesBytes reads, after PeerGone and Quiet looked at a connection, every byte the peer

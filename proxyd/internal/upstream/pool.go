@@ -4,7 +4,6 @@
 package upstream
 
 import (
-	"errors"
 	"net"
 	"sync"
 	"time"
@@ -118,13 +117,12 @@ func (p *Pool) Dial() (*Conn, error) {
 		return nil, err
 	}
 	tc := nc.(*net.TCPConn)
-	quiet, qerr := netpoll.NewChecker(tc)
-	send, serr := netpoll.NewSender(tc)
-	if err := errors.Join(qerr, serr); err != nil {
+	rc, err := tc.SyscallConn()
+	if err != nil {
 		tc.Close()
 		return nil, err
 	}
-	c := &Conn{TCPConn: tc, quiet: quiet, send: send}
+	c := &Conn{TCPConn: tc, quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(rc)}
 	c.Reader.Reset(tc)
 	c.Reader.Attach(p.bufs.Get())
 	return c, nil
