@@ -86,6 +86,7 @@ func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
 		maxFrame:   h2conn.FrameSize,
 		recv:       h2conn.NewWindow(clientConnWindow),
 		idleSince:  time.Now(),
+		heads:      headTimers{limit: s.cfg.ResponseHeaderTimeout},
 	}
 	c.sendCond.L = &c.mu
 	// A connection whose write failed is closed, which ends its reader and so every stream.

@@ -27,9 +27,8 @@ func (e *ResponseTimeoutError) Error() string {
 // use: the transport reads the body on a goroutine of its own.
 type headTimer struct {
 	backend string          // the backend's address, for the error
-	limit   time.Duration   // the response-header timeout, the same for every timer of list
 	w       *responseWriter // the stream's: the timer ends its request's context (cancelRequest)
-	list    *headTimers     // the stream's connection's
+	list    *headTimers     // the stream's connection's, which holds the limit
 
 	// Guarded by list.mu:
 	prev, next *headTimer // on list while armed
@@ -63,14 +62,14 @@ func (t *headTimer) stop() {
 // fire cancels the request, from the sweeper's goroutine; the error is made only now, since the
 // timer seldom fires.
 func (t *headTimer) fire() {
-	t.w.cancelRequest(&ResponseTimeoutError{Backend: t.backend, Limit: t.limit})
+	t.w.cancelRequest(&ResponseTimeoutError{Backend: t.backend, Limit: t.list.limit})
 }
 
 // headTimers lists the armed response-header timers of one client connection's streams in the
-// order they were armed. Every timer of a connection has the same limit, so the first on the list
-// is the first to run out, and a check looks no further than the timers that have. The zero value
-// is an empty list; its methods are safe for concurrent use.
+// order they were armed. They share one limit, so the first on the list is the first to run out,
+// and a check looks no further than the timers that have. Its methods are safe for concurrent use.
 type headTimers struct {
+	limit       time.Duration // the response-header timeout
 	mu          sync.Mutex
 	first, last *headTimer // guarded by mu
 }
@@ -106,7 +105,7 @@ func (l *headTimers) remove(t *headTimer) {
 func (l *headTimers) expired(now time.Time, out []*headTimer) []*headTimer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for t := l.first; t != nil && now.Sub(t.armedAt) >= t.limit; t = l.first {
+	for t := l.first; t != nil && now.Sub(t.armedAt) >= l.limit; t = l.first {
 		l.remove(t)
 		t.stopped = true
 		out = append(out, t)

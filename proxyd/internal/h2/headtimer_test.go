@@ -35,9 +35,9 @@ func backends(timers []*headTimer) []string {
 // those, and only those, that have run out, that a stopped timer is gone from the list and fires
 // never, and that a timer arms once, and not after stop.
 func TestHeadTimersExpireInOrder(t *testing.T) {
-	var l headTimers
+	l := headTimers{limit: time.Second}
 	t0 := time.Now()
-	timer := func(name string) *headTimer { return &headTimer{backend: name, limit: time.Second, list: &l} }
+	timer := func(name string) *headTimer { return &headTimer{backend: name, list: &l} }
 	a, b, c, d := timer("a"), timer("b"), timer("c"), timer("d")
 	a.start(t0)
 	b.start(t0.Add(100 * time.Millisecond))

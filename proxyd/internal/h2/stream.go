@@ -53,7 +53,7 @@ func (st *stream) clientGone() bool {
 func (s *Server) dispatch(c *clientConn, cs *clientStream, tooLarge bool) {
 	s.cfg.Metrics.StreamOpened()
 	st := &cs.proxied
-	*st = stream{w: &cs.w, r: &cs.req, start: time.Now(), timer: headTimer{list: &c.heads}}
+	*st = stream{w: &cs.w, r: &cs.req, start: time.Now(), timer: headTimer{w: &cs.w, list: &c.heads}}
 	s.route(st)
 	if !tooLarge && s.startInline(c, cs) {
 		return // its handler runs once the response head comes
@@ -200,7 +200,7 @@ func (s *Server) forward(st *stream, target string) {
 // as its request-target and body as its body, and the Forwarded fields when they are on; it readies
 // the stream's response-header timer for b, for its caller to start.
 func (s *Server) upstreamRequest(st *stream, b *backend, target string, proto protocol, body io.ReadCloser) *http.Request {
-	st.timer.backend, st.timer.limit, st.timer.w = b.addr, s.cfg.ResponseHeaderTimeout, st.w
+	st.timer.backend = b.addr
 	req := st.up.build(st.r.Context(), st.r, b.addr, target, proto, body)
 	if s.cfg.Forwarded != nil {
 		s.cfg.Forwarded.EditHeader(req.Header, clientAddr(st.r.RemoteAddr))
