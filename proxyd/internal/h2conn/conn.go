@@ -13,10 +13,13 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
+
+	"proxyd.dev/proxyd/internal/netpoll"
 )
 
 // FrameSize is the largest frame proxyd reads: the initial SETTINGS_MAX_FRAME_SIZE of RFC 9113
@@ -55,6 +58,7 @@ type Conn struct {
 	Busy func() bool
 
 	nc      net.Conn
+	rc      syscall.RawConn // nc's, for FlushNoWait; nil when nc has none
 	timeout time.Duration
 	onError func(error) // called once, by the writer whose write to the socket failed
 
@@ -89,6 +93,9 @@ func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration, onError 
 		canonical: make(nameCache),
 	}
 	c.written.L = &c.mu
+	if sc, ok := nc.(syscall.Conn); ok {
+		c.rc, _ = sc.SyscallConn()
+	}
 	c.br = bufio.NewReaderSize(nc, FrameSize)
 	c.Framer = http2.NewFramer((*frameSink)(c), c.br)
 	c.Framer.SetMaxReadFrameSize(FrameSize)
@@ -165,6 +172,10 @@ func (c *Conn) Flush() error {
 	return c.Unlock()
 }
 
+// LockUnbounded takes the write side at once, however much is pending: for a writer that must not
+// wait for the socket (see FlushNoWait), which bounds what it adds itself.
+func (c *Conn) LockUnbounded() { c.mu.Lock() }
+
 // Unlock releases the write side. Unless another writer is writing to the socket, and will write
 // these frames too, it writes what is pending, and what others add meanwhile, before it returns.
 // It returns the connection's first write error, if any: the connection is broken.
@@ -181,14 +192,63 @@ func (c *Conn) Unlock() error {
 		runtime.Gosched()
 		c.mu.Lock()
 	}
-	for len(c.pending) > 0 && c.err == nil {
-		buf := c.pending
-		c.pending = c.spare[:0]
+	return c.writeOut(nil, nil)
+}
+
+// FlushNoWait writes what is pending, as Flush does, but without waiting for the socket: what the
+// kernel does not take at once, and what others add meanwhile, a goroutine of its own writes. For
+// a writer that serves other connections too, which a client slow to read must not hold up. Not
+// under Lock: it takes it.
+func (c *Conn) FlushNoWait() {
+	c.mu.Lock()
+	if c.flushing || c.err != nil || len(c.pending) == 0 {
+		c.mu.Unlock()
+		return
+	}
+	c.flushing = true
+	buf := c.pending
+	c.pending = c.spare[:0]
+	c.mu.Unlock()
+	n := 0
+	if c.rc != nil {
+		n = netpoll.TryWrite(c.rc, buf)
+	}
+	c.mu.Lock()
+	if n == len(buf) {
+		c.spare = buf[:0]
+		c.written.Broadcast()
+		if len(c.pending) == 0 {
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		buf, n = nil, 0 // what others added is for the goroutine
+	}
+	c.mu.Unlock()
+	go c.writeRest(buf[n:], buf)
+}
+
+// writeRest writes, as the flushing writer, the unsent rest of buf and then what is pending.
+func (c *Conn) writeRest(unsent, buf []byte) {
+	c.mu.Lock()
+	c.writeOut(unsent, buf)
+}
+
+// writeOut writes to the socket as the flushing writer (flushing is set): first unsent, the rest
+// of buf, a buffer taken from pending, then what is pending, and what others add meanwhile, until
+// nothing is left or a write fails. Under Lock; it releases it.
+func (c *Conn) writeOut(unsent, buf []byte) error {
+	for (len(unsent) > 0 || len(c.pending) > 0) && c.err == nil {
+		if len(unsent) == 0 {
+			buf = c.pending
+			unsent = buf
+			c.pending = c.spare[:0]
+		}
 		c.armDeadline()
 		c.mu.Unlock()
-		_, err := c.nc.Write(buf)
+		_, err := c.nc.Write(unsent)
 		c.mu.Lock()
-		c.spare = buf[:0]
+		c.spare, unsent = buf[:0], nil
 		c.err = err
 		c.written.Broadcast()
 	}
