@@ -401,13 +401,33 @@ func (c *clientConn) streamError(se http2.StreamError) {
 		st.end(se)
 	}
 	c.mu.Unlock()
-	c.writeReset(se.StreamID, se.Code)
+	c.writeReset(se.StreamID, se.Code, false)
 }
 
-// writeReset sends RST_STREAM.
-func (c *clientConn) writeReset(id uint32, code http2.ErrCode) {
-	c.fc.Lock()
+// writeReset sends RST_STREAM; onReader as lockWrites says.
+func (c *clientConn) writeReset(id uint32, code http2.ErrCode, onReader bool) {
+	c.lockWrites(onReader)
 	c.fc.Framer.WriteRSTStream(id, code)
+	c.unlockWrites(onReader)
+}
+
+// lockWrites takes the connection's write side; onReader, for a writer on a backend connection's
+// reader, without waiting for what is pending to drain (see Server.relayOnReader).
+func (c *clientConn) lockWrites(onReader bool) {
+	if onReader {
+		c.fc.LockUnbounded()
+		return
+	}
+	c.fc.Lock()
+}
+
+// unlockWrites releases the write side lockWrites took: it writes what is pending, but for a
+// writer on a backend connection's reader, which leaves it for the reader's flush.
+func (c *clientConn) unlockWrites(onReader bool) {
+	if onReader {
+		c.fc.UnlockLater()
+		return
+	}
 	c.fc.Unlock()
 }
 
@@ -471,24 +491,31 @@ func (c *clientConn) handleData(f *http2.DataFrame) error {
 	return err
 }
 
-// streamEnded forgets stream st once it ended both ways or was reset; a connection left without
-// streams counts as idle from now on (its close after GOAWAY waits for the handlers, see
-// handlerDone). Under mu.
+// streamEnded forgets stream st once it ended both ways or was reset, and gives the connection's
+// window back the credit it did not use; a connection left without streams counts as idle from
+// now on (its close after GOAWAY waits for the handlers, see handlerDone). Under mu.
 func (c *clientConn) streamEnded(st *clientStream) {
 	delete(c.streams, st.id)
+	c.sendWindow += st.credit
+	st.credit = 0
 	c.sendCond.Broadcast()
 	if len(c.streams) == 0 {
 		c.idleSince = time.Now()
 	}
 }
 
-// handlerDone counts a handler that returned, and closes a drained connection it was the last of.
-func (c *clientConn) handlerDone() {
+// handlerDone counts a handler that returned, and closes a drained connection it was the last of:
+// on a goroutine of its own for a handler on a backend connection's reader (onReader), as the
+// close waits for the socket.
+func (c *clientConn) handlerDone(onReader bool) {
 	c.mu.Lock()
 	c.running--
 	done := c.goAway && !c.closed && c.running == 0 && len(c.streams) == 0
 	c.mu.Unlock()
-	if done {
+	switch {
+	case done && onReader:
+		go c.closeSoftly()
+	case done:
 		c.closeSoftly()
 	}
 }

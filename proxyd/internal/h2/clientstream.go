@@ -58,6 +58,10 @@ type clientStream struct {
 	writeTimer *time.Timer       // the write deadline's, once a write waited for the window
 	// writeBy is the write deadline; the zero time when there is none.
 	writeBy time.Time
+	// credit is what was taken of the stream's and the connection's send windows ahead of the
+	// response's writes (see Server.relayOnReader); what is left once the stream is removed goes
+	// back to the connection's window.
+	credit int64
 }
 
 // errHandlerDone ends a stream's context once its handler returned.
@@ -407,15 +411,16 @@ func rearm(timer *time.Timer, t time.Time, f func()) *time.Timer {
 	return timer
 }
 
-// abort resets the stream with code because of err, unless it already ended.
-func (st *clientStream) abort(code http2.ErrCode, err error) {
+// abort resets the stream with code because of err, unless it already ended; onReader as
+// clientConn.lockWrites says.
+func (st *clientStream) abort(code http2.ErrCode, err error, onReader bool) {
 	c := st.c
 	c.mu.Lock()
 	open := !st.removed
 	st.end(err)
 	c.mu.Unlock()
 	if open {
-		c.writeReset(st.id, code)
+		c.writeReset(st.id, code, onReader)
 	}
 }
 
@@ -437,7 +442,7 @@ func (c *clientConn) runHandler(h streamStart) {
 		c.s.starting.Add(-1)
 	}
 	defer c.handlers.Done()
-	defer c.handlerDone()
+	defer c.handlerDone(st.w.onReader)
 	defer c.s.cfg.Metrics.StreamClosed()
 	defer st.cancel(errHandlerDone)
 	defer func() {
@@ -445,7 +450,7 @@ func (c *clientConn) runHandler(h streamStart) {
 			if e != http.ErrAbortHandler {
 				c.s.log.Error("stream handler panicked", "err", e, "stack", string(debug.Stack()))
 			}
-			st.abort(http2.ErrCodeInternal, errHandlerDone)
+			st.abort(http2.ErrCodeInternal, errHandlerDone, st.w.onReader)
 			return
 		}
 		st.w.finish()
@@ -453,7 +458,7 @@ func (c *clientConn) runHandler(h streamStart) {
 		stillSending := !st.removed && !st.recvEnd
 		c.mu.Unlock()
 		if stillSending {
-			st.abort(http2.ErrCodeNo, errHandlerDone)
+			st.abort(http2.ErrCodeNo, errHandlerDone, st.w.onReader)
 		}
 	}()
 	if h.resumed {
@@ -468,7 +473,11 @@ func (c *clientConn) runHandler(h streamStart) {
 // so that a small response leaves as HEADERS and DATA with END_STREAM in one write. The
 // handler's own.
 type responseWriter struct {
-	st          *clientStream
+	st *clientStream
+	// onReader is set when the handler runs on a backend connection's reader, which must not
+	// wait (see Server.relayOnReader): the writes take the window credit the stream holds, and
+	// are left pending for the reader to flush.
+	onReader    bool
 	header      http.Header
 	trailer     http.Header // sent after the body, when it has fields
 	status      int
@@ -565,12 +574,12 @@ func (w *responseWriter) send(p []byte, end bool) error {
 	withTrailer := end && len(w.trailer) > 0
 	endData := end && !withTrailer
 	left := len(w.pending) + len(p)
-	c.fc.Lock()
+	c.lockWrites(w.onReader)
 	c.mu.Lock()
 	if st.removed {
 		err := st.writeErr()
 		c.mu.Unlock()
-		c.fc.Unlock()
+		c.unlockWrites(w.onReader)
 		return err
 	}
 	maxFrame := c.maxFrame
@@ -588,8 +597,13 @@ func (w *responseWriter) send(p []byte, end bool) error {
 		for len(b) > 0 {
 			k, err := st.reserve(len(b))
 			if err != nil {
-				c.fc.Unlock()
+				c.unlockWrites(w.onReader)
 				return err
+			}
+			if k == 0 && w.onReader { // cannot be: the stream holds credit for the whole body
+				c.unlockWrites(true)
+				st.abort(http2.ErrCodeInternal, errNoCredit, true)
+				return errNoCredit
 			}
 			if k == 0 { // no window: flush what is written, wait, and go on
 				c.fc.Unlock()
@@ -622,7 +636,7 @@ func (w *responseWriter) send(p []byte, end bool) error {
 		}
 		c.mu.Unlock()
 	}
-	c.fc.Unlock()
+	c.unlockWrites(w.onReader)
 	return nil
 }
 
@@ -631,7 +645,8 @@ func (w *responseWriter) send(p []byte, end bool) error {
 func responseField(name string, _ []string) bool { return !h2conn.IsConnectionField(name) }
 
 // reserve takes up to n bytes of the stream's and the connection's send windows, and of the
-// client's frame size; 0 when a window is empty. The error is the stream's, once it ended.
+// client's frame size, from the credit the stream holds first; 0 when a window is empty. The
+// error is the stream's, once it ended.
 func (st *clientStream) reserve(n int) (int, error) {
 	c := st.c
 	c.mu.Lock()
@@ -639,8 +654,29 @@ func (st *clientStream) reserve(n int) (int, error) {
 	if st.removed {
 		return 0, st.writeErr()
 	}
+	if st.credit > 0 {
+		k := int(min(int64(n), st.credit, int64(c.maxFrame)))
+		st.credit -= int64(k)
+		return k, nil
+	}
 	return h2conn.Reserve(n, &st.sendWindow, &c.sendWindow, c.maxFrame), nil
 }
+
+// takeCredit takes n bytes of the stream's and the connection's send windows ahead of the
+// response's writes, when both have them and the stream is open. Under mu.
+func (st *clientStream) takeCredit(n int64) bool {
+	c := st.c
+	if st.removed || st.sendWindow < n || c.sendWindow < n {
+		return false
+	}
+	st.sendWindow -= n
+	c.sendWindow -= n
+	st.credit += n
+	return true
+}
+
+// errNoCredit is a write on a backend connection's reader that found its credit used up.
+var errNoCredit = errors.New("h2: response longer than the send window credit taken for it")
 
 // awaitWindow waits until both send windows have room, or the stream ends.
 func (st *clientStream) awaitWindow() error {
@@ -648,7 +684,7 @@ func (st *clientStream) awaitWindow() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st.windowsEmpty() && !st.writeBy.IsZero() {
-		st.writeTimer = rearm(st.writeTimer, st.writeBy, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded) })
+		st.writeTimer = rearm(st.writeTimer, st.writeBy, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded, false) })
 	}
 	for st.windowsEmpty() {
 		c.sendCond.Wait()

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"time"
 
+	"proxyd.dev/proxyd/internal/h2conn"
 	"proxyd.dev/proxyd/internal/h2upstream"
 	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/router"
@@ -118,9 +119,11 @@ func (s *Server) serveStream(st *stream, tooLarge bool) {
 // an open connection that has room for it and is not backed up (h2upstream.Transport.Reserve). Its
 // HEADERS wait on the backend connection for the reader's next flush (see
 // clientConn.flushStarted), so that the streams of one read leave in one write, and its handler
-// runs once the response head comes (resumeStream): one hand-over between goroutines per stream
-// rather than two. It returns false, having sent nothing, for any other stream, whose handler then
-// starts at once.
+// runs once the response head comes (resumeStream): on the backend connection's reader when the
+// whole response came at once and relaying it waits for nothing (relayOnReader), else on a
+// handler of its own. So a stream costs one hand-over between goroutines, or none, rather than
+// two. It returns false, having sent nothing, for any other stream, whose handler then starts at
+// once.
 func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	st, r := &cs.proxied, &cs.req
 	if !cs.recvEnd || r.Method == http.MethodConnect || st.routing.err != nil {
@@ -136,9 +139,13 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	}
 	req := s.upstreamRequest(st, b, st.routing.target, protoH2C, http.NoBody)
 	st.timer.start(time.Now())
-	call := room.Start(req, func(call h2upstream.Call) {
+	call := room.Start(req, func(call h2upstream.Call, complete bool) *h2conn.Conn {
 		st.call = call
+		if complete && s.relayOnReader(c, cs) {
+			return c.fc
+		}
 		s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
+		return nil
 	})
 	c.started = append(c.started, call)
 	c.mu.Lock()
@@ -148,6 +155,30 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	if ended {
 		call.Cancel(err)
 	}
+	return true
+}
+
+// relayOnReader runs the handler of a stream whose whole response came at once on the backend
+// connection's reader, which calls it (see h2upstream.Done), when that waits for nothing: the
+// client's connection is not backed up, and its send windows have room for the whole body, which
+// the stream takes as credit ahead of its writes. The writes are then left pending on the client's
+// connection for the reader to flush without waiting (h2conn.Conn.FlushNoWait). So the response
+// needs no hand-over between goroutines, and a client slow to read or to give credit holds up no
+// other stream of the backend connection: its streams go to handlers of their own. It reports
+// whether it ran the handler.
+func (s *Server) relayOnReader(c *clientConn, cs *clientStream) bool {
+	if c.fc.Backlogged() {
+		return false
+	}
+	n := int64(cs.proxied.call.Buffered())
+	c.mu.Lock()
+	ok := cs.takeCredit(n)
+	c.mu.Unlock()
+	if !ok {
+		return false
+	}
+	cs.w.onReader = true
+	c.runHandler(streamStart{c: c, st: cs, resumed: true})
 	return true
 }
 

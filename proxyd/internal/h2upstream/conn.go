@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,6 +51,12 @@ type conn struct {
 	seen       bool          // settings is closed
 	err        error         // set once the connection failed or closed
 	idleSince  time.Time
+
+	// arrived are the started calls whose heads the reader read in its current batch of frames,
+	// their done not called yet; flushes are the connections whose writes the done of calls
+	// handed over in the batch left pending. Both the reader's own (see handOver).
+	arrived []*stream
+	flushes []*h2conn.Conn
 }
 
 // newConn sets up a connection on nc: the client preface, proxyd's SETTINGS and the connection
@@ -107,6 +114,27 @@ func (c *conn) settingsSeen() {
 	}
 }
 
+// handOver calls the done of the started calls whose heads came in the batch of frames just
+// handled, each telling whether its whole response came with it, and then flushes, without
+// waiting, the connections where those done left writes (see Done). The reader's.
+func (c *conn) handOver() {
+	for i, s := range c.arrived {
+		c.arrived[i] = nil
+		c.mu.Lock()
+		complete := s.recvEnd && s.err == nil && s.resp != nil
+		c.mu.Unlock()
+		if w := s.done(Call{s}, complete); w != nil && !slices.Contains(c.flushes, w) {
+			c.flushes = append(c.flushes, w)
+		}
+	}
+	c.arrived = c.arrived[:0]
+	for i, w := range c.flushes {
+		w.FlushNoWait()
+		c.flushes[i] = nil
+	}
+	c.flushes = c.flushes[:0]
+}
+
 // reserve takes room for one more stream, if the connection has it.
 func (c *conn) reserve() bool {
 	c.mu.Lock()
@@ -157,7 +185,11 @@ func (c *conn) closeIfIdle(expired func(since time.Time) bool) {
 
 // readLoop reads the backend's frames until the connection fails, and hands each to its stream.
 func (c *conn) readLoop() {
+	defer c.handOver()
 	for {
+		if len(c.arrived) > 0 && !c.fc.NextFrameBuffered() {
+			c.handOver() // before a read that may wait
+		}
 		f, err := c.fc.ReadFrame()
 		if err != nil {
 			var se http2.StreamError

@@ -42,7 +42,7 @@ type stream struct {
 	wantLength int64
 	stopCtx    func() bool // stops the request context's watch
 	// done, when set, is called once the head came or the stream failed (see Start).
-	done func(Call)
+	done Done
 }
 
 // roundTrip opens a stream for req on the connection (getConn reserved room for it), sends its
@@ -55,7 +55,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 // head and, on a goroutine of its own, its body. Without done (RoundTrip), the end of req's context
 // resets the stream. With done (Start), done is called once the head came or the stream failed,
 // the HEADERS are left for the next write, and the caller ends the stream early with Call.Cancel.
-func (c *conn) open(req *http.Request, done func(Call)) *stream {
+func (c *conn) open(req *http.Request, done Done) *stream {
 	body := hasBody(req)
 	s := &stream{c: c, req: req, done: done}
 	s.cond.L = &c.mu
@@ -259,15 +259,28 @@ func (s *stream) end(err error) {
 	s.c.remove(s)
 }
 
-// publishHead lets RoundTrip return, once. Under mu.
+// publishHead lets RoundTrip return, once, and calls a started call's done. Under mu.
 func (s *stream) publishHead() {
 	if !s.headDone {
 		s.headDone = true
 		s.cond.Broadcast()
 		if s.done != nil {
-			s.done(Call{s})
+			s.done(Call{s}, false)
 		}
 	}
+}
+
+// headCame publishes the head the reader has just read: at once for RoundTrip, but a started
+// call's done waits for the end of the reader's batch of frames (see conn.handOver), which may
+// bring the rest of the response. Under mu; the reader's.
+func (s *stream) headCame() {
+	if s.done == nil || s.headDone {
+		s.publishHead()
+		return
+	}
+	s.headDone = true
+	s.cond.Broadcast()
+	s.c.arrived = append(s.c.arrived, s)
 }
 
 // markRecvEnd records the end of the backend's side, checking the body's length against its
@@ -356,7 +369,7 @@ func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 			resp.Body = http.NoBody
 		}
 	}
-	s.publishHead()
+	s.headCame()
 	c.mu.Unlock()
 	if err != nil {
 		c.reset(s, http2.ErrCodeProtocol, err)

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/bufpool"
+	"proxyd.dev/proxyd/internal/h2conn"
 )
 
 // DefaultMaxHeaderListSize is the bound on a response's header list (RFC 9113 §6.5.2) when
@@ -187,9 +188,19 @@ type Call struct{ s *stream }
 // leave in one write. Unlike RoundTrip, a started call does not watch req's context, whose watch
 // costs allocations and a lock per stream: its caller ends it early with Cancel. A retry that
 // Result makes (see there) watches the context as RoundTrip does.
-func (r Reservation) Start(req *http.Request, done func(Call)) Call {
+func (r Reservation) Start(req *http.Request, done Done) Call {
 	return Call{r.c.open(req, done)}
 }
+
+// Done is what a started call calls once its response head came or its stream failed. complete
+// reports that the whole response came (head, body and trailers, all read from the backend and
+// held by the call), so that relaying it waits for nothing the backend sends: done is then called
+// on the connection's reader, which serves every stream of the connection and so must not wait,
+// and not under any lock of the transport. Such a done may relay the response at once, if it can
+// without waiting for the client, and leave its writes pending on the client's connection, which
+// it returns: the reader flushes it, with h2conn.Conn.FlushNoWait, once the batch of frames it
+// read with the head has been handled. Any other done starts the relay elsewhere and returns nil.
+type Done func(call Call, complete bool) (flush *h2conn.Conn)
 
 // Cancel ends the call early with err, if it has not ended: the backend's stream is reset
 // (RST_STREAM CANCEL), and Result, or a read of the response body, fails with err. Cancel on the
@@ -202,6 +213,14 @@ func (call Call) Cancel(err error) {
 
 // Flush writes what is waiting on the call's connection, its HEADERS among it.
 func (call Call) Flush() { call.s.c.fc.Flush() }
+
+// Buffered returns how many bytes of the response body the call holds, not read yet.
+func (call Call) Buffered() int {
+	c := call.s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return call.s.body.Len()
+}
 
 // Result returns the response head, or why there is none, once done was called. A stream the
 // backend refused unprocessed is sent again on another connection, as RoundTrip sends it, and
