@@ -43,23 +43,37 @@ func TestBackendUnreachable(t *testing.T) {
 // TestResponseHeaderTimeout answers 504 when the backend sends no response head within the
 // response-header timeout, over either upstream protocol; also after an answered request, since
 // a stream to an h2c backend known to speak it, with its connection open, starts on the
-// connection's reader (Server.startInline). A 504 makes proxyd find out the protocol again.
+// connection's reader (Server.startInline). A 504 makes proxyd find out the protocol again. A
+// head that comes in time ends the timeout, also when the body of known length it announces
+// begins only after it (the call started on the reader waits for that body, see
+// h2upstream.Start).
 func TestResponseHeaderTimeout(t *testing.T) {
+	const limit = 200 * time.Millisecond
 	// Only /hang hangs: the protocol probe's "PRI *" is answered.
 	hang := http.NewServeMux()
 	hang.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() })
 	hang.HandleFunc("/ok", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	hang.HandleFunc("/late-body", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "2")
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select { // the scenario: a body that begins well after the timeout
+		case <-time.After(3 * limit):
+			io.WriteString(w, "ok")
+		case <-r.Context().Done():
+		}
+	})
 	for _, kind := range backendKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			cfg := testConfig(t, routetest.Table(t, addr(kind.start(t, hang))))
-			cfg.ResponseHeaderTimeout = 200 * time.Millisecond
+			cfg.ResponseHeaderTimeout = limit
 			p := startProxy(t, cfg)
 			c := newClient(t)
-			for _, path := range []string{"/hang", "/ok", "/hang"} {
+			for _, path := range []string{"/hang", "/ok", "/late-body", "/hang"} {
 				resp, body := get(t, c, p, path)
-				if path == "/ok" {
+				if path != "/hang" {
 					if resp.StatusCode != http.StatusOK || body != "ok" {
-						t.Fatalf("GET /ok: %d %q, want 200 \"ok\"", resp.StatusCode, body)
+						t.Fatalf("GET %s: %d %q, want 200 \"ok\"", path, resp.StatusCode, body)
 					}
 					continue
 				}

@@ -534,6 +534,16 @@ func (w *responseWriter) cancelRequest(cause error) {
 	call.Cancel(cause)
 }
 
+// upstreamHeadCame reports whether the call the connection's reader started for the stream has
+// its response head (see h2upstream.Call.HeadCame).
+func (w *responseWriter) upstreamHeadCame() bool {
+	st := w.st
+	st.c.mu.Lock()
+	call := st.upstream
+	st.c.mu.Unlock()
+	return call.HeadCame()
+}
+
 // SetReadDeadline bounds the reads of the request body.
 func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.setReadDeadline(t) }
 

@@ -59,9 +59,13 @@ func (t *headTimer) stop() {
 	}
 }
 
-// fire cancels the request, from the sweeper's goroutine; the error is made only now, since the
-// timer seldom fires.
+// fire cancels the request, from the sweeper's goroutine, unless the head came to a call started
+// on the connection's reader that waits for its body's first bytes (see h2upstream.Start): the
+// timer is then done. The error is made only now, since the timer seldom fires.
 func (t *headTimer) fire() {
+	if t.w.upstreamHeadCame() {
+		return
+	}
 	t.w.cancelRequest(&ResponseTimeoutError{Backend: t.backend, Limit: t.list.limit})
 }
 

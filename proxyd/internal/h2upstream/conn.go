@@ -52,9 +52,10 @@ type conn struct {
 	err        error         // set once the connection failed or closed
 	idleSince  time.Time
 
-	// arrived are the started calls whose heads the reader read in its current batch of frames,
-	// their done not called yet; flushes are the connections whose writes the done of calls
-	// handed over in the batch left pending. Both the reader's own (see handOver).
+	// arrived are the started calls whose heads, or first body bytes, the reader read in its
+	// current batch of frames, their done not called yet; flushes are the connections whose
+	// writes the done of calls handed over in the batch left pending. Both the reader's own (see
+	// handOver).
 	arrived []*stream
 	flushes []*h2conn.Conn
 }
@@ -115,14 +116,20 @@ func (c *conn) settingsSeen() {
 }
 
 // handOver calls the done of the started calls whose heads came in the batch of frames just
-// handled, each telling whether its whole response came with it, and then flushes, without
-// waiting, the connections where those done left writes (see Done). The reader's.
+// handled, each telling whether its whole response came with it, but for a response of known
+// length whose body has not begun: its done waits for the body's first bytes (see Done). It then
+// flushes, without waiting, the connections where those done left writes. The reader's.
 func (c *conn) handOver() {
 	for i, s := range c.arrived {
 		c.arrived[i] = nil
 		c.mu.Lock()
-		complete := s.recvEnd && s.err == nil && s.resp != nil
+		ok := s.err == nil && s.resp != nil
+		complete := ok && s.recvEnd
+		s.held = ok && !s.recvEnd && s.resp.ContentLength >= 0 && s.body.Len() == 0
 		c.mu.Unlock()
+		if s.held {
+			continue
+		}
 		if w := s.done(Call{s}, complete); w != nil && !slices.Contains(c.flushes, w) {
 			c.flushes = append(c.flushes, w)
 		}

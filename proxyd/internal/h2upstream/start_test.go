@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/http2"
+
 	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/h2conn"
 )
@@ -74,25 +76,48 @@ func TestStartedCallCancel(t *testing.T) {
 	Call{}.Cancel(cause) // the zero Call: nothing to cancel
 }
 
-// TestStartedCallComplete checks what done learns of a started call's response: complete, with
-// its body held (Buffered), when the whole response came in one read, and then the connection
-// done returns, with writes left pending on it, is flushed by the reader once its batch of frames
-// is handled; not complete when the head came alone.
+// TestStartedCallComplete checks when done is called and what it learns of a started call's
+// response: complete, with its body held (Buffered), when the whole response came in one read,
+// and then the connection done returns, with writes left pending on it, is flushed by the reader
+// once its batch of frames is handled; not complete when the head of a body of unknown length
+// came alone. For a body of known length done waits for the body's first bytes, or its end, or
+// the stream's failure.
 func TestStartedCallComplete(t *testing.T) {
-	sendBody := make(chan struct{})
+	settled, release := make(chan struct{}), make(chan struct{})
+	// holdHead sends a head of a body of known length alone, lets the test see that done waits,
+	// and then sends the rest of the stream with rest.
+	holdHead := func(c *h2test.RawServerConn, id uint32, length string, rest func()) {
+		c.WriteHeaders(id, false, hf(":status", "200"), hf("content-length", length))
+		// Two PINGs, one after the other's acknowledgement: the client has handled the head's
+		// batch of frames before it reads the second.
+		if c.Ping() != nil || c.Ping() != nil {
+			return
+		}
+		settled <- struct{}{}
+		<-release
+		rest()
+	}
 	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		for {
 			h, err := c.Request()
 			if err != nil {
 				return
 			}
-			if h.PseudoValue("path") != "/head-first" {
-				c.RespondAtOnce(h.StreamID, "whole")
-				continue
+			id := h.StreamID
+			switch h.PseudoValue("path") {
+			case "/head-first":
+				c.WriteHeaders(id, false, hf(":status", "202"))
+				<-release
+				c.Framer().WriteData(id, true, []byte("later"))
+			case "/known-length":
+				holdHead(c, id, "5", func() { c.Framer().WriteData(id, true, []byte("later")) })
+			case "/empty-with-trailer":
+				holdHead(c, id, "0", func() { c.WriteHeaders(id, true, hf("x-end", "1")) })
+			case "/reset":
+				holdHead(c, id, "5", func() { c.Framer().WriteRSTStream(id, http2.ErrCodeInternal) })
+			default:
+				c.RespondAtOnce(id, "whole")
 			}
-			c.WriteHeaders(h.StreamID, false, hf(":status", "202"))
-			<-sendBody
-			c.Framer().WriteData(h.StreamID, true, []byte("later"))
 		}
 	})
 	tr := newTransport(t, be.Addr())
@@ -125,6 +150,21 @@ func TestStartedCallComplete(t *testing.T) {
 		call.Flush()
 		return call
 	}
+	// startHeld starts a call to path, whose head the backend holds back the rest of the stream
+	// after, checks that done waits meanwhile, lets the backend go on and returns what done got.
+	startHeld := func(path string) handed {
+		call := start(path)
+		waitFor(t, settled, "the backend to send the head of "+path)
+		if len(done) > 0 {
+			t.Errorf("%s: done was called with only the head of a body of known length", path)
+		}
+		release <- struct{}{}
+		got := waitFor(t, done, "done of "+path)
+		if got.call != call {
+			t.Errorf("%s: done got another call than Start returned", path)
+		}
+		return got
+	}
 
 	call := start("/whole")
 	if got := waitFor(t, done, "the whole response's done"); got.call != call || !got.complete || got.buffered != len("whole") {
@@ -141,8 +181,32 @@ func TestStartedCallComplete(t *testing.T) {
 	if got := waitFor(t, done, "the head-first response's done"); got.complete {
 		t.Error("done found the response complete while only its head had come")
 	}
-	close(sendBody)
+	release <- struct{}{}
 	checkResult(t, call, http.StatusAccepted, "later")
+
+	if got := startHeld("/known-length"); !got.complete || got.buffered != len("later") {
+		t.Errorf("/known-length: done got complete %v with %d bytes held, want true with %d", got.complete, got.buffered, len("later"))
+	}
+	got := startHeld("/empty-with-trailer")
+	if !got.complete {
+		t.Error("/empty-with-trailer: done found the response not complete once its trailer came")
+	}
+	resp, err := got.call.Result()
+	if err != nil {
+		t.Fatalf("/empty-with-trailer: %v", err)
+	}
+	if body := mustReadAll(t, resp.Body); len(body) != 0 || resp.Trailer.Get("X-End") != "1" {
+		t.Errorf("/empty-with-trailer: body %q, trailer %v; want none and X-End: 1", body, resp.Trailer)
+	}
+	resp.Body.Close()
+	if got := startHeld("/reset"); got.complete {
+		t.Error("/reset: done found a reset stream complete")
+	} else if resp, err := got.call.Result(); err == nil {
+		if _, err := readAll(t, resp.Body); err == nil {
+			t.Error("/reset: the body of a stream the backend reset read to its end")
+		}
+		resp.Body.Close()
+	}
 }
 
 // checkResult checks that the call's response has the status and the body given.

@@ -43,6 +43,9 @@ type stream struct {
 	stopCtx    func() bool // stops the request context's watch
 	// done, when set, is called once the head came or the stream failed (see Start).
 	done Done
+	// held is set while a started call's response, of known length, waits for its first body
+	// bytes before its done is called (see conn.handOver).
+	held bool
 }
 
 // roundTrip opens a stream for req on the connection (getConn reserved room for it), sends its
@@ -255,8 +258,21 @@ func (s *stream) end(err error) {
 		s.err = err
 	}
 	s.publishHead()
+	if s.held {
+		s.held = false
+		s.done(Call{s}, false)
+	}
 	s.cond.Broadcast()
 	s.c.remove(s)
+}
+
+// bodyCame hands a held call (see conn.handOver) over with the batch's end, now that its body has
+// begun, or ended. Under mu; the reader's.
+func (s *stream) bodyCame() {
+	if s.held {
+		s.held = false
+		s.c.arrived = append(s.c.arrived, s)
+	}
 }
 
 // publishHead lets RoundTrip return, once, and calls a started call's done. Under mu.
@@ -389,6 +405,7 @@ func (c *conn) handleTrailer(s *stream, f *http2.MetaHeadersFrame) error {
 	var err error
 	if !s.removed {
 		s.resp.Trailer = h
+		s.bodyCame()
 		err = s.markRecvEnd()
 	}
 	c.mu.Unlock()
@@ -440,6 +457,7 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 	}
 	inc, connInc := h2conn.TakeData(&s.body, &s.recv, &c.recv, n, data)
 	s.cond.Signal()
+	s.bodyCame()
 	if f.StreamEnded() {
 		err = s.markRecvEnd()
 	}

@@ -181,9 +181,10 @@ func (t *Transport) Reserve() (r Reservation, ok bool) {
 type Call struct{ s *stream }
 
 // Start sends req, which must have no body, as RoundTrip does, on the reserved connection, and
-// returns at once: done is called with the call, once, when the response head came or the stream
-// failed (from another goroutine, or from Start itself when the connection has just failed); the
-// call's Result then returns the response. The request's HEADERS wait on the connection until the
+// returns at once: done is called with the call, once, when the response head came (for a body of
+// known length, with its first bytes: a relay that sends the head with them, as proxyd's does,
+// loses no time) or the stream failed (from another goroutine, or from Start itself when the
+// connection has just failed); the call's Result then returns the response. The request's HEADERS wait on the connection until the
 // caller's Call.Flush, or any other write to it, so that the HEADERS of requests started together
 // leave in one write. Unlike RoundTrip, a started call does not watch req's context, whose watch
 // costs allocations and a lock per stream: its caller ends it early with Cancel. A retry that
@@ -213,6 +214,18 @@ func (call Call) Cancel(err error) {
 
 // Flush writes what is waiting on the call's connection, its HEADERS among it.
 func (call Call) Flush() { call.s.c.fc.Flush() }
+
+// HeadCame reports whether the call's response head has come, although done may not have been
+// called yet (see Start); false for the zero Call.
+func (call Call) HeadCame() bool {
+	if call.s == nil {
+		return false
+	}
+	c := call.s.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return call.s.resp != nil
+}
 
 // Buffered returns how many bytes of the response body the call holds, not read yet.
 func (call Call) Buffered() int {

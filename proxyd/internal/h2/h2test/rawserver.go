@@ -101,6 +101,38 @@ func (c *RawServerConn) Next() (http2.Frame, error) {
 	}
 }
 
+// Ping sends a PING and reads frames, answering the housekeeping ones and dropping any other,
+// until the client acknowledges it: the client has then read every frame written before it.
+func (c *RawServerConn) Ping() error {
+	data := [8]byte{'p', 'i', 'n', 'g'}
+	if err := c.fr.WritePing(false, data); err != nil {
+		return err
+	}
+	for {
+		f, err := c.fr.ReadFrame()
+		if err != nil {
+			return err
+		}
+		switch f := f.(type) {
+		case *http2.PingFrame:
+			if f.IsAck() && f.Data == data {
+				return nil
+			}
+			if !f.IsAck() {
+				if err := c.fr.WritePing(true, f.Data); err != nil {
+					return err
+				}
+			}
+		case *http2.SettingsFrame:
+			if !f.IsAck() {
+				if err := c.fr.WriteSettingsAck(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
 // Request returns the next HEADERS frame (the head of a request, or its trailers), skipping any
 // other frame.
 func (c *RawServerConn) Request() (*http2.MetaHeadersFrame, error) {
