@@ -125,9 +125,10 @@ func (c *conn) handOver() {
 		c.mu.Lock()
 		ok := s.err == nil && s.resp != nil
 		complete := ok && s.recvEnd
-		s.held = ok && !s.recvEnd && s.resp.ContentLength >= 0 && s.body.Len() == 0
+		held := ok && !s.recvEnd && s.resp.ContentLength >= 0 && s.body.Len() == 0
+		s.held = held
 		c.mu.Unlock()
-		if s.held {
+		if held {
 			continue
 		}
 		if w := s.done(Call{s}, complete); w != nil && !slices.Contains(c.flushes, w) {
