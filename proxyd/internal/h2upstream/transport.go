@@ -6,7 +6,9 @@
 // the connection's write lock, one reading goroutine per connection hands each stream its response
 // head, body and trailers, and writes of concurrent streams share one write (see h2conn.Conn).
 // A request with a body has one more goroutine, which copies the body as DATA frames within the
-// backend's flow-control windows.
+// backend's flow-control windows. A request started without waiting (Reservation.Start) learns of
+// its response from the reader, which hands it over once the batch of frames it read is handled,
+// telling whether the whole response came (see Done).
 package h2upstream
 
 import (
