@@ -491,13 +491,11 @@ func (c *clientConn) handleData(f *http2.DataFrame) error {
 	return err
 }
 
-// streamEnded forgets stream st once it ended both ways or was reset, and gives the connection's
-// window back the credit it did not use; a connection left without streams counts as idle from
-// now on (its close after GOAWAY waits for the handlers, see handlerDone). Under mu.
+// streamEnded forgets stream st once it ended both ways or was reset; a connection left without
+// streams counts as idle from now on (its close after GOAWAY waits for the handlers, see
+// handlerDone). Under mu.
 func (c *clientConn) streamEnded(st *clientStream) {
 	delete(c.streams, st.id)
-	c.sendWindow += st.credit
-	st.credit = 0
 	c.sendCond.Broadcast()
 	if len(c.streams) == 0 {
 		c.idleSince = time.Now()

@@ -58,10 +58,6 @@ type clientStream struct {
 	writeTimer *time.Timer       // the write deadline's, once a write waited for the window
 	// writeBy is the write deadline; the zero time when there is none.
 	writeBy time.Time
-	// credit is what was taken of the stream's and the connection's send windows ahead of the
-	// response's writes (see Server.relayOnReader); what is left once the stream is removed goes
-	// back to the connection's window.
-	credit int64
 }
 
 // errHandlerDone ends a stream's context once its handler returned.
@@ -430,42 +426,68 @@ type streamStart struct {
 	st       *clientStream
 	tooLarge bool // the request's header list is over the limit: it is answered 431
 	resumed  bool // the stream was started on the connection's reader (see Server.startInline)
+	// finishing is the end of a response whose handler ran on a backend connection's reader,
+	// which could not send it without waiting (see runHandler).
+	finishing bool
 }
 
 // runHandler runs the stream's handler and ends its response: what the handler left pending goes
 // with END_STREAM; a handler that panics resets the stream (http.ErrAbortHandler without a log
 // line); a client still sending the request body is asked to stop (RST_STREAM NO_ERROR, RFC 9113
-// §8.1).
+// §8.1). A handler on a backend connection's reader (Server.relayOnReader) whose response's end
+// would wait for the client's flow-control credit leaves that end to a handler goroutine.
 func (c *clientConn) runHandler(h streamStart) {
 	st := h.st
 	if !h.resumed {
 		c.s.starting.Add(-1)
 	}
-	defer c.handlers.Done()
-	defer c.handlerDone(st.w.onReader)
-	defer c.s.cfg.Metrics.StreamClosed()
-	defer st.cancel(errHandlerDone)
+	if h.finishing {
+		st.w.onReader = false // this goroutine's now, and it may wait
+	} else if !c.runStream(h) {
+		return
+	}
+	if err := st.w.finish(); err == errWouldWait {
+		c.s.handlers.Run(streamStart{c: c, st: st, resumed: true, finishing: true})
+		return
+	}
+	c.mu.Lock()
+	stillSending := !st.removed && !st.recvEnd
+	c.mu.Unlock()
+	if stillSending {
+		st.abort(http2.ErrCodeNo, errHandlerDone, st.w.onReader)
+	}
+	c.handlerEnded(st)
+}
+
+// runStream runs the stream's handler. It reports false when the handler panicked: the stream is
+// then reset, and the handler's end done.
+func (c *clientConn) runStream(h streamStart) (ok bool) {
+	st := h.st
 	defer func() {
 		if e := recover(); e != nil {
 			if e != http.ErrAbortHandler {
 				c.s.log.Error("stream handler panicked", "err", e, "stack", string(debug.Stack()))
 			}
 			st.abort(http2.ErrCodeInternal, errHandlerDone, st.w.onReader)
-			return
-		}
-		st.w.finish()
-		c.mu.Lock()
-		stillSending := !st.removed && !st.recvEnd
-		c.mu.Unlock()
-		if stillSending {
-			st.abort(http2.ErrCodeNo, errHandlerDone, st.w.onReader)
+			c.handlerEnded(st)
+			ok = false
 		}
 	}()
 	if h.resumed {
 		c.s.resumeStream(&st.proxied)
-		return
+	} else {
+		c.s.serveStream(&st.proxied, h.tooLarge)
 	}
-	c.s.serveStream(&st.proxied, h.tooLarge)
+	return true
+}
+
+// handlerEnded ends the stream's handler once its response ended: its context ends, and it no
+// longer counts among the connection's handlers.
+func (c *clientConn) handlerEnded(st *clientStream) {
+	st.cancel(errHandlerDone)
+	c.s.cfg.Metrics.StreamClosed()
+	c.handlerDone(st.w.onReader)
+	c.handlers.Done()
 }
 
 // responseWriter is the http.ResponseWriter of a stream. The head is sent with the first body
@@ -475,8 +497,8 @@ func (c *clientConn) runHandler(h streamStart) {
 type responseWriter struct {
 	st *clientStream
 	// onReader is set when the handler runs on a backend connection's reader, which must not
-	// wait (see Server.relayOnReader): the writes take the window credit the stream holds, and
-	// are left pending for the reader to flush.
+	// wait (see Server.relayOnReader): a write whose DATA the client's windows have no room for
+	// fails with errWouldWait, and the writes are left pending for the reader to flush.
 	onReader    bool
 	header      http.Header
 	trailer     http.Header // sent after the body, when it has fields
@@ -552,10 +574,10 @@ func (w *responseWriter) SetReadDeadline(t time.Time) error { return w.st.setRea
 func (w *responseWriter) SetWriteDeadline(t time.Time) error { return w.st.setWriteDeadline(t) }
 
 // finish ends the response: the head if not sent, what is pending, and the trailer, with
-// END_STREAM.
-func (w *responseWriter) finish() {
+// END_STREAM. Its error is send's.
+func (w *responseWriter) finish() error {
 	w.WriteHeader(http.StatusOK)
-	w.send(nil, true)
+	return w.send(nil, true)
 }
 
 // ended returns the stream's error once it has ended early, else nil.
@@ -592,6 +614,12 @@ func (w *responseWriter) send(p []byte, end bool) error {
 		c.unlockWrites(w.onReader)
 		return err
 	}
+	if w.onReader && !st.windowsHold(int64(left)) {
+		// Nothing is written: the writer must not wait for the client's credit.
+		c.mu.Unlock()
+		c.unlockWrites(true)
+		return errWouldWait
+	}
 	maxFrame := c.maxFrame
 	c.mu.Unlock()
 	ended := false // END_STREAM is written
@@ -609,11 +637,6 @@ func (w *responseWriter) send(p []byte, end bool) error {
 			if err != nil {
 				c.unlockWrites(w.onReader)
 				return err
-			}
-			if k == 0 && w.onReader { // cannot be: the stream holds credit for the whole body
-				c.unlockWrites(true)
-				st.abort(http2.ErrCodeInternal, errNoCredit, true)
-				return errNoCredit
 			}
 			if k == 0 { // no window: flush what is written, wait, and go on
 				c.fc.Unlock()
@@ -655,8 +678,7 @@ func (w *responseWriter) send(p []byte, end bool) error {
 func responseField(name string, _ []string) bool { return !h2conn.IsConnectionField(name) }
 
 // reserve takes up to n bytes of the stream's and the connection's send windows, and of the
-// client's frame size, from the credit the stream holds first; 0 when a window is empty. The
-// error is the stream's, once it ended.
+// client's frame size; 0 when a window is empty. The error is the stream's, once it ended.
 func (st *clientStream) reserve(n int) (int, error) {
 	c := st.c
 	c.mu.Lock()
@@ -664,29 +686,20 @@ func (st *clientStream) reserve(n int) (int, error) {
 	if st.removed {
 		return 0, st.writeErr()
 	}
-	if st.credit > 0 {
-		k := int(min(int64(n), st.credit, int64(c.maxFrame)))
-		st.credit -= int64(k)
-		return k, nil
-	}
 	return h2conn.Reserve(n, &st.sendWindow, &c.sendWindow, c.maxFrame), nil
 }
 
-// takeCredit takes n bytes of the stream's and the connection's send windows ahead of the
-// response's writes, when both have them and the stream is open. Under mu.
-func (st *clientStream) takeCredit(n int64) bool {
-	c := st.c
-	if st.removed || st.sendWindow < n || c.sendWindow < n {
-		return false
-	}
-	st.sendWindow -= n
-	c.sendWindow -= n
-	st.credit += n
-	return true
+// windowsHold reports whether the stream's and the connection's send windows both have room for
+// n bytes. Under mu, with the write side held: only a writer holding it takes from the windows (a
+// SETTINGS frame that shrinks them is applied under it too), so what it finds stays there for its
+// own writes.
+func (st *clientStream) windowsHold(n int64) bool {
+	return st.sendWindow >= n && st.c.sendWindow >= n
 }
 
-// errNoCredit is a write on a backend connection's reader that found its credit used up.
-var errNoCredit = errors.New("h2: response longer than the send window credit taken for it")
+// errWouldWait is a write on a backend connection's reader that would have waited for the
+// client's flow-control credit, and wrote nothing.
+var errWouldWait = errors.New("h2: the write would wait for the client's flow-control credit")
 
 // awaitWindow waits until both send windows have room, or the stream ends.
 func (st *clientStream) awaitWindow() error {

@@ -159,22 +159,19 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 }
 
 // relayOnReader runs the handler of a stream whose whole response came at once on the backend
-// connection's reader, which calls it (see h2upstream.Done), when that waits for nothing: the
-// client's connection is not backed up, and its send windows have room for the whole body, which
-// the stream takes as credit ahead of its writes. The writes are then left pending on the client's
-// connection for the reader to flush without waiting (h2conn.Conn.FlushNoWait). So the response
-// needs no hand-over between goroutines, and a client slow to read or to give credit holds up no
-// other stream of the backend connection: its streams go to handlers of their own. It reports
+// connection's reader, which calls it (see h2upstream.Done), when that cannot make the reader
+// wait: the client's connection is not backed up, and the response has a known length and a body
+// of at most a frame, which the relay keeps pending (see responseWriter.Write), so that it is
+// sent at the response's end alone. That end is written, and left pending on the client's
+// connection for the reader to flush without waiting (h2conn.Conn.FlushNoWait), when the client's
+// flow-control windows have room for the body; else a handler goroutine sends it (see
+// clientConn.runHandler). So most responses need no hand-over between goroutines, and a client
+// slow to read or to give credit holds up no other stream of the backend connection. It reports
 // whether it ran the handler.
 func (s *Server) relayOnReader(c *clientConn, cs *clientStream) bool {
-	if c.fc.Backlogged() {
-		return false
-	}
-	n := int64(cs.proxied.call.Buffered())
-	c.mu.Lock()
-	ok := cs.takeCredit(n)
-	c.mu.Unlock()
-	if !ok {
+	call := cs.proxied.call
+	resp, err := call.Result() // at once: the response came
+	if err != nil || resp.ContentLength < 0 || call.Buffered() > h2conn.FrameSize || c.fc.Backlogged() {
 		return false
 	}
 	cs.w.onReader = true
