@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/loopback"
 )
 
 // TestFlushNoWaitDoesNotWait writes far more than the socket buffers hold to a peer that reads
 // nothing yet, each write flushed with FlushNoWait: no call waits, and once the peer reads,
 // every byte arrives, in the order written.
 func TestFlushNoWaitDoesNotWait(t *testing.T) {
-	nc, peer := h2test.TCPPair(t)
+	nc, peer := loopback.Pair(t)
 	c := New(nc, 0, 0, nil)
 
 	var want bytes.Buffer

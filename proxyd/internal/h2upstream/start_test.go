@@ -11,6 +11,7 @@ import (
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/h2conn"
+	"proxyd.dev/proxyd/internal/loopback"
 )
 
 // TestReserveAndStart checks the started calls: Reserve finds no room before a connection is open
@@ -122,7 +123,7 @@ func TestStartedCallComplete(t *testing.T) {
 	})
 	tr := newTransport(t, be.Addr())
 	get(t, tr, be.URL()+"/first")
-	client, peer := h2test.TCPPair(t)
+	client, peer := loopback.Pair(t)
 	out := h2conn.New(client, 0, 0, nil)
 
 	type handed struct {
