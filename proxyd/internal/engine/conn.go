@@ -250,7 +250,7 @@ func (c *clientConn) opensWithH2Preface() bool {
 func (c *clientConn) serveH2() headResult {
 	buffered := bytes.Clone(c.rd.Buffered())
 	c.release()
-	if !c.srv.h2.ServeConn(c.conn, buffered) {
+	if !c.srv.h2.ServeConn(c.conn, c.raw, buffered) {
 		c.srv.log.Info("HTTP/2 connection refused: shutting down", "client", c.conn.RemoteAddr())
 	}
 	c.conn.Close()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -73,8 +74,9 @@ type clientConn struct {
 	started []h2upstream.Call
 }
 
-// newClientConn returns the connection conn, whose first bytes are in buffered.
-func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
+// newClientConn returns the connection conn, whose RawConn is raw (or nil) and whose first bytes are
+// in buffered.
+func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byte) *clientConn {
 	pc := &prefacedConn{Conn: conn, buffered: buffered}
 	c := &clientConn{
 		s:          s,
@@ -90,7 +92,7 @@ func newClientConn(s *Server, conn net.Conn, buffered []byte) *clientConn {
 	}
 	c.sendCond.L = &c.mu
 	// A connection whose write failed is closed, which ends its reader and so every stream.
-	c.fc = h2conn.New(pc, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { pc.Close() })
+	c.fc = h2conn.New(pc, raw, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { pc.Close() })
 	c.fc.Busy = func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()

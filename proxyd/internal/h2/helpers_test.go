@@ -187,7 +187,11 @@ func (c *connServer) run() {
 		c.conn.(*net.TCPConn).SetWriteBuffer(n)
 	}
 	c.p.mu.Unlock()
-	c.p.srv.ServeConn(c.conn, nil)
+	raw, err := c.conn.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		panic(err) // a *net.TCPConn always has one
+	}
+	c.p.srv.ServeConn(c.conn, raw, nil)
 	c.conn.Close()
 }
 

@@ -1,10 +1,6 @@
 package h2
 
-import (
-	"errors"
-	"net"
-	"syscall"
-)
+import "net"
 
 // prefacedConn is a client connection whose first bytes were read by the engine before it knew the
 // connection speaks HTTP/2: its reads return those bytes first, then read the connection. Only the
@@ -23,13 +19,4 @@ func (c *prefacedConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return c.Conn.Read(p)
-}
-
-// SyscallConn returns the connection's own, for the writes that must not wait (see
-// h2conn.Conn.FlushNoWait); it fails when the connection has none.
-func (c *prefacedConn) SyscallConn() (syscall.RawConn, error) {
-	if sc, ok := c.Conn.(syscall.Conn); ok {
-		return sc.SyscallConn()
-	}
-	return nil, errors.ErrUnsupported
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"proxyd.dev/proxyd/internal/backendset"
@@ -112,10 +113,11 @@ func New(cfg Config) *Server {
 
 // ServeConn serves conn, whose first bytes, already read from it, are in buffered (the client
 // preface and whatever followed it), as HTTP/2 until the client closes it, its idle timeout passes
-// or a shutdown ends it. It returns false at once, without closing conn, when the server is
-// shutting down.
-func (s *Server) ServeConn(conn net.Conn, buffered []byte) bool {
-	c := newClientConn(s, conn, buffered)
+// or a shutdown ends it. raw is conn's RawConn, through which the responses relayed on a backend
+// connection's reader are written without waiting; nil leaves those writes to a goroutine of
+// their own. It returns false at once, without closing conn, when the server is shutting down.
+func (s *Server) ServeConn(conn net.Conn, raw syscall.RawConn, buffered []byte) bool {
+	c := newClientConn(s, conn, raw, buffered)
 	if !s.active.addConn(c) {
 		return false
 	}

@@ -58,7 +58,7 @@ type Conn struct {
 	Busy func() bool
 
 	nc      net.Conn
-	rc      syscall.RawConn // nc's, for FlushNoWait; nil when nc has none
+	rc      syscall.RawConn // nc's, for FlushNoWait; nil when not given
 	timeout time.Duration
 	onError func(error) // called once, by the writer whose write to the socket failed
 
@@ -81,21 +81,20 @@ type Conn struct {
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
-// bytes (RFC 9113 §6.5.2) and frames of at most FrameSize. A write that makes no progress for
-// writeTimeout fails (0: no bound); the first failed write calls onError, once, from the writer's
-// goroutine.
-func New(nc net.Conn, maxHeaderList uint32, writeTimeout time.Duration, onError func(error)) *Conn {
+// bytes (RFC 9113 §6.5.2) and frames of at most FrameSize. rc is nc's RawConn, which FlushNoWait
+// writes through; with nil, FlushNoWait leaves all its writing to a goroutine of its own. A write
+// that makes no progress for writeTimeout fails (0: no bound); the first failed write calls
+// onError, once, from the writer's goroutine.
+func New(nc net.Conn, rc syscall.RawConn, maxHeaderList uint32, writeTimeout time.Duration, onError func(error)) *Conn {
 	c := &Conn{
 		nc:        nc,
+		rc:        rc,
 		timeout:   writeTimeout,
 		onError:   onError,
 		lower:     make(nameCache),
 		canonical: make(nameCache),
 	}
 	c.written.L = &c.mu
-	if sc, ok := nc.(syscall.Conn); ok {
-		c.rc, _ = sc.SyscallConn()
-	}
 	c.br = bufio.NewReaderSize(nc, FrameSize)
 	c.Framer = http2.NewFramer((*frameSink)(c), c.br)
 	c.Framer.SetMaxReadFrameSize(FrameSize)

@@ -15,7 +15,11 @@ import (
 // every byte arrives, in the order written.
 func TestFlushNoWaitDoesNotWait(t *testing.T) {
 	nc, peer := loopback.Pair(t)
-	c := New(nc, 0, 0, nil)
+	rc, err := nc.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := New(nc, rc, 0, 0, nil)
 
 	var want bytes.Buffer
 	wrote := make(chan struct{})

@@ -124,7 +124,11 @@ func TestStartedCallComplete(t *testing.T) {
 	tr := newTransport(t, be.Addr())
 	get(t, tr, be.URL()+"/first")
 	client, peer := loopback.Pair(t)
-	out := h2conn.New(client, 0, 0, nil)
+	rc, err := client.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := h2conn.New(client, rc, 0, 0, nil)
 
 	type handed struct {
 		call     Call
