@@ -67,7 +67,7 @@ func (c *conn) open(req *http.Request, done Done) *stream {
 	c.reserved--
 	if c.err != nil || c.goAway { // the stream is never opened
 		s.err, s.removed = errUnprocessed, true
-		s.publishHead()
+		s.publishHead(false)
 		c.mu.Unlock()
 		c.fc.Unlock()
 		if body {
@@ -257,7 +257,7 @@ func (s *stream) end(err error) {
 	if s.err == nil {
 		s.err = err
 	}
-	s.publishHead()
+	s.publishHead(false)
 	if s.held {
 		s.held = false
 		s.done(Call{s}, false)
@@ -275,28 +275,22 @@ func (s *stream) bodyCame() {
 	}
 }
 
-// publishHead lets RoundTrip return, once, and calls a started call's done. Under mu.
-func (s *stream) publishHead() {
-	if !s.headDone {
-		s.headDone = true
-		s.cond.Broadcast()
-		if s.done != nil {
-			s.done(Call{s}, false)
-		}
-	}
-}
-
-// headCame publishes the head the reader has just read: at once for RoundTrip, but a started
-// call's done waits for the end of the reader's batch of frames (see conn.handOver), which may
-// bring the rest of the response. Under mu; the reader's.
-func (s *stream) headCame() {
-	if s.done == nil || s.headDone {
-		s.publishHead()
+// publishHead lets RoundTrip return, once, and calls a started call's done: at once, or, for the
+// head the reader has just read (byReader), once the reader's batch of frames, which may bring the
+// rest of the response, has been handled (see conn.handOver). Under mu.
+func (s *stream) publishHead(byReader bool) {
+	if s.headDone {
 		return
 	}
 	s.headDone = true
 	s.cond.Broadcast()
-	s.c.arrived = append(s.c.arrived, s)
+	switch {
+	case s.done == nil:
+	case byReader:
+		s.c.arrived = append(s.c.arrived, s)
+	default:
+		s.done(Call{s}, false)
+	}
 }
 
 // markRecvEnd records the end of the backend's side, checking the body's length against its
@@ -385,7 +379,7 @@ func (c *conn) handleHeaders(f *http2.MetaHeadersFrame) error {
 			resp.Body = http.NoBody
 		}
 	}
-	s.headCame()
+	s.publishHead(true)
 	c.mu.Unlock()
 	if err != nil {
 		c.reset(s, http2.ErrCodeProtocol, err)

@@ -186,9 +186,9 @@ type Call struct{ s *stream }
 // returns at once: done is called with the call, once, when the response head came (for a body of
 // known length, with its first bytes: a relay that sends the head with them, as proxyd's does,
 // loses no time) or the stream failed (from another goroutine, or from Start itself when the
-// connection has just failed); the call's Result then returns the response. The request's HEADERS wait on the connection until the
-// caller's Call.Flush, or any other write to it, so that the HEADERS of requests started together
-// leave in one write. Unlike RoundTrip, a started call does not watch req's context, whose watch
+// connection has just failed); the call's Result then returns the response. The request's HEADERS
+// wait on the connection until the caller's Call.Flush, or any other write to it, so that the
+// HEADERS of requests started together leave in one write. Unlike RoundTrip, a started call does not watch req's context, whose watch
 // costs allocations and a lock per stream: its caller ends it early with Cancel. A retry that
 // Result makes (see there) watches the context as RoundTrip does.
 func (r Reservation) Start(req *http.Request, done Done) Call {
