@@ -53,7 +53,7 @@ func (s *Server) failed(st *stream, b *backend, err error) {
 		st.status = cause.Code()
 		st.stats.backend.Failed(cause)
 		s.logFailure(st, "backend cancelled the stream before the response head", err)
-		st.w.st.abort(http2.ErrCodeCancel, err, st.w.onReader)
+		st.w.st.abort(http2.ErrCodeCancel, err)
 		return
 	}
 	if st.body != nil && st.body.stalledOut() {

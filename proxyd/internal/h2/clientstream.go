@@ -407,16 +407,16 @@ func rearm(timer *time.Timer, t time.Time, f func()) *time.Timer {
 	return timer
 }
 
-// abort resets the stream with code because of err, unless it already ended; onReader as
-// clientConn.lockWrites says.
-func (st *clientStream) abort(code http2.ErrCode, err error, onReader bool) {
+// abort resets the stream with code because of err, unless it already ended; from a handler on a
+// backend connection's reader, without waiting (see clientConn.lockWrites).
+func (st *clientStream) abort(code http2.ErrCode, err error) {
 	c := st.c
 	c.mu.Lock()
 	open := !st.removed
 	st.end(err)
 	c.mu.Unlock()
 	if open {
-		c.writeReset(st.id, code, onReader)
+		c.writeReset(st.id, code, st.w.onReader)
 	}
 }
 
@@ -454,7 +454,7 @@ func (c *clientConn) runHandler(h streamStart) {
 	stillSending := !st.removed && !st.recvEnd
 	c.mu.Unlock()
 	if stillSending {
-		st.abort(http2.ErrCodeNo, errHandlerDone, st.w.onReader)
+		st.abort(http2.ErrCodeNo, errHandlerDone)
 	}
 	c.handlerEnded(st)
 }
@@ -468,7 +468,7 @@ func (c *clientConn) runStream(h streamStart) (ok bool) {
 			if e != http.ErrAbortHandler {
 				c.s.log.Error("stream handler panicked", "err", e, "stack", string(debug.Stack()))
 			}
-			st.abort(http2.ErrCodeInternal, errHandlerDone, st.w.onReader)
+			st.abort(http2.ErrCodeInternal, errHandlerDone)
 			c.handlerEnded(st)
 			ok = false
 		}
@@ -498,7 +498,9 @@ type responseWriter struct {
 	st *clientStream
 	// onReader is set when the handler runs on a backend connection's reader, which must not
 	// wait (see Server.relayOnReader): a write whose DATA the client's windows have no room for
-	// fails with errWouldWait, and the writes are left pending for the reader to flush.
+	// fails with errWouldWait, and the writes are left pending for the reader to flush. Set before
+	// the handler runs, cleared by the handler goroutine that finishes the response for it; abort
+	// reads it from a write deadline's timer too, which only a handler off the reader arms.
 	onReader    bool
 	header      http.Header
 	trailer     http.Header // sent after the body, when it has fields
@@ -548,22 +550,16 @@ func (w *responseWriter) flush(p []byte) error {
 // cancelRequest ends the request's context with cause, the stream staying open: its upstream
 // request is abandoned and the handler answers the stream itself.
 func (w *responseWriter) cancelRequest(cause error) {
-	st := w.st
-	st.cancel(cause)
-	st.c.mu.Lock()
-	call := st.upstream
-	st.c.mu.Unlock()
-	call.Cancel(cause)
+	w.st.cancel(cause)
+	w.st.upstreamCall().Cancel(cause)
 }
 
-// upstreamHeadCame reports whether the call the connection's reader started for the stream has
-// its response head (see h2upstream.Call.HeadCame).
-func (w *responseWriter) upstreamHeadCame() bool {
-	st := w.st
+// upstreamCall returns the call the connection's reader started for the stream (see
+// Server.startInline), or the zero Call.
+func (st *clientStream) upstreamCall() h2upstream.Call {
 	st.c.mu.Lock()
-	call := st.upstream
-	st.c.mu.Unlock()
-	return call.HeadCame()
+	defer st.c.mu.Unlock()
+	return st.upstream
 }
 
 // SetReadDeadline bounds the reads of the request body.
@@ -707,7 +703,7 @@ func (st *clientStream) awaitWindow() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if st.windowsEmpty() && !st.writeBy.IsZero() {
-		st.writeTimer = rearm(st.writeTimer, st.writeBy, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded, false) })
+		st.writeTimer = rearm(st.writeTimer, st.writeBy, func() { st.abort(http2.ErrCodeInternal, os.ErrDeadlineExceeded) })
 	}
 	for st.windowsEmpty() {
 		c.sendCond.Wait()

@@ -63,7 +63,7 @@ func (t *headTimer) stop() {
 // on the connection's reader that waits for its body's first bytes (see h2upstream.Start): the
 // timer is then done. The error is made only now, since the timer seldom fires.
 func (t *headTimer) fire() {
-	if t.w.upstreamHeadCame() {
+	if t.w.st.upstreamCall().HeadCame() {
 		return
 	}
 	t.w.cancelRequest(&ResponseTimeoutError{Backend: t.backend, Limit: t.list.limit})
