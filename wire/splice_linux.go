@@ -10,7 +10,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// maxSpliceSize is the most one splice(2) call asks to move (1 MiB, the default maximum pipe size).
+// maxSpliceSize is the most one splice(2) call asks to move, and the most the pipe is grown to hold
+// (1 MiB, the default of /proc/sys/fs/pipe-max-size).
 const maxSpliceSize = 1 << 20
 
 // spliceFlags: the pipe ends never block (the sockets are non-blocking already), and the kernel may
@@ -39,7 +40,7 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress) (written 
 		return 0, false, nil
 	}
 	p := pipeSplicer{progress: progress}
-	if err := unix.Pipe2(p.pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+	if err := p.open(n); err != nil {
 		return 0, false, nil
 	}
 	defer p.close()
@@ -87,6 +88,19 @@ type pipeSplicer struct {
 	errno  error  // the error of the last splice(2) call
 
 	progress *Progress // counts what drain and pump move
+}
+
+// open makes the pipe for moving n bytes and grows it from the kernel's default (64 KiB) to hold
+// min(n, maxSpliceSize): each splice(2) then moves up to that much, so a large body takes a
+// sixteenth of the calls. Where the kernel refuses to grow it (an unprivileged user whose pipes
+// hold more than /proc/sys/fs/pipe-user-pages-soft pages, or a lower pipe-max-size), the pipe keeps
+// its size, and only the number of calls grows.
+func (p *pipeSplicer) open(n int64) error {
+	if err := unix.Pipe2(p.pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
+		return err
+	}
+	unix.FcntlInt(uintptr(p.pipe[0]), unix.F_SETPIPE_SZ, int(min(n, maxSpliceSize)))
+	return nil
 }
 
 // drain moves up to p.max bytes from the socket fd into the empty pipe; it returns false to wait
