@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Compares two builds of proxyd under one load of bench.sh: (a) keep-alive small GETs, (b) a new
-# connection per request, both with wrk to an nginx backend, or (e) h2load, 16 connections x 16
-# streams, small GET, to integration/cmd/h2cbackend. The two are interleaved round by round so that
-# the machine's drift touches both alike, B first in every other round (of two runs back to back,
-# the first was often 5-15% faster on this machine). Prints, per round, each build's rate and proxy
+# connection per request, both with wrk to an nginx backend, (c) 256 MiB downloads with curl, one
+# after another, from that nginx, or (e) h2load, 16 connections x 16 streams, small GET, to
+# integration/cmd/h2cbackend. The two are interleaved round by round so that the machine's drift
+# touches both alike, B first in every other round (of two runs back to back, the first was often
+# 5-15% faster on this machine). Prints, per round, each build's rate (downloads for c) and proxy
 # CPU per request (from /proc/PID/stat), their ratios B/A, and the medians of the ratios. Loopback
-# only; every run is bounded by the load's duration.
+# only; every run is bounded by the load's duration (in c, the download under way when it ends
+# finishes, and counts).
 #
 #   bash scripts/ab.sh REV_A [REV_B] [rounds] [seconds]   (REV_B defaults to the work tree;
 #                                                        8 rounds of 3 s; scenario e)
-#   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b or e)
+#   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c or e)
 #   A_ENV=GOMAXPROCS=1 bash scripts/ab.sh HEAD HEAD       (the same build, another setting:
 #                                                        A_ENV and B_ENV, default GOMAXPROCS=2)
 set -euo pipefail
@@ -24,8 +26,9 @@ A_ENV=${A_ENV:-GOMAXPROCS=2} B_ENV=${B_ENV:-GOMAXPROCS=2}
 SCENARIO=${SCENARIO:-e}
 case $SCENARIO in
   a | b) need wrk wrk; need nginx nginx-light ;;
+  c) need nginx nginx-light ;;
   e) need h2load nghttp2-client ;;
-  *) echo "ab: SCENARIO must be a, b or e, not $SCENARIO" >&2; exit 2 ;;
+  *) echo "ab: SCENARIO must be a, b, c or e, not $SCENARIO" >&2; exit 2 ;;
 esac
 
 WORK=$(mktemp -d /tmp/proxyd-ab.XXXXXX)
@@ -57,18 +60,21 @@ if [ "$SCENARIO" = e ]; then
   "$WORK/h2cbackend" -addr $BACKEND >"$WORK/backend.log" 2>&1 & PIDS+=($!)
   CURL_OPT=(--http2-prior-knowledge)
 else
+  [ "$SCENARIO" != c ] || big_file "$WORK"
   backend_conf "$WORK" $BACKEND 127.0.0.1:18384 >"$WORK/backend.conf"
   nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
   CURL_OPT=()
 fi
 wait_http $BACKEND "${CURL_OPT[@]}"
 
-# load SECONDS: the scenario's load on proxyd for SECONDS; prints how many requests were done
-# within the duration.
+# load SECONDS: the scenario's load on proxyd for SECONDS; prints how many requests were done.
 load() {
   case $SCENARIO in
     a) "${WRK_A[@]}" -d"$1s" "http://127.0.0.1:$PORT/" | awk '/requests in/ {print $1}' ;;
     b) "${WRK_B[@]}" -d"$1s" "http://127.0.0.1:$PORT/" | awk '/requests in/ {print $1}' ;;
+    c) local n=0 end=$((SECONDS + $1))
+       while ((SECONDS < end)); do curl -fso /dev/null "http://127.0.0.1:$PORT/big"; n=$((n + 1)); done
+       echo $n ;;
     e) timeout $(($1 + 30)) "${H2LOAD[@]}" -D "$1" "http://127.0.0.1:$PORT/" | awk '/^requests:/ {print $6}' ;;
   esac
 }
@@ -79,13 +85,13 @@ measure() {
   env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn 2>>"$WORK/proxyd.log" & local p=$!
   wait_http 127.0.0.1:$PORT "${CURL_OPT[@]}"
   load 1 >/dev/null # warm
-  local t0 reqs t1
-  t0=$(cpu_ticks $p)
+  local t0 s0 reqs s1 t1
+  t0=$(cpu_ticks $p) s0=$(date +%s.%N)
   reqs=$(load "$DUR")
-  t1=$(cpu_ticks $p)
+  s1=$(date +%s.%N) t1=$(cpu_ticks $p)
   kill $p
   wait $p 2>/dev/null || true
-  awk -v n="$reqs" -v d="$DUR" -v t=$((t1 - t0)) 'BEGIN { printf "%.0f %.1f\n", n / d, t * 10000 / n }'
+  awk -v n="$reqs" -v d="$(echo "$s1 - $s0" | bc)" -v t=$((t1 - t0)) 'BEGIN { printf "%.1f %.1f\n", n / d, t * 10000 / n }'
 }
 
 rate_ratios=() cpu_ratios=()

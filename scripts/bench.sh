@@ -43,7 +43,6 @@ fi
 need wrk wrk; need nginx nginx-light; need haproxy haproxy; need h2load nghttp2-client
 
 WORK=$(mktemp -d /tmp/proxyd-bench.XXXXXX)
-chmod 755 "$WORK" # nginx workers read the big file
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
@@ -51,7 +50,7 @@ trap cleanup EXIT
 BACKEND_A=127.0.0.1:18081 BACKEND_B=127.0.0.1:18082
 PORT_PROXYD=18090 PORT_NGINX=18091 PORT_HAPROXY=18092
 build_static "$WORK/proxyd"
-head -c $((256 << 20)) /dev/zero > "$WORK/big"
+big_file "$WORK"
 
 # The backends: nginx serving a small body, naming itself and echoing the target, plus the big file.
 backend_conf "$WORK" $BACKEND_A $BACKEND_B >"$WORK/backend.conf"

@@ -26,6 +26,12 @@ cpu_ticks() {
   echo $t
 }
 
+# big_file DIR: DIR/big, scenario (c)'s 256 MiB body, which nginx's workers can read.
+big_file() {
+  chmod 755 "$1"
+  head -c $((256 << 20)) /dev/zero >"$1/big"
+}
+
 # H2LOAD is scenario (e)'s load without its duration and target: h2load, 16 connections x 16
 # concurrent streams, one thread.
 H2LOAD=(h2load -c16 -m16 -t1)
