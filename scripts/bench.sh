@@ -3,8 +3,8 @@
 # directly, one scenario at a time with the candidates interleaved, their order rotating from round
 # to round so that none always runs first (of two runs back to back, the first was often 5-15%
 # faster on this machine), on loopback only. Every load run is bounded by wrk's or h2load's
-# duration. Prints requests/s, p99 latency, proxy CPU per request and peak RSS, and the ratios to
-# nginx, HAProxy and the direct backend.
+# duration. Prints requests/s, p50 and p99 latency, proxy CPU per request and peak RSS, and the
+# ratios to nginx, HAProxy and the direct backend.
 #
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
 #   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)
@@ -189,7 +189,7 @@ port_of() {
   case $1 in proxyd) echo $PORT_PROXYD;; proxyd-ops) echo $PORT_OPS;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac
 }
 
-run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and max for p99, failed)
+run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean and max, failed)
   local s=$1 c=$2 port; port=$(port_of "$c" "$s")
   local scraper=
   # A Prometheus server's scrapes during the wrk runs, bounded by the run (c's download is timed
@@ -215,7 +215,7 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and m
     d) if [ "$c" = direct ]; then echo "-"; return; fi
        out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
     e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
-       # cost the client a write(2) per request, so scenario (e) shows those two instead of p99.
+       # cost the client a write(2) per request, so scenario (e) shows those two instead.
        # The backend's CPU per request is shown too: the rate is bounded by what the load, the
        # proxy and the backend spend together on these cores, and a proxy's way of using its
        # upstream connections changes the backend's share.
@@ -238,14 +238,15 @@ run() { # scenario candidate -> "reqs/s p99 cpu_us_per_req wrong" (e: mean and m
   esac
   [ -z "$scraper" ] || kill "$scraper" 2>/dev/null || true
   local t1; t1=$(cpu_ticks $pids)
-  local rps p99 reqs wrong
+  local rps p50 p99 reqs wrong
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
+  p50=$(awk '$1=="50%" {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   wrong=$(awk '/^WRONG/ {print $2}' <<<"$out")
   [ -n "$reqs" ] || { echo failed; return; }
   local cpu; cpu=$(echo "scale=1; ($t1 - $t0) * 10000 / $reqs" | bc)  # ticks are 10 ms
-  echo "$rps req/s p99=$p99 cpu=${cpu}us/req${wrong:+ wrong=$wrong}"
+  echo "$rps req/s p50=$p50 p99=$p99 cpu=${cpu}us/req${wrong:+ wrong=$wrong}"
 }
 
 # ratio A B: A's first number over B's, or "-" when either has none.
@@ -265,15 +266,16 @@ MACHINE="$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpui
  $(wrk -v 2>&1 | awk 'NR==1 {print $1, $2}'), h2load $(h2load --version | awk '{print $2}')"
 {
   echo "# proxyd bench, $(date -u +%FT%TZ): ${DUR}s per run, $ROUNDS round(s), PROCS=$PROCS; $MACHINE"
-  printf 'scenario\tround\tcandidate\tvalue\tunit\tp99\tcpu_us_per_req\n'
+  printf 'scenario\tround\tcandidate\tvalue\tunit\tp50\tp99\tcpu_us_per_req\n'
 } > "$RESULTS"
 # row scenario round candidate result: appends one row of run's result to RESULTS.
 row() {
-  local value unit p99 cpu
+  local value unit p50 p99 cpu
   read -r value unit _ <<<"$4"
+  p50=$(grep -o 'p50=[^ ]*' <<<"$4" | cut -d= -f2 || true)
   p99=$(grep -o 'p99=[^ ]*' <<<"$4" | cut -d= -f2 || true)
   cpu=$(grep -o 'cpu=[0-9.]*' <<<"$4" | cut -d= -f2 || true)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p99:--}" "${cpu:--}" >> "$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p50:--}" "${p99:--}" "${cpu:--}" >> "$RESULTS"
 }
 
 # rotate N WORD...: the words from the (N mod count)-th on, then those before it.
