@@ -91,7 +91,7 @@ measure() {
   s1=$(date +%s.%N) t1=$(cpu_ticks $p)
   kill $p
   wait $p 2>/dev/null || true
-  awk -v n="$reqs" -v d="$(echo "$s1 - $s0" | bc)" -v t=$((t1 - t0)) 'BEGIN { printf "%.1f %.1f\n", n / d, t * 10000 / n }'
+  echo "$(awk -v n="$reqs" -v s0="$s0" -v s1="$s1" 'BEGIN { printf "%.1f", n / (s1 - s0) }') $(us_per "$t0" "$t1" "$reqs")"
 }
 
 rate_ratios=() cpu_ratios=()

@@ -211,7 +211,7 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
        done
        end=$(date +%s.%N) t1=$(cpu_ticks $pids)
        echo "$(echo "scale=3; $DOWNLOADS * 256 / 1024 / ($end - $start)" | bc) GiB/s\
- cpu=$(echo "scale=1; ($t1 - $t0) * 10000 / $DOWNLOADS" | bc)us/req"; return ;;
+ cpu=$(us_per "$t0" "$t1" $DOWNLOADS)us/req"; return ;;
     d) if [ "$c" = direct ]; then echo "-"; return; fi
        out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
     e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
@@ -231,8 +231,7 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
        # h2load counts 4xx, 5xx and stream errors as failed, 3xx as succeeded; both are wrong here.
        bad=$(awk '/^requests:/ {n+=$10} /^status codes:/ {n+=$5} END {print n+0}' <<<"$out")
        [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { echo failed; return; }
-       local cpu backend; cpu=$(echo "scale=1; ($t1 - $t0) * 10000 / $reqs" | bc)  # ticks are 10 ms
-       backend=$(echo "scale=1; ($b1 - $b0) * 10000 / $reqs" | bc)
+       local cpu backend; cpu=$(us_per "$t0" "$t1" "$reqs") backend=$(us_per "$b0" "$b1" "$reqs")
        echo "$rps req/s mean=$mean max=$max cpu=${cpu}us/req$([ "$c" = direct ] || echo " backend=${backend}us/req")$([ "$bad" = 0 ] || echo " failed=$bad")"
        return ;;
   esac
@@ -245,7 +244,7 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   wrong=$(awk '/^WRONG/ {print $2}' <<<"$out")
   [ -n "$reqs" ] || { echo failed; return; }
-  local cpu; cpu=$(echo "scale=1; ($t1 - $t0) * 10000 / $reqs" | bc)  # ticks are 10 ms
+  local cpu; cpu=$(us_per "$t0" "$t1" "$reqs")
   echo "$rps req/s p50=$p50 p99=$p99 cpu=${cpu}us/req${wrong:+ wrong=$wrong}"
 }
 

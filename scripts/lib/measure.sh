@@ -26,6 +26,10 @@ cpu_ticks() {
   echo $t
 }
 
+# us_per T0 T1 N: microseconds per request of the CPU ticks from T0 to T1 (cpu_ticks) over N
+# requests, to a tenth.
+us_per() { echo "scale=1; ($2 - $1) * 10000 / $3" | bc; } # ticks are 10 ms
+
 # big_file DIR: DIR/big, scenario (c)'s 256 MiB body, which nginx's workers can read.
 big_file() {
   chmod 755 "$1"
