@@ -74,8 +74,8 @@ type clientConn struct {
 	started []h2upstream.Call
 }
 
-// newClientConn returns the connection conn, whose RawConn is raw (or nil) and whose first bytes are
-// in buffered.
+// newClientConn returns the connection conn, whose RawConn is raw (or nil) and whose first bytes
+// are in buffered.
 func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byte) *clientConn {
 	pc := &prefacedConn{Conn: conn, buffered: buffered}
 	c := &clientConn{

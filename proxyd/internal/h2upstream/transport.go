@@ -188,9 +188,9 @@ type Call struct{ s *stream }
 // loses no time) or the stream failed (from another goroutine, or from Start itself when the
 // connection has just failed); the call's Result then returns the response. The request's HEADERS
 // wait on the connection until the caller's Call.Flush, or any other write to it, so that the
-// HEADERS of requests started together leave in one write. Unlike RoundTrip, a started call does not watch req's context, whose watch
-// costs allocations and a lock per stream: its caller ends it early with Cancel. A retry that
-// Result makes (see there) watches the context as RoundTrip does.
+// HEADERS of requests started together leave in one write. Unlike RoundTrip, a started call does
+// not watch req's context, whose watch costs allocations and a lock per stream: its caller ends it
+// early with Cancel. A retry that Result makes (see there) watches the context as RoundTrip does.
 func (r Reservation) Start(req *http.Request, done Done) Call {
 	return Call{r.c.open(req, done)}
 }
