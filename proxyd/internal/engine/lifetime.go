@@ -80,7 +80,11 @@ type timeouts struct {
 type lifetime struct {
 	limits *timeouts
 	client *net.TCPConn
-	// clientState asks the client socket whether its peer left, allocating nothing; guarded by mu.
+	// raw is the client connection's RawConn, which clientState polls.
+	raw syscall.RawConn
+	// clientState asks the client socket whether its peer left, allocating nothing once made: the
+	// sweeper makes it the first time it asks, as most connections never wait that long for a
+	// backend. Guarded by mu.
 	clientState *netpoll.Checker
 	// idle is the server's set of parked idle waits; nil where the system has none.
 	idle *idleSet
@@ -392,16 +396,21 @@ func (l *lifetime) checkBody(now time.Duration) {
 // init readies l for the client connection client, just accepted, whose RawConn is raw and whose
 // idle waits may park in idle (nil where the system has no idle set).
 func (l *lifetime) init(limits *timeouts, client *net.TCPConn, raw syscall.RawConn, idle *idleSet) {
-	l.limits, l.client, l.idle = limits, client, idle
+	l.limits, l.client, l.raw, l.idle = limits, client, raw, idle
 	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
 	l.phase, l.seq = phaseHead, 1
-	l.clientState = netpoll.NewChecker(raw)
 }
 
 // checkClientGone interrupts with causeClientGone when the client closed or reset its connection
 // while the exchange waits for the backend. l.mu is held.
 func (l *lifetime) checkClientGone() {
-	if l.cause == causeNone && l.clientState.PeerGone() {
+	if l.cause != causeNone {
+		return
+	}
+	if l.clientState == nil {
+		l.clientState = netpoll.NewChecker(l.raw)
+	}
+	if l.clientState.PeerGone() {
 		l.interruptLocked(causeClientGone)
 	}
 }
