@@ -185,6 +185,14 @@ func (w *hostileWave) note(status string, err error) {
 	w.statuses.add(status)
 }
 
+// waitClosedByProxyd waits, up to within, until proxyd has closed the connection of every client
+// of the wave that connected, and reports whether it did. Only for a kind that reads: a client that
+// never reads cannot tell.
+func (w *hostileWave) waitClosedByProxyd(ctx context.Context, n int, within time.Duration) bool {
+	_, ok := pollUntil(ctx, within, func() bool { return w.closed.Load()+w.dialErrs.Load() >= int64(n) })
+	return ok
+}
+
 // finish releases the clients that still hold their connection and waits for all of them.
 func (w *hostileWave) finish() {
 	close(w.release)

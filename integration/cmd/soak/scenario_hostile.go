@@ -45,6 +45,11 @@ func runHostile(ctx context.Context, e *env) *result {
 		peak := startPeakSampler(p.pid, 100*time.Millisecond)
 		w := startHostileWave(ctx, p.addr, kind, o.hostile, sem)
 		w.engaged.Wait()
+		// A client that reads is held until proxyd closes its connection: one that has sent
+		// nothing yet reaches proxyd only when it does, or after the second the kernel defers it
+		// for (TCP_DEFER_ACCEPT), so proxyd's client connections alone can look settled before it
+		// has come.
+		closedAll := kind.read == nil || w.waitClosedByProxyd(ctx, o.hostile, settle)
 		held, waited, back := waitClients(ctx, p, base.clients, settle)
 		top := peak.finish()
 		closedByProxyd := w.closed.Load() // before the release, which ends the rest
@@ -60,6 +65,7 @@ func runHostile(ctx context.Context, e *env) *result {
 			backIn(back, waited), closed, &w.statuses)
 		summaries = append(summaries, fmt.Sprintf("%s=%d/%d/%d", kind.name, base.clients, held.clients, released.clients))
 		r.check(w.dialErrs.Load() == 0, "%s: %d clients could not connect", kind.name, w.dialErrs.Load())
+		r.check(closedAll, "%s: proxyd closed %s connections within %.0fs", kind.name, closed, settle.Seconds())
 		r.check(back, "%s: %d client connections still open %.0fs after the wave while its clients hold their end (baseline %d, %d backend connections with them)",
 			kind.name, held.clients, waited.Seconds(), base.clients, held.backends)
 		r.check(w.answered.errors.Load() == 0, "%s: %d wrong answers (first: %s)", kind.name, w.answered.errors.Load(), w.answered.firstErrors())
