@@ -106,9 +106,10 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 
 // listen listens on addr for client connections. They get no TCP keepalive probes, as nginx's and
 // HAProxy's by default: every idle or silent connection ends by proxyd's own timeouts, and each
-// accept saves four setsockopt(2) calls.
+// accept saves four setsockopt(2) calls. On Linux a connection is accepted once its first bytes
+// have come (deferAccept), so that its first read finds them rather than a wait.
 func listen(addr string) (net.Listener, error) {
-	lc := net.ListenConfig{KeepAlive: -1}
+	lc := net.ListenConfig{KeepAlive: -1, Control: deferAccept}
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
