@@ -11,8 +11,9 @@
 //
 // A [Reader] buffers a connection with a buffer the caller attaches and takes back while the
 // connection is idle. The body relays ([CopyLength], [CopyChunked], [CopyUntilEOF], [CopyBody]) write
-// what they read at once and move large bodies between TCP connections with splice(2) on Linux;
-// their errors tell a failing source ([ReadError]) from a failing destination ([WriteError]). A
+// what they read at once and move large bodies between TCP connections with splice(2) on Linux,
+// through pipes grown as far as a [PipeBudget] shared by the Readers allows; their errors tell a
+// failing source ([ReadError]) from a failing destination ([WriteError]). A
 // [ChunkedReader] decodes a chunked body, trailers included, for a client that needs the data
 // rather than the framing.
 //

@@ -87,6 +87,21 @@ func ExampleReader() {
 	// GET 4096
 }
 
+// The Readers of a proxy's connections share one PipeBudget, which bounds how far the splices of
+// their relays grow their pipes, all together: here by 15 MiB, sixteen pipes of 1 MiB. A body read
+// from anything but a TCP connection is copied, and takes nothing from it.
+func ExamplePipeBudget() {
+	pipes := wire.NewPipeBudget(15 << 20)
+	r := wire.NewReader(strings.NewReader("hello"))
+	r.SetPipeBudget(pipes)
+	r.Attach(make([]byte, 4096))
+	var body strings.Builder
+	n, err := wire.CopyLength(&body, r, 5)
+	fmt.Println(n, err, body.String(), pipes.Used())
+	// Output:
+	// 5 <nil> hello 0
+}
+
 // A head that arrives in small pieces, here one byte per read, is parsed with a RequestParser,
 // which resumes where its previous call stopped: the work stays linear in the size of the head
 // however it is cut, while a malformed byte is still reported as soon as it arrives.

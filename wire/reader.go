@@ -23,6 +23,7 @@ type Reader struct {
 	buf      []byte // the attached buffer; len(buf) is its capacity
 	r, w     int    // the buffered bytes are buf[r:w]
 	progress *Progress
+	pipes    *PipeBudget
 }
 
 // NewReader returns a Reader over src with no buffer attached.
@@ -37,6 +38,10 @@ func (r *Reader) Reset(src io.Reader) {
 // SetProgress makes r and the relays reading through it count their reads and writes in p (nil:
 // count nothing). Reset keeps it.
 func (r *Reader) SetProgress(p *Progress) { r.progress = p }
+
+// SetPipeBudget makes the relays reading through r grow the pipes they splice through as far as
+// pipes allows (nil: not at all; see PipeBudget). Reset keeps it.
+func (r *Reader) SetPipeBudget(pipes *PipeBudget) { r.pipes = pipes }
 
 // Source returns the source r reads from.
 func (r *Reader) Source() io.Reader { return r.src }

@@ -4,6 +4,7 @@ package wire
 
 import (
 	"io"
+	"math/bits"
 	"net"
 	"os"
 
@@ -13,6 +14,9 @@ import (
 // maxSpliceSize is the most one splice(2) call asks to move, and the most the pipe is grown to hold
 // (1 MiB, the default of /proc/sys/fs/pipe-max-size).
 const maxSpliceSize = 1 << 20
+
+// defaultPipeSize is the size the kernel gives a new pipe: 16 pages.
+const defaultPipeSize = 64 << 10
 
 // spliceFlags: the pipe ends never block (the sockets are non-blocking already), and the kernel may
 // move pages rather than copy them (splice(2)).
@@ -24,8 +28,8 @@ const spliceFlags = unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE
 //
 // Unlike io.Copy, which splices too, it tells the failing side apart: the error is a *ReadError
 // (wrapping io.EOF when the source ended) or a *WriteError. Deadlines of both connections apply.
-// What it moves is counted in progress.
-func splice(dst io.Writer, src io.Reader, n int64, progress *Progress) (written int64, handled bool, err error) {
+// What it moves is counted in progress; the pipe grows as far as pipes allows.
+func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *PipeBudget) (written int64, handled bool, err error) {
 	d, ok := dst.(*net.TCPConn)
 	s, ok2 := src.(*net.TCPConn)
 	if !ok || !ok2 {
@@ -40,7 +44,7 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress) (written 
 		return 0, false, nil
 	}
 	p := pipeSplicer{progress: progress}
-	if err := p.open(n); err != nil {
+	if err := p.open(n, pipes); err != nil {
 		return 0, false, nil
 	}
 	defer p.close()
@@ -88,18 +92,30 @@ type pipeSplicer struct {
 	errno  error  // the error of the last splice(2) call
 
 	progress *Progress // counts what drain and pump move
+
+	pipes *PipeBudget // what the pipe's growth is taken from
+	grown int64       // the pipe's growth beyond defaultPipeSize, taken from pipes
 }
 
-// open makes the pipe for moving n bytes and grows it from the kernel's default (64 KiB) to hold
-// min(n, maxSpliceSize): each splice(2) then moves up to that much, so a large body takes a
-// sixteenth of the calls. Where the kernel refuses to grow it (an unprivileged user whose pipes
-// hold more than /proc/sys/fs/pipe-user-pages-soft pages, or a lower pipe-max-size), the pipe keeps
-// its size, and only the number of calls grows.
-func (p *pipeSplicer) open(n int64) error {
+// open makes the pipe for moving n bytes and grows it from the kernel's default to hold
+// min(n, maxSpliceSize), as far as pipes allows: each splice(2) then moves up to that much, so a
+// large body takes a sixteenth of the calls. Where the budget is spent or the kernel refuses to
+// grow the pipe (an unprivileged user whose pipes hold more than
+// /proc/sys/fs/pipe-user-pages-soft pages, or a lower pipe-max-size), the pipe keeps its size, and
+// only the number of calls grows.
+func (p *pipeSplicer) open(n int64, pipes *PipeBudget) error {
 	if err := unix.Pipe2(p.pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return err
 	}
-	unix.FcntlInt(uintptr(p.pipe[0]), unix.F_SETPIPE_SZ, int(min(n, maxSpliceSize)))
+	// The kernel rounds a pipe's size up to a power of two pages.
+	size := int64(1) << bits.Len64(uint64(min(n, maxSpliceSize)-1))
+	if grow := size - defaultPipeSize; grow > 0 && pipes.take(grow) {
+		if _, err := unix.FcntlInt(uintptr(p.pipe[0]), unix.F_SETPIPE_SZ, int(size)); err != nil {
+			pipes.give(grow)
+		} else {
+			p.pipes, p.grown = pipes, grow
+		}
+	}
 	return nil
 }
 
@@ -143,8 +159,10 @@ func (p *pipeSplicer) pump(fd uintptr) bool {
 	return true
 }
 
-// close closes both ends of the pipe.
+// close closes both ends of the pipe and gives its growth back to the budget.
 func (p *pipeSplicer) close() {
 	unix.Close(p.pipe[0])
 	unix.Close(p.pipe[1])
+	p.pipes.give(p.grown)
+	p.grown = 0
 }

@@ -18,33 +18,53 @@ func TestSpliceTCP(t *testing.T) {
 		sum, _ := sumOf(out, size)
 		sums <- sum
 	}()
-	n, handled, err := splice(outProxy, inProxy, size, nil)
+	pipes := NewPipeBudget(maxSpliceSize)
+	n, handled, err := splice(outProxy, inProxy, size, nil, pipes)
 	if !handled || err != nil || n != size {
 		t.Fatalf("splice = %d, handled %v, %v; want %d, handled", n, handled, err, size)
 	}
 	if receive(t, sums, "the receiver's checksum") != streamSum(t, size, 2) {
 		t.Error("spliced bytes differ from the source")
 	}
+	if used := pipes.Used(); used != 0 {
+		t.Errorf("the pipe budget holds %d bytes after the splice; want 0", used)
+	}
 }
 
 // TestSplicePipeSize checks that the pipe grows to hold what one splice(2) moves, up to
-// maxSpliceSize, rather than keep the kernel's 64 KiB, which takes sixteen times the calls.
+// maxSpliceSize and as far as the budget allows, rather than keep the kernel's 64 KiB, which takes
+// sixteen times the calls; and that closing the pipe gives its growth back.
 func TestSplicePipeSize(t *testing.T) {
-	for _, c := range []struct{ n, want int64 }{
-		{n: 256 << 10, want: 256 << 10},
-		{n: 256 << 20, want: maxSpliceSize},
+	for _, c := range []struct {
+		name   string
+		n      int64
+		budget *PipeBudget
+		want   int64 // the pipe's size
+		used   int64 // the budget held while the pipe is open
+	}{
+		{name: "256 KiB", n: 256 << 10, budget: NewPipeBudget(maxSpliceSize), want: 256 << 10, used: 192 << 10},
+		{name: "rounded up", n: 100 << 10, budget: NewPipeBudget(maxSpliceSize), want: 128 << 10, used: 64 << 10},
+		{name: "256 MiB", n: 256 << 20, budget: NewPipeBudget(maxSpliceSize), want: maxSpliceSize, used: maxSpliceSize - defaultPipeSize},
+		{name: "budget too small", n: 256 << 20, budget: NewPipeBudget(512 << 10), want: defaultPipeSize},
+		{name: "no budget", n: 256 << 20, want: defaultPipeSize},
 	} {
-		var p pipeSplicer
-		if err := p.open(c.n); err != nil {
-			t.Fatal(err)
-		}
-		size, err := unix.FcntlInt(uintptr(p.pipe[0]), unix.F_GETPIPE_SZ, 0)
-		p.close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if int64(size) != c.want {
-			t.Errorf("pipe for %d bytes holds %d; want %d", c.n, size, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			var p pipeSplicer
+			if err := p.open(c.n, c.budget); err != nil {
+				t.Fatal(err)
+			}
+			size, err := unix.FcntlInt(uintptr(p.pipe[0]), unix.F_GETPIPE_SZ, 0)
+			used := c.budget.Used()
+			p.close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(size) != c.want || used != c.used {
+				t.Errorf("pipe for %d bytes holds %d, budget used %d; want %d and %d", c.n, size, used, c.want, c.used)
+			}
+			if after := c.budget.Used(); after != 0 {
+				t.Errorf("budget used %d after the pipe closed; want 0", after)
+			}
+		})
 	}
 }
