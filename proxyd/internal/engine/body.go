@@ -24,7 +24,8 @@ type requestBodyCopier struct {
 
 func (rc *requestBodyCopier) run() {
 	rc.c.rd.SetProgress(&rc.progress)
-	n, err := wire.CopyBody(rc.b, &rc.c.rd, rc.framing)
+	// To the backend's *net.TCPConn itself, which a large body is spliced to.
+	n, err := wire.CopyBody(rc.b.TCPConn, &rc.c.rd, rc.framing)
 	rc.sent = n
 	rc.c.rd.SetProgress(nil)
 	rc.c.life.endUpload(err)

@@ -56,6 +56,7 @@ func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
 	c.life.init(&s.limits, nc, c.raw, s.idle)
 	c.rd.Reset(nc)
+	c.rd.SetPipeBudget(s.pipes)
 	c.readIdleFn = c.readIdle
 	if s.cfg.Forwarded != nil || s.cfg.ProxyProtocol != 0 {
 		c.peer = nc.RemoteAddr().(*net.TCPAddr).AddrPort()

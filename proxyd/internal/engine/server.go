@@ -21,6 +21,7 @@ import (
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/proxyd/internal/workers"
 	"proxyd.dev/router"
+	"proxyd.dev/wire"
 )
 
 // Config is what the engine needs to run. Every duration must be positive.
@@ -72,6 +73,13 @@ const (
 	maxAcceptBackoff = time.Second
 )
 
+// pipeGrowth bounds how far the splices of all connections together grow their pipes beyond the
+// kernel's 64 KiB (wire.PipeBudget): sixteen bodies at a time move through pipes of 1 MiB, the
+// others through pipes of 64 KiB. An unprivileged user's pipes share a limit
+// (/proc/sys/fs/pipe-user-pages-soft, 64 MiB by default) past which the kernel gives new pipes
+// 8 KiB; with this bound, 768 bodies of 64 KiB or more can be spliced at once besides the sixteen.
+const pipeGrowth = 16 * (1<<20 - 64<<10)
+
 // Server proxies the connections of one listener.
 type Server struct {
 	cfg    Config
@@ -82,6 +90,8 @@ type Server struct {
 	// routes is what requests are routed with; SetRoutes swaps it.
 	routes atomic.Pointer[routeSet]
 	bufs   bufpool.Pool
+	// pipes bounds how far the splices of all connections grow their pipes (pipeGrowth).
+	pipes *wire.PipeBudget
 	// exchanges pools the per-exchange data of connections that are not idle.
 	exchanges pool[exchange]
 	sweeper   sweeper
@@ -118,6 +128,7 @@ func New(cfg Config) *Server {
 			tunnelIdle:     cfg.TunnelIdleTimeout,
 		},
 		log:     cfg.Logger,
+		pipes:   wire.NewPipeBudget(pipeGrowth),
 		workers: workers.New(connWork.do, maxIdleWorkers),
 		conns:   make(map[*clientConn]struct{}),
 		drained: make(chan struct{}),
@@ -161,9 +172,9 @@ func New(cfg Config) *Server {
 }
 
 // newPool returns a pool for the backend at addr: up to BackendIdleConns idle connections, read
-// through the server's buffers, each dial counted in the metrics.
+// through the server's buffers and pipes, each dial counted in the metrics.
 func (s *Server) newPool(addr string) *upstream.Pool {
-	p := upstream.NewPool(addr, s.cfg.DialTimeout, s.cfg.BackendIdleConns, &s.bufs)
+	p := upstream.NewPool(addr, s.cfg.DialTimeout, s.cfg.BackendIdleConns, &s.bufs, s.pipes)
 	p.OnDial(s.cfg.Metrics.Backend(addr).Dialed)
 	return p
 }

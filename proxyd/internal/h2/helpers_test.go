@@ -58,7 +58,7 @@ const testIdleConns = 8
 func withPools(t testing.TB, cfg *Config, maxIdle int) {
 	var bufs bufpool.Pool
 	dialTimeout := cfg.DialTimeout
-	cfg.NewPool = func(addr string) *upstream.Pool { return upstream.NewPool(addr, dialTimeout, maxIdle, &bufs) }
+	cfg.NewPool = func(addr string) *upstream.Pool { return upstream.NewPool(addr, dialTimeout, maxIdle, &bufs, nil) }
 	set := backendset.New(cfg.NewPool, (*upstream.Pool).Close)
 	t.Cleanup(set.Close)
 	cfg.Pool = set.Get

@@ -47,7 +47,7 @@ func TestDialRefused(t *testing.T) {
 	b := startBackend(t)
 	addr := b.addr()
 	b.ln.Close()
-	p := NewPool(addr, testDialTimeout, 1, &bufpool.Pool{})
+	p := NewPool(addr, testDialTimeout, 1, &bufpool.Pool{}, nil)
 	defer p.Close()
 	dials := 0
 	p.OnDial(func() { dials++ })

@@ -90,7 +90,7 @@ func (b *backend) accept(t *testing.T, c *Conn) *net.TCPConn {
 // newPool returns a pool for b keeping up to maxIdle idle connections; cleanup closes it.
 func newPool(t *testing.T, b *backend, maxIdle int) *Pool {
 	t.Helper()
-	p := NewPool(b.addr(), testDialTimeout, maxIdle, &bufpool.Pool{})
+	p := NewPool(b.addr(), testDialTimeout, maxIdle, &bufpool.Pool{}, nil)
 	t.Cleanup(p.Close)
 	return p
 }

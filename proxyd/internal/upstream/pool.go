@@ -49,6 +49,7 @@ type Pool struct {
 	dialer  net.Dialer
 	maxIdle int
 	bufs    *bufpool.Pool
+	pipes   *wire.PipeBudget
 	dialed  func() // called before every dial; set by OnDial before the pool is used
 
 	mu     sync.Mutex
@@ -61,13 +62,15 @@ type Pool struct {
 }
 
 // NewPool returns a pool for the backend at addr ("host:port") that dials with dialTimeout, keeps at
-// most maxIdle idle connections (0 disables reuse) and takes read buffers from bufs.
-func NewPool(addr string, dialTimeout time.Duration, maxIdle int, bufs *bufpool.Pool) *Pool {
+// most maxIdle idle connections (0 disables reuse), takes read buffers from bufs and grows the
+// pipes that responses are spliced through as far as pipes allows (nil: not at all).
+func NewPool(addr string, dialTimeout time.Duration, maxIdle int, bufs *bufpool.Pool, pipes *wire.PipeBudget) *Pool {
 	return &Pool{
 		addr:    addr,
 		dialer:  net.Dialer{Timeout: dialTimeout},
 		maxIdle: maxIdle,
 		bufs:    bufs,
+		pipes:   pipes,
 	}
 }
 
@@ -124,6 +127,7 @@ func (p *Pool) Dial() (*Conn, error) {
 	}
 	c := &Conn{TCPConn: tc, quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(rc)}
 	c.Reader.Reset(tc)
+	c.Reader.SetPipeBudget(p.pipes)
 	c.Reader.Attach(p.bufs.Get())
 	return c, nil
 }
