@@ -3,11 +3,12 @@ package wire
 import "sync/atomic"
 
 // PipeBudget bounds how far the splices that share it may grow their pipes, all together, beyond
-// the kernel's default pipe size (64 KiB on Linux). A large body is spliced through a pipe grown to
-// up to 1 MiB, which moves it in a sixteenth of the splice(2) calls; but an unprivileged process's
-// pipes count against a limit per user (/proc/sys/fs/pipe-user-pages-soft, 64 MiB by default), past
-// which the kernel gives every new pipe of the user only 8 KiB. Unbounded, 64 large bodies in
-// flight would reach it. A splice that finds the budget spent keeps the default size.
+// the kernel's default pipe size (16 pages on Linux: 64 KiB with 4 KiB pages). A large body is
+// spliced through a pipe grown to up to 1 MiB, which moves it in a sixteenth of the splice(2)
+// calls; but an unprivileged process's pipes count against a limit per user
+// (/proc/sys/fs/pipe-user-pages-soft, 64 MiB by default), past which the kernel gives every new
+// pipe of the user only 8 KiB. Unbounded, 64 large bodies in flight would reach it. A splice that
+// finds the budget spent keeps the default size.
 //
 // A nil *PipeBudget grants nothing: pipes keep the default size. A PipeBudget is safe for
 // concurrent use.

@@ -15,8 +15,9 @@ import (
 // (1 MiB, the default of /proc/sys/fs/pipe-max-size).
 const maxSpliceSize = 1 << 20
 
-// defaultPipeSize is the size the kernel gives a new pipe: 16 pages.
-const defaultPipeSize = 64 << 10
+// defaultPipeSize returns the size the kernel gives a new pipe: 16 pages, 64 KiB where pages are
+// 4 KiB.
+func defaultPipeSize() int64 { return 16 * int64(os.Getpagesize()) }
 
 // spliceFlags: the pipe ends never block (the sockets are non-blocking already), and the kernel may
 // move pages rather than copy them (splice(2)).
@@ -109,7 +110,7 @@ func (p *pipeSplicer) open(n int64, pipes *PipeBudget) error {
 	}
 	// The kernel rounds a pipe's size up to a power of two pages.
 	size := int64(1) << bits.Len64(uint64(min(n, maxSpliceSize)-1))
-	if grow := size - defaultPipeSize; grow > 0 && pipes.take(grow) {
+	if grow := size - defaultPipeSize(); grow > 0 && pipes.take(grow) {
 		if _, err := unix.FcntlInt(uintptr(p.pipe[0]), unix.F_SETPIPE_SZ, int(size)); err != nil {
 			pipes.give(grow)
 		} else {
