@@ -45,7 +45,7 @@ type exchange struct {
 	keepAlive []byte      // the request head without "Connection: close"
 	forwarded []byte      // the request head with the client's address (--forwarded)
 	rewritten []byte      // the rewritten request-target
-	respHead  []byte      // the response head marked "Connection: close", and its inline body
+	respHead  []byte      // the response head marked "Connection: close"
 	parts     net.Buffers // what one writev sends, laid out in partsArr
 	partsArr  [4][]byte
 }

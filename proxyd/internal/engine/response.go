@@ -25,11 +25,9 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 	if !keepClient && !ex.resp.Close {
 		// The client connection closes after this response: say so, in place of the backend's
 		// keep-alive (RFC 9112 §9.6).
-		// One write of head and inline body, laid out together: a writev(2) on a connection's
-		// first response would allocate its iovec array.
 		ex.respHead = wire.AppendCloseHead(ex.respHead[:0], buffered[:ex.resp.Len])
-		ex.respHead = append(ex.respHead, buffered[ex.resp.Len:ex.resp.Len+inline]...)
-		_, err = c.conn.Write(ex.respHead)
+		ex.parts = append(ex.partsArr[:0], ex.respHead, buffered[ex.resp.Len:ex.resp.Len+inline])
+		_, err = ex.parts.WriteTo(c.conn)
 	} else {
 		_, err = c.conn.Write(buffered[:ex.resp.Len+inline])
 	}
