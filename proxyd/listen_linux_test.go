@@ -24,9 +24,7 @@ func dialAndSend(t *testing.T, ln net.Listener) net.Conn {
 }
 
 // sockoptInts reads the integer options opts (level IPPROTO_TCP, or SOL_SOCKET for SO_*) of c.
-func sockoptInts(t *testing.T, c interface {
-	SyscallConn() (syscall.RawConn, error)
-}, opts ...[2]int) []int {
+func sockoptInts(t *testing.T, c syscall.Conn, opts ...[2]int) []int {
 	t.Helper()
 	raw, err := c.SyscallConn()
 	if err != nil {

@@ -21,9 +21,11 @@ func TestSplicedBodiesTakePipeGrowth(t *testing.T) {
 	)
 	body := strings.Repeat("b", size)
 	length := "Content-Length: " + strconv.Itoa(size) + "\r\n\r\n"
-	for _, upload := range []bool{true, false} {
-		name := map[bool]string{true: "request body", false: "response body"}[upload]
-		t.Run(name, func(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		upload bool // the large body is the request's; else the response's
+	}{{"request body", true}, {"response body", false}} {
+		t.Run(tc.name, func(t *testing.T) {
 			be := startScripted(t)
 			p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
 			c := dial(t, p.addr)
@@ -47,7 +49,7 @@ func TestSplicedBodiesTakePipeGrowth(t *testing.T) {
 				from.send(body[first:])
 				to.readN(size - first)
 			}
-			if upload {
+			if tc.upload {
 				split(c, b, "POST /upload HTTP/1.1\r\nHost: example.test\r\n"+length)
 				b.send(noContent)
 				c.response(false)
