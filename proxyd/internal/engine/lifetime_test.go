@@ -155,11 +155,15 @@ func TestSilentStreamStaysOpen(t *testing.T) {
 }
 
 // TestRequestBodyStalls answers 408 and closes both connections when a request body stops
-// arriving for the idle timeout, chunked or with a Content-Length.
+// arriving for the idle timeout, chunked or with a Content-Length, relayed through the buffer or
+// spliced.
 func TestRequestBodyStalls(t *testing.T) {
 	for _, tc := range []struct{ name, req string }{
 		{"chunked", "POST /up HTTP/1.1\r\nHost: example.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"},
 		{"content-length", "POST /up HTTP/1.1\r\nHost: example.test\r\nContent-Length: 100\r\n\r\nhello"},
+		// A remainder this large is spliced (wire.CopyBody): the splice waiting for the client is
+		// what the timeout ends.
+		{"spliced", "POST /up HTTP/1.1\r\nHost: example.test\r\nContent-Length: 1000000\r\n\r\nhello"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			be, c := viaScripted(t, func(cfg *Config) { cfg.IdleTimeout = shortTimeout })
