@@ -8,27 +8,56 @@ import (
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
+// A large body of the splicing tests, and what of it is relayed before they look at the budget.
+const (
+	splicedSize  = 4 << 20
+	splicedFirst = 1 << 20
+	// pipeGrown is a 1 MiB pipe's growth beyond the kernel's 64 KiB, what a body of splicedSize
+	// takes from the budget.
+	pipeGrown = 1<<20 - 64<<10
+	noContent = "HTTP/1.1 204 No Content\r\n\r\n"
+)
+
+var (
+	splicedBody   = strings.Repeat("b", splicedSize)
+	splicedLength = "Content-Length: " + strconv.Itoa(splicedSize) + "\r\n\r\n"
+	uploadHead    = "POST /upload HTTP/1.1\r\nHost: example.test\r\n" + splicedLength
+	downloadHead  = "HTTP/1.1 200 OK\r\n" + splicedLength
+)
+
+// spliceDirections are the two directions a body is spliced in.
+var spliceDirections = []struct {
+	name   string
+	upload bool // the large body is the request's; else the response's
+}{{"request body", true}, {"response body", false}}
+
+// spliceFirst sends head and the first bytes of a large body from one peer, reads them at the
+// other, and checks that the body holds a grown pipe's share of p's budget meanwhile.
+func spliceFirst(t *testing.T, p *proxy, from, to *peer, head string) {
+	t.Helper()
+	from.send(head + splicedBody[:splicedFirst])
+	to.head()
+	to.readN(splicedFirst)
+	if used := p.srv.pipes.Used(); used != pipeGrown {
+		t.Errorf("pipe budget used %d while the body is spliced; want %d", used, pipeGrown)
+	}
+}
+
+// spliceProxy starts a scripted backend and a proxy to it, and connects a client to the proxy.
+func spliceProxy(t *testing.T) (*scriptedBackend, *proxy, *peer) {
+	be := startScripted(t)
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
+	return be, p, dial(t, p.addr)
+}
+
 // TestSplicedBodiesTakePipeGrowth checks that a large body, in either direction, is spliced
 // through a pipe grown from the server's budget (pipeGrowth) while it is relayed, and that the
 // growth is back in the budget once the exchange is over: the next exchange on the connection is
 // served after it.
 func TestSplicedBodiesTakePipeGrowth(t *testing.T) {
-	const (
-		size      = 4 << 20
-		first     = 1 << 20        // the body bytes relayed before the budget is looked at
-		grown     = 1<<20 - 64<<10 // a 1 MiB pipe's growth beyond the kernel's 64 KiB
-		noContent = "HTTP/1.1 204 No Content\r\n\r\n"
-	)
-	body := strings.Repeat("b", size)
-	length := "Content-Length: " + strconv.Itoa(size) + "\r\n\r\n"
-	for _, tc := range []struct {
-		name   string
-		upload bool // the large body is the request's; else the response's
-	}{{"request body", true}, {"response body", false}} {
+	for _, tc := range spliceDirections {
 		t.Run(tc.name, func(t *testing.T) {
-			be := startScripted(t)
-			p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
-			c := dial(t, p.addr)
+			be, p, c := spliceProxy(t)
 			c.send("GET /first HTTP/1.1\r\nHost: example.test\r\n\r\n")
 			b := be.next() // kept for the client's later requests
 			answer := func() {
@@ -37,31 +66,52 @@ func TestSplicedBodiesTakePipeGrowth(t *testing.T) {
 				c.response(false)
 			}
 			answer()
-			// split relays head and body from one peer to the other, and checks the budget once
-			// the first bytes of the body have come through.
-			split := func(from, to *peer, head string) {
-				from.send(head + body[:first])
-				to.head()
-				to.readN(first)
-				if used := p.srv.pipes.Used(); used != grown {
-					t.Errorf("pipe budget used %d while the body is spliced; want %d", used, grown)
-				}
-				from.send(body[first:])
-				to.readN(size - first)
-			}
 			if tc.upload {
-				split(c, b, "POST /upload HTTP/1.1\r\nHost: example.test\r\n"+length)
+				spliceFirst(t, p, c, b, uploadHead)
+				c.send(splicedBody[splicedFirst:])
+				b.readN(splicedSize - splicedFirst)
 				b.send(noContent)
 				c.response(false)
 			} else {
 				c.send("GET /download HTTP/1.1\r\nHost: example.test\r\n\r\n")
 				b.request()
-				split(b, c, "HTTP/1.1 200 OK\r\n"+length)
+				spliceFirst(t, p, b, c, downloadHead)
+				b.send(splicedBody[splicedFirst:])
+				c.readN(splicedSize - splicedFirst)
 			}
 			c.send("GET /next HTTP/1.1\r\nHost: example.test\r\n\r\n")
 			answer()
 			if used := p.srv.pipes.Used(); used != 0 {
 				t.Errorf("pipe budget used %d after the exchange; want 0", used)
+			}
+		})
+	}
+}
+
+// TestSplicedBodyFailureGivesPipeBack resets the sending peer's connection in the middle of a
+// spliced body, in either direction: proxyd closes the other peer's connection, and by then the
+// pipe's growth is back in the budget.
+func TestSplicedBodyFailureGivesPipeBack(t *testing.T) {
+	for _, tc := range spliceDirections {
+		t.Run(tc.name, func(t *testing.T) {
+			be, p, c := spliceProxy(t)
+			from, to := c, (*peer)(nil)
+			if tc.upload {
+				c.send(uploadHead)
+				to = be.next()
+				spliceFirst(t, p, c, to, "")
+			} else {
+				c.send("GET /download HTTP/1.1\r\nHost: example.test\r\n\r\n")
+				from = be.next()
+				from.request()
+				to = c
+				spliceFirst(t, p, from, to, downloadHead)
+			}
+			from.conn.SetLinger(0) // a reset, not a close: the body ends in the middle
+			from.conn.Close()
+			waitClosed(t, to.conn)
+			if used := p.srv.pipes.Used(); used != 0 {
+				t.Errorf("pipe budget used %d after the failed exchange; want 0", used)
 			}
 		})
 	}
