@@ -45,6 +45,7 @@ func spliceFirst(t *testing.T, p *proxy, from, to *peer, head string) {
 
 // spliceProxy starts a scripted backend and a proxy to it, and connects a client to the proxy.
 func spliceProxy(t *testing.T) (*scriptedBackend, *proxy, *peer) {
+	t.Helper()
 	be := startScripted(t)
 	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
 	return be, p, dial(t, p.addr)
