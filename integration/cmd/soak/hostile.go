@@ -84,6 +84,7 @@ func readHalfOpen(br *bufio.Reader) (string, error) {
 // hostileWave is a number of clients of one kind, misbehaving until released.
 type hostileWave struct {
 	kind     hostileKind
+	size     int            // the clients started
 	engaged  sync.WaitGroup // done once each client connected and sent its opening
 	finished sync.WaitGroup
 	release  chan struct{}
@@ -96,7 +97,7 @@ type hostileWave struct {
 
 // startHostileWave starts n clients of kind against addr, at most cap(sem) connecting at once.
 func startHostileWave(ctx context.Context, addr string, kind hostileKind, n int, sem chan struct{}) *hostileWave {
-	w := &hostileWave{kind: kind, release: make(chan struct{})}
+	w := &hostileWave{kind: kind, size: n, release: make(chan struct{})}
 	w.engaged.Add(n)
 	w.finished.Add(n)
 	for range n {
@@ -186,10 +187,13 @@ func (w *hostileWave) note(status string, err error) {
 }
 
 // waitClosedByProxyd waits, up to within, until proxyd has closed the connection of every client
-// of the wave that connected, and reports whether it did. Only for a kind that reads: a client that
-// never reads cannot tell.
-func (w *hostileWave) waitClosedByProxyd(ctx context.Context, n int, within time.Duration) bool {
-	_, ok := pollUntil(ctx, within, func() bool { return w.closed.Load()+w.dialErrs.Load() >= int64(n) })
+// of the wave that connected, and reports whether it did. A kind that never reads cannot tell: for
+// it, it reports true at once.
+func (w *hostileWave) waitClosedByProxyd(ctx context.Context, within time.Duration) bool {
+	if w.kind.read == nil {
+		return true
+	}
+	_, ok := pollUntil(ctx, within, func() bool { return w.closed.Load()+w.dialErrs.Load() >= int64(w.size) })
 	return ok
 }
 

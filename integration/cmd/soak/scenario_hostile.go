@@ -49,7 +49,7 @@ func runHostile(ctx context.Context, e *env) *result {
 		// nothing yet reaches proxyd only when it does, or after the second the kernel defers it
 		// for (TCP_DEFER_ACCEPT), so proxyd's client connections alone can look settled before it
 		// has come.
-		closedAll := kind.read == nil || w.waitClosedByProxyd(ctx, o.hostile, settle)
+		closedAll := w.waitClosedByProxyd(ctx, settle)
 		held, waited, back := waitClients(ctx, p, base.clients, settle)
 		top := peak.finish()
 		closedByProxyd := w.closed.Load() // before the release, which ends the rest
