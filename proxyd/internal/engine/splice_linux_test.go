@@ -96,16 +96,15 @@ func TestSplicedBodyFailureGivesPipeBack(t *testing.T) {
 	for _, tc := range spliceDirections {
 		t.Run(tc.name, func(t *testing.T) {
 			be, p, c := spliceProxy(t)
-			from, to := c, (*peer)(nil)
+			var from, to *peer
 			if tc.upload {
-				c.send(uploadHead)
-				to = be.next()
-				spliceFirst(t, p, c, to, "")
+				c.send(uploadHead) // proxyd dials the backend once the head is whole
+				from, to = c, be.next()
+				spliceFirst(t, p, from, to, "")
 			} else {
 				c.send("GET /download HTTP/1.1\r\nHost: example.test\r\n\r\n")
-				from = be.next()
+				from, to = be.next(), c
 				from.request()
-				to = c
 				spliceFirst(t, p, from, to, downloadHead)
 			}
 			from.conn.SetLinger(0) // a reset, not a close: the body ends in the middle
