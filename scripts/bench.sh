@@ -189,7 +189,7 @@ port_of() {
   case $1 in proxyd) echo $PORT_PROXYD;; proxyd-ops) echo $PORT_OPS;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac
 }
 
-run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean and max, failed)
+run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req rest idle wrong" (e: mean and max, failed)
   local s=$1 c=$2 port; port=$(port_of "$c" "$s")
   local scraper=
   # A Prometheus server's scrapes during the wrk runs, bounded by the run (c's download is timed
@@ -198,7 +198,7 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
     (for _ in $(seq $((DUR + 2))); do curl -fso /dev/null "http://127.0.0.1:$PORT_ADMIN/metrics"; sleep 1; done) &
     scraper=$!
   fi
-  local pids; pids=$(proc_of "$c" "$s"); local t0; t0=$(cpu_ticks $pids)
+  local pids; pids=$(proc_of "$c" "$s"); local t0 m0; t0=$(cpu_ticks $pids) m0=$(machine_ticks)
   local out
   case $s in
     a) out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
@@ -210,8 +210,9 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
          "${PIN_REST[@]}" curl -fso /dev/null "http://127.0.0.1:$port/big" || { echo failed; return; }
        done
        end=$(date +%s.%N) t1=$(cpu_ticks $pids)
+       local m1; m1=$(machine_ticks)
        echo "$(echo "scale=3; $DOWNLOADS * 256 / 1024 / ($end - $start)" | bc) GiB/s\
- cpu=$(us_per "$t0" "$t1" $DOWNLOADS)us/req"; return ;;
+ cpu=$(us_per "$t0" "$t1" $DOWNLOADS)us/req $(rest "$m0" "$m1" "$t0" "$t1" $DOWNLOADS)"; return ;;
     d) if [ "$c" = direct ]; then echo "-"; return; fi
        out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
     e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
@@ -222,7 +223,7 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
        local b0; b0=$(cpu_ticks "$H2C_PID")
        out=$(timeout $((DUR + 30)) "${PIN_REST[@]}" "${H2LOAD[@]}" -D "$DUR" "http://127.0.0.1:$port/") ||
          { echo failed; return; }
-       local t1 b1; t1=$(cpu_ticks $pids) b1=$(cpu_ticks "$H2C_PID")
+       local t1 b1 m1; t1=$(cpu_ticks $pids) b1=$(cpu_ticks "$H2C_PID") m1=$(machine_ticks)
        local rps reqs bad mean max
        rps=$(awk '/^finished in/ {print $4}' <<<"$out")
        mean=$(awk '/^time for request:/ {print $6}' <<<"$out")
@@ -232,11 +233,12 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
        bad=$(awk '/^requests:/ {n+=$10} /^status codes:/ {n+=$5} END {print n+0}' <<<"$out")
        [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { echo failed; return; }
        local cpu backend; cpu=$(us_per "$t0" "$t1" "$reqs") backend=$(us_per "$b0" "$b1" "$reqs")
-       echo "$rps req/s mean=$mean max=$max cpu=${cpu}us/req$([ "$c" = direct ] || echo " backend=${backend}us/req")$([ "$bad" = 0 ] || echo " failed=$bad")"
+       echo "$rps req/s mean=$mean max=$max cpu=${cpu}us/req$([ "$c" = direct ] || echo " backend=${backend}us/req")\
+ $(rest "$m0" "$m1" "$t0" "$t1" "$reqs")$([ "$bad" = 0 ] || echo " failed=$bad")"
        return ;;
   esac
   [ -z "$scraper" ] || kill "$scraper" 2>/dev/null || true
-  local t1; t1=$(cpu_ticks $pids)
+  local t1 m1; t1=$(cpu_ticks $pids) m1=$(machine_ticks)
   local rps p50 p99 reqs wrong
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -245,7 +247,19 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req wrong" (e: mean a
   wrong=$(awk '/^WRONG/ {print $2}' <<<"$out")
   [ -n "$reqs" ] || { echo failed; return; }
   local cpu; cpu=$(us_per "$t0" "$t1" "$reqs")
-  echo "$rps req/s p50=$p50 p99=$p99 cpu=${cpu}us/req${wrong:+ wrong=$wrong}"
+  echo "$rps req/s p50=$p50 p99=$p99 cpu=${cpu}us/req $(rest "$m0" "$m1" "$t0" "$t1" "$reqs")${wrong:+ wrong=$wrong}"
+}
+
+# rest M0 M1 T0 T1 N: what the rest of the machine (the load, the backends, anything else) spent
+# per request while the candidate spent T1-T0, the whole machine M0 to M1 (machine_ticks), and the
+# share of the machine left idle: "rest=X idle=Y%". The cores bound the rate: at R requests/s the
+# candidate and the rest together spend cores x (1 - idle) / R per request, so a candidate that
+# leaves little idle goes faster only by spending less, or by giving the rest less to do.
+rest() {
+  local b0 i0 b1 i1
+  read -r b0 i0 <<<"$1"
+  read -r b1 i1 <<<"$2"
+  echo "rest=$(us_per $(($4 - $3)) $((b1 - b0)) "$5")us/req idle=$(((i1 - i0) * 100 / (b1 - b0 + i1 - i0)))%"
 }
 
 # ratio A B: A's first number over B's, or "-" when either has none.
@@ -265,16 +279,19 @@ MACHINE="$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpui
  $(wrk -v 2>&1 | awk 'NR==1 {print $1, $2}'), h2load $(h2load --version | awk '{print $2}')"
 {
   echo "# proxyd bench, $(date -u +%FT%TZ): ${DUR}s per run, $ROUNDS round(s), PROCS=$PROCS; $MACHINE"
-  printf 'scenario\tround\tcandidate\tvalue\tunit\tp50\tp99\tcpu_us_per_req\n'
+  printf 'scenario\tround\tcandidate\tvalue\tunit\tp50\tp99\tcpu_us_per_req\trest_us_per_req\tidle_pct\n'
 } > "$RESULTS"
 # row scenario round candidate result: appends one row of run's result to RESULTS.
 row() {
-  local value unit p50 p99 cpu
+  local value unit p50 p99 cpu rest idle
   read -r value unit _ <<<"$4"
   p50=$(grep -o 'p50=[^ ]*' <<<"$4" | cut -d= -f2 || true)
   p99=$(grep -o 'p99=[^ ]*' <<<"$4" | cut -d= -f2 || true)
   cpu=$(grep -o 'cpu=[0-9.]*' <<<"$4" | cut -d= -f2 || true)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p50:--}" "${p99:--}" "${cpu:--}" >> "$RESULTS"
+  rest=$(grep -o 'rest=[0-9.-]*' <<<"$4" | cut -d= -f2 || true)
+  idle=$(grep -o 'idle=[0-9]*' <<<"$4" | cut -d= -f2 || true)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p50:--}" "${p99:--}" "${cpu:--}" \
+    "${rest:--}" "${idle:--}" >> "$RESULTS"
 }
 
 # rotate N WORD...: the words from the (N mod count)-th on, then those before it.

@@ -26,6 +26,10 @@ cpu_ticks() {
   echo $t
 }
 
+# machine_ticks: the whole machine's CPU time since boot, over all cores, in 10 ms ticks: busy
+# (user, nice, system, irq and softirq) and idle (idle and iowait), on one line.
+machine_ticks() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8, $5 + $6; exit}' /proc/stat; }
+
 # us_per T0 T1 N: microseconds per request of the CPU ticks from T0 to T1 (cpu_ticks) over N
 # requests, to a tenth.
 us_per() { echo "scale=1; ($2 - $1) * 10000 / $3" | bc; } # ticks are 10 ms
