@@ -3,6 +3,7 @@ package wire
 import (
 	"errors"
 	"io"
+	"net"
 )
 
 // ErrBufferFull is returned by [Reader.Fill] when the buffer has no free space (or no buffer is
@@ -24,6 +25,15 @@ type Reader struct {
 	r, w     int    // the buffered bytes are buf[r:w]
 	progress *Progress
 	pipes    *PipeBudget
+}
+
+// A TCPSource is a source that reads one TCP connection and nothing else, by means of its own (a
+// faster read, say): its Read returns the connection's bytes as they come, and TCPConn returns
+// the connection. The relays splice from it as from a *net.TCPConn (see CopyLength); a source of
+// any other type that wraps a connection is read through its Read.
+type TCPSource interface {
+	io.Reader
+	TCPConn() *net.TCPConn
 }
 
 // NewReader returns a Reader over src with no buffer attached.

@@ -24,7 +24,7 @@ func defaultPipeSize() int64 { return 16 * int64(os.Getpagesize()) }
 const spliceFlags = unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE
 
 // splice moves up to n bytes from src to dst through a pipe with splice(2), without copying them
-// through user space, when both are *net.TCPConn. It reports handled == false, having moved
+// through user space, when both are *net.TCPConn (src may be a TCPSource). It reports handled == false, having moved
 // nothing, when it cannot (other types, no pipe, a kernel without splice for these sockets).
 //
 // Unlike io.Copy, which splices too, it tells the failing side apart: the error is a *ReadError
@@ -33,6 +33,9 @@ const spliceFlags = unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE
 func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *PipeBudget) (written int64, handled bool, err error) {
 	d, ok := dst.(*net.TCPConn)
 	s, ok2 := src.(*net.TCPConn)
+	if ts, isTS := src.(TCPSource); isTS {
+		s, ok2 = ts.TCPConn(), true
+	}
 	if !ok || !ok2 {
 		return 0, false, nil
 	}

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"io"
+	"net"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -28,6 +29,47 @@ func TestSpliceTCP(t *testing.T) {
 	}
 	if used := pipes.Used(); used != 0 {
 		t.Errorf("the pipe budget holds %d bytes after the splice; want 0", used)
+	}
+}
+
+// tcpSource reads a TCP connection by its own Read, which counts its calls, and names it: a
+// TCPSource.
+type tcpSource struct {
+	conn  *net.TCPConn
+	reads int
+}
+
+func (s *tcpSource) Read(p []byte) (int, error) { s.reads++; return s.conn.Read(p) }
+func (s *tcpSource) TCPConn() *net.TCPConn      { return s.conn }
+
+// wrappedConn wraps a TCP connection without naming it.
+type wrappedConn struct{ *net.TCPConn }
+
+// TestSpliceSource checks that a TCPSource is spliced from as its connection, its Read left
+// unused, while a wrapper that does not name its connection is not spliced at all.
+func TestSpliceSource(t *testing.T) {
+	const size = 1 << 20
+	in, inProxy := tcpPair(t)
+	outProxy, out := tcpPair(t)
+	go io.Copy(in, randomStream(size, 3))
+	sums := make(chan [32]byte, 1)
+	go func() {
+		sum, _ := sumOf(out, size)
+		sums <- sum
+	}()
+	if _, handled, _ := splice(outProxy, wrappedConn{inProxy}, size, nil, nil); handled {
+		t.Fatal("a wrapper that does not name its connection was spliced from")
+	}
+	src := &tcpSource{conn: inProxy}
+	n, handled, err := splice(outProxy, src, size, nil, nil)
+	if !handled || err != nil || n != size {
+		t.Fatalf("splice = %d, handled %v, %v; want %d, handled", n, handled, err, size)
+	}
+	if src.reads != 0 {
+		t.Errorf("the source's Read was called %d times; want none", src.reads)
+	}
+	if receive(t, sums, "the receiver's checksum") != streamSum(t, size, 3) {
+		t.Error("spliced bytes differ from the source")
 	}
 }
 
