@@ -37,6 +37,9 @@ type clientConn struct {
 	// raw and readIdleFn serve the wait for a request; made once so that waiting allocates nothing.
 	raw        syscall.RawConn
 	readIdleFn func(fd uintptr) bool
+	// sock reads the request heads and bodies (through rd) and writes the response heads: the
+	// frequent small calls of an exchange (see netpoll.Socket).
+	sock netpoll.Socket
 	// peer and local are the client's address and the one it connected to; known only when
 	// --forwarded or --proxy-protocol needs them.
 	peer, local netip.AddrPort
@@ -54,8 +57,9 @@ type clientConn struct {
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
 	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
+	c.sock.Init(nc, c.raw)
 	c.life.init(&s.limits, nc, c.raw, s.idle)
-	c.rd.Reset(nc)
+	c.rd.Reset(&c.sock)
 	c.rd.SetPipeBudget(s.pipes)
 	c.readIdleFn = c.readIdle
 	if s.cfg.Forwarded != nil || s.cfg.ProxyProtocol != 0 {
@@ -272,7 +276,7 @@ func (c *clientConn) finish() {
 // release gives back what the connection holds but the socket, and forgets it.
 func (c *clientConn) release() {
 	c.releaseBackend()
-	c.rd.Reset(c.conn)
+	c.rd.Reset(&c.sock)
 	if buf := c.rd.Detach(); buf != nil {
 		c.srv.bufs.Put(buf)
 	}

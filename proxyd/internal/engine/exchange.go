@@ -272,7 +272,7 @@ func (c *clientConn) readFinalHead(b *upstream.Conn) error {
 		}
 		if ex.head.Version != wire.HTTP10 { // HTTP/1.0 clients get no interim responses (RFC 9110 §15.2)
 			c.life.enter(phaseWrite)
-			if _, err := c.conn.Write(b.Reader.Buffered()[:ex.resp.Len]); err != nil {
+			if _, err := c.sock.Write(b.Reader.Buffered()[:ex.resp.Len]); err != nil {
 				return &wire.WriteError{Err: err}
 			}
 			ex.interimSent = true

@@ -29,7 +29,7 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 		ex.parts = append(ex.partsArr[:0], ex.respHead, buffered[ex.resp.Len:ex.resp.Len+inline])
 		_, err = ex.parts.WriteTo(c.conn)
 	} else {
-		_, err = c.conn.Write(buffered[:ex.resp.Len+inline])
+		_, err = c.sock.Write(buffered[:ex.resp.Len+inline])
 	}
 	b.Reader.Discard(ex.resp.Len + inline)
 	ex.bytes = int64(inline)
@@ -83,7 +83,7 @@ func (c *clientConn) startTunnel(b *upstream.Conn) bool {
 	}
 	ex.status = ex.resp.Status
 	c.life.enter(phaseWrite)
-	if _, err := c.conn.Write(b.Reader.Buffered()[:ex.resp.Len]); err != nil {
+	if _, err := c.sock.Write(b.Reader.Buffered()[:ex.resp.Len]); err != nil {
 		c.dropBackend(b)
 		ex.status = reply.StatusClientClosed
 		c.logFailure("client went away before the upgrade", err)
@@ -95,7 +95,7 @@ func (c *clientConn) startTunnel(b *upstream.Conn) bool {
 	c.srv.cfg.Metrics.TunnelOpened()
 	up, down := t.Run(c.rd.Buffered(), b.Reader.Buffered())
 	c.srv.cfg.Metrics.TunnelClosed()
-	c.rd.Reset(c.conn)
+	c.rd.Reset(&c.sock)
 	c.dropBackend(b)
 	ex.bytes, ex.received = down, ex.received+up
 	c.srv.log.Debug("tunnel closed", "client", c.conn.RemoteAddr(), "sent", up, "received", down)

@@ -54,6 +54,16 @@ func then(a, b peerAct) peerAct {
 	}
 }
 
+// rawConn returns the RawConn of c.
+func rawConn(t *testing.T, c *net.TCPConn) syscall.RawConn {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatalf("SyscallConn: %v", err)
+	}
+	return rc
+}
+
 // waitReadable waits, at most waitLimit, for c to become readable: for what its peer did to
 // arrive.
 func waitReadable(t *testing.T, c *net.TCPConn) {

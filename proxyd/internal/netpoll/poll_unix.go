@@ -12,16 +12,10 @@ import (
 // failing call reports POLLERR.
 func events(fd uintptr) int16 {
 	fds := [1]unix.PollFd{{Fd: int32(fd), Events: askEvents}}
-	for {
-		_, err := unix.Poll(fds[:], 0) // a zero timeout: do not wait
-		switch err {
-		case nil:
-			return int16(fds[0].Revents) // uint16 on AIX
-		case unix.EINTR:
-			continue
-		}
+	if sysPoll(fds[:]) != nil {
 		return unix.POLLERR
 	}
+	return int16(fds[0].Revents) // uint16 on AIX
 }
 
 // ready reports whether fd has bytes to read, EOF or an error pending.
@@ -41,16 +35,12 @@ func peerGone(fd uintptr) bool {
 
 // tryRead reads from fd, a non-blocking socket, with read(2); EAGAIN means nothing is there yet.
 func tryRead(fd uintptr, buf []byte) (n int, wouldBlock bool, err error) {
-	for {
-		n, err := unix.Read(int(fd), buf)
-		switch err {
-		case nil:
-			return n, false, nil
-		case unix.EINTR:
-			continue
-		case unix.EAGAIN:
-			return 0, true, nil
-		}
-		return 0, false, err
+	n, err = sysRead(fd, buf)
+	switch err {
+	case nil:
+		return n, false, nil
+	case unix.EAGAIN:
+		return 0, true, nil
 	}
+	return 0, false, err
 }

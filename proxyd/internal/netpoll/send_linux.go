@@ -2,7 +2,6 @@ package netpoll
 
 import (
 	"net"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -56,16 +55,7 @@ func writev(fd uintptr, iov *iovecs, bufs net.Buffers) (int, error) {
 		return 0, nil
 	}
 	defer clear(iov[:k]) // the Sender outlives the buffers
-	for {
-		n, _, errno := unix.Syscall(unix.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(k))
-		switch errno {
-		case 0:
-			return int(n), nil
-		case unix.EINTR:
-			continue
-		}
-		return 0, errno
-	}
+	return sysWritev(fd, &iov[0], k)
 }
 
 // consume removes the first n bytes from *bufs.

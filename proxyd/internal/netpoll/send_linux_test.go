@@ -17,11 +17,7 @@ import (
 // newSender returns a Sender for c, failing the test if it cannot.
 func newSender(t *testing.T, c *net.TCPConn) *Sender {
 	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatalf("SyscallConn: %v", err)
-	}
-	return NewSender(rc)
+	return NewSender(rawConn(t, c))
 }
 
 // answerAfterRequest makes peer read a request of n bytes and then do what answers it; the

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 
@@ -53,16 +52,6 @@ func (r reports) none(t *testing.T) {
 		t.Errorf("unexpected report %q", v)
 	default:
 	}
-}
-
-// rawConn returns the RawConn of c.
-func rawConn(t *testing.T, c *net.TCPConn) syscall.RawConn {
-	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
-		t.Fatalf("SyscallConn: %v", err)
-	}
-	return rc
 }
 
 // add adds c to s, reported as v.

@@ -41,6 +41,7 @@ type Conn struct {
 	idleSince time.Time
 	quiet     *netpoll.Checker // asks the socket whether it is still quiet, allocating nothing
 	send      *netpoll.Sender  // writes a request and waits for its response to begin
+	sock      netpoll.Socket   // what Reader reads from
 }
 
 // Pool dials connections to one backend and keeps up to a bound of idle ones for reuse.
@@ -126,7 +127,8 @@ func (p *Pool) Dial() (*Conn, error) {
 		return nil, err
 	}
 	c := &Conn{TCPConn: tc, quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(rc)}
-	c.Reader.Reset(tc)
+	c.sock.Init(tc, rc)
+	c.Reader.Reset(&c.sock)
 	c.Reader.SetPipeBudget(p.pipes)
 	c.Reader.Attach(p.bufs.Get())
 	return c, nil
@@ -207,7 +209,7 @@ func (p *Pool) Idle() int {
 // Discard closes a connection that must not be reused and returns its buffer.
 func (p *Pool) Discard(c *Conn) {
 	c.TCPConn.Close()
-	c.Reader.Reset(c.TCPConn) // drop what the backend sent beyond the exchange
+	c.Reader.Reset(&c.sock) // drop what the backend sent beyond the exchange
 	if buf := c.Reader.Detach(); buf != nil {
 		p.bufs.Put(buf)
 	}

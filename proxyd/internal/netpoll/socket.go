@@ -1,0 +1,28 @@
+package netpoll
+
+import (
+	"net"
+	"syscall"
+)
+
+// Socket reads and writes one TCP connection as the connection's own Read and Write do, with
+// the same deadlines and errors, but on Linux its system calls are the package's (see
+// sys_linux.go): they skip the scheduler's bookkeeping, and so leave the runtime's monitor thread
+// asleep. Use it for a connection's frequent small reads and writes; each call moves one buffer.
+// The zero value is not usable: Init sets a Socket up. Like the connection, it takes one reader
+// and one writer at a time, which may run concurrently.
+type Socket struct {
+	conn  *net.TCPConn
+	rc    syscall.RawConn
+	calls socketCalls
+}
+
+// Init sets s up for conn, whose RawConn is rc.
+func (s *Socket) Init(conn *net.TCPConn, rc syscall.RawConn) {
+	s.conn, s.rc = conn, rc
+	s.calls.init(s)
+}
+
+// TCPConn returns the connection: a wire.Reader over s splices from it (wire.TCPSource), as s
+// reads nothing but the connection's bytes.
+func (s *Socket) TCPConn() *net.TCPConn { return s.conn }
