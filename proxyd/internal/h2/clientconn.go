@@ -13,6 +13,7 @@ import (
 
 	"proxyd.dev/proxyd/internal/h2conn"
 	"proxyd.dev/proxyd/internal/h2upstream"
+	"proxyd.dev/proxyd/internal/netpoll"
 )
 
 // Flow-control windows proxyd gives a client for its request bodies (RFC 9113 §6.9): what one
@@ -77,7 +78,7 @@ type clientConn struct {
 // newClientConn returns the connection conn, whose RawConn is raw (or nil) and whose first bytes
 // are in buffered.
 func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byte) *clientConn {
-	pc := &prefacedConn{Conn: conn, buffered: buffered}
+	pc := &prefacedConn{Conn: netpoll.WithSocket(conn), buffered: buffered}
 	c := &clientConn{
 		s:          s,
 		nc:         pc,

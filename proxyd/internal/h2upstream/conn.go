@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2conn"
+	"proxyd.dev/proxyd/internal/netpoll"
 )
 
 // Flow-control windows and frame sizes proxyd offers a backend (RFC 9113 §6.5.2, §6.9).
@@ -61,8 +62,10 @@ type conn struct {
 }
 
 // newConn sets up a connection on nc: the client preface, proxyd's SETTINGS and the connection
-// window (RFC 9113 §3.4). It does not wait for the backend's SETTINGS.
+// window (RFC 9113 §3.4). A TCP connection's frames are read and written through a
+// netpoll.Socket. It does not wait for the backend's SETTINGS.
 func newConn(t *Transport, nc net.Conn) (*conn, error) {
+	nc = netpoll.WithSocket(nc)
 	c := &conn{
 		t:          t,
 		nc:         nc,

@@ -139,3 +139,28 @@ func TestSocketAllocatesNothing(t *testing.T) {
 		t.Errorf("a Socket's write and read allocate %v times, want 0", allocs)
 	}
 }
+
+// TestWithSocket gives a TCP connection a Socket's Read and Write, and leaves other connections as
+// they are.
+func TestWithSocket(t *testing.T) {
+	local, peer := loopback.Pair(t)
+	c, ok := WithSocket(local).(*Conn)
+	if !ok {
+		t.Fatalf("WithSocket(%T) is not a *Conn", local)
+	}
+	c.SetDeadline(time.Now().Add(waitLimit))
+	go io.Copy(peer, peer) // echoes every write
+	buf := make([]byte, 4)
+	if _, err := c.Write([]byte("ping")); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("ReadFull = %q, %v; want the echo %q", buf, err, "ping")
+	}
+	p1, p2 := net.Pipe()
+	defer p1.Close()
+	defer p2.Close()
+	if got := WithSocket(p1); got != p1 {
+		t.Errorf("WithSocket(%T) = %T, want the connection itself", p1, got)
+	}
+}
