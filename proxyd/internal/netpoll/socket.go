@@ -20,7 +20,7 @@ type Socket struct {
 // Init sets s up for conn, whose RawConn is rc.
 func (s *Socket) Init(conn *net.TCPConn, rc syscall.RawConn) {
 	s.conn, s.rc = conn, rc
-	s.calls.init(s)
+	s.calls.init()
 }
 
 // TCPConn returns the connection: a wire.Reader over s splices from it (wire.TCPSource), as s

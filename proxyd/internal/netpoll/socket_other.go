@@ -5,7 +5,7 @@ package netpoll
 // socketCalls is empty where a Socket's calls are the connection's own.
 type socketCalls struct{}
 
-func (*socketCalls) init(*Socket) {}
+func (*socketCalls) init() {}
 
 // Read is the connection's Read.
 func (s *Socket) Read(p []byte) (int, error) { return s.conn.Read(p) }
