@@ -5,14 +5,14 @@ package netpoll
 import "golang.org/x/sys/unix"
 
 // Elsewhere than Linux the package's socket calls are golang.org/x/sys/unix's own, retried when a
-// signal interrupts them.
+// signal interrupts them. As on Linux, a failed read or write returns 0 bytes, not -1.
 
 // sysRead is read(2) of fd into p.
 func sysRead(fd uintptr, p []byte) (int, error) {
 	for {
 		n, err := unix.Read(int(fd), p)
 		if err != unix.EINTR {
-			return n, err
+			return max(n, 0), err
 		}
 	}
 }
@@ -22,7 +22,7 @@ func sysWrite(fd uintptr, p []byte) (int, error) {
 	for {
 		n, err := unix.Write(int(fd), p)
 		if err != unix.EINTR {
-			return n, err
+			return max(n, 0), err
 		}
 	}
 }
