@@ -24,19 +24,23 @@ func defaultPipeSize() int64 { return 16 * int64(os.Getpagesize()) }
 const spliceFlags = unix.SPLICE_F_NONBLOCK | unix.SPLICE_F_MOVE
 
 // splice moves up to n bytes from src to dst through a pipe with splice(2), without copying them
-// through user space, when both are *net.TCPConn (src may be a TCPSource). It reports handled == false, having moved
-// nothing, when it cannot (other types, no pipe, a kernel without splice for these sockets).
+// through user space, when both are *net.TCPConn (src may be a TCPSource). It reports handled ==
+// false, having moved nothing, when it cannot (other types, no pipe, a kernel without splice for
+// these sockets).
 //
 // Unlike io.Copy, which splices too, it tells the failing side apart: the error is a *ReadError
 // (wrapping io.EOF when the source ended) or a *WriteError. Deadlines of both connections apply.
 // What it moves is counted in progress; the pipe grows as far as pipes allows.
 func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *PipeBudget) (written int64, handled bool, err error) {
-	d, ok := dst.(*net.TCPConn)
-	s, ok2 := src.(*net.TCPConn)
-	if ts, isTS := src.(TCPSource); isTS {
-		s, ok2 = ts.TCPConn(), true
+	var s *net.TCPConn
+	switch src := src.(type) {
+	case *net.TCPConn:
+		s = src
+	case TCPSource:
+		s = src.TCPConn()
 	}
-	if !ok || !ok2 {
+	d, ok := dst.(*net.TCPConn)
+	if !ok || s == nil {
 		return 0, false, nil
 	}
 	rs, err := s.SyscallConn()
