@@ -259,7 +259,8 @@ rest() {
   local b0 i0 b1 i1
   read -r b0 i0 <<<"$1"
   read -r b1 i1 <<<"$2"
-  echo "rest=$(us_per $(($4 - $3)) $((b1 - b0)) "$5")us/req idle=$(((i1 - i0) * 100 / (b1 - b0 + i1 - i0)))%"
+  local busy=$((b1 - b0)) idle=$((i1 - i0))
+  echo "rest=$(us_per 0 $((busy - ($4 - $3))) "$5")us/req idle=$((idle * 100 / (busy + idle)))%"
 }
 
 # ratio A B: A's first number over B's, or "-" when either has none.
