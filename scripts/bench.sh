@@ -3,8 +3,8 @@
 # directly, one scenario at a time with the candidates interleaved, their order rotating from round
 # to round so that none always runs first (of two runs back to back, the first was often 5-15%
 # faster on this machine), on loopback only. Every load run is bounded by wrk's or h2load's
-# duration. Prints requests/s, p50 and p99 latency, proxy CPU per request and peak RSS, and the
-# ratios to nginx, HAProxy and the direct backend.
+# duration. Prints requests/s, p50 and p99 latency, the proxy's and the backend's CPU per request,
+# peak RSS, and the ratios to nginx, HAProxy and the direct backend.
 #
 #   bash scripts/bench.sh [seconds-per-run] [rounds]      (defaults: 10 s, 1 round)
 #   SCENARIOS="a d" bash scripts/bench.sh                 (a subset)
@@ -181,6 +181,15 @@ proc_of() {
     direct) pgrep -P "$(cat "$WORK/backend.pid")" | head -1 ;;
   esac
 }
+# backend_of scenario: the backend's process(es), whose CPU per request each run shows too: the
+# rate is bounded by what the load, the proxy and the backend spend together on these cores, and a
+# proxy's way of relaying changes the backend's share (and the load's: rest less backend).
+backend_of() {
+  if [ "$1" = e ]; then echo "$H2C_PID"; else pgrep -P "$(cat "$WORK/backend.pid")"; fi
+}
+# backend_per B0 B1 N CANDIDATE: " backend=Xus/req", the backend's CPU ticks B0 to B1 over N
+# requests; nothing for the direct candidate, which is the backend.
+backend_per() { [ "$4" = direct ] || echo " backend=$(us_per "$1" "$2" "$3")us/req"; }
 port_of() {
   if [ "${2:-}" = e ]; then
     case $1 in proxyd) echo $PORT_PROXYD_H2;; nginx) echo $PORT_NGINX_H2;; haproxy) echo $PORT_HAPROXY_H2;; direct) echo ${H2C_BACKEND##*:};; esac
@@ -189,7 +198,7 @@ port_of() {
   case $1 in proxyd) echo $PORT_PROXYD;; proxyd-ops) echo $PORT_OPS;; nginx) echo $PORT_NGINX;; haproxy) echo $PORT_HAPROXY;; direct) echo 18081;; esac
 }
 
-run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req rest idle wrong" (e: mean and max, failed)
+run() { # scenario candidate -> "reqs/s p50 p99 cpu backend rest idle wrong" (e: mean and max, failed)
   local s=$1 c=$2 port; port=$(port_of "$c" "$s")
   local scraper=
   # A Prometheus server's scrapes during the wrk runs, bounded by the run (c's download is timed
@@ -198,7 +207,8 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req rest idle wrong" 
     (for _ in $(seq $((DUR + 2))); do curl -fso /dev/null "http://127.0.0.1:$PORT_ADMIN/metrics"; sleep 1; done) &
     scraper=$!
   fi
-  local pids; pids=$(proc_of "$c" "$s"); local t0 m0; t0=$(cpu_ticks $pids) m0=$(machine_ticks)
+  local pids bpids; pids=$(proc_of "$c" "$s") bpids=$(backend_of "$s")
+  local t0 b0 m0; t0=$(cpu_ticks $pids) b0=$(cpu_ticks $bpids) m0=$(machine_ticks)
   local out
   case $s in
     a) out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency "http://127.0.0.1:$port/") ;;
@@ -210,20 +220,17 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req rest idle wrong" 
          "${PIN_REST[@]}" curl -fso /dev/null "http://127.0.0.1:$port/big" || { echo failed; return; }
        done
        end=$(date +%s.%N) t1=$(cpu_ticks $pids)
-       local m1; m1=$(machine_ticks)
+       local b1 m1; b1=$(cpu_ticks $bpids) m1=$(machine_ticks)
        echo "$(echo "scale=3; $DOWNLOADS * 256 / 1024 / ($end - $start)" | bc) GiB/s\
- cpu=$(us_per "$t0" "$t1" $DOWNLOADS)us/req $(rest "$m0" "$m1" "$t0" "$t1" $DOWNLOADS)"; return ;;
+ cpu=$(us_per "$t0" "$t1" $DOWNLOADS)us/req$(backend_per "$b0" "$b1" $DOWNLOADS "$c")\
+ $(rest "$m0" "$m1" "$t0" "$t1" $DOWNLOADS)"; return ;;
     d) if [ "$c" = direct ]; then echo "-"; return; fi
        out=$("${PIN_REST[@]}" "${WRK_A[@]}" -d"${DUR}s" --latency -s scripts/bench/check.lua "http://127.0.0.1:$port/") ;;
     e) # h2load prints no percentiles, only the mean and the maximum; its per-request log would
        # cost the client a write(2) per request, so scenario (e) shows those two instead.
-       # The backend's CPU per request is shown too: the rate is bounded by what the load, the
-       # proxy and the backend spend together on these cores, and a proxy's way of using its
-       # upstream connections changes the backend's share.
-       local b0; b0=$(cpu_ticks "$H2C_PID")
        out=$(timeout $((DUR + 30)) "${PIN_REST[@]}" "${H2LOAD[@]}" -D "$DUR" "http://127.0.0.1:$port/") ||
          { echo failed; return; }
-       local t1 b1 m1; t1=$(cpu_ticks $pids) b1=$(cpu_ticks "$H2C_PID") m1=$(machine_ticks)
+       local t1 b1 m1; t1=$(cpu_ticks $pids) b1=$(cpu_ticks $bpids) m1=$(machine_ticks)
        local rps reqs bad mean max
        rps=$(awk '/^finished in/ {print $4}' <<<"$out")
        mean=$(awk '/^time for request:/ {print $6}' <<<"$out")
@@ -232,13 +239,12 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req rest idle wrong" 
        # h2load counts 4xx, 5xx and stream errors as failed, 3xx as succeeded; both are wrong here.
        bad=$(awk '/^requests:/ {n+=$10} /^status codes:/ {n+=$5} END {print n+0}' <<<"$out")
        [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || { echo failed; return; }
-       local cpu backend; cpu=$(us_per "$t0" "$t1" "$reqs") backend=$(us_per "$b0" "$b1" "$reqs")
-       echo "$rps req/s mean=$mean max=$max cpu=${cpu}us/req$([ "$c" = direct ] || echo " backend=${backend}us/req")\
+       echo "$rps req/s mean=$mean max=$max cpu=$(us_per "$t0" "$t1" "$reqs")us/req$(backend_per "$b0" "$b1" "$reqs" "$c")\
  $(rest "$m0" "$m1" "$t0" "$t1" "$reqs")$([ "$bad" = 0 ] || echo " failed=$bad")"
        return ;;
   esac
   [ -z "$scraper" ] || kill "$scraper" 2>/dev/null || true
-  local t1 m1; t1=$(cpu_ticks $pids) m1=$(machine_ticks)
+  local t1 b1 m1; t1=$(cpu_ticks $pids) b1=$(cpu_ticks $bpids) m1=$(machine_ticks)
   local rps p50 p99 reqs wrong
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   reqs=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -246,8 +252,8 @@ run() { # scenario candidate -> "reqs/s p50 p99 cpu_us_per_req rest idle wrong" 
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   wrong=$(awk '/^WRONG/ {print $2}' <<<"$out")
   [ -n "$reqs" ] || { echo failed; return; }
-  local cpu; cpu=$(us_per "$t0" "$t1" "$reqs")
-  echo "$rps req/s p50=$p50 p99=$p99 cpu=${cpu}us/req $(rest "$m0" "$m1" "$t0" "$t1" "$reqs")${wrong:+ wrong=$wrong}"
+  echo "$rps req/s p50=$p50 p99=$p99 cpu=$(us_per "$t0" "$t1" "$reqs")us/req$(backend_per "$b0" "$b1" "$reqs" "$c")\
+ $(rest "$m0" "$m1" "$t0" "$t1" "$reqs")${wrong:+ wrong=$wrong}"
 }
 
 # rest M0 M1 T0 T1 N: what the rest of the machine (the load, the backends, anything else) spent
@@ -280,19 +286,20 @@ MACHINE="$(nproc) cores ($(awk -F': ' '/model name/ {print $2; exit}' /proc/cpui
  $(wrk -v 2>&1 | awk 'NR==1 {print $1, $2}'), h2load $(h2load --version | awk '{print $2}')"
 {
   echo "# proxyd bench, $(date -u +%FT%TZ): ${DUR}s per run, $ROUNDS round(s), PROCS=$PROCS; $MACHINE"
-  printf 'scenario\tround\tcandidate\tvalue\tunit\tp50\tp99\tcpu_us_per_req\trest_us_per_req\tidle_pct\n'
+  printf 'scenario\tround\tcandidate\tvalue\tunit\tp50\tp99\tcpu_us_per_req\trest_us_per_req\tidle_pct\tbackend_us_per_req\n'
 } > "$RESULTS"
 # row scenario round candidate result: appends one row of run's result to RESULTS.
 row() {
-  local value unit p50 p99 cpu rest idle
+  local value unit p50 p99 cpu rest idle backend
   read -r value unit _ <<<"$4"
   p50=$(grep -o 'p50=[^ ]*' <<<"$4" | cut -d= -f2 || true)
   p99=$(grep -o 'p99=[^ ]*' <<<"$4" | cut -d= -f2 || true)
   cpu=$(grep -o 'cpu=[0-9.]*' <<<"$4" | cut -d= -f2 || true)
   rest=$(grep -o 'rest=[0-9.-]*' <<<"$4" | cut -d= -f2 || true)
   idle=$(grep -o 'idle=[0-9]*' <<<"$4" | cut -d= -f2 || true)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p50:--}" "${p99:--}" "${cpu:--}" \
-    "${rest:--}" "${idle:--}" >> "$RESULTS"
+  backend=$(grep -o 'backend=[0-9.]*' <<<"$4" | cut -d= -f2 || true)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$value" "$unit" "${p50:--}" "${p99:--}" "${cpu:--}" \
+    "${rest:--}" "${idle:--}" "${backend:--}" >> "$RESULTS"
 }
 
 # rotate N WORD...: the words from the (N mod count)-th on, then those before it.
