@@ -4,8 +4,9 @@
 # after another, from that nginx, or (e) h2load, 16 connections x 16 streams, small GET, to
 # integration/cmd/h2cbackend. The two are interleaved round by round so that the machine's drift
 # touches both alike, B first in every other round (of two runs back to back, the first was often
-# 5-15% faster on this machine). Prints, per round, each build's rate (downloads for c) and proxy
-# CPU per request (from /proc/PID/stat), their ratios B/A, and the medians of the ratios. Loopback
+# 5-15% faster on this machine). Prints, per round, each build's rate (downloads for c), proxy
+# CPU per request and the backend's (from /proc/PID/stat: a build may shift work onto the backend),
+# their ratios B/A, and the medians of the ratios. Loopback
 # only; every run is bounded by the load's duration (in c, the download under way when it ends
 # finishes, and counts).
 #
@@ -58,6 +59,7 @@ BACKEND=127.0.0.1:18383 PORT=18390
 if [ "$SCENARIO" = e ]; then
   (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
   "$WORK/h2cbackend" -addr $BACKEND >"$WORK/backend.log" 2>&1 & PIDS+=($!)
+  BACKEND_PIDS=$!
   CURL_OPT=(--http2-prior-knowledge)
 else
   [ "$SCENARIO" != c ] || big_file "$WORK"
@@ -66,6 +68,8 @@ else
   CURL_OPT=()
 fi
 wait_http $BACKEND "${CURL_OPT[@]}"
+# The backend's worker, whose CPU per request each run shows too.
+[ "$SCENARIO" = e ] || BACKEND_PIDS=$(pgrep -P "$(cat "$WORK/backend.pid")")
 
 # load SECONDS: the scenario's load on proxyd for SECONDS; prints how many requests were done.
 load() {
@@ -79,35 +83,41 @@ load() {
   esac
 }
 
-# measure BIN ENV: one run of the load through BIN started with ENV; prints "req/s cpu_us_per_req".
+# measure BIN ENV: one run of the load through BIN started with ENV; prints "req/s cpu_us_per_req
+# backend_cpu_us_per_req".
 measure() {
   # shellcheck disable=SC2086 # ENV is a list of assignments
   env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn 2>>"$WORK/proxyd.log" & local p=$!
   wait_http 127.0.0.1:$PORT "${CURL_OPT[@]}"
   load 1 >/dev/null # warm
-  local t0 s0 reqs s1 t1
-  t0=$(cpu_ticks $p) s0=$(date +%s.%N)
+  local t0 b0 s0 reqs s1 t1 b1
+  t0=$(cpu_ticks $p) b0=$(cpu_ticks $BACKEND_PIDS) s0=$(date +%s.%N)
   reqs=$(load "$DUR")
-  s1=$(date +%s.%N) t1=$(cpu_ticks $p)
+  s1=$(date +%s.%N) t1=$(cpu_ticks $p) b1=$(cpu_ticks $BACKEND_PIDS)
   kill $p
   wait $p 2>/dev/null || true
-  echo "$(awk -v n="$reqs" -v s0="$s0" -v s1="$s1" 'BEGIN { printf "%.1f", n / (s1 - s0) }') $(us_per "$t0" "$t1" "$reqs")"
+  echo "$(awk -v n="$reqs" -v s0="$s0" -v s1="$s1" 'BEGIN { printf "%.1f", n / (s1 - s0) }') $(us_per "$t0" "$t1" "$reqs")\
+ $(us_per "$b0" "$b1" "$reqs")"
 }
 
-rate_ratios=() cpu_ratios=()
+rate_ratios=() cpu_ratios=() backend_ratios=()
+# ratio A B: B/A to a hundredth.
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 for r in $(seq "$ROUNDS"); do
   if ((r % 2)); then
-    read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
-    read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
+    read -r ra ca ba < <(measure "$WORK/proxyd-a" "$A_ENV")
+    read -r rb cb bb < <(measure "$WORK/proxyd-b" "$B_ENV")
   else
-    read -r rb cb < <(measure "$WORK/proxyd-b" "$B_ENV")
-    read -r ra ca < <(measure "$WORK/proxyd-a" "$A_ENV")
+    read -r rb cb bb < <(measure "$WORK/proxyd-b" "$B_ENV")
+    read -r ra ca ba < <(measure "$WORK/proxyd-a" "$A_ENV")
   fi
-  rr=$(awk -v a="$ra" -v b="$rb" 'BEGIN { printf "%.2f", b / a }')
-  cr=$(awk -v a="$ca" -v b="$cb" 'BEGIN { printf "%.2f", b / a }')
-  rate_ratios+=("$rr") cpu_ratios+=("$cr")
-  printf 'round %d  A %6s req/s %5s us/req  B %6s req/s %5s us/req  B/A rate %s cpu %s\n' "$r" "$ra" "$ca" "$rb" "$cb" "$rr" "$cr"
+  rr=$(ratio "$ra" "$rb") cr=$(ratio "$ca" "$cb") br=$(ratio "$ba" "$bb")
+  rate_ratios+=("$rr") cpu_ratios+=("$cr") backend_ratios+=("$br")
+  printf 'round %d  A %6s req/s %5s us/req (backend %5s)  B %6s req/s %5s us/req (backend %5s)' \
+    "$r" "$ra" "$ca" "$ba" "$rb" "$cb" "$bb"
+  printf '  B/A rate %s cpu %s backend %s\n' "$rr" "$cr" "$br"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo "scenario $SCENARIO  A: ${REV_A} ($A_ENV)  B: ${REV_B:-work tree} ($B_ENV)"
-echo "median B/A: rate $(median "${rate_ratios[@]}"), CPU per request $(median "${cpu_ratios[@]}")"
+echo "median B/A: rate $(median "${rate_ratios[@]}"), CPU per request $(median "${cpu_ratios[@]}"),\
+ the backend's $(median "${backend_ratios[@]}")"
