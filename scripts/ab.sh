@@ -6,9 +6,8 @@
 # touches both alike, B first in every other round (of two runs back to back, the first was often
 # 5-15% faster on this machine). Prints, per round, each build's rate (downloads for c), proxy
 # CPU per request and the backend's (from /proc/PID/stat: a build may shift work onto the backend),
-# their ratios B/A, and the medians of the ratios. Loopback
-# only; every run is bounded by the load's duration (in c, the download under way when it ends
-# finishes, and counts).
+# their ratios B/A, and the medians of the ratios. Loopback only; every run is bounded by the
+# load's duration (in c, the download under way when it ends finishes, and counts).
 #
 #   bash scripts/ab.sh REV_A [REV_B] [rounds] [seconds]   (REV_B defaults to the work tree;
 #                                                        8 rounds of 3 s; scenario e)
