@@ -68,7 +68,7 @@ else
 fi
 wait_http $BACKEND "${CURL_OPT[@]}"
 # The backend's worker, whose CPU per request each run shows too.
-[ "$SCENARIO" = e ] || BACKEND_PIDS=$(pgrep -P "$(cat "$WORK/backend.pid")")
+[ "$SCENARIO" = e ] || BACKEND_PIDS=$(backend_workers "$WORK")
 
 # load SECONDS: the scenario's load on proxyd for SECONDS; prints how many requests were done.
 load() {

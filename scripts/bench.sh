@@ -162,14 +162,24 @@ CONF
   done ;;
 esac
 
-# Worker process(es) of a candidate in a scenario, for CPU and memory figures.
+# backend_of scenario: the backend's process(es), whose CPU per request each run shows too: the
+# rate is bounded by what the load, the proxy and the backend spend together on these cores, and a
+# proxy's way of relaying changes the backend's share (and the load's: rest less backend).
+backend_of() {
+  if [ "$1" = e ]; then echo "$H2C_PID"; else backend_workers "$WORK"; fi
+}
+# Worker process(es) of a candidate in a scenario, for CPU and memory figures; the direct
+# candidate's are the backend's.
 proc_of() {
+  if [ "$1" = direct ]; then
+    backend_of "${2:-}"
+    return
+  fi
   if [ "${2:-}" = e ]; then
     case $1 in
       proxyd) echo "$PROXYD_H2_PID" ;;
       nginx) pgrep -P "$NGINX_H2_PID" ;;
       haproxy) echo "$HAPROXY_H2_PID" ;;
-      direct) echo "$H2C_PID" ;;
     esac
     return
   fi
@@ -178,14 +188,7 @@ proc_of() {
     proxyd-ops) echo "$OPS_PID" ;;
     nginx) pgrep -P "$(cat "$WORK/nginx.pid")" ;;
     haproxy) pgrep -f "haproxy -f $WORK/haproxy.cfg" | head -1 ;;
-    direct) pgrep -P "$(cat "$WORK/backend.pid")" | head -1 ;;
   esac
-}
-# backend_of scenario: the backend's process(es), whose CPU per request each run shows too: the
-# rate is bounded by what the load, the proxy and the backend spend together on these cores, and a
-# proxy's way of relaying changes the backend's share (and the load's: rest less backend).
-backend_of() {
-  if [ "$1" = e ]; then echo "$H2C_PID"; else pgrep -P "$(cat "$WORK/backend.pid")"; fi
 }
 # backend_per B0 B1 N CANDIDATE: " backend=Xus/req", the backend's CPU ticks B0 to B1 over N
 # requests; nothing for the direct candidate, which is the backend.

@@ -49,6 +49,10 @@ H2LOAD=(h2load -c16 -m16 -t1)
 WRK_A=(wrk -t2 -c64)
 WRK_B=(wrk -t2 -c16 -H "Connection: close")
 
+# backend_workers DIR: the worker process(es) of the backends' nginx started with
+# backend_conf DIR.
+backend_workers() { pgrep -P "$(cat "$1/backend.pid")"; }
+
 # backend_conf DIR ADDR_A ADDR_B: the configuration of the backends' nginx: on ADDR_A and ADDR_B a
 # small body naming the backend and echoing the target, on ADDR_A also DIR/big as /big. Its pid
 # and error log go to DIR.
