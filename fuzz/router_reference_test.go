@@ -17,7 +17,7 @@ import (
 const (
 	formPath     = "path"     // origin-form or absolute-form of http(s): routed by its path
 	formNoPath   = "no path"  // asterisk-form or authority-form: the default backend, no error
-	formRejected = "rejected" // another scheme, a malformed target, a "\" in the authority
+	formRejected = "rejected" // a "#", another scheme, a malformed target, a "\" in the authority
 )
 
 // Characters of RFC 3986 §2: hex digits, unreserved characters, and those a reg-name may hold.
@@ -32,9 +32,11 @@ const (
 // and the rest, and names its form. Origin-form targets start with their path; absolute-form targets
 // ("http://" or "https://", in any case) have it after the authority, which ends at the first "/" or
 // "?", and an empty path there stands for "/". "*" and "host:port" have no path; anything else,
-// another scheme included, is rejected.
+// another scheme included, is rejected, and so is every target with a "#" (no form has a fragment).
 func referenceSplit(target string) (before, path, after, form string) {
 	switch {
+	case strings.Contains(target, "#"):
+		return "", "", "", formRejected
 	case strings.HasPrefix(target, "/"):
 	case target == "*" || referenceAuthorityForm(target):
 		return "", "", "", formNoPath

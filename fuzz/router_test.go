@@ -58,6 +58,8 @@ func FuzzRouter(f *testing.F) {
 		{spec, "/api/...;/x", 0}, {spec, "/api/.x/..y", 0}, {spec, "/api?next=/../../etc", 0},
 		// An encoded NUL, malformed escapes, backslashes.
 		{spec, "/api/%00", 0}, {spec, "/api/%zz", 0}, {spec, "/api/%4", 0}, {spec, `/api\admin`, 0},
+		// A fragment, in the path or the query, which no request-target carries.
+		{spec, "/api#x", 0}, {spec, "/api?x#y", 0},
 		// Spellings of "/api" that backends read as "/api".
 		{spec, "/%61pi/x", 0}, {spec, "//api/x", 0}, {spec, "/%61%50%69", 0},
 		// An encoded slash: an ordinary byte, refused, or a "/".

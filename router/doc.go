@@ -7,9 +7,11 @@
 // absolute-form ("http://h/a/b?q", scheme http or https in any case; an empty path is "/") are routed
 // by their path, the part before the first "?". Asterisk-form ("*") and authority-form ("host:port",
 // as CONNECT sends it; "http:80" is a host named http) go to the default backend with no error.
-// Anything else is rejected: an absolute-form target of another scheme ("ws://h/x", "ftp://h/x") as
-// ReasonScheme, a target in none of the forms ("foo", "http:/x", "http:x", "http//x", "://x", "") as
-// ReasonMalformedTarget, and a "\" in the authority of an absolute-form target as ReasonBackslash.
+// Anything else is rejected: a "#" anywhere, since no form carries a fragment and backends that cut
+// one off would see "/admin" in "/admin#x", as ReasonFragment; an absolute-form target of another
+// scheme ("ws://h/x", "ftp://h/x") as ReasonScheme; a target in none of the forms ("foo", "http:/x",
+// "http:x", "http//x", "://x", "") as ReasonMalformedTarget; and a "\" in the authority of an
+// absolute-form target as ReasonBackslash.
 //
 // # Normal form
 //

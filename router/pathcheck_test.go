@@ -28,7 +28,6 @@ func TestMatchRejectsAmbiguousPaths(t *testing.T) {
 		{"/a/..%2Fb", PathError{Path: "/a/..%2Fb", Offset: 3, Reason: ReasonDotSegment}},
 		{"/a%2F..%2fb", PathError{Path: "/a%2F..%2fb", Offset: 5, Reason: ReasonDotSegment}},
 		{"/a%2f.", PathError{Path: "/a%2f.", Offset: 5, Reason: ReasonDotSegment}},
-		{"/api#/../admin", PathError{Path: "/api#/../admin", Offset: 6, Reason: ReasonDotSegment}},
 		{"//../x", PathError{Path: "//../x", Offset: 2, Reason: ReasonDotSegment}},
 		{"http://h/a/../b?q", PathError{Path: "/a/../b", Offset: 3, Reason: ReasonDotSegment}},
 		{"HTTPS://h/%2e", PathError{Path: "/%2e", Offset: 1, Reason: ReasonDotSegment}},
@@ -63,6 +62,12 @@ func TestMatchRejectsAmbiguousPaths(t *testing.T) {
 		{"/%g0", PathError{Path: "/%g0", Offset: 1, Reason: ReasonBadEscape}},
 		{"/%0g", PathError{Path: "/%0g", Offset: 1, Reason: ReasonBadEscape}},
 		{"/ok/%%41", PathError{Path: "/ok/%%41", Offset: 4, Reason: ReasonBadEscape}},
+		// A fragment, which a request-target never carries: refused before anything else.
+		{"/admin#x", PathError{Path: "/admin#x", Offset: 6, Reason: ReasonFragment}},
+		{"/api#/../admin", PathError{Path: "/api#/../admin", Offset: 4, Reason: ReasonFragment}},
+		{"/a?x#y", PathError{Path: "/a?x#y", Offset: 4, Reason: ReasonFragment}},
+		{"http://h/a#", PathError{Path: "http://h/a#", Offset: 10, Reason: ReasonFragment}},
+		{"*#", PathError{Path: "*#", Offset: 1, Reason: ReasonFragment}},
 		// Targets: other schemes, malformed absolute-form, none of the forms of RFC 9112 §3.2.
 		{"ws://h/api/x", PathError{Path: "ws://h/api/x", Reason: ReasonScheme}},
 		{"WSS://h/api/x", PathError{Path: "WSS://h/api/x", Reason: ReasonScheme}},

@@ -3,7 +3,7 @@ package router
 import "fmt"
 
 // Reasons a PathError gives for rejecting a request-target. The first ones concern its path, the
-// last two the target as a whole.
+// last three the target as a whole.
 const (
 	// ReasonDotSegment: a segment is "." or "..", literal or percent-encoded ("%2e", ".%2E"), also
 	// when a path parameter follows it ("..;", ".;x", "%2e%2e%3Bx"), which Tomcat strips before it
@@ -21,6 +21,10 @@ const (
 	ReasonEncodedBackslash = "encoded backslash (%5C)"
 	// ReasonEncodedSlash: "%2F" or "%2f" in the path of a Table built with EscapedSlashes Reject.
 	ReasonEncodedSlash = "encoded slash (%2F)"
+	// ReasonFragment: a "#" anywhere in the target. A request-target carries no fragment (RFC 9112
+	// §3.2), and backends that cut one off anyway (nginx, WHATWG URL parsers) would take "/admin#x"
+	// for "/admin", a path proxyd routes elsewhere.
+	ReasonFragment = `fragment ("#")`
 	// ReasonScheme: an absolute-form target whose scheme is not http or https (RFC 9112 §3.2.2),
 	// such as "ws://h/x" or "ftp://h/x".
 	ReasonScheme = "scheme is not http or https"
@@ -38,11 +42,11 @@ const maxErrorPath = 128
 // to a path other than the one it was routed by, or it is not a target proxyd can route.
 type PathError struct {
 	// Path is the rejected path (for Rewrite, the path after rewriting), or the whole target for
-	// ReasonScheme, ReasonMalformedTarget and a backslash in an authority; cut to 128 bytes followed
-	// by "..." when it is longer.
+	// ReasonFragment, ReasonScheme, ReasonMalformedTarget and a backslash in an authority; cut to
+	// 128 bytes followed by "..." when it is longer.
 	Path string
 	// Offset is where in Path the problem starts: the "%" of a bad escape, the first byte of a dot
-	// segment, the backslash, or 0 for a target-wide reason.
+	// segment, the backslash, the "#", or 0 for another target-wide reason.
 	Offset int
 	// Reason is one of the Reason constants.
 	Reason string

@@ -142,8 +142,8 @@ func (t *Table) Routes() []Route {
 // one: a dot segment ("." or "..", literal or percent-encoded, also mixed like ".%2e", also followed
 // by ";" or "%3B"; segments end at "/", "%2F", "\" and "%5C" for this check), an encoded NUL ("%00"),
 // a "%" not followed by two hex digits, a "\" or a "%5C", and with EscapedSlashes Reject any "%2F".
-// It rejects as well an absolute-form target of another scheme ("ws://h/x") and a target in none of
-// the forms above ("foo", "http:/x").
+// It rejects as well a target with a "#", an absolute-form target of another scheme ("ws://h/x") and
+// a target in none of the forms above ("foo", "http:/x").
 //
 // Match makes one pass over the path to check it, which also tells whether the path is already in
 // normal form, and one walk down the route tree; a path not in normal form is normalised on the way,

@@ -5,8 +5,8 @@ import "bytes"
 // Path returns the path part of a request-target, without the query: "/a/b" for the origin-form
 // "/a/b?q", "/a" for the absolute-form "http://h:8080/a?q" (the scheme, http or https, in any case),
 // and an empty slice for "http://h", whose path Match treats as "/". It returns nil for targets that
-// have no path ("*", authority-form "example.com:443") and for those Match rejects as a whole (another
-// scheme, a malformed target, an empty one). The path is raw, as sent; the result aliases target.
+// have no path ("*", authority-form "example.com:443") and for those Match rejects as a whole (a "#",
+// another scheme, a malformed target, an empty one). The path is raw, as sent; the result aliases target.
 func Path(target []byte) []byte {
 	start, end, err := splitTarget(target)
 	if err != nil || start < 0 {
@@ -17,10 +17,13 @@ func Path(target []byte) []byte {
 
 // splitTarget finds the path of a request-target in the forms of RFC 9112 §3.2: target[start:end].
 // start is -1, with no error, for asterisk-form ("*") and authority-form ("host:port"), which have no
-// path. The error is a *PathError for an absolute-form target whose scheme is not http or https
-// (ReasonScheme), for a backslash in the authority of one (ReasonBackslash), and for a target in
-// none of the forms (ReasonMalformedTarget).
+// path. The error is a *PathError for a "#" anywhere (ReasonFragment), for an absolute-form target
+// whose scheme is not http or https (ReasonScheme), for a backslash in the authority of one
+// (ReasonBackslash), and for a target in none of the forms (ReasonMalformedTarget).
 func splitTarget(target []byte) (start, end int, err error) {
+	if k := bytes.IndexByte(target, '#'); k >= 0 {
+		return -1, -1, newPathError(target, k, ReasonFragment)
+	}
 	switch {
 	case len(target) > 0 && target[0] == '/': // origin-form
 	case string(target) == "*" || isAuthorityForm(target):

@@ -15,7 +15,7 @@ func TestPath(t *testing.T) {
 		{"/a/b?q", []byte("/a/b")},
 		{"/a/b", []byte("/a/b")},
 		{"/?", []byte("/")},
-		{"/a#b?c", []byte("/a#b")},
+		{"/a#b?c", nil},
 		{"//%61/b", []byte("//%61/b")},
 		{"http://h:8080/a?q", []byte("/a")},
 		{"HTTPS://h/a/b", []byte("/a/b")},
@@ -89,6 +89,11 @@ func TestSplitTargetForms(t *testing.T) {
 		{"\\", ReasonMalformedTarget},
 		{`http://h\x/y`, ReasonBackslash},
 		{`http://\`, ReasonBackslash},
+		{"/a#b", ReasonFragment},
+		{"/a?q#f", ReasonFragment},
+		{"http://h#f", ReasonFragment},
+		{"h:80#", ReasonFragment},
+		{"#", ReasonFragment},
 	}
 	for _, tt := range tests {
 		_, _, err := splitTarget([]byte(tt.target))

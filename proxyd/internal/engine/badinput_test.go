@@ -69,6 +69,8 @@ func TestBadInput(t *testing.T) {
 		{"encoded NUL", target("/a%00b"), 400},
 		{"bad percent escape", target("/a%zzb"), 400},
 		{"truncated percent escape", target("/a%2"), 400},
+		{"fragment in the path", target("/admin#x"), 400},
+		{"fragment in the query", target("/a?x#y"), 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			be, c := viaScripted(t)

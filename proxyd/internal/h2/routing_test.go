@@ -71,7 +71,7 @@ func TestRejectedPaths(t *testing.T) {
 	cfg.Rewrite = true
 	p := startProxy(t, cfg)
 	c := newClient(t)
-	for _, path := range []string{"/a/../b", "/a/%2e%2E/b", "/a%00", "/pre../admin", "/a%zz"} {
+	for _, path := range []string{"/a/../b", "/a/%2e%2E/b", "/a%00", "/pre../admin", "/a%zz", "/admin#x", "/a?x#y"} {
 		resp, body := get(t, c, p, path)
 		checkAnswer(t, resp, body, http.StatusBadRequest)
 	}
