@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"errors"
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -43,6 +44,29 @@ func resets(t *testing.T, peer *net.TCPConn) {
 		t.Fatalf("SetLinger(0): %v", err)
 	}
 	peer.Close()
+}
+
+// readEnds are the ways a peer ends a connection that a read reports: its end, and a reset.
+var readEnds = []struct {
+	name string
+	act  peerAct
+	want error
+}{
+	{name: "end", act: closes, want: io.EOF},
+	{name: "reset", act: resets, want: syscall.ECONNRESET},
+}
+
+// checkReadEnd checks that err, what read returned, is want, and, but for io.EOF, a
+// *net.OpError of a read, as the connection's own Read returns.
+func checkReadEnd(t *testing.T, read string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s returned %v, want %v", read, err, want)
+	}
+	var oe *net.OpError
+	if want != io.EOF && (!errors.As(err, &oe) || oe.Op != "read") {
+		t.Errorf("%s's error %v is not a *net.OpError of a read, as the connection's own", read, err)
+	}
 }
 
 // then is a followed by b.

@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -26,3 +27,10 @@ func (s *Socket) Init(conn *net.TCPConn, rc syscall.RawConn) {
 // TCPConn returns the connection: a wire.Reader over s splices from it (wire.TCPSource), as s
 // reads nothing but the connection's bytes.
 func (s *Socket) TCPConn() *net.TCPConn { return s.conn }
+
+// opError describes the failure err of the system call op as the connection's own Read and Write
+// do.
+func (s *Socket) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: s.conn.LocalAddr(), Addr: s.conn.RemoteAddr(),
+		Err: os.NewSyscallError(op, err)}
+}

@@ -2,8 +2,6 @@ package netpoll
 
 import (
 	"io"
-	"net"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -109,11 +107,4 @@ func (s *Socket) write(p []byte) (int, error) {
 		return int(c.n), s.opError("write", unix.Errno(c.errno))
 	}
 	return int(c.n), nil
-}
-
-// opError describes the failure err of the system call op as the connection's own Read and Write
-// do.
-func (s *Socket) opError(op string, err error) error {
-	return &net.OpError{Op: op, Net: "tcp", Source: s.conn.LocalAddr(), Addr: s.conn.RemoteAddr(),
-		Err: os.NewSyscallError(op, err)}
 }
