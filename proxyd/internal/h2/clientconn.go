@@ -78,10 +78,10 @@ type clientConn struct {
 // newClientConn returns the connection conn, whose RawConn is raw (or nil) and whose first bytes
 // are in buffered.
 func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byte) *clientConn {
-	pc := &prefacedConn{Conn: netpoll.WithSocket(conn), buffered: buffered}
+	nc := netpoll.WithSocket(conn)
 	c := &clientConn{
 		s:          s,
-		nc:         pc,
+		nc:         nc,
 		remoteAddr: conn.RemoteAddr().String(),
 		streams:    make(map[uint32]*clientStream),
 		peerWindow: h2conn.InitialWindow,
@@ -93,7 +93,11 @@ func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byt
 	}
 	c.sendCond.L = &c.mu
 	// A connection whose write failed is closed, which ends its reader and so every stream.
-	c.fc = h2conn.New(pc, raw, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { pc.Close() })
+	var bufs netpoll.Buffers
+	if s.cfg.Bufs != nil {
+		bufs = s.cfg.Bufs
+	}
+	c.fc = h2conn.New(nc, raw, buffered, bufs, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { nc.Close() })
 	c.fc.Busy = func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -178,7 +182,7 @@ func (c *clientConn) flushStarted() {
 func (c *clientConn) readPreface() bool {
 	var buf [len(http2.ClientPreface)]byte
 	c.nc.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
-	_, err := io.ReadFull(c.nc, buf[:])
+	err := c.fc.ReadFull(buf[:])
 	c.nc.SetReadDeadline(time.Time{})
 	return err == nil && string(buf[:]) == http2.ClientPreface
 }

@@ -59,6 +59,9 @@ type Config struct {
 	// NewPool returns a new HTTP/1.1 connection pool for the backend at addr, for a client
 	// connection's own backends (with ProxyProtocol): the server closes it with the connection.
 	NewPool func(addr string) *upstream.Pool
+	// Bufs lends the buffers client connections read into, each only while bytes wait in it; nil:
+	// every connection keeps a buffer of its own.
+	Bufs *bufpool.Pool
 	// AccessLog logs one line per stream.
 	AccessLog bool
 	// Metrics counts streams, connections and backend events; nil counts nothing.

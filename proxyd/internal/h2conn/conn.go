@@ -6,7 +6,6 @@
 package h2conn
 
 import (
-	"bufio"
 	"bytes"
 	"net"
 	"net/http"
@@ -76,16 +75,19 @@ type Conn struct {
 	canonical nameCache
 	// blocks decodes the header blocks read; the reader's own.
 	blocks blockReader
-	// br holds what was read from the socket and not framed yet; the reader's own.
-	br *bufio.Reader
+	// rd holds what was read from the socket and not framed yet; the reader's own.
+	rd readSide
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
-// bytes (RFC 9113 §6.5.2) and frames of at most FrameSize. rc is nc's RawConn, which FlushNoWait
-// writes through; with nil, FlushNoWait leaves all its writing to a goroutine of its own. A write
-// that makes no progress for writeTimeout fails (0: no bound); the first failed write calls
-// onError, once, from the writer's goroutine.
-func New(nc net.Conn, rc syscall.RawConn, maxHeaderList uint32, writeTimeout time.Duration, onError func(error)) *Conn {
+// bytes (RFC 9113 §6.5.2) and frames of at most FrameSize. The reader reads first, already read
+// from nc, then nc's bytes; with bufs, and nc a *netpoll.Conn, it borrows its buffer from bufs
+// whenever it reads and gives it back once framed, so that an idle connection holds none. rc is
+// nc's RawConn, which FlushNoWait writes through; with nil, FlushNoWait leaves all its writing to
+// a goroutine of its own. A write that makes no progress for writeTimeout fails (0: no bound); the
+// first failed write calls onError, once, from the writer's goroutine.
+func New(nc net.Conn, rc syscall.RawConn, first []byte, bufs netpoll.Buffers, maxHeaderList uint32,
+	writeTimeout time.Duration, onError func(error)) *Conn {
 	c := &Conn{
 		nc:        nc,
 		rc:        rc,
@@ -95,8 +97,8 @@ func New(nc net.Conn, rc syscall.RawConn, maxHeaderList uint32, writeTimeout tim
 		canonical: make(nameCache),
 	}
 	c.written.L = &c.mu
-	c.br = bufio.NewReaderSize(nc, FrameSize)
-	c.Framer = http2.NewFramer((*frameSink)(c), c.br)
+	c.rd.init(nc, first, bufs)
+	c.Framer = http2.NewFramer((*frameSink)(c), &c.rd)
 	c.Framer.SetMaxReadFrameSize(FrameSize)
 	c.Framer.SetReuseFrames()
 	c.blocks.init(maxHeaderList)
@@ -124,11 +126,11 @@ const frameHeaderLen = 9
 // that ReadFrame returns it without waiting for the peer. A HEADERS frame without END_HEADERS
 // counts as not buffered: the CONTINUATION frames after it may not be. The reader's own.
 func (c *Conn) NextFrameBuffered() bool {
-	n := c.br.Buffered()
+	h := c.rd.buffered()
+	n := len(h)
 	if n < frameHeaderLen {
 		return false
 	}
-	h, _ := c.br.Peek(frameHeaderLen)
 	length := int(h[0])<<16 | int(h[1])<<8 | int(h[2])
 	if http2.FrameType(h[3]) == http2.FrameHeaders && http2.Flags(h[4])&http2.FlagHeadersEndHeaders == 0 {
 		return false

@@ -52,7 +52,7 @@ func ping(t *testing.T, c *Conn, b byte) {
 // once, and that their frames go in one write, made by the writer already writing.
 func TestWritersShareAWrite(t *testing.T) {
 	nc := &writeCounter{gate: make(chan struct{}), entered: make(chan struct{}, 4)}
-	c := New(nc, nil, 1<<10, time.Second, nil)
+	c := New(nc, nil, nil, nil, 1<<10, time.Second, nil)
 	first := make(chan struct{})
 	go func() {
 		defer close(first)
@@ -73,7 +73,7 @@ func TestWritersShareAWrite(t *testing.T) {
 func TestUnlockAloneWrites(t *testing.T) {
 	for _, busy := range []bool{false, true} {
 		nc := &writeCounter{}
-		c := New(nc, nil, 1<<10, 0, nil)
+		c := New(nc, nil, nil, nil, 1<<10, 0, nil)
 		asked := 0
 		c.Busy = func() bool { asked++; return busy }
 		for i := range 2 {
@@ -94,7 +94,7 @@ func TestWriteErrorReported(t *testing.T) {
 	client, server := net.Pipe()
 	client.Close()
 	var reported []error
-	c := New(server, nil, 1<<10, 0, func(err error) { reported = append(reported, err) })
+	c := New(server, nil, nil, nil, 1<<10, 0, func(err error) { reported = append(reported, err) })
 	c.Lock()
 	c.Framer.WritePing(false, [8]byte{})
 	first := c.Unlock()
@@ -119,7 +119,7 @@ func TestWriteBlockSplits(t *testing.T) {
 	client, server := net.Pipe()
 	defer client.Close()
 	defer server.Close()
-	c := New(server, nil, 1<<20, 0, nil)
+	c := New(server, nil, nil, nil, 1<<20, 0, nil)
 	h := http.Header{"X-Long": {string(bytes.Repeat([]byte("a"), 100))}, "Accept": {"*/*"}}
 	go func() {
 		c.Lock()
@@ -151,7 +151,7 @@ func TestWriteBlockSplits(t *testing.T) {
 
 // TestHeaderCanonical checks that received names come back canonical, values in order.
 func TestHeaderCanonical(t *testing.T) {
-	c := New(&writeCounter{}, nil, 1<<10, 0, nil)
+	c := New(&writeCounter{}, nil, nil, nil, 1<<10, 0, nil)
 	got := c.Header([]hpack.HeaderField{{Name: "x-a", Value: "1"}, {Name: "content-type", Value: "t"}, {Name: "x-a", Value: "2"}})
 	want := http.Header{"X-A": {"1", "2"}, "Content-Type": {"t"}}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -162,7 +162,7 @@ func TestHeaderCanonical(t *testing.T) {
 // TestBurstBufferReleased checks that the buffer of a burst larger than maxKept does not stay with
 // the connection once written.
 func TestBurstBufferReleased(t *testing.T) {
-	c := New(&writeCounter{}, nil, 1<<10, 0, nil)
+	c := New(&writeCounter{}, nil, nil, nil, 1<<10, 0, nil)
 	c.Lock()
 	for range 10 {
 		c.Framer.WriteData(1, false, make([]byte, FrameSize))
@@ -190,7 +190,7 @@ func TestSendWindowUpdates(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nc := &writeCounter{}
-			New(nc, nil, 1<<10, 0, nil).SendWindowUpdates(1, tc.inc, tc.connInc)
+			New(nc, nil, nil, nil, 1<<10, 0, nil).SendWindowUpdates(1, tc.inc, tc.connInc)
 			if diff := cmp.Diff(tc.want, lens(nc.writes)); diff != "" {
 				t.Errorf("write sizes (-want +got):\n%s", diff)
 			}
@@ -242,7 +242,7 @@ func TestApplySettings(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			nc := &writeCounter{}
-			c := New(nc, nil, 1<<10, 0, nil)
+			c := New(nc, nil, nil, nil, 1<<10, 0, nil)
 			got := applied{MaxFrame: FrameSize, InitialWindow: InitialWindow}
 			c.Lock()
 			err := c.ApplySettings(settingsFrame(t, tc.settings...), &got.MaxFrame, &got.InitialWindow,

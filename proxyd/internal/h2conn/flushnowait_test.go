@@ -19,7 +19,7 @@ func TestFlushNoWaitDoesNotWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := New(nc, rc, 0, 0, nil)
+	c := New(nc, rc, nil, nil, 0, 0, nil)
 
 	var want bytes.Buffer
 	wrote := make(chan struct{})

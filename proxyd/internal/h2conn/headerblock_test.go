@@ -75,7 +75,7 @@ func readBoth(t *testing.T, wire []byte) (want, got blockOutcome) {
 	defer client.Close()
 	defer server.Close()
 	go func() { client.Write(wire); client.Close() }()
-	c := New(server, nil, blockLimit, 0, nil)
+	c := New(server, nil, nil, nil, blockLimit, 0, nil)
 	got = outcome(c.ReadFrame())
 	return want, got
 }
@@ -142,7 +142,7 @@ func TestReadFrameReusesFields(t *testing.T) {
 	client, server := net.Pipe()
 	defer server.Close()
 	go func() { client.Write(wire.Bytes()); client.Close() }()
-	c := New(server, nil, blockLimit, 0, nil)
+	c := New(server, nil, nil, nil, blockLimit, 0, nil)
 	var first *hpack.HeaderField
 	for i := range 10 {
 		f, err := c.ReadFrame()

@@ -80,7 +80,7 @@ func newConn(t *Transport, nc net.Conn) (*conn, error) {
 		idleSince:  time.Now(),
 	}
 	c.sendCond.L = &c.mu
-	c.fc = h2conn.New(nc, nil, t.maxHeaderListSize(), t.WriteTimeout, c.fail)
+	c.fc = h2conn.New(nc, nil, nil, nil, t.maxHeaderListSize(), t.WriteTimeout, c.fail)
 	c.fc.Busy = t.Busy
 	c.fc.Lock()
 	c.fc.WriteString(http2.ClientPreface)

@@ -128,7 +128,7 @@ func TestStartedCallComplete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := h2conn.New(client, rc, 0, 0, nil)
+	out := h2conn.New(client, rc, nil, nil, 0, 0, nil)
 
 	type handed struct {
 		call     Call

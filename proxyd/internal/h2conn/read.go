@@ -1,0 +1,97 @@
+package h2conn
+
+import (
+	"io"
+	"net"
+
+	"proxyd.dev/proxyd/internal/netpoll"
+	"proxyd.dev/wire"
+)
+
+// pooledReader is a connection that can wait for its next bytes without holding a buffer
+// (netpoll.Conn).
+type pooledReader interface {
+	ReadPooled(bufs netpoll.Buffers) (buf []byte, n int, err error)
+}
+
+// readSide holds what was read from the socket and not framed yet. Given buffers to borrow and a
+// connection that waits without one, it holds a buffer only while bytes wait in it, so that an
+// idle connection holds none; otherwise it keeps one buffer for good. The reader's own.
+type readSide struct {
+	rd       wire.Reader
+	pr       pooledReader    // nil: reads wait with the buffer held
+	bufs     netpoll.Buffers // nil: the buffer is the reader's own
+	borrowed bool            // the buffer attached to rd came from bufs
+}
+
+// init makes r read nc, the bytes in first coming before nc's; it borrows from bufs when nc can
+// wait without a buffer.
+func (r *readSide) init(nc net.Conn, first []byte, bufs netpoll.Buffers) {
+	r.rd.Reset(nc)
+	if pr, ok := nc.(pooledReader); ok && bufs != nil {
+		r.pr, r.bufs = pr, bufs
+	}
+	if len(first) == 0 && r.bufs != nil {
+		return
+	}
+	var buf []byte
+	if r.bufs != nil {
+		buf, r.borrowed = r.bufs.Get(), true
+		if len(buf) < len(first) {
+			r.bufs.Put(buf)
+			buf, r.borrowed = nil, false
+		}
+	}
+	if buf == nil {
+		buf = make([]byte, max(FrameSize, len(first)))
+	}
+	r.rd.AttachFilled(buf, copy(buf, first))
+}
+
+// Read returns buffered bytes, after reading the socket once when none are; once the buffer is
+// empty it goes back to the lender. It is the Framer's source.
+func (r *readSide) Read(p []byte) (int, error) {
+	if len(r.rd.Buffered()) == 0 {
+		if err := r.fill(); err != nil {
+			return 0, err
+		}
+	}
+	n := copy(p, r.rd.Buffered())
+	r.rd.Discard(n)
+	if r.bufs != nil && len(r.rd.Buffered()) == 0 {
+		if buf := r.rd.Detach(); r.borrowed {
+			r.bufs.Put(buf)
+		}
+		r.borrowed = false
+	}
+	return n, nil
+}
+
+// fill reads the socket once into the empty buffer or, when none is attached, into a borrowed
+// one, waiting for bytes without one.
+func (r *readSide) fill() error {
+	if r.rd.Cap() > 0 {
+		_, err := r.rd.Fill()
+		if len(r.rd.Buffered()) > 0 {
+			return nil
+		}
+		return err
+	}
+	buf, n, err := r.pr.ReadPooled(r.bufs)
+	if err != nil {
+		return err
+	}
+	r.rd.AttachFilled(buf, n)
+	r.borrowed = true
+	return nil
+}
+
+// buffered returns the bytes read and not framed yet.
+func (r *readSide) buffered() []byte { return r.rd.Buffered() }
+
+// ReadFull reads exactly len(p) bytes that are not framed, such as the client preface before
+// the first frame. The reader's own.
+func (c *Conn) ReadFull(p []byte) error {
+	_, err := io.ReadFull(&c.rd, p)
+	return err
+}

@@ -1,0 +1,104 @@
+package h2conn
+
+import (
+	"bytes"
+	"net"
+	"testing"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"proxyd.dev/proxyd/internal/bufpool"
+	"proxyd.dev/proxyd/internal/loopback"
+	"proxyd.dev/proxyd/internal/netpoll"
+)
+
+// pingFrame returns the bytes of a PING frame carrying b.
+func pingFrame(t *testing.T, b byte) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	if err := http2.NewFramer(&out, nil).WritePing(false, [8]byte{b}); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// expectPing reads the next frame of c and checks it is the PING carrying b.
+func expectPing(t *testing.T, c *Conn, b byte) {
+	t.Helper()
+	f, err := c.ReadFrame()
+	if p, ok := f.(*http2.PingFrame); err != nil || !ok || p.Data[0] != b {
+		t.Fatalf("ReadFrame = %v, %v; want the PING %d", f, err, b)
+	}
+}
+
+// TestReadHoldsNoBufferWhenIdle reads frames through buffers borrowed from a pool: the first bytes
+// given to New before the socket's, a frame whole, a frame whose payload comes after its header.
+// Once a frame is read and nothing more is buffered, the connection holds no buffer.
+func TestReadHoldsNoBufferWhenIdle(t *testing.T) {
+	local, peer := loopback.Pair(t)
+	local.SetReadDeadline(time.Now().Add(10 * time.Second))
+	nc := netpoll.WithSocket(local)
+	first := append([]byte(http2.ClientPreface), pingFrame(t, 1)...)
+	c := New(nc, nil, first, new(bufpool.Pool), 1<<10, 0, nil)
+	holdsNone := func(when string) {
+		t.Helper()
+		if n := c.rd.rd.Cap(); n != 0 {
+			t.Errorf("%s: the connection holds a buffer of %d bytes, want none", when, n)
+		}
+	}
+
+	preface := make([]byte, len(http2.ClientPreface))
+	if err := c.ReadFull(preface); err != nil || string(preface) != http2.ClientPreface {
+		t.Fatalf("ReadFull = %q, %v; want the preface", preface, err)
+	}
+	expectPing(t, c, 1)
+	holdsNone("after the first bytes")
+
+	write := func(p []byte) {
+		t.Helper()
+		if _, err := peer.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(pingFrame(t, 2))
+	expectPing(t, c, 2)
+	holdsNone("after a frame")
+
+	split := pingFrame(t, 3)
+	write(split[:frameHeaderLen])
+	got := make(chan struct{})
+	go func() {
+		defer close(got)
+		expectPing(t, c, 3)
+	}()
+	write(split[frameHeaderLen:])
+	<-got
+	holdsNone("after a frame read in two parts")
+}
+
+// TestReadKeepsOwnBuffer reads through a buffer of the connection's own when New is given no pool,
+// or a connection that cannot wait without a buffer.
+func TestReadKeepsOwnBuffer(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		bufs netpoll.Buffers
+		wrap func(net.Conn) net.Conn
+	}{
+		{"no pool", nil, netpoll.WithSocket},
+		{"plain connection", new(bufpool.Pool), func(c net.Conn) net.Conn { return c }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			local, peer := loopback.Pair(t)
+			local.SetReadDeadline(time.Now().Add(10 * time.Second))
+			c := New(tc.wrap(local), nil, nil, tc.bufs, 1<<10, 0, nil)
+			if _, err := peer.Write(pingFrame(t, 1)); err != nil {
+				t.Fatal(err)
+			}
+			expectPing(t, c, 1)
+			if n := c.rd.rd.Cap(); n != FrameSize {
+				t.Errorf("the connection holds a buffer of %d bytes, want its own of %d", n, FrameSize)
+			}
+		})
+	}
+}
