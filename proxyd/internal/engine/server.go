@@ -153,7 +153,6 @@ func New(cfg Config) *Server {
 		MaxHeaderSize:         cfg.MaxHeaderSize,
 		Pool:                  s.backends.Get,
 		NewPool:               s.newPool,
-		Bufs:                  &s.bufs,
 		AccessLog:             cfg.AccessLog,
 		Metrics:               cfg.Metrics,
 		Forwarded:             cfg.Forwarded,

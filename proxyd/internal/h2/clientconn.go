@@ -93,11 +93,7 @@ func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byt
 	}
 	c.sendCond.L = &c.mu
 	// A connection whose write failed is closed, which ends its reader and so every stream.
-	var bufs netpoll.Buffers
-	if s.cfg.Bufs != nil {
-		bufs = s.cfg.Bufs
-	}
-	c.fc = h2conn.New(nc, raw, buffered, bufs, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { nc.Close() })
+	c.fc = h2conn.New(nc, raw, buffered, &s.bufs, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { nc.Close() })
 	c.fc.Busy = func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()

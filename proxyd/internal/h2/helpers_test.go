@@ -44,7 +44,6 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 		ResponseHeaderTimeout: testTimeout,
 		TunnelIdleTimeout:     testTimeout,
 		MaxHeaderSize:         testMaxHeaderSize,
-		Bufs:                  new(bufpool.Pool),
 		AccessLog:             true,
 		Logger:                slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}

@@ -59,9 +59,6 @@ type Config struct {
 	// NewPool returns a new HTTP/1.1 connection pool for the backend at addr, for a client
 	// connection's own backends (with ProxyProtocol): the server closes it with the connection.
 	NewPool func(addr string) *upstream.Pool
-	// Bufs lends the buffers client connections read into, each only while bytes wait in it; nil:
-	// every connection keeps a buffer of its own.
-	Bufs *bufpool.Pool
 	// AccessLog logs one line per stream.
 	AccessLog bool
 	// Metrics counts streams, connections and backend events; nil counts nothing.
@@ -88,8 +85,9 @@ type Server struct {
 	routes atomic.Pointer[routeSet]
 	// active tracks connections for Drain and Wait.
 	active tracker
-	// bufs holds the buffers response bodies are relayed through, and HTTP/1.1 request heads laid
-	// out in and request bodies copied through.
+	// bufs holds the buffers client connections read frames into (each only while bytes wait in
+	// it), response bodies are relayed through, and HTTP/1.1 request heads laid out in and request
+	// bodies copied through.
 	bufs bufpool.Pool
 	// starting counts the stream handlers started and not yet running, on every connection.
 	starting atomic.Int32

@@ -80,9 +80,9 @@ type Conn struct {
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
-// bytes (RFC 9113 §6.5.2) and frames of at most FrameSize. The reader reads first, already read
-// from nc, then nc's bytes; with bufs, and nc a *netpoll.Conn, it borrows its buffer from bufs
-// whenever it reads and gives it back once framed, so that an idle connection holds none. rc is
+// bytes (RFC 9113 §6.5.2) and frames of at most FrameSize. The reader takes first, bytes already
+// read from nc, before nc's own; with bufs, and nc a *netpoll.Conn, it borrows its buffer from
+// bufs whenever it reads and gives it back once framed, so that an idle connection holds none. rc is
 // nc's RawConn, which FlushNoWait writes through; with nil, FlushNoWait leaves all its writing to
 // a goroutine of its own. A write that makes no progress for writeTimeout fails (0: no bound); the
 // first failed write calls onError, once, from the writer's goroutine.
