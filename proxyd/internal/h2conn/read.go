@@ -49,8 +49,11 @@ func (r *readSide) init(nc net.Conn, first []byte, bufs netpoll.Buffers) {
 }
 
 // Read returns buffered bytes, after reading the socket once when none are; once the buffer is
-// empty it goes back to the lender. It is the Framer's source.
+// empty it goes back to the lender. It is the Framer's source. An empty p reads nothing.
 func (r *readSide) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	if len(r.rd.Buffered()) == 0 {
 		if err := r.fill(); err != nil {
 			return 0, err

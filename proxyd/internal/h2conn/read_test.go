@@ -61,6 +61,9 @@ func TestReadHoldsNoBufferWhenIdle(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if n, err := c.rd.Read(nil); n != 0 || err != nil {
+		t.Errorf("Read(nil) with nothing to read = %d, %v; want 0, nil at once", n, err)
+	}
 	write(pingFrame(t, 2))
 	expectPing(t, c, 2)
 	holdsNone("after a frame")
