@@ -128,6 +128,9 @@ func (c *clientConn) serve() {
 	c.mu.Unlock()
 	sawSettings := false
 	for {
+		if c.fc.FrameReaderGrown() && c.streamCount() == 0 {
+			c.fc.RenewFrameReader() // an idle connection keeps no large frame's buffer
+		}
 		f, err := c.fc.ReadFrame()
 		if err == nil && !sawSettings {
 			// The client preface ends with a SETTINGS frame (RFC 9113 §3.4).
@@ -492,6 +495,13 @@ func (c *clientConn) handleData(f *http2.DataFrame) error {
 	c.mu.Unlock()
 	c.fc.SendWindowUpdates(id, inc, connInc)
 	return err
+}
+
+// streamCount returns how many streams are open.
+func (c *clientConn) streamCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.streams)
 }
 
 // streamEnded forgets stream st once it ended both ways or was reset; a connection left without

@@ -35,6 +35,10 @@ const maxCachedNames = 256
 // maxKept bounds the buffer a connection keeps for its next writes once a write is done.
 const maxKept = 2 * FrameSize
 
+// keptReadBuf bounds the payload buffer a frame reader may keep without FrameReaderGrown reporting
+// it: the Framer keeps one as large as the largest frame it read.
+const keptReadBuf = 4 << 10
+
 // maxPending bounds the bytes written and waiting for the socket: a writer that finds more waits
 // until they are written, so a peer that reads slowly holds back its writers rather than grows
 // the buffer.
@@ -77,6 +81,10 @@ type Conn struct {
 	blocks blockReader
 	// rd holds what was read from the socket and not framed yet; the reader's own.
 	rd readSide
+	// frames reads the frames from rd; the reader's own, as is largest, the longest payload it
+	// read (see RenewFrameReader).
+	frames  *http2.Framer
+	largest uint32
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
@@ -98,12 +106,19 @@ func New(nc net.Conn, rc syscall.RawConn, first []byte, bufs netpoll.Buffers, ma
 	}
 	c.written.L = &c.mu
 	c.rd.init(nc, first, bufs)
-	c.Framer = http2.NewFramer((*frameSink)(c), &c.rd)
-	c.Framer.SetMaxReadFrameSize(FrameSize)
-	c.Framer.SetReuseFrames()
+	c.Framer = http2.NewFramer((*frameSink)(c), nil)
+	c.frames = c.newFrameReader()
 	c.blocks.init(maxHeaderList)
 	c.enc = hpack.NewEncoder(&c.block)
 	return c
+}
+
+// newFrameReader returns a Framer that reads frames of at most FrameSize from rd.
+func (c *Conn) newFrameReader() *http2.Framer {
+	fr := http2.NewFramer(nil, &c.rd)
+	fr.SetMaxReadFrameSize(FrameSize)
+	fr.SetReuseFrames()
+	return fr
 }
 
 // ReadFrame reads the next frame, as Framer.ReadFrame does, and returns a header block, a HEADERS
@@ -112,11 +127,29 @@ func New(nc net.Conn, rc syscall.RawConn, first []byte, bufs netpoll.Buffers, ma
 // the header list limit comes Truncated, without its fields. The frame is valid until the next
 // ReadFrame. The reader's own.
 func (c *Conn) ReadFrame() (http2.Frame, error) {
-	f, err := c.Framer.ReadFrame()
+	f, err := c.frames.ReadFrame()
 	if hf, ok := f.(*http2.HeadersFrame); ok && err == nil {
-		return c.blocks.read(c.Framer, hf)
+		c.largest = max(c.largest, hf.Length)
+		return c.blocks.read(c.frames, hf)
+	}
+	if err == nil {
+		c.largest = max(c.largest, f.Header().Length)
 	}
 	return f, err
+}
+
+// FrameReaderGrown reports whether the frame reader keeps a payload buffer over keptReadBuf, as
+// large as the largest frame it read. The reader's own.
+func (c *Conn) FrameReaderGrown() bool { return c.largest > keptReadBuf }
+
+// RenewFrameReader replaces the frame reader, and the payload buffer it keeps, when that has grown
+// (FrameReaderGrown) and nothing read waits to be framed. The reader calls it once the connection
+// is idle (no stream open), so that an idle connection does not keep the buffer of a large frame;
+// mid-stream, the next large frame would only allocate it again. The reader's own.
+func (c *Conn) RenewFrameReader() {
+	if c.FrameReaderGrown() && len(c.rd.buffered()) == 0 {
+		c.frames, c.largest = c.newFrameReader(), 0
+	}
 }
 
 // frameHeaderLen is the length of a frame's header (RFC 9113 §4.1).

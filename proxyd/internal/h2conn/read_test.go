@@ -105,3 +105,47 @@ func TestReadKeepsOwnBuffer(t *testing.T) {
 		})
 	}
 }
+
+// TestRenewFrameReader replaces the Framer that reads frames, whose payload buffer is as large as
+// the largest frame it read, once one over keptReadBuf was read and nothing is left buffered.
+func TestRenewFrameReader(t *testing.T) {
+	local, peer := loopback.Pair(t)
+	local.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c := New(netpoll.WithSocket(local), nil, nil, new(bufpool.Pool), 1<<10, 0, nil)
+	var out bytes.Buffer
+	fr := http2.NewFramer(&out, nil)
+	steps := []struct {
+		what    string
+		write   func()
+		frames  int
+		grown   bool // FrameReaderGrown before the renewal
+		renewed bool
+	}{
+		{"small frames", func() { fr.WriteData(1, true, make([]byte, 100)); fr.WritePing(false, [8]byte{}) }, 2, false, false},
+		{"a large frame, another buffered after it", func() { fr.WriteData(3, true, make([]byte, keptReadBuf+1)); fr.WritePing(false, [8]byte{}) }, 1, true, false},
+		{"that other frame", nil, 1, true, true},
+		{"small frames after the renewal", func() { fr.WritePing(false, [8]byte{}) }, 1, false, false},
+	}
+	for _, s := range steps {
+		if s.write != nil {
+			out.Reset()
+			s.write()
+			if _, err := peer.Write(out.Bytes()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range s.frames {
+			if _, err := c.ReadFrame(); err != nil {
+				t.Fatalf("%s: ReadFrame: %v", s.what, err)
+			}
+		}
+		if got := c.FrameReaderGrown(); got != s.grown {
+			t.Errorf("after %s: FrameReaderGrown = %v, want %v", s.what, got, s.grown)
+		}
+		before := c.frames
+		c.RenewFrameReader()
+		if renewed := c.frames != before; renewed != s.renewed {
+			t.Errorf("after %s: RenewFrameReader renewed %v, want %v", s.what, renewed, s.renewed)
+		}
+	}
+}
