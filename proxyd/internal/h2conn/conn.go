@@ -81,10 +81,8 @@ type Conn struct {
 	blocks blockReader
 	// rd holds what was read from the socket and not framed yet; the reader's own.
 	rd readSide
-	// frames reads the frames from rd; the reader's own, as is largest, the longest payload it
-	// read (see RenewFrameReader).
-	frames  *http2.Framer
-	largest uint32
+	// frames reads the frames from rd (see RenewFrameReader); the reader's own.
+	frames *http2.Framer
 }
 
 // New returns the framer and write side of nc, reading header blocks of at most maxHeaderList
@@ -129,18 +127,14 @@ func (c *Conn) newFrameReader() *http2.Framer {
 func (c *Conn) ReadFrame() (http2.Frame, error) {
 	f, err := c.frames.ReadFrame()
 	if hf, ok := f.(*http2.HeadersFrame); ok && err == nil {
-		c.largest = max(c.largest, hf.Length)
 		return c.blocks.read(c.frames, hf)
-	}
-	if err == nil {
-		c.largest = max(c.largest, f.Header().Length)
 	}
 	return f, err
 }
 
 // FrameReaderGrown reports whether the frame reader keeps a payload buffer over keptReadBuf, as
 // large as the largest frame it read. The reader's own.
-func (c *Conn) FrameReaderGrown() bool { return c.largest > keptReadBuf }
+func (c *Conn) FrameReaderGrown() bool { return c.rd.largest > keptReadBuf }
 
 // RenewFrameReader replaces the frame reader, and the payload buffer it keeps, when that has grown
 // (FrameReaderGrown) and nothing read waits to be framed. The reader calls it once the connection
@@ -148,7 +142,7 @@ func (c *Conn) FrameReaderGrown() bool { return c.largest > keptReadBuf }
 // mid-stream, the next large frame would only allocate it again. The reader's own.
 func (c *Conn) RenewFrameReader() {
 	if c.FrameReaderGrown() && len(c.rd.buffered()) == 0 {
-		c.frames, c.largest = c.newFrameReader(), 0
+		c.frames, c.rd.largest = c.newFrameReader(), 0
 	}
 }
 

@@ -18,10 +18,12 @@ type pooledReader interface {
 // connection that waits without one, it holds a buffer only while bytes wait in it, so that an
 // idle connection holds none; otherwise it keeps one buffer for good. The reader's own.
 type readSide struct {
-	rd       wire.Reader
-	pr       pooledReader    // nil: reads wait with the buffer held
-	bufs     netpoll.Buffers // nil: the buffer is the reader's own
-	borrowed bool            // the buffer attached to rd came from bufs
+	rd   wire.Reader
+	pr   pooledReader    // nil: reads wait with the buffer held
+	bufs netpoll.Buffers // nil: the buffer is the reader's own
+	// largest is the longest read asked of r since it was last reset: the Framer reads each
+	// payload whole into a buffer of its own, which stays as long as the longest of them.
+	largest int
 }
 
 // init makes r read nc, the bytes in first coming before nc's; it borrows from bufs when nc can
@@ -36,13 +38,14 @@ func (r *readSide) init(nc net.Conn, first []byte, bufs netpoll.Buffers) {
 	}
 	var buf []byte
 	if r.bufs != nil {
-		buf, r.borrowed = r.bufs.Get(), true
-		if len(buf) < len(first) {
+		if buf = r.bufs.Get(); len(buf) < len(first) {
 			r.bufs.Put(buf)
-			buf, r.borrowed = nil, false
+			buf = nil
 		}
 	}
 	if buf == nil {
+		// With bufs, it goes to Put once drained like a borrowed one, and is dropped there as
+		// longer (netpoll.Buffers).
 		buf = make([]byte, max(FrameSize, len(first)))
 	}
 	r.rd.AttachFilled(buf, copy(buf, first))
@@ -54,6 +57,7 @@ func (r *readSide) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	r.largest = max(r.largest, len(p))
 	if len(r.rd.Buffered()) == 0 {
 		if err := r.fill(); err != nil {
 			return 0, err
@@ -62,10 +66,7 @@ func (r *readSide) Read(p []byte) (int, error) {
 	n := copy(p, r.rd.Buffered())
 	r.rd.Discard(n)
 	if r.bufs != nil && len(r.rd.Buffered()) == 0 {
-		if buf := r.rd.Detach(); r.borrowed {
-			r.bufs.Put(buf)
-		}
-		r.borrowed = false
+		r.bufs.Put(r.rd.Detach())
 	}
 	return n, nil
 }
@@ -85,7 +86,6 @@ func (r *readSide) fill() error {
 		return err
 	}
 	r.rd.AttachFilled(buf, n)
-	r.borrowed = true
 	return nil
 }
 

@@ -14,7 +14,8 @@ type Conn struct {
 	pooled pooledRead
 }
 
-// Buffers lends the buffers ReadPooled reads into; a *bufpool.Pool is one.
+// Buffers lends the buffers ReadPooled reads into; a *bufpool.Pool is one. Put may be given a
+// buffer longer than those Get returns, which it drops.
 type Buffers interface {
 	Get() []byte
 	Put(buf []byte)
