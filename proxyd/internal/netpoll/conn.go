@@ -78,7 +78,10 @@ func (c *Conn) ReadPooled(bufs Buffers) (buf []byte, n int, err error) {
 	waitErr := c.sock.rc.Read(k.step)
 	buf, n, err = k.buf, k.n, k.err
 	*k = pooledRead{step: k.step}
-	if (waitErr != nil || err != nil || n == 0) && buf != nil {
+	if waitErr == nil && err == nil && n > 0 {
+		return buf, n, nil
+	}
+	if buf != nil {
 		bufs.Put(buf)
 	}
 	switch {
@@ -86,8 +89,6 @@ func (c *Conn) ReadPooled(bufs Buffers) (buf []byte, n int, err error) {
 		return nil, 0, waitErr
 	case err != nil:
 		return nil, 0, c.sock.opError("read", err)
-	case n == 0:
-		return nil, 0, io.EOF
 	}
-	return buf, n, nil
+	return nil, 0, io.EOF
 }
