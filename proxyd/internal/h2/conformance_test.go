@@ -48,8 +48,9 @@ func expectHello(t testing.TB, c *h2test.RawClient) {
 }
 
 // TestMalformedRequestReset sends requests with a connection-specific field, or a TE other than
-// "trailers", which RFC 9113 §8.2.2 makes malformed: each stream is reset with PROTOCOL_ERROR,
-// and the connection goes on serving. TE "trailers" is no such field.
+// "trailers", which RFC 9113 §8.2.2 makes malformed, or a field value with whitespace at either
+// end (§8.2.1): each stream is reset with PROTOCOL_ERROR, and the connection goes on serving. TE
+// "trailers" is no such field.
 func TestMalformedRequestReset(t *testing.T) {
 	proxyAddr := startHello(t)
 	for _, fields := range [][][2]string{
@@ -62,6 +63,8 @@ func TestMalformedRequestReset(t *testing.T) {
 		{{"te", "gzip"}},
 		{{"te", "trailers"}, {"te", "trailers"}},
 		{{"accept", "*/*"}, {"connection", "close"}, {"x-after", "1"}},
+		{{"x-a", " leading"}},
+		{{"x-a", "trailing\t"}},
 	} {
 		t.Run(fmt.Sprint(fields), func(t *testing.T) {
 			c := dialReady(t, proxyAddr)

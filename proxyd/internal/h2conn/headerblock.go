@@ -23,7 +23,8 @@ var (
 // or value is invalid, or a pseudo-header field out of place, is a stream error; a block over the
 // header list limit is decoded but its fields dropped (Truncated), and one far over it is a
 // connection error, as is a fragment after an invalid field, so that a CONTINUATION flood costs
-// no decoding. The reader's own.
+// no decoding. One rule is added: a field value that starts or ends with whitespace, which
+// x/net/http2 accepts, is a stream error too (§8.2.1), once the block is read. The reader's own.
 type blockReader struct {
 	dec     *hpack.Decoder
 	maxList uint32 // the header list limit
@@ -34,6 +35,7 @@ type blockReader struct {
 	trailersLeft uint32 // ... and for the names listed in Trailer fields
 	sawRegular   bool   // a regular field came: no pseudo-header field may follow
 	invalid      error  // the first invalid field
+	spaced       error  // the first field, valid otherwise, whose value has whitespace at an end
 }
 
 // init readies r for header lists of at most maxList bytes, strings included.
@@ -48,7 +50,7 @@ func (r *blockReader) init(maxList uint32) {
 func (r *blockReader) read(fr *http2.Framer, hf *http2.HeadersFrame) (*http2.MetaHeadersFrame, error) {
 	r.meta = http2.MetaHeadersFrame{HeadersFrame: hf, Fields: r.meta.Fields[:0]}
 	r.headersLeft, r.trailersLeft = r.maxList, r.maxList
-	r.sawRegular, r.invalid = false, nil
+	r.sawRegular, r.invalid, r.spaced = false, nil, nil
 	r.dec.SetEmitEnabled(true)
 	var frag interface {
 		HeaderBlockFragment() []byte
@@ -77,6 +79,9 @@ func (r *blockReader) read(fr *http2.Framer, hf *http2.HeadersFrame) (*http2.Met
 	if r.invalid == nil {
 		r.invalid = checkPseudo(r.meta.PseudoFields())
 	}
+	if r.invalid == nil {
+		r.invalid = r.spaced
+	}
 	if r.invalid != nil {
 		return nil, http2.StreamError{StreamID: hf.StreamID, Code: http2.ErrCodeProtocol, Cause: r.invalid}
 	}
@@ -101,6 +106,9 @@ func (r *blockReader) emit(f hpack.HeaderField) {
 		r.dec.SetEmitEnabled(false)
 		return
 	}
+	if r.spaced == nil && edgeSpace(f.Value) {
+		r.spaced = fmt.Errorf("value of header field %q starts or ends with whitespace", f.Name)
+	}
 	left, size := &r.headersLeft, f.Size()
 	if f.Name == "trailer" {
 		// The names it lists count as fields of their own (as x/net/http2 counts them).
@@ -116,6 +124,16 @@ func (r *blockReader) emit(f hpack.HeaderField) {
 	*left -= size
 	r.meta.Fields = append(r.meta.Fields, f)
 }
+
+// edgeSpace reports whether value starts or ends with whitespace (SP or HTAB), which makes an
+// HTTP/2 message malformed (RFC 9113 §8.2.1). An HTTP/1.1 backend would strip it as optional
+// whitespace (RFC 9112 §5.1): the value it read would not be the one proxyd forwarded.
+func edgeSpace(value string) bool {
+	n := len(value)
+	return n > 0 && (isSpace(value[0]) || isSpace(value[n-1]))
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' }
 
 // validName reports whether name is a valid field name as HTTP/2 sends it: a token in lower case
 // (RFC 9113 §8.2.1).

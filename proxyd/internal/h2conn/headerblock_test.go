@@ -63,13 +63,21 @@ func framesOf(block []byte, cuts ...int) []byte {
 	return buf.Bytes()
 }
 
-// readBoth reads the frames in wire with x/net/http2's ReadMetaHeaders and with Conn.ReadFrame.
+// readBoth reads the frames in wire with x/net/http2's ReadMetaHeaders, and the rule it lacks (a
+// block it reads whole, one of whose fields has whitespace at an end of its value, is a stream
+// error), and with Conn.ReadFrame.
 func readBoth(t *testing.T, wire []byte) (want, got blockOutcome) {
 	t.Helper()
 	ref := http2.NewFramer(nil, bytes.NewReader(wire))
 	ref.MaxHeaderListSize = blockLimit
 	ref.ReadMetaHeaders = hpack.NewDecoder(HeaderTableSize, nil)
 	want = outcome(ref.ReadFrame())
+	for _, f := range want.Fields {
+		if v := strings.Trim(f.Value, " \t"); v != f.Value {
+			want = blockOutcome{Error: "stream " + http2.ErrCodeProtocol.String()}
+			break
+		}
+	}
 
 	client, server := net.Pipe()
 	defer client.Close()
@@ -109,6 +117,9 @@ func TestReadFrameMatchesReadMetaHeaders(t *testing.T) {
 		{"invalid name", encode(":status", "200", "a b", "x"), nil},
 		{"empty name", encode(":status", "200", "", "x"), nil},
 		{"invalid value", encode(":status", "200", "x", "a\x00b"), nil},
+		{"value with whitespace at its ends", encode(":status", "200", "x", " a\t"), nil},
+		{"value with whitespace, then a fragment", encode(":status", "200", "x", "a ", "c", "d"), []int{8}},
+		{"value with whitespace, then over the limit", encode(":status", "200", "x", "a ", "b", long, "c", long), nil},
 		{"invalid field, then a fragment", encode(":status", "200", "a b", "x", "c", "d"), []int{14}},
 		{"pseudo after regular", encode("x", "1", ":status", "200"), nil},
 		{"unknown pseudo", encode(":method", "GET", ":bogus", "1"), nil},
@@ -179,4 +190,30 @@ func FuzzHeaderBlock(f *testing.F) {
 			t.Errorf("ReadFrame differs from ReadMetaHeaders (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestReadFrameRejectsValueWhitespace checks that a field value starting or ending with a space or
+// a tab, which RFC 9113 §8.2.1 makes malformed, is a stream error, in a regular field as in a
+// pseudo-header field; whitespace within a value is not.
+func TestReadFrameRejectsValueWhitespace(t *testing.T) {
+	for _, tc := range []struct {
+		name, value string
+		wantError   string
+	}{
+		{"x-a", " leading", "stream PROTOCOL_ERROR"},
+		{"x-a", "trailing ", "stream PROTOCOL_ERROR"},
+		{"x-a", "\tleading tab", "stream PROTOCOL_ERROR"},
+		{"x-a", "trailing tab\t", "stream PROTOCOL_ERROR"},
+		{"x-a", " ", "stream PROTOCOL_ERROR"},
+		{":authority", "example.test ", "stream PROTOCOL_ERROR"},
+		{"x-a", "inner space\tand tab", ""},
+		{"x-a", "", ""},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			_, got := readBoth(t, framesOf(encode(":method", "GET", tc.name, tc.value)))
+			if got.Error != tc.wantError {
+				t.Errorf("ReadFrame: error %q, want %q", got.Error, tc.wantError)
+			}
+		})
+	}
 }

@@ -736,7 +736,8 @@ func TestDialError(t *testing.T) {
 // it sends DATA on a stream that was never opened (a connection error, RFC 9113 §5.1); or its
 // response is malformed (RFC 9113 §8.1.1: an uppercase field name (§8.2.1), a pseudo-header field
 // after a regular one or one of a request (§8.3), no :status, a connection-specific field
-// (§8.2.2), a content-length that the DATA frames do not match).
+// (§8.2.2), a field value ending in whitespace (§8.2.1), a content-length that the DATA frames do
+// not match).
 func TestServerFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -760,6 +761,7 @@ func TestServerFailures(t *testing.T) {
 		{"request pseudo-header in a response", answer("", hf(":status", "200"), hf(":path", "/")), false},
 		{"no :status", answer("", hf("x-a", "1")), false},
 		{"connection-specific field", answer("", hf(":status", "200"), hf("connection", "keep-alive")), false},
+		{"field value ending in whitespace", answer("", hf(":status", "200"), hf("x-a", "v ")), false},
 		{"content-length above the DATA", answer("12345", hf(":status", "200"), hf("content-length", "10")), true},
 		{"DATA beyond content-length", answer("12345", hf(":status", "200"), hf("content-length", "3")), true},
 	} {
