@@ -143,13 +143,19 @@ func FuzzChunked(f *testing.F) {
 // its error. It fails t when the count CopyChunked returns is not what it wrote.
 func copyChunked(t *testing.T, body, buf []byte) (out []byte, consumed int, err error) {
 	t.Helper()
+	return relayChunked(t, wire.CopyChunked, body, buf)
+}
+
+// relayChunked is copyChunked with the relay relay: wire.CopyChunked or wire.CopyDechunked.
+func relayChunked(t *testing.T, relay func(io.Writer, *wire.Reader) (int64, error), body, buf []byte) (out []byte, consumed int, err error) {
+	t.Helper()
 	src := bytes.NewReader(body)
 	r := wire.NewReader(src)
 	r.Attach(buf)
 	var dst bytes.Buffer
-	n, err := wire.CopyChunked(&dst, r)
+	n, err := relay(&dst, r)
 	if n != int64(dst.Len()) {
-		t.Fatalf("CopyChunked of %q returned %d but wrote %d bytes", body, n, dst.Len())
+		t.Fatalf("relay of %q returned %d but wrote %d bytes", body, n, dst.Len())
 	}
 	return dst.Bytes(), len(body) - src.Len() - len(r.Buffered()), err
 }
@@ -199,7 +205,9 @@ func checkNetHTTPChunked(t *testing.T, body, payload []byte) textproto.MIMEHeade
 // same cause), but for a trailer section over wire.MaxTrailerSize, which only it refuses. When it
 // succeeds it consumed the bytes CopyChunked relayed, its data is the payload of the plain decoder
 // of the grammar (chunkedReference), and its trailer fields are those net/textproto reads (bodies
-// within netHTTPMaxChunkOverhead).
+// within netHTTPMaxChunkOverhead). wire.CopyDechunked, through a buffer of the same size, fails
+// exactly when CopyChunked fails, with an error alike, trailer sections of any size included, and
+// otherwise consumes the same bytes and writes the same payload.
 func FuzzChunkedReader(f *testing.F) {
 	for _, s := range chunkedSeeds() {
 		f.Add([]byte(s.body), s.bufSize, uint16(16<<10))
@@ -209,18 +217,13 @@ func FuzzChunkedReader(f *testing.F) {
 		size := chunkBufferSize(bufSize)
 		out, consumed, copyErr := copyChunked(t, body, make([]byte, size))
 		data, trailer, readConsumed, err := readChunked(body, make([]byte, size), 1+int(readSize))
-		switch {
-		case copyErr != nil && err == nil:
-			t.Fatalf("ChunkedReader accepts %q, which CopyChunked rejects: %v", body, copyErr)
-		case copyErr != nil:
-			checkSameChunkedError(t, body, copyErr, err)
-			return
-		case err != nil:
+		checkDechunked(t, body, size, consumed, copyErr)
+		trailerTooLarge := func(err error) bool {
 			var e *wire.Error
-			if errors.As(err, &e) && e.Reason == "trailer section too large" && len(out) > wire.MaxTrailerSize {
-				return
-			}
-			t.Fatalf("ChunkedReader rejects %q, which CopyChunked accepts: %v", body, err)
+			return errors.As(err, &e) && e.Reason == "trailer section too large" && len(out) > wire.MaxTrailerSize
+		}
+		if failedAlike(t, "ChunkedReader", body, copyErr, err, trailerTooLarge) {
+			return
 		}
 		if readConsumed != consumed {
 			t.Fatalf("ChunkedReader consumed %d bytes of %q, CopyChunked %d", readConsumed, body, consumed)
@@ -236,6 +239,23 @@ func FuzzChunkedReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkDechunked relays body with wire.CopyDechunked through a buffer of size bytes and fails t
+// unless it fails as CopyChunked did (copyErr), or, where CopyChunked took the body, consumes the
+// same consumed bytes and writes the reference's payload.
+func checkDechunked(t *testing.T, body []byte, size, consumed int, copyErr error) {
+	t.Helper()
+	data, n, err := relayChunked(t, wire.CopyDechunked, body, make([]byte, size))
+	if failedAlike(t, "CopyDechunked", body, copyErr, err, nil) {
+		return
+	}
+	if n != consumed {
+		t.Fatalf("CopyDechunked consumed %d bytes of %q, CopyChunked %d", n, body, consumed)
+	}
+	if payload, _, _ := chunkedReference(body); !bytes.Equal(data, payload) {
+		t.Fatalf("CopyDechunked writes %q from %q, the reference %q", data, body, payload)
+	}
 }
 
 // readChunked decodes the chunked body at the start of body with a wire.ChunkedReader through a
@@ -265,20 +285,36 @@ func readChunked(body, buf []byte, readLen int) (data []byte, trailer textproto.
 	return data, trailer, len(body) - src.Len() - len(r.Buffered()), nil
 }
 
-// checkSameChunkedError fails t unless err, ChunkedReader's error for body, is the kind of error
-// copyErr, CopyChunked's, is: a *wire.Error with the same status, reason and offset, or a
-// *wire.ReadError for the unexpected end.
+// failedAlike fails t unless the decoder named what failed on body (err) exactly when CopyChunked
+// did (copyErr), with an error alike (checkSameChunkedError); allowed, unless nil, tells an error
+// that only the decoder may return. It reports whether the decoder failed.
+func failedAlike(t *testing.T, what string, body []byte, copyErr, err error, allowed func(error) bool) bool {
+	t.Helper()
+	switch {
+	case copyErr != nil && err == nil:
+		t.Fatalf("%s accepts %q, which CopyChunked rejects: %v", what, body, copyErr)
+	case copyErr != nil:
+		checkSameChunkedError(t, body, copyErr, err)
+	case err != nil && (allowed == nil || !allowed(err)):
+		t.Fatalf("%s rejects %q, which CopyChunked accepts: %v", what, body, err)
+	}
+	return err != nil
+}
+
+// checkSameChunkedError fails t unless err, ChunkedReader's or CopyDechunked's error for body, is
+// the kind of error copyErr, CopyChunked's, is: a *wire.Error with the same status, reason and
+// offset, or a *wire.ReadError for the unexpected end.
 func checkSameChunkedError(t *testing.T, body []byte, copyErr, err error) {
 	t.Helper()
 	var ce, e *wire.Error
 	if errors.As(copyErr, &ce) {
 		if !errors.As(err, &e) || e.Status != ce.Status || e.Reason != ce.Reason || e.Offset != ce.Offset {
-			t.Fatalf("body %q: ChunkedReader fails with %v, CopyChunked with %v", body, err, copyErr)
+			t.Fatalf("body %q: the decoder fails with %v, CopyChunked with %v", body, err, copyErr)
 		}
 		return
 	}
 	var re *wire.ReadError
 	if !errors.As(err, &re) || !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(copyErr, io.ErrUnexpectedEOF) {
-		t.Fatalf("body %q: ChunkedReader fails with %v, CopyChunked with %v", body, err, copyErr)
+		t.Fatalf("body %q: the decoder fails with %v, CopyChunked with %v", body, err, copyErr)
 	}
 }

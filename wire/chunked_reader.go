@@ -41,7 +41,7 @@ func NewChunkedReader(r *Reader) *ChunkedReader {
 // Read reads chunk data into p.
 func (c *ChunkedReader) Read(p []byte) (int, error) {
 	if c.left == 0 && c.err == nil {
-		c.err = c.nextChunk()
+		c.err = c.nextChunk(&c.trailer)
 	}
 	if c.err != nil {
 		return 0, c.err
@@ -69,9 +69,9 @@ func (c *ChunkedReader) Trailer() FieldIter {
 }
 
 // nextChunk validates the framing up to the data of the next chunk, which sets left; after the
-// last chunk it validates the trailer section and returns io.EOF. The framing is dropped from the
-// buffer as it is validated.
-func (c *ChunkedReader) nextChunk() error {
+// last chunk it validates the trailer section, whose field lines it appends to *keep unless keep
+// is nil, and returns io.EOF. The framing is dropped from the buffer as it is validated.
+func (c *ChunkedReader) nextChunk(keep *[]byte) error {
 	if c.inChunk {
 		if err := c.s.dataEnd(); err != nil {
 			return err
@@ -80,7 +80,7 @@ func (c *ChunkedReader) nextChunk() error {
 	}
 	size, err := c.s.sizeLine()
 	if err == nil && size == 0 {
-		err = c.s.trailer(&c.trailer)
+		err = c.s.trailer(keep)
 	}
 	if err == nil {
 		err = c.s.flush()
@@ -123,4 +123,32 @@ func (r *Reader) readSource(p []byte) (int, error) {
 		return n, nil
 	}
 	return 0, sourceError(err)
+}
+
+// CopyDechunked relays the data of a chunked body from r to dst without the chunked framing: the
+// chunk data alone, with no chunk-size lines, extensions, trailer fields or final CRLF. It is for
+// a recipient that does not read the chunked coding, an HTTP/1.0 client (RFC 9112 §6.1), which
+// then takes the body's end from the connection's close. It stops exactly after the body; bytes of
+// the next message stay buffered in r.
+//
+// It validates the framing as CopyChunked does, with the same errors, and trailer sections of any
+// size pass (unwritten). It returns the number of data bytes written. Whatever is read is written
+// at once; chunk data larger than the buffer goes from the source to dst as CopyLength moves it.
+func CopyDechunked(dst io.Writer, r *Reader) (int64, error) {
+	c := ChunkedReader{s: chunkScanner{r: r}}
+	var written int64
+	for {
+		if err := c.nextChunk(nil); err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return written, err
+		}
+		n, err := relay(dst, r, c.left, false)
+		written += n
+		c.s.done += n
+		if err != nil {
+			return written, err
+		}
+	}
 }

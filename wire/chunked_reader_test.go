@@ -37,27 +37,17 @@ func netHTTPPayload(t *testing.T, body string) string {
 }
 
 func TestChunkedReaderValid(t *testing.T) {
-	for _, tc := range validChunkedBodies() {
-		for _, rd := range chunkedSources {
-			if longestLine(tc.body) > rd.bufSize {
-				continue // a line must fit in the buffer
-			}
-			t.Run(tc.name+"/"+rd.name, func(t *testing.T) {
-				r := newTestReader(t, rd.wrap(strings.NewReader(tc.body+"NEXT")), rd.bufSize, false)
-				got, _ := decodeChunked(t, NewChunkedReader(r))
-				if want := netHTTPPayload(t, tc.body); got != want {
-					t.Errorf("decoded %q, want %q", got, want)
-				}
-				if got := rest(t, r); got != "NEXT" {
-					t.Errorf("after the body %q remains, want %q", got, "NEXT")
-				}
-			})
+	forValidChunkedBodies(t, func(t *testing.T, r *Reader, body string) {
+		got, _ := decodeChunked(t, NewChunkedReader(r))
+		if want := netHTTPPayload(t, body); got != want {
+			t.Errorf("decoded %q, want %q", got, want)
 		}
-	}
+	})
 }
 
-// TestChunkedReaderBad refuses what CopyChunked refuses, with the same *Error at the same offset.
-func TestChunkedReaderBad(t *testing.T) {
+// TestDecodersBad checks that ChunkedReader and CopyDechunked refuse what CopyChunked refuses, with
+// the same *Error at the same offset, and that ChunkedReader's Read returns it again.
+func TestDecodersBad(t *testing.T) {
 	for _, tc := range badChunkedBodies() {
 		t.Run(tc.name, func(t *testing.T) {
 			src := func() *Reader {
@@ -66,9 +56,11 @@ func TestChunkedReaderBad(t *testing.T) {
 			_, copyErr := CopyChunked(io.Discard, src())
 			cr := NewChunkedReader(src())
 			_, err := io.ReadAll(cr)
-			e := asError(t, err)
-			if diff := cmp.Diff(asError(t, copyErr), e); diff != "" {
-				t.Errorf("ChunkedReader's error differs from CopyChunked's (-copy +reader):\n%s", diff)
+			_, dechunkErr := CopyDechunked(io.Discard, src())
+			for name, err := range map[string]error{"ChunkedReader": err, "CopyDechunked": dechunkErr} {
+				if diff := cmp.Diff(asError(t, copyErr), asError(t, err)); diff != "" {
+					t.Errorf("%s's error differs from CopyChunked's (-CopyChunked +%s):\n%s", name, name, diff)
+				}
 			}
 			if _, again := cr.Read(make([]byte, 8)); again != err {
 				t.Errorf("Read after the error: %v, want %v again", again, err)
@@ -196,6 +188,102 @@ func TestChunkedReaderHugeChunkTCP(t *testing.T) {
 	}
 	if _, trailer := decodeChunked(t, cr); !cmp.Equal(trailer, [][2]string{{"Digest", "x"}}) {
 		t.Errorf("trailer %q, want Digest: x", trailer)
+	}
+	if got := rest(t, r); got != "NEXT" {
+		t.Errorf("after the body %q remains, want %q", got, "NEXT")
+	}
+}
+
+// TestCopyDechunkedValid writes the data of every valid body, as net/http decodes it, and nothing
+// else.
+func TestCopyDechunkedValid(t *testing.T) {
+	forValidChunkedBodies(t, func(t *testing.T, r *Reader, body string) {
+		var dst recorder
+		n, err := CopyDechunked(&dst, r)
+		if want := netHTTPPayload(t, body); err != nil || n != int64(len(want)) || dst.all() != want {
+			t.Fatalf("CopyDechunked = %d, %v; wrote %q, want %q", n, err, dst.all(), want)
+		}
+	})
+}
+
+// TestCopyDechunkedLargeTrailer passes a trailer section larger than a ChunkedReader keeps.
+func TestCopyDechunkedLargeTrailer(t *testing.T) {
+	field := "X-Padding: " + strings.Repeat("p", 1000) + "\r\n"
+	body := "1\r\nx\r\n0\r\n" + strings.Repeat(field, 2*MaxTrailerSize/len(field)) + "\r\n"
+	var dst recorder
+	if n, err := CopyDechunked(&dst, newTestReader(t, strings.NewReader(body), 4096, false)); err != nil || dst.all() != "x" {
+		t.Errorf("CopyDechunked = %d, %v; wrote %q, want %q", n, err, dst.all(), "x")
+	}
+}
+
+// TestCopyDechunkedTruncated reports every early end of the source as io.ErrUnexpectedEOF.
+func TestCopyDechunkedTruncated(t *testing.T) {
+	body := "5;x\r\nhello\r\n3\r\nabc\r\n0\r\nT: v\r\n\r\n"
+	for n := range len(body) {
+		r := newTestReader(t, strings.NewReader(body[:n]), 64, false)
+		_, err := CopyDechunked(io.Discard, r)
+		var re *ReadError
+		if !errors.As(err, &re) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Errorf("body cut to %q: %v, want a *ReadError for the unexpected end", body[:n], err)
+		}
+	}
+}
+
+// TestCopyDechunkedStreams writes each chunk's data before the next chunk is read.
+func TestCopyDechunkedStreams(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	written := make(chan string)
+	dst := writeFunc(func(p []byte) (int, error) { written <- string(p); return len(p), nil })
+	r := NewReader(pr)
+	r.Attach(make([]byte, 4096))
+	done := make(chan error, 1)
+	go func() {
+		_, err := CopyDechunked(dst, r)
+		done <- err
+	}()
+	for i := range 3 {
+		event := fmt.Sprintf("data: %d\n\n", i)
+		go fmt.Fprintf(pw, "%x\r\n%s\r\n", len(event), event)
+		if got := receive(t, written, "chunk "+event); got != event {
+			t.Fatalf("chunk %d: wrote %q, want %q", i, got, event)
+		}
+	}
+	go io.WriteString(pw, "0\r\n\r\n")
+	if err := receive(t, done, "the copy to end"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCopyDechunkedHugeChunkTCP relays the data of one 8 MiB chunk between TCP connections (from
+// socket to socket, spliced on Linux): it arrives intact, without the framing around it.
+func TestCopyDechunkedHugeChunkTCP(t *testing.T) {
+	const size = 8 << 20
+	in, inProxy := tcpPair(t)
+	outProxy, out := tcpPair(t)
+	go func() {
+		io.Copy(in, io.MultiReader(strings.NewReader(fmt.Sprintf("%x;big\r\n", size)), randomStream(size, 7), strings.NewReader("\r\n3\r\nend\r\n0\r\nDigest: x\r\n\r\nNEXT")))
+		in.CloseWrite()
+	}()
+	r := newTestReader(t, inProxy, 16<<10, false)
+	copied := make(chan error, 1)
+	go func() {
+		n, err := CopyDechunked(outProxy, r)
+		if err == nil && n != size+3 {
+			err = fmt.Errorf("wrote %d bytes, want %d", n, size+3)
+		}
+		outProxy.Close()
+		copied <- err
+	}()
+	sum, err := sumOf(out, size)
+	if err != nil || sum != streamSum(t, size, 7) {
+		t.Fatalf("relayed chunk: %v, or its data differs", err)
+	}
+	if end, err := io.ReadAll(out); err != nil || string(end) != "end" {
+		t.Errorf("after the chunk: %q, %v; want %q", end, err, "end")
+	}
+	if err := receive(t, copied, "the copy to end"); err != nil {
+		t.Fatal(err)
 	}
 	if got := rest(t, r); got != "NEXT" {
 		t.Errorf("after the body %q remains, want %q", got, "NEXT")

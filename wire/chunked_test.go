@@ -40,7 +40,9 @@ var chunkedSources = []struct {
 	{"data with the last read's EOF", iotest.DataErrReader, 48},
 }
 
-func TestCopyChunkedValid(t *testing.T) {
+// forValidChunkedBodies runs check on every valid body from every source of chunkedSources, the
+// bytes "NEXT" after the body, and then checks that check left them buffered in r.
+func forValidChunkedBodies(t *testing.T, check func(t *testing.T, r *Reader, body string)) {
 	for _, tc := range validChunkedBodies() {
 		for _, rd := range chunkedSources {
 			if longestLine(tc.body) > rd.bufSize {
@@ -48,17 +50,23 @@ func TestCopyChunkedValid(t *testing.T) {
 			}
 			t.Run(tc.name+"/"+rd.name, func(t *testing.T) {
 				r := newTestReader(t, rd.wrap(strings.NewReader(tc.body+"NEXT")), rd.bufSize, false)
-				var dst recorder
-				n, err := CopyChunked(&dst, r)
-				if err != nil || n != int64(len(tc.body)) || dst.all() != tc.body {
-					t.Fatalf("CopyChunked = %d, %v; wrote %q, want %q", n, err, dst.all(), tc.body)
-				}
+				check(t, r, tc.body)
 				if got := rest(t, r); got != "NEXT" {
 					t.Errorf("after the body %q remains, want %q", got, "NEXT")
 				}
 			})
 		}
 	}
+}
+
+func TestCopyChunkedValid(t *testing.T) {
+	forValidChunkedBodies(t, func(t *testing.T, r *Reader, body string) {
+		var dst recorder
+		n, err := CopyChunked(&dst, r)
+		if err != nil || n != int64(len(body)) || dst.all() != body {
+			t.Fatalf("CopyChunked = %d, %v; wrote %q, want %q", n, err, dst.all(), body)
+		}
+	})
 }
 
 // badChunkedBodies are chunked bodies every chunked parser of the package refuses with an *Error.

@@ -70,6 +70,7 @@ type headFacts struct {
 	lengthEnd     int  // offset just after that value
 	hasLength     bool // a Content-Length field was seen
 	encodings     int  // number of Transfer-Encoding fields
+	codings       int  // number of transfer codings they list (responses only)
 	chunked       bool // the final transfer coding is chunked
 	hosts         int  // number of Host fields
 	close         bool // Connection lists "close"
@@ -136,11 +137,12 @@ func (h *headFacts) transferCoding(value []byte) (int, string) {
 		return h.side.status(), "both Content-Length and Transfer-Encoding"
 	}
 	if h.side == sideResponse {
-		final, ok := finalCoding(value)
+		final, n, ok := finalCoding(value)
 		if !ok {
 			return 502, "malformed Transfer-Encoding"
 		}
 		h.chunked = equalFold(final, "chunked")
+		h.codings += n
 		return 0, ""
 	}
 	switch {
@@ -219,17 +221,18 @@ func knownCodings(v []byte) bool {
 	return n > 0
 }
 
-// finalCoding returns the last coding of a Transfer-Encoding list, or ok == false when the list is
-// empty or an element is not a token.
-func finalCoding(v []byte) (final []byte, ok bool) {
+// finalCoding returns the last coding of a Transfer-Encoding list and the number n of codings it
+// lists, or ok == false when the list is empty or an element is not a token.
+func finalCoding(v []byte) (final []byte, n int, ok bool) {
 	it := listIter{rest: v}
 	for c, more := it.next(); more; c, more = it.next() {
 		if !isToken(c) {
-			return nil, false
+			return nil, 0, false
 		}
 		final = c
+		n++
 	}
-	return final, final != nil
+	return final, n, final != nil
 }
 
 // listHas reports whether the comma-separated list v has an element equal to lower, ignoring case.

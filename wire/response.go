@@ -11,6 +11,7 @@ type ResponseHead struct {
 	hasLength     bool  // a Content-Length field is present
 	encoded       bool  // a Transfer-Encoding field is present
 	chunked       bool  // the final transfer coding is chunked
+	chunkedOnly   bool  // the transfer codings are chunked alone
 }
 
 // ParseResponseHead parses the response head at the start of buf into h: the status line
@@ -55,6 +56,7 @@ func (p *ResponseParser) Parse(buf []byte, h *ResponseHead) error {
 		hasLength:     facts.hasLength,
 		encoded:       facts.encodings > 0,
 		chunked:       facts.chunked,
+		chunkedOnly:   facts.chunked && facts.codings == 1,
 	}
 	return nil
 }
@@ -103,6 +105,12 @@ func (s *headScanner) statusLine(buf []byte) (int, error) {
 	s.facts.side, s.facts.version = sideResponse, v // the facts are zero until the start line is accepted
 	return i + 2, nil
 }
+
+// Coded reports whether a Transfer-Encoding field lists a transfer coding other than a single
+// chunked (gzip, chunked; or chunked twice): the body is then encoded in a way that, once the
+// chunked framing is taken off, only a recipient that knows the coding can read. No HTTP/1.0
+// recipient is expected to know any (RFC 9112 §6.1).
+func (h *ResponseHead) Coded() bool { return h.encoded && !h.chunkedOnly }
 
 // Framing returns how the body of this response is delimited, given the method of the request it
 // answers (RFC 9112 §6.3): none for HEAD, for 1xx, 204 and 304, and for 2xx to CONNECT; chunked when

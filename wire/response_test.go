@@ -83,6 +83,35 @@ func TestParseResponseHeadValid(t *testing.T) {
 	}
 }
 
+// TestResponseCoded tells a body in a transfer coding other than a single chunked from one that is
+// not.
+func TestResponseCoded(t *testing.T) {
+	for _, tc := range []struct {
+		fields string
+		want   bool
+	}{
+		{"Content-Length: 2\r\n", false},
+		{"", false},
+		{"Transfer-Encoding: chunked\r\n", false},
+		{"Transfer-Encoding: Chunked\r\n", false},
+		{"Transfer-Encoding: gzip, chunked\r\n", true},
+		{"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n", true},
+		{"Transfer-Encoding: chunked, chunked\r\n", true},
+		{"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n", true},
+		{"Transfer-Encoding: chunked, gzip\r\n", true},
+		{"Transfer-Encoding: gzip\r\n", true},
+	} {
+		head := "HTTP/1.1 200 OK\r\n" + tc.fields + "\r\n"
+		var h ResponseHead
+		if err := ParseResponseHead([]byte(head), &h); err != nil {
+			t.Fatalf("ParseResponseHead(%q) = %v", head, err)
+		}
+		if got := h.Coded(); got != tc.want {
+			t.Errorf("Coded() of %q = %v, want %v", head, got, tc.want)
+		}
+	}
+}
+
 func TestResponseFramingByMethod(t *testing.T) {
 	tests := []struct {
 		head   string
