@@ -46,6 +46,7 @@ type exchange struct {
 	forwarded []byte      // the request head with the client's address (--forwarded)
 	rewritten []byte      // the rewritten request-target
 	respHead  []byte      // the response head marked "Connection: close"
+	unchunked []byte      // the response head without Transfer-Encoding, for an HTTP/1.0 client
 	parts     net.Buffers // what one writev sends, laid out in partsArr
 	partsArr  [4][]byte
 }

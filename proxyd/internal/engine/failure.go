@@ -23,6 +23,9 @@ const (
 var (
 	// errUnaskedUpgrade is a backend switching protocols on a request that did not ask for it.
 	errUnaskedUpgrade = errors.New("backend answered 101 to a request without an upgrade")
+	// errCodedForHTTP10 is a body in a transfer coding other than chunked, for an HTTP/1.0 client,
+	// which can read none (RFC 9112 §6.1).
+	errCodedForHTTP10 = errors.New("backend answered an HTTP/1.0 request in a transfer coding other than chunked")
 )
 
 // answer writes one of the proxy's own responses: a short text body with a correct Content-Length
@@ -175,7 +178,7 @@ func (c *clientConn) failure(err error) failed {
 		return failed{status: reply.StatusClientClosed, why: "client went away", err: err}
 	case isTimeout(err):
 		return backendFailed(metrics.ResponseTimeout, "backend timed out", err)
-	case errors.As(err, &we), errors.Is(err, wire.ErrHeadTooLarge), errors.Is(err, errUnaskedUpgrade):
+	case errors.As(err, &we), errors.Is(err, wire.ErrHeadTooLarge), errors.Is(err, errUnaskedUpgrade), errors.Is(err, errCodedForHTTP10):
 		return backendFailed(metrics.InvalidResponse, "invalid response head", err)
 	}
 	return backendFailed(metrics.Closed, "backend failed before the response head", err)

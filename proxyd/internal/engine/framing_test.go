@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestFraming relays one exchange of each framing through a scripted backend: the backend must
@@ -129,6 +131,58 @@ func TestFraming(t *testing.T) {
 			serveOne(t, c, b, followUp, followUpResp)
 		})
 	}
+}
+
+// TestTransferCodingForHTTP10 relays responses in a transfer coding to HTTP/1.0 clients, which
+// read none (RFC 9112 §6.1): a chunked body arrives as its data alone, without Transfer-Encoding,
+// ended by the close, and the backend connection, read to the body's end, serves the next client;
+// a body in another coding is answered 502; a HEAD response has no body to decode and passes.
+func TestTransferCodingForHTTP10(t *testing.T) {
+	const req = "GET /old HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+	t.Run("chunked", func(t *testing.T) {
+		be := startScripted(t)
+		p := startProxy(t, testConfig(t, routetest.Table(t, be.addr())))
+		c := dial(t, p.addr)
+		c.send(req)
+		b := be.next()
+		b.request()
+		b.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-A: 1\r\n\r\n" +
+			"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-T: 1\r\n\r\n")
+		if diff := cmp.Diff("HTTP/1.1 200 OK\r\nX-A: 1\r\nConnection: close\r\n\r\nhello world", c.response(false)); diff != "" {
+			t.Errorf("client read (-want +got):\n%s", diff)
+		}
+		c.expectEOF()
+		next := dial(t, p.addr)
+		next.send(followUp)
+		serveOne(t, next, b, followUp, followUpResp)
+	})
+	for name, resp := range map[string]string{
+		"gzip, chunked": "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+		"gzip":          "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			be, c := viaScripted(t)
+			c.send(req)
+			b := be.next()
+			b.request()
+			b.send(resp)
+			if diff := cmp.Diff(answer(502, false), c.response(false)); diff != "" {
+				t.Errorf("answer (-want +got):\n%s", diff)
+			}
+			b.expectEOF()
+		})
+	}
+	t.Run("HEAD", func(t *testing.T) {
+		be, c := viaScripted(t)
+		c.send("HEAD /old HTTP/1.0\r\n\r\n")
+		b := be.next()
+		b.request()
+		b.send("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n")
+		if diff := cmp.Diff("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\nConnection: close\r\n\r\n", c.response(true)); diff != "" {
+			t.Errorf("client read (-want +got):\n%s", diff)
+		}
+		c.expectEOF()
+	})
 }
 
 // TestInterimResponses relays 1xx responses before the final one: 100 Continue, which the client

@@ -9,10 +9,19 @@ import (
 
 // relayResponse relays the final response whose head is in c.ex.resp to the client. It returns
 // whether the client connection may carry another request.
+//
+// An HTTP/1.0 client reads no transfer coding (RFC 9112 §6.1), which a backend may still use: a
+// chunked body reaches it as its data alone, without Transfer-Encoding, ended by the connection's
+// close, as nginx relays it; a body in another coding cannot, and is answered 502.
 func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 	ex := c.ex
 	framing := ex.resp.Framing(ex.method)
-	keepClient := !ex.clientClose && framing.Kind != wire.BodyUntilClose && !c.srv.shutting.Load()
+	http10 := ex.head.Version == wire.HTTP10
+	if http10 && framing.Kind != wire.BodyNone && ex.resp.Coded() {
+		return c.failResponse(b, errCodedForHTTP10)
+	}
+	dechunk := http10 && framing.Kind == wire.BodyChunked
+	keepClient := !dechunk && !ex.clientClose && framing.Kind != wire.BodyUntilClose && !c.srv.shutting.Load()
 	ex.status = ex.resp.Status
 
 	buffered := b.Reader.Buffered()
@@ -22,10 +31,15 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 	}
 	c.life.enter(phaseWrite)
 	var err error
-	if !keepClient && !ex.resp.Close {
+	if dechunk || !keepClient && !ex.resp.Close {
 		// The client connection closes after this response: say so, in place of the backend's
 		// keep-alive (RFC 9112 §9.6).
-		ex.respHead = wire.AppendCloseHead(ex.respHead[:0], buffered[:ex.resp.Len])
+		head := buffered[:ex.resp.Len]
+		if dechunk {
+			ex.unchunked = wire.AppendWithoutFields(ex.unchunked[:0], head, isTransferEncoding)
+			head = ex.unchunked
+		}
+		ex.respHead = wire.AppendCloseHead(ex.respHead[:0], head)
 		ex.parts = append(ex.partsArr[:0], ex.respHead, buffered[ex.resp.Len:ex.resp.Len+inline])
 		_, err = ex.parts.WriteTo(c.conn)
 	} else {
@@ -37,7 +51,11 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 		b.Reader.SetProgress(&ex.download)
 		c.life.relayBody(&ex.download)
 		var n int64
-		n, err = wire.CopyBody(c.conn, &b.Reader, framing)
+		if dechunk {
+			n, err = wire.CopyDechunked(c.conn, &b.Reader)
+		} else {
+			n, err = wire.CopyBody(c.conn, &b.Reader, framing)
+		}
 		b.Reader.SetProgress(nil)
 		ex.bytes += n
 	} else if err != nil {
@@ -68,6 +86,9 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 	c.record()
 	return keepClient
 }
+
+// isTransferEncoding reports whether the field name is Transfer-Encoding.
+func isTransferEncoding(name []byte) bool { return wire.FieldNameEqual(name, "Transfer-Encoding") }
 
 // startTunnel answers 101 (or 2xx to CONNECT) and turns the client and backend connections into a
 // raw tunnel until either side is done. The client connection ends with it.
