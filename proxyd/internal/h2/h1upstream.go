@@ -47,6 +47,10 @@ type h1Transport struct {
 var (
 	// errUnaskedSwitch is a 101 answer: proxyd never forwards an upgrade over a stream.
 	errUnaskedSwitch = errors.New("backend switched protocols on a request without an upgrade")
+	// errCoded is a body in a transfer coding other than chunked, which an HTTP/2 response cannot
+	// carry (Transfer-Encoding is connection-specific, RFC 9113 §8.2.2), and which the request,
+	// sent without TE, did not accept (RFC 9110 §10.1.4).
+	errCoded = errors.New("backend answered in a transfer coding other than chunked")
 )
 
 // invalidResponseError is a response head that wire refuses, or that proxyd cannot take: the
@@ -417,6 +421,8 @@ func (x *h1Exchange) readFinalHead() error {
 			return &invalidResponseError{errUnaskedSwitch}
 		case x.head.Status == http.StatusSwitchingProtocols:
 			return nil
+		case x.head.Status >= 200 && x.head.Coded() && x.head.Framing([]byte(x.req.Method)).Kind != wire.BodyNone:
+			return &invalidResponseError{errCoded}
 		case x.head.Status >= 200:
 			return nil
 		}

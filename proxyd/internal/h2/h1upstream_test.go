@@ -82,20 +82,29 @@ func TestH1RequestHead(t *testing.T) {
 }
 
 // TestH1StrictResponse answers 502 on the stream, counted as an invalid response, for response
-// heads net/http's client takes but wire refuses, as the HTTP/1.x engine does; the connection's
-// next stream is served.
+// heads net/http's client takes but wire refuses, as the HTTP/1.x engine does, and for a body in a
+// transfer coding other than chunked, which an HTTP/2 response cannot carry (net/http's client
+// refuses it too); the connection's next stream is served.
 func TestH1StrictResponse(t *testing.T) {
-	for _, tc := range []struct{ name, response string }{
-		{"Content-Length and Transfer-Encoding", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"},
-		{"obs-fold", "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok"},
-		{"bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok"},
-		{"whitespace before a colon", "HTTP/1.1 200 OK\r\nX-Spaced : a\r\nContent-Length: 2\r\n\r\nok"},
-		{"control byte in the reason", "HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok"},
-		{"head over the limit", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 90)+"\r\n", upstream.MaxResponseHeadSize/64) + "Content-Length: 2\r\n\r\nok"},
-		{"101 to a plain request", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"},
+	for _, tc := range []struct {
+		name, response string
+		netHTTPRefuses bool
+	}{
+		{"Content-Length and Transfer-Encoding", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", false},
+		{"obs-fold", "HTTP/1.1 200 OK\r\nX-Folded: a\r\n b\r\nContent-Length: 2\r\n\r\nok", false},
+		{"bare LF", "HTTP/1.1 200 OK\nContent-Length: 2\n\nok", false},
+		{"whitespace before a colon", "HTTP/1.1 200 OK\r\nX-Spaced : a\r\nContent-Length: 2\r\n\r\nok", false},
+		{"control byte in the reason", "HTTP/1.1 200 O\x01K\r\nContent-Length: 2\r\n\r\nok", false},
+		{"head over the limit", "HTTP/1.1 200 OK\r\n" + strings.Repeat("X-Pad: "+strings.Repeat("p", 90)+"\r\n", upstream.MaxResponseHeadSize/64) + "Content-Length: 2\r\n\r\nok", false},
+		{"101 to a plain request", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n", false},
+		{"gzip before chunked", "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(tc.response)), nil); err != nil {
+			if resp, err := http.ReadResponse(bufio.NewReader(strings.NewReader(tc.response)), nil); tc.netHTTPRefuses {
+				if err == nil {
+					t.Fatalf("net/http's client takes the response")
+				}
+			} else if err != nil {
 				t.Fatalf("net/http's client refuses the response too: %v", err)
 			} else if _, err := io.ReadAll(resp.Body); err != nil {
 				t.Fatalf("net/http's client refuses the response body: %v", err)
