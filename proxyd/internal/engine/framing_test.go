@@ -152,6 +152,8 @@ func TestTransferCodingForHTTP10(t *testing.T) {
 			t.Errorf("client read (-want +got):\n%s", diff)
 		}
 		c.expectEOF()
+		pool := p.srv.routes.Load().pools[0]
+		waitFor(t, "the backend connection is pooled", func() bool { return pool.Idle() == 1 })
 		next := dial(t, p.addr)
 		next.send(followUp)
 		serveOne(t, next, b, followUp, followUpResp)
