@@ -31,6 +31,10 @@ func TestFraming(t *testing.T) {
 		req:  "POST /cl HTTP/1.1\r\nHost: example.test\r\nContent-Length: 11\r\n\r\nhello world",
 		resp: "HTTP/1.1 201 Created\r\nContent-Length: 6\r\n\r\nthanks",
 	}, {
+		name: "repeated identical content-length",
+		req:  "POST /cl HTTP/1.1\r\nHost: example.test\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+		resp: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+	}, {
 		name: "zero content-length",
 		req:  "POST /zero HTTP/1.1\r\nHost: example.test\r\nContent-Length: 0\r\n\r\n",
 		resp: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
