@@ -48,9 +48,8 @@ func expectHello(t testing.TB, c *h2test.RawClient) {
 }
 
 // TestMalformedRequestReset sends requests with a connection-specific field, or a TE other than
-// "trailers", which RFC 9113 §8.2.2 makes malformed, or a field value with whitespace at either
-// end (§8.2.1): each stream is reset with PROTOCOL_ERROR, and the connection goes on serving. TE
-// "trailers" is no such field.
+// "trailers", which RFC 9113 §8.2.2 makes malformed: each stream is reset with PROTOCOL_ERROR, and
+// the connection goes on serving. TE "trailers" is no such field.
 func TestMalformedRequestReset(t *testing.T) {
 	proxyAddr := startHello(t)
 	for _, fields := range [][][2]string{
@@ -63,8 +62,6 @@ func TestMalformedRequestReset(t *testing.T) {
 		{{"te", "gzip"}},
 		{{"te", "trailers"}, {"te", "trailers"}},
 		{{"accept", "*/*"}, {"connection", "close"}, {"x-after", "1"}},
-		{{"x-a", " leading"}},
-		{{"x-a", "trailing\t"}},
 	} {
 		t.Run(fmt.Sprint(fields), func(t *testing.T) {
 			c := dialReady(t, proxyAddr)
@@ -79,6 +76,31 @@ func TestMalformedRequestReset(t *testing.T) {
 		writeHeaders(t, c, 1, c.Request("/", [2]string{"te", "trailers"}))
 		expectHello(t, c)
 	})
+}
+
+// TestValueWhitespace sends fields whose values start or end with whitespace, which RFC 9113
+// §8.2.1 makes malformed and clients send all the same: an HTTP/1.1 backend gets them without it,
+// as it would strip it itself, and the values proxyd forwards are the ones it read; a pseudo-header
+// field with such whitespace has its stream reset with PROTOCOL_ERROR.
+func TestValueWhitespace(t *testing.T) {
+	got := make(chan rawRequest, 1)
+	be := startRaw(t, func(c *rawConn) {
+		for req, ok := c.read(); ok; req, ok = c.read() {
+			got <- req
+			c.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+		}
+	})
+	c := dialReady(t, startProxy(t, testConfig(t, routetest.Table(t, be.addr()))).addr)
+	writeHeaders(t, c, 1, c.Request("/", [2]string{"cookie", "a=1; "}, [2]string{"x-a", "\t v w "}))
+	expectHello(t, c)
+	want := "GET / HTTP/1.1\r\nHost: example.test\r\nCookie: a=1;\r\nX-A: v w\r\n\r\n"
+	if diff := cmp.Diff(want, (<-got).Head); diff != "" {
+		t.Errorf("request at the backend (-want +got):\n%s", diff)
+	}
+	writeHeaders(t, c, 3, c.Block([2]string{":method", "GET"}, [2]string{":scheme", "http"}, [2]string{":authority", "example.test "}, [2]string{":path", "/"}))
+	c.ExpectReset(3, http2.ErrCodeProtocol)
+	c.Get(5, "/")
+	expectHello(t, c)
 }
 
 // TestMalformedRequestAcrossFrames splits a malformed request's header block over a HEADERS frame

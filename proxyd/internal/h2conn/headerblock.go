@@ -23,8 +23,8 @@ var (
 // or value is invalid, or a pseudo-header field out of place, is a stream error; a block over the
 // header list limit is decoded but its fields dropped (Truncated), and one far over it is a
 // connection error, as is a fragment after an invalid field, so that a CONTINUATION flood costs
-// no decoding. One rule is added: a field value that starts or ends with whitespace, which
-// x/net/http2 accepts, is a stream error too (§8.2.1), once the block is read. The reader's own.
+// no decoding. One rule differs, for values that start or end with whitespace, which x/net/http2
+// takes as they are (see edgeSpace). The reader's own.
 type blockReader struct {
 	dec     *hpack.Decoder
 	maxList uint32 // the header list limit
@@ -35,7 +35,7 @@ type blockReader struct {
 	trailersLeft uint32 // ... and for the names listed in Trailer fields
 	sawRegular   bool   // a regular field came: no pseudo-header field may follow
 	invalid      error  // the first invalid field
-	spaced       error  // the first field, valid otherwise, whose value has whitespace at an end
+	spaced       error  // the first pseudo-header field, valid otherwise, with whitespace at an end
 }
 
 // init readies r for header lists of at most maxList bytes, strings included.
@@ -106,9 +106,6 @@ func (r *blockReader) emit(f hpack.HeaderField) {
 		r.dec.SetEmitEnabled(false)
 		return
 	}
-	if r.spaced == nil && edgeSpace(f.Value) {
-		r.spaced = fmt.Errorf("value of header field %q starts or ends with whitespace", f.Name)
-	}
 	left, size := &r.headersLeft, f.Size()
 	if f.Name == "trailer" {
 		// The names it lists count as fields of their own (as x/net/http2 counts them).
@@ -122,12 +119,22 @@ func (r *blockReader) emit(f hpack.HeaderField) {
 		return
 	}
 	*left -= size
+	if edgeSpace(f.Value) {
+		if f.IsPseudo() && r.spaced == nil {
+			r.spaced = fmt.Errorf("value of pseudo-header field %q starts or ends with whitespace", f.Name)
+		}
+		f.Value = strings.Trim(f.Value, " \t")
+	}
 	r.meta.Fields = append(r.meta.Fields, f)
 }
 
-// edgeSpace reports whether value starts or ends with whitespace (SP or HTAB), which makes an
-// HTTP/2 message malformed (RFC 9113 §8.2.1). An HTTP/1.1 backend would strip it as optional
-// whitespace (RFC 9112 §5.1): the value it read would not be the one proxyd forwarded.
+// edgeSpace reports whether value starts or ends with whitespace (SP or HTAB). RFC 9113 §8.2.1
+// makes such a field malformed, yet clients send it in regular fields (cookies among them), and
+// servers in trailers (a gRPC status message that ends with a space); an HTTP/1.1 recipient strips
+// it as optional whitespace (RFC 9112 §5.1), and an HTTP/2 one may refuse the message or drop the
+// field. So a regular field's value is taken without that whitespace, the value RFC 9110 §5.5
+// defines, and forwarded so, which every recipient reads alike; a pseudo-header field with it,
+// which no client or server has a reason to send, makes the message malformed.
 func edgeSpace(value string) bool {
 	n := len(value)
 	return n > 0 && (isSpace(value[0]) || isSpace(value[n-1]))

@@ -736,8 +736,8 @@ func TestDialError(t *testing.T) {
 // it sends DATA on a stream that was never opened (a connection error, RFC 9113 §5.1); or its
 // response is malformed (RFC 9113 §8.1.1: an uppercase field name (§8.2.1), a pseudo-header field
 // after a regular one or one of a request (§8.3), no :status, a connection-specific field
-// (§8.2.2), a field value ending in whitespace (§8.2.1), a content-length that the DATA frames do
-// not match).
+// (§8.2.2), a pseudo-header field's value ending in whitespace (§8.2.1), a content-length that the
+// DATA frames do not match).
 func TestServerFailures(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -761,7 +761,7 @@ func TestServerFailures(t *testing.T) {
 		{"request pseudo-header in a response", answer("", hf(":status", "200"), hf(":path", "/")), false},
 		{"no :status", answer("", hf("x-a", "1")), false},
 		{"connection-specific field", answer("", hf(":status", "200"), hf("connection", "keep-alive")), false},
-		{"field value ending in whitespace", answer("", hf(":status", "200"), hf("x-a", "v ")), false},
+		{"pseudo-header value ending in whitespace", answer("", hf(":status", "200 ")), false},
 		{"content-length above the DATA", answer("12345", hf(":status", "200"), hf("content-length", "10")), true},
 		{"DATA beyond content-length", answer("12345", hf(":status", "200"), hf("content-length", "3")), true},
 	} {
@@ -789,6 +789,38 @@ func TestServerFailures(t *testing.T) {
 				t.Errorf("RoundTrip succeeded: %d %v", resp.StatusCode, resp.Header)
 			}
 		})
+	}
+}
+
+// TestResponseValueWhitespace takes a response field whose value starts or ends with whitespace,
+// which RFC 9113 §8.2.1 makes malformed and servers send all the same (a gRPC status message that
+// ends with a space), without that whitespace, in the head as in the trailer.
+func TestResponseValueWhitespace(t *testing.T) {
+	checkGoroutines(t)
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+		h, err := c.Request()
+		if err != nil {
+			return
+		}
+		c.WriteHeaders(h.StreamID, false, hf(":status", "200"), hf("x-a", " v "))
+		c.Framer().WriteData(h.StreamID, false, []byte("ok"))
+		c.WriteHeaders(h.StreamID, true, hf("grpc-message", "failed: \t"))
+		c.Drain()
+	})
+	tr := newTransport(t, be.Addr())
+	resp, err := roundTrip(t, tr, newRequest(t, http.MethodGet, be.URL()+"/", nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, err := readAll(t, resp.Body); err != nil || string(b) != "ok" {
+		t.Fatalf("body %q, %v; want %q", b, err, "ok")
+	}
+	if got, want := resp.Header.Get("X-A"), "v"; got != want {
+		t.Errorf("X-A %q, want %q", got, want)
+	}
+	if got, want := resp.Trailer.Get("Grpc-Message"), "failed:"; got != want {
+		t.Errorf("trailer Grpc-Message %q, want %q", got, want)
 	}
 }
 
