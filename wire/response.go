@@ -9,9 +9,8 @@ type ResponseHead struct {
 
 	contentLength int64 // Content-Length, when hasLength
 	hasLength     bool  // a Content-Length field is present
-	encoded       bool  // a Transfer-Encoding field is present
+	codings       int   // how many transfer codings the Transfer-Encoding fields list; 0 without one
 	chunked       bool  // the final transfer coding is chunked
-	chunkedOnly   bool  // the transfer codings are chunked alone
 }
 
 // ParseResponseHead parses the response head at the start of buf into h: the status line
@@ -54,9 +53,8 @@ func (p *ResponseParser) Parse(buf []byte, h *ResponseHead) error {
 		Close:         facts.closes() || facts.version == HTTP10 && facts.encodings > 0,
 		contentLength: facts.contentLength,
 		hasLength:     facts.hasLength,
-		encoded:       facts.encodings > 0,
+		codings:       facts.codings,
 		chunked:       facts.chunked,
-		chunkedOnly:   facts.chunked && facts.codings == 1,
 	}
 	return nil
 }
@@ -110,7 +108,7 @@ func (s *headScanner) statusLine(buf []byte) (int, error) {
 // chunked (gzip, chunked; or chunked twice): the body is then encoded in a way that, once the
 // chunked framing is taken off, only a recipient that knows the coding can read. No HTTP/1.0
 // recipient is expected to know any (RFC 9112 §6.1).
-func (h *ResponseHead) Coded() bool { return h.encoded && !h.chunkedOnly }
+func (h *ResponseHead) Coded() bool { return h.codings > 1 || h.codings == 1 && !h.chunked }
 
 // Framing returns how the body of this response is delimited, given the method of the request it
 // answers (RFC 9112 §6.3): none for HEAD, for 1xx, 204 and 304, and for 2xx to CONNECT; chunked when
@@ -124,7 +122,7 @@ func (h *ResponseHead) Framing(requestMethod []byte) Framing {
 		return Framing{}
 	case h.chunked:
 		return Framing{Kind: BodyChunked}
-	case h.encoded:
+	case h.codings > 0:
 		return Framing{Kind: BodyUntilClose}
 	case h.hasLength:
 		return lengthFraming(h.contentLength)
