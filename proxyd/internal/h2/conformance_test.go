@@ -103,6 +103,51 @@ func TestValueWhitespace(t *testing.T) {
 	expectHello(t, c)
 }
 
+// TestBodyLengthMismatch sends request bodies that end shorter or run longer than their
+// content-length, which makes the request malformed (RFC 9113 §8.1.1): the stream is reset with
+// PROTOCOL_ERROR once the mismatch shows, and the HTTP/1.1 backend connection that took the head
+// is closed, never reused for the next stream, whose request would otherwise be read as the rest
+// of the body.
+func TestBodyLengthMismatch(t *testing.T) {
+	for _, tc := range []struct {
+		name, length, body string
+	}{
+		{"shorter", "10", "abc"},
+		{"longer", "1", "abc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			headSeen, firstEnded := make(chan struct{}), make(chan struct{})
+			be := startRaw(t, func(c *rawConn) {
+				if c.index == 1 { // the malformed request's: read to its end
+					if _, ok := readHeadOnly(c); ok {
+						close(headSeen)
+						io.Copy(io.Discard, c.br)
+					}
+					close(firstEnded)
+					return
+				}
+				for _, ok := c.read(); ok; _, ok = c.read() {
+					c.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+				}
+			})
+			c := dialReady(t, startProxy(t, testConfig(t, routetest.Table(t, be.addr()))).addr)
+			block := c.Block([2]string{":method", "POST"}, [2]string{":scheme", "http"}, [2]string{":authority", "example.test"},
+				[2]string{":path", "/"}, [2]string{"content-length", tc.length})
+			if err := c.Framer().WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block, EndHeaders: true}); err != nil {
+				t.Fatal(err)
+			}
+			within(t, headSeen, "the request head at the backend")
+			if err := c.Framer().WriteData(1, true, []byte(tc.body)); err != nil {
+				t.Fatal(err)
+			}
+			c.ExpectReset(1, http2.ErrCodeProtocol)
+			within(t, firstEnded, "the backend connection closing")
+			c.Get(3, "/")
+			expectHello(t, c)
+		})
+	}
+}
+
 // TestMalformedRequestAcrossFrames splits a malformed request's header block over a HEADERS frame
 // with padding and a priority and two CONTINUATION frames, then sends the field again, now as an
 // index into the dynamic table: both streams are reset, and a request after them is served, so
