@@ -92,6 +92,18 @@ func (r *readSide) fill() error {
 // buffered returns the bytes read and not framed yet.
 func (r *readSide) buffered() []byte { return r.rd.Buffered() }
 
+// AwaitFrame waits, when no byte read is waiting to be framed, until the socket has bytes, and
+// reads them (holding no buffer while it waits, as ReadFrame does); with bytes already buffered it
+// returns at once. A read deadline or an error that ends the wait leaves the framing as it was:
+// no byte of a frame has been read, so the reader may call ReadFrame, or AwaitFrame, again after
+// it. An error is that of the read. The reader's own.
+func (c *Conn) AwaitFrame() error {
+	if len(c.rd.buffered()) > 0 {
+		return nil
+	}
+	return c.rd.fill()
+}
+
 // ReadFull reads exactly len(p) bytes that are not framed, such as the client preface before
 // the first frame. The reader's own.
 func (c *Conn) ReadFull(p []byte) error {

@@ -2,7 +2,9 @@ package h2conn
 
 import (
 	"bytes"
+	"errors"
 	"net"
+	"os"
 	"testing"
 	"time"
 
@@ -148,4 +150,31 @@ func TestRenewFrameReader(t *testing.T) {
 			t.Errorf("after %s: RenewFrameReader renewed %v, want %v", s.what, renewed, s.renewed)
 		}
 	}
+}
+
+// TestAwaitFrame waits for a frame's bytes without framing them: a wait that its read deadline
+// ends leaves the connection able to read the next frame whole, buffered bytes end the wait at
+// once, and the bytes read go to ReadFrame; while it waits, the connection holds no buffer.
+func TestAwaitFrame(t *testing.T) {
+	local, peer := loopback.Pair(t)
+	c := New(netpoll.WithSocket(local), nil, nil, new(bufpool.Pool), 1<<10, 0, nil)
+	local.SetReadDeadline(time.Now())
+	if err := c.AwaitFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("AwaitFrame past the deadline = %v, want %v", err, os.ErrDeadlineExceeded)
+	}
+	if n := c.rd.rd.Cap(); n != 0 {
+		t.Errorf("after a wait that ended: the connection holds a buffer of %d bytes, want none", n)
+	}
+	local.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := peer.Write(append(pingFrame(t, 1), pingFrame(t, 2)...)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AwaitFrame(); err != nil {
+		t.Fatalf("AwaitFrame with a frame sent: %v", err)
+	}
+	expectPing(t, c, 1)
+	if err := c.AwaitFrame(); err != nil { // the second PING is buffered already
+		t.Fatalf("AwaitFrame with a frame buffered: %v", err)
+	}
+	expectPing(t, c, 2)
 }
