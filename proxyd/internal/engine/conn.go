@@ -251,15 +251,16 @@ func (c *clientConn) opensWithH2Preface() bool {
 
 // serveH2 hands the connection, with the bytes read so far, to the HTTP/2 server, which owns it
 // from then on, with its own timeouts: it leaves the server's tracked connections (the sweeper and
-// the HTTP/1.x shutdown no longer see it) and is served on this goroutine until it ends.
+// the HTTP/1.x shutdown no longer see it) and is served on this goroutine until it ends or waits
+// idle without one (h2.Config.ParkAfter); the HTTP/2 server closes it.
 func (c *clientConn) serveH2() headResult {
 	buffered := bytes.Clone(c.rd.Buffered())
 	c.release()
-	if !c.srv.h2.ServeConn(c.conn, c.raw, buffered) {
+	if !c.srv.h2.ServeConn(c.conn, c.raw, buffered, c.srv.cfg.Metrics.ClientConnClosed) {
 		c.srv.log.Info("HTTP/2 connection refused: shutting down", "client", c.conn.RemoteAddr())
+		c.conn.Close()
+		c.srv.cfg.Metrics.ClientConnClosed()
 	}
-	c.conn.Close()
-	c.srv.cfg.Metrics.ClientConnClosed()
 	return headHandedOff
 }
 

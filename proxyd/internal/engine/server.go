@@ -151,6 +151,7 @@ func New(cfg Config) *Server {
 		ResponseHeaderTimeout: cfg.ResponseHeaderTimeout,
 		TunnelIdleTimeout:     cfg.TunnelIdleTimeout,
 		MaxHeaderSize:         cfg.MaxHeaderSize,
+		ParkAfter:             handoffAfter,
 		Pool:                  s.backends.Get,
 		NewPool:               s.newPool,
 		AccessLog:             cfg.AccessLog,
@@ -159,11 +160,8 @@ func New(cfg Config) *Server {
 		ProxyProtocol:         cfg.ProxyProtocol,
 		Logger:                cfg.Logger,
 	})
-	idle, err := netpoll.NewSet((*clientConn).wake)
-	switch {
-	case err == nil:
-		s.idle = idle
-	case !errors.Is(err, errors.ErrUnsupported):
+	var err error
+	if s.idle, err = netpoll.NewSetIfSupported((*clientConn).wake); err != nil {
 		s.log.Warn("long-idle connections wait on goroutines", "err", err)
 	}
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
+	"runtime/debug"
 	"sync"
 	"syscall"
 	"time"
@@ -42,8 +44,16 @@ const goAwayLinger = time.Second
 type clientConn struct {
 	s          *Server
 	nc         net.Conn
+	raw        syscall.RawConn // nc's, on which a parked connection waits; nil parks none
 	fc         *h2conn.Conn
 	remoteAddr string
+	// done is called once the connection has ended (see Server.ServeConn); nil calls nothing.
+	done func()
+	// backends are the connection's own backends (with ProxyProtocol), closed with it; nil
+	// without.
+	backends *connBackends
+	// sawSettings is set once the client's first frame, its SETTINGS, was read; the reader's own.
+	sawSettings bool
 	// ctx is the parent of every stream's context, with the connection's own backends when
 	// --proxy-protocol is on. It is never cancelled: the end of the connection ends each stream's
 	// context (see end), and streams need not register with a parent.
@@ -69,6 +79,12 @@ type clientConn struct {
 	lastID     uint32
 	closed     bool      // the connection ended: every stream fails
 	idleSince  time.Time // when the last stream ended
+	// Parking (see Config.ParkAfter): waiting is set while the reader waits for bytes with none
+	// buffered, parkAsked once CheckStreams ended that wait to park the connection, and parked
+	// is the connection's key in the server's idle set while it is there (0: it is not); closing
+	// keeps a connection being closed from parking again.
+	waiting, parkAsked, closing bool
+	parked                      netpoll.Key
 
 	// started are the upstream calls of the streams started on the reader since its last flush
 	// (see Server.startInline); the reader's own.
@@ -82,6 +98,7 @@ func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byt
 	c := &clientConn{
 		s:          s,
 		nc:         nc,
+		raw:        raw,
 		remoteAddr: conn.RemoteAddr().String(),
 		streams:    make(map[uint32]*clientStream),
 		peerWindow: h2conn.InitialWindow,
@@ -93,7 +110,7 @@ func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byt
 	}
 	c.sendCond.L = &c.mu
 	// A connection whose write failed is closed, which ends its reader and so every stream.
-	c.fc = h2conn.New(nc, raw, buffered, &s.bufs, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { nc.Close() })
+	c.fc = h2conn.New(nc, raw, buffered, &s.bufs, uint32(s.cfg.MaxHeaderSize), s.cfg.IdleTimeout, func(error) { c.close() })
 	c.fc.Busy = func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -103,12 +120,20 @@ func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byt
 	return c
 }
 
-// serve serves the connection until the client closes it, it fails, its idle timeout passes, or
-// a shutdown ends it; it returns once every handler of its streams has returned.
+// serve serves the connection from its client preface on (see run).
 func (c *clientConn) serve() {
-	defer c.end()
-	if !c.readPreface() {
+	if !c.start() {
+		c.finish()
 		return
+	}
+	c.run()
+}
+
+// start reads the client preface, sends proxyd's SETTINGS and starts the idle timer; false when
+// the connection is to end.
+func (c *clientConn) start() bool {
+	if !c.readPreface() {
+		return false
 	}
 	c.fc.Lock()
 	c.fc.Framer.WriteSettings(
@@ -121,23 +146,48 @@ func (c *clientConn) serve() {
 	)
 	c.fc.Framer.WriteWindowUpdate(0, clientConnWindow-h2conn.InitialWindow)
 	if c.fc.Unlock() != nil {
-		return
+		return false
 	}
 	c.mu.Lock() // checkIdle reads c.idle under mu
 	c.idle = time.AfterFunc(c.s.cfg.IdleTimeout, c.checkIdle)
 	c.mu.Unlock()
-	sawSettings := false
+	return true
+}
+
+// run reads and handles frames until the client closes the connection, it fails, its idle
+// timeout passes or a shutdown ends it, and then finishes it; or until the reader parks it
+// (await), when run returns at once and the server's idle set resumes the connection (resume).
+// A panic while reading or handling a frame ends the connection, and is logged.
+func (c *clientConn) run() {
+	parked := false
+	defer func() {
+		if p := recover(); p != nil {
+			c.s.log.Error("HTTP/2 connection reader panicked", "client", c.remoteAddr, "panic", p, "stack", string(debug.Stack()))
+		}
+		if !parked {
+			c.finish()
+		}
+	}()
+	parked = c.read()
+}
+
+// read is the reader: it reads frames and handles each at once, until the connection ends
+// (false) or is parked (true).
+func (c *clientConn) read() (parked bool) {
 	for {
 		if c.fc.FrameReaderGrown() && c.streamCount() == 0 {
 			c.fc.RenewFrameReader() // an idle connection keeps no large frame's buffer
 		}
+		if c.await() {
+			return true
+		}
 		f, err := c.fc.ReadFrame()
-		if err == nil && !sawSettings {
+		if err == nil && !c.sawSettings {
 			// The client preface ends with a SETTINGS frame (RFC 9113 §3.4).
 			if _, ok := f.(*http2.SettingsFrame); !ok {
 				err = http2.ConnectionError(http2.ErrCodeProtocol)
 			}
-			sawSettings = true
+			c.sawSettings = true
 		}
 		if err == nil {
 			err = c.handle(f)
@@ -155,13 +205,102 @@ func (c *clientConn) serve() {
 			c.streamError(se)
 		case errors.As(err, &ce):
 			c.fail(http2.ErrCode(ce))
-			return
+			return false
 		case errors.Is(err, http2.ErrFrameTooLarge):
 			c.fail(http2.ErrCodeFrameSize)
-			return
+			return false
 		default: // the client closed the connection, or it failed
-			return
+			return false
 		}
+	}
+}
+
+// await waits for the client's next bytes, when none is buffered, so that CheckStreams can end the
+// wait of a connection that has had no stream for Config.ParkAfter (askPark): the connection then
+// goes into the server's idle set, without a goroutine, and await reports true. It reports false
+// once bytes came, or with the error that ended the wait otherwise left for ReadFrame to report,
+// and at once for a connection that cannot park. The reader's own.
+func (c *clientConn) await() bool {
+	if c.s.idle == nil || c.raw == nil || c.fc.NextFrameBuffered() {
+		return false
+	}
+	c.mu.Lock()
+	c.waiting = true
+	c.mu.Unlock()
+	err := c.fc.AwaitFrame()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waiting = false
+	if !c.parkAsked {
+		return false
+	}
+	c.parkAsked = false
+	if c.goAway || c.closing {
+		return false // the deadline of drain or close stands: the next read ends the connection
+	}
+	c.nc.SetReadDeadline(time.Time{})
+	if !errors.Is(err, os.ErrDeadlineExceeded) || len(c.streams) > 0 {
+		return false // bytes came after all, or the connection failed
+	}
+	k, err := c.s.idle.Add(c.raw, c)
+	if err != nil {
+		return false
+	}
+	c.parked = k
+	return true
+}
+
+// askPark ends the reader's wait for the next bytes (see await), for it to park the connection,
+// when the connection is quiet: no stream and no handler since before idleBefore, and no GOAWAY
+// or close under way.
+func (c *clientConn) askPark(idleBefore time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting && !c.parkAsked && len(c.streams) == 0 && c.running == 0 && !c.goAway && !c.closing &&
+		c.idleSince.Before(idleBefore) {
+		c.parkAsked = true
+		c.nc.SetReadDeadline(longAgo)
+	}
+}
+
+// longAgo is a read deadline that has passed: it ends a read at once.
+var longAgo = time.Unix(1, 0)
+
+// resume serves a parked connection again, on a goroutine of its own, once the idle set reported
+// it: its client sent something or closed it, or wake took it out to end it. It runs on the set's
+// goroutine, or wake's caller, and must not wait.
+func (c *clientConn) resume() { go c.unpark() }
+
+// unpark runs the reader of a connection the idle set reported (see resume).
+func (c *clientConn) unpark() {
+	c.mu.Lock()
+	c.parked = 0
+	c.mu.Unlock()
+	c.run()
+}
+
+// wake takes the connection out of the idle set, when it is there, and resumes it: its reader
+// then finds what ends it (a read deadline passed, or the socket closed). Not under mu.
+func (c *clientConn) wake() {
+	c.mu.Lock()
+	k := c.parked
+	c.mu.Unlock()
+	if k != 0 {
+		c.s.idle.Wake(k)
+	}
+}
+
+// finish ends the connection (end) and lets go of it: its own backends, its count, its place among
+// the server's connections; then it calls done.
+func (c *clientConn) finish() {
+	c.end()
+	if c.backends != nil {
+		c.backends.close()
+	}
+	c.s.cfg.Metrics.H2ConnClosed()
+	c.s.active.doneConn(c)
+	if c.done != nil {
+		c.done()
 	}
 }
 
@@ -259,10 +398,18 @@ func (c *clientConn) closeSoftly() {
 		cr.CloseWrite()
 	}
 	c.nc.SetReadDeadline(time.Now())
+	c.wake()
 }
 
-// close closes the connection at once, from outside (a shutdown's grace period ran out).
-func (c *clientConn) close() { c.nc.Close() }
+// close closes the connection at once, from outside: a shutdown's grace period ran out, or a write
+// failed. A parked connection leaves the idle set first: closed there, it would never be reported.
+func (c *clientConn) close() {
+	c.mu.Lock()
+	c.closing = true
+	c.mu.Unlock()
+	c.wake()
+	c.nc.Close()
+}
 
 // checkIdle runs when the idle timer fires: a connection that has had no stream for the idle
 // timeout gets GOAWAY and closes; any other is checked again when it could be.

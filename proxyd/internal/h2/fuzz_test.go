@@ -90,7 +90,7 @@ func FuzzClientFrames(f *testing.F) {
 		served := make(chan struct{})
 		go func() {
 			defer close(served)
-			srv.ServeConn(server, nil, nil)
+			srv.ServeConn(server, nil, nil, nil)
 			server.Close()
 		}()
 		read := make(chan struct{})

@@ -75,9 +75,10 @@ type proxy struct {
 	// sendBuffer, when not 0, is the socket send buffer of the connections accepted from now on;
 	// guarded by mu.
 	sendBuffer int
-	// done is closed when the accept loop has ended and every connection's ServeConn returned.
+	// conns counts the connections not ended yet (ServeConn refused them or called done).
 	conns sync.WaitGroup
-	done  chan struct{}
+	// done is closed when the accept loop has ended.
+	done chan struct{}
 }
 
 // startProxy serves cfg on a fresh loopback listener, each accepted connection as if the engine had
@@ -181,7 +182,6 @@ type connServer struct {
 }
 
 func (c *connServer) run() {
-	defer c.p.conns.Done()
 	c.p.mu.Lock()
 	if n := c.p.sendBuffer; n > 0 {
 		c.conn.(*net.TCPConn).SetWriteBuffer(n)
@@ -191,8 +191,10 @@ func (c *connServer) run() {
 	if err != nil {
 		panic(err) // a *net.TCPConn always has one
 	}
-	c.p.srv.ServeConn(c.conn, raw, nil)
-	c.conn.Close()
+	if !c.p.srv.ServeConn(c.conn, raw, nil, c.p.conns.Done) {
+		c.conn.Close()
+		c.p.conns.Done()
+	}
 }
 
 // newClient returns an HTTP/2 client with prior knowledge whose requests time out after waitLimit.

@@ -18,6 +18,7 @@ import (
 	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/forwarded"
 	"proxyd.dev/proxyd/internal/metrics"
+	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/proxyproto"
 	"proxyd.dev/proxyd/internal/upstream"
 	"proxyd.dev/proxyd/internal/workers"
@@ -52,6 +53,11 @@ type Config struct {
 	// MaxHeaderSize is the SETTINGS_MAX_HEADER_LIST_SIZE advertised; larger header lists are
 	// answered 431.
 	MaxHeaderSize int
+	// ParkAfter is how long a connection without streams waits for its next frame on its reader's
+	// goroutine: the first CheckStreams after it moves the wait into a set of idle connections,
+	// where the connection costs no goroutine until its client sends something (Linux only; see
+	// netpoll.Set). Zero never moves it.
+	ParkAfter time.Duration
 	// Pool returns the HTTP/1.1 connection pool of the backend at addr, which the streams share
 	// with the pool's owner (the engine, for its HTTP/1.x clients): one pool per backend. Its owner
 	// sweeps and closes it.
@@ -93,6 +99,8 @@ type Server struct {
 	starting atomic.Int32
 	// handlers runs the stream handlers of every connection.
 	handlers *workers.Pool[streamStart]
+	// idle holds the parked connections (see Config.ParkAfter); nil parks none.
+	idle *netpoll.Set[*clientConn]
 }
 
 // maxIdleHandlers bounds the goroutines that wait for a stream to handle: a burst of more
@@ -109,26 +117,33 @@ func New(cfg Config) *Server {
 	s.handlers = workers.New(func(h streamStart) { h.c.runHandler(h) }, maxIdleHandlers)
 	s.backends = backendset.New(func(addr string) *backend { return newBackend(addr, s, cfg.Pool(addr), nil) }, (*backend).closeH2C)
 	s.SetRoutes(cfg.Routes)
+	if cfg.ParkAfter > 0 {
+		var err error
+		if s.idle, err = netpoll.NewSetIfSupported((*clientConn).resume); err != nil {
+			s.log.Warn("idle HTTP/2 connections wait on goroutines", "err", err)
+		}
+	}
 	return s
 }
 
 // ServeConn serves conn, whose first bytes, already read from it, are in buffered (the client
 // preface and whatever followed it), as HTTP/2 until the client closes it, its idle timeout passes
-// or a shutdown ends it. raw is conn's RawConn, through which the responses relayed on a backend
-// connection's reader are written without waiting; nil leaves those writes to a goroutine of
-// their own. It returns false at once, without closing conn, when the server is shutting down.
-func (s *Server) ServeConn(conn net.Conn, raw syscall.RawConn, buffered []byte) bool {
+// or a shutdown ends it; then it closes conn and calls done. raw is conn's RawConn, through which
+// the responses relayed on a backend connection's reader are written without waiting, and which
+// lets an idle connection wait without a goroutine; nil leaves those writes to a goroutine of
+// their own, and the wait on the connection's. It returns once the connection has ended, or once
+// its wait has moved off the calling goroutine (Config.ParkAfter). It returns false at once,
+// without closing conn or calling done, when the server is shutting down.
+func (s *Server) ServeConn(conn net.Conn, raw syscall.RawConn, buffered []byte, done func()) bool {
 	c := newClientConn(s, conn, raw, buffered)
 	if !s.active.addConn(c) {
 		return false
 	}
-	defer s.active.doneConn(c)
+	c.done = done
 	s.cfg.Metrics.H2ConnOpened()
-	defer s.cfg.Metrics.H2ConnClosed()
 	if s.cfg.ProxyProtocol != 0 {
-		cb := newConnBackends(s, conn)
-		defer cb.close()
-		c.ctx = context.WithValue(c.ctx, connBackendsKey{}, cb)
+		c.backends = newConnBackends(s, conn)
+		c.ctx = context.WithValue(c.ctx, connBackendsKey{}, c.backends)
 	}
 	c.serve()
 	return true
@@ -139,10 +154,16 @@ func (s *Server) ServeConn(conn net.Conn, raw syscall.RawConn, buffered []byte) 
 func (s *Server) Drain() { s.active.shutDown() }
 
 // Wait waits until every connection has ended after Drain; when ctx ends first it closes the
-// remaining connections, waits for their streams and returns ctx's error. Then it ends the idle
-// stream handlers' goroutines and closes the idle backend connections. It may be called again.
+// remaining connections, waits for their streams and returns ctx's error. Then it stops watching
+// for parked connections (none is left), ends the idle stream handlers' goroutines and closes the
+// idle backend connections. It may be called again.
 func (s *Server) Wait(ctx context.Context) error {
 	err := s.active.wait(ctx)
+	if s.idle != nil {
+		if err := s.idle.Close(); err != nil {
+			s.log.Warn("watching idle HTTP/2 connections failed", "err", err)
+		}
+	}
 	s.handlers.Close()
 	s.backends.Close()
 	return err

@@ -16,10 +16,14 @@ func (s *Server) SweepPools(now time.Time) {
 }
 
 // CheckStreams ends, with a 504, the streams whose backend has sent no response head within the
-// response-header timeout at now. Its owner calls it on every tick of its clock (the engine's
-// sweeper does), which bounds how late the timeout fires.
+// response-header timeout at now, and parks the connections that have had no stream for
+// Config.ParkAfter. Its owner calls it on every tick of its clock (the engine's sweeper does),
+// which bounds how late the timeout fires and the connections park.
 func (s *Server) CheckStreams(now time.Time) {
 	for _, t := range s.active.expiredHeads(now, nil) {
 		t.fire()
+	}
+	if s.idle != nil {
+		s.active.askPark(now.Add(-s.cfg.ParkAfter))
 	}
 }

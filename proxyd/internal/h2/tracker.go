@@ -83,6 +83,16 @@ func (t *tracker) wait(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// askPark asks the reader of every connection that has had no stream since before idleBefore,
+// and waits for a frame, to park it (see clientConn.await).
+func (t *tracker) askPark(idleBefore time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for c := range t.conns {
+		c.askPark(idleBefore)
+	}
+}
+
 // expiredHeads takes the response-header timers of every connection that have run out at now off
 // their lists, and appends them to out.
 func (t *tracker) expiredHeads(now time.Time, out []*headTimer) []*headTimer {

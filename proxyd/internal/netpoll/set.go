@@ -1,6 +1,7 @@
 package netpoll
 
 import (
+	"errors"
 	"net"
 	"sync"
 	"syscall"
@@ -54,6 +55,17 @@ func NewSet[T any](ready func(T)) (*Set[T], error) {
 	s := &Set[T]{ready: ready, poller: p, done: make(chan struct{}), members: make(map[Key]member[T])}
 	go s.run()
 	return s, nil
+}
+
+// NewSetIfSupported returns NewSet(ready), or nil where the system has no sets (err nil then): a
+// caller without a set lets its idle sockets wait on goroutines. err is NewSet's failure of
+// another kind, with nil.
+func NewSetIfSupported[T any](ready func(T)) (*Set[T], error) {
+	s, err := NewSet(ready)
+	if errors.Is(err, errors.ErrUnsupported) {
+		err = nil
+	}
+	return s, err
 }
 
 // run watches the members until Close, reporting each that becomes ready.

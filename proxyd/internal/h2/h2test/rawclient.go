@@ -175,6 +175,9 @@ func (c *RawClient) Response() (status string, body []byte) {
 	return status, body
 }
 
+// Close closes the connection, as a client that leaves does.
+func (c *RawClient) Close() { c.conn.Close() }
+
 // ExpectEOF reads until the server closes the connection.
 func (c *RawClient) ExpectEOF() {
 	c.t.Helper()
