@@ -82,9 +82,10 @@ type clientConn struct {
 	// Parking (see Config.ParkAfter): waiting is set while the reader waits for bytes with none
 	// buffered, parkAsked once CheckStreams ended that wait to park the connection, and parked
 	// is the connection's key in the server's idle set while it is there (0: it is not); closing
-	// keeps a connection being closed from parking again.
-	waiting, parkAsked, closing bool
-	parked                      netpoll.Key
+	// keeps a connection being closed from parking again. stopped is set once closeSoftly has set
+	// the read deadline that ends the reader.
+	waiting, parkAsked, closing, stopped bool
+	parked                               netpoll.Key
 
 	// started are the upstream calls of the streams started on the reader since its last flush
 	// (see Server.startInline); the reader's own.
@@ -235,12 +236,12 @@ func (c *clientConn) await() bool {
 		return false
 	}
 	c.parkAsked = false
-	if c.goAway || c.closing {
-		return false // the deadline of drain or close stands: the next read ends the connection
+	if c.closing || c.stopped {
+		return false // the close, or closeSoftly's deadline, ends the next read
 	}
-	c.nc.SetReadDeadline(time.Time{})
-	if !errors.Is(err, os.ErrDeadlineExceeded) || len(c.streams) > 0 {
-		return false // bytes came after all, or the connection failed
+	c.nc.SetReadDeadline(time.Time{}) // askPark's, and only it: closeSoftly sets its own later
+	if !errors.Is(err, os.ErrDeadlineExceeded) || c.goAway || len(c.streams) > 0 {
+		return false // bytes came after all, the connection failed, or it is draining
 	}
 	k, err := c.s.idle.Add(c.raw, c)
 	if err != nil {
@@ -397,7 +398,10 @@ func (c *clientConn) closeSoftly() {
 	if cr, ok := c.nc.(interface{ CloseWrite() error }); ok {
 		cr.CloseWrite()
 	}
+	c.mu.Lock() // a reader that ends a park's wait (await) leaves this deadline in place
 	c.nc.SetReadDeadline(time.Now())
+	c.stopped = true
+	c.mu.Unlock()
 	c.wake()
 }
 
