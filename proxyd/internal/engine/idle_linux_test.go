@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"runtime"
 	"strings"
 	"syscall"
@@ -12,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 
+	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -59,16 +62,19 @@ func numbered(i int) string {
 func waitParked(t *testing.T, p *proxy, n int) {
 	t.Helper()
 	waitFor(t, fmt.Sprintf("%d connections are parked", n), func() bool { return p.srv.idle.Len() == n })
-	waitFor(t, "no goroutine serves a connection", func() bool { return !servingGoroutine() })
+	waitFor(t, "no goroutine serves a connection", func() bool { return !goroutineIn(serving) })
 }
 
-// servingGoroutine reports whether some goroutine runs a method of a client connection.
-func servingGoroutine() bool {
+// serving is in the stack of a goroutine that runs a method of a client connection.
+const serving = "engine.(*clientConn)"
+
+// goroutineIn reports whether some goroutine's stack holds fn.
+func goroutineIn(fn string) bool {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
 		if n < len(buf) {
-			return strings.Contains(string(buf[:n]), "engine.(*clientConn)")
+			return strings.Contains(string(buf[:n]), fn)
 		}
 		buf = make([]byte, 2*len(buf))
 	}
@@ -231,4 +237,24 @@ func proxySideFd(t *testing.T, p *proxy) uintptr {
 		t.Fatalf("Control: %v", err)
 	}
 	return fd
+}
+
+// TestH2ParkedServed serves the next stream of an HTTP/2 connection that went without streams for
+// the hand-off time: its wait moved into the HTTP/2 server's idle set, so no goroutine serves it
+// meanwhile (neither the engine's, which handed it over, nor the HTTP/2 reader), and the connection
+// the engine handed over stays open for the client's next stream, which is answered.
+func TestH2ParkedServed(t *testing.T) {
+	be := startH2CBackend(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	p := startProxy(t, testConfig(t, routetest.Table(t, be)))
+	c := h2test.Dial(t, p.addr, waitLimit)
+	c.Settings()
+	for id := uint32(1); id <= 3; id += 2 {
+		c.Get(id, "/")
+		if status, body := c.Response(); status != "200" || string(body) != "hello" {
+			t.Fatalf("stream %d: %s %q, want 200 %q", id, status, body, "hello")
+		}
+		waitFor(t, "no goroutine serves the HTTP/2 connection", func() bool {
+			return !goroutineIn(serving) && !goroutineIn("h2.(*clientConn)")
+		})
+	}
 }
