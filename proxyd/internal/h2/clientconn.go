@@ -243,6 +243,7 @@ func (c *clientConn) await() bool {
 	if !errors.Is(err, os.ErrDeadlineExceeded) || c.goAway || len(c.streams) > 0 {
 		return false // bytes came after all, the connection failed, or it is draining
 	}
+	c.fc.ReleaseReader() // before the set may resume the connection on another goroutine
 	k, err := c.s.idle.Add(c.raw, c)
 	if err != nil {
 		return false

@@ -125,6 +125,9 @@ func (c *Conn) newFrameReader() *http2.Framer {
 // the header list limit comes Truncated, without its fields. The frame is valid until the next
 // ReadFrame. The reader's own.
 func (c *Conn) ReadFrame() (http2.Frame, error) {
+	if c.frames == nil {
+		c.frames = c.newFrameReader() // let go of by ReleaseReader
+	}
 	f, err := c.frames.ReadFrame()
 	if hf, ok := f.(*http2.HeadersFrame); ok && err == nil {
 		return c.blocks.read(c.frames, hf)
@@ -143,6 +146,17 @@ func (c *Conn) FrameReaderGrown() bool { return c.rd.largest > keptReadBuf }
 func (c *Conn) RenewFrameReader() {
 	if c.FrameReaderGrown() && len(c.rd.buffered()) == 0 {
 		c.frames, c.rd.largest = c.newFrameReader(), 0
+	}
+}
+
+// ReleaseReader lets go of what the reader keeps between frames, for a connection about to wait
+// long for its next one: the frame reader, with its payload buffer and the frames it reuses, and
+// the last header block's fields. ReadFrame makes them again. It does nothing while bytes read wait
+// to be framed. The reader's own.
+func (c *Conn) ReleaseReader() {
+	if len(c.rd.buffered()) == 0 {
+		c.frames, c.rd.largest = nil, 0
+		c.blocks.meta = http2.MetaHeadersFrame{}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"golang.org/x/net/http2"
+	"golang.org/x/net/http2/hpack"
 
 	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/loopback"
@@ -108,12 +109,19 @@ func TestReadKeepsOwnBuffer(t *testing.T) {
 	}
 }
 
+// pooledConn returns a Conn over one end of a loopback pair, borrowing its buffers from a pool and
+// with its reads bounded by a deadline, and the pair's other end.
+func pooledConn(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	local, peer := loopback.Pair(t)
+	local.SetReadDeadline(time.Now().Add(10 * time.Second))
+	return New(netpoll.WithSocket(local), nil, nil, new(bufpool.Pool), 1<<10, 0, nil), peer
+}
+
 // TestRenewFrameReader replaces the Framer that reads frames, whose payload buffer is as large as
 // the largest frame it read, once one over keptReadBuf was read and nothing is left buffered.
 func TestRenewFrameReader(t *testing.T) {
-	local, peer := loopback.Pair(t)
-	local.SetReadDeadline(time.Now().Add(10 * time.Second))
-	c := New(netpoll.WithSocket(local), nil, nil, new(bufpool.Pool), 1<<10, 0, nil)
+	c, peer := pooledConn(t)
 	var out bytes.Buffer
 	fr := http2.NewFramer(&out, nil)
 	steps := []struct {
@@ -156,16 +164,15 @@ func TestRenewFrameReader(t *testing.T) {
 // ends leaves the connection able to read the next frame whole, buffered bytes end the wait at
 // once, and the bytes read go to ReadFrame; while it waits, the connection holds no buffer.
 func TestAwaitFrame(t *testing.T) {
-	local, peer := loopback.Pair(t)
-	c := New(netpoll.WithSocket(local), nil, nil, new(bufpool.Pool), 1<<10, 0, nil)
-	local.SetReadDeadline(time.Now())
+	c, peer := pooledConn(t)
+	c.nc.SetReadDeadline(time.Now())
 	if err := c.AwaitFrame(); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("AwaitFrame past the deadline = %v, want %v", err, os.ErrDeadlineExceeded)
 	}
 	if n := c.rd.rd.Cap(); n != 0 {
 		t.Errorf("after a wait that ended: the connection holds a buffer of %d bytes, want none", n)
 	}
-	local.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := peer.Write(append(pingFrame(t, 1), pingFrame(t, 2)...)); err != nil {
 		t.Fatal(err)
 	}
@@ -175,6 +182,48 @@ func TestAwaitFrame(t *testing.T) {
 	expectPing(t, c, 1)
 	if err := c.AwaitFrame(); err != nil { // the second PING is buffered already
 		t.Fatalf("AwaitFrame with a frame buffered: %v", err)
+	}
+	expectPing(t, c, 2)
+}
+
+// TestReleaseReader lets go of the frame reader between frames, and reads on after it: a frame,
+// then a header block decoded with the dynamic table the block before it filled. With bytes
+// waiting to be framed, it keeps the reader.
+func TestReleaseReader(t *testing.T) {
+	c, peer := pooledConn(t)
+	var out bytes.Buffer
+	fr := http2.NewFramer(&out, nil)
+	var block bytes.Buffer
+	enc := hpack.NewEncoder(&block)
+	headers := func(id uint32) {
+		t.Helper()
+		block.Reset()
+		enc.WriteField(hpack.HeaderField{Name: ":method", Value: "GET"})
+		enc.WriteField(hpack.HeaderField{Name: "x-indexed", Value: "v"}) // a literal, then an index
+		out.Reset()
+		fr.WriteHeaders(http2.HeadersFrameParam{StreamID: id, BlockFragment: block.Bytes(), EndStream: true, EndHeaders: true})
+		if _, err := peer.Write(out.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		f, err := c.ReadFrame()
+		m, ok := f.(*http2.MetaHeadersFrame)
+		if err != nil || !ok || m.StreamID != id || len(m.Fields) != 2 || m.Fields[1].Value != "v" {
+			t.Fatalf("ReadFrame = %v, %v; want the header block of stream %d", f, err, id)
+		}
+	}
+	headers(1)
+	c.ReleaseReader()
+	if c.frames != nil {
+		t.Fatal("ReleaseReader with nothing buffered kept the frame reader")
+	}
+	headers(3)
+
+	local2, _ := loopback.Pair(t)
+	c = New(netpoll.WithSocket(local2), nil, append(pingFrame(t, 1), pingFrame(t, 2)...), new(bufpool.Pool), 1<<10, 0, nil)
+	expectPing(t, c, 1)
+	c.ReleaseReader()
+	if c.frames == nil {
+		t.Fatal("ReleaseReader with a frame buffered dropped the frame reader")
 	}
 	expectPing(t, c, 2)
 }
