@@ -177,7 +177,7 @@ func (c *clientConn) run() {
 func (c *clientConn) read() (parked bool) {
 	for {
 		if c.fc.FrameReaderGrown() && c.streamCount() == 0 {
-			c.fc.RenewFrameReader() // an idle connection keeps no large frame's buffer
+			c.fc.ReleaseReader() // an idle connection keeps no large frame's buffer
 		}
 		if c.await() {
 			return true

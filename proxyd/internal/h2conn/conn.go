@@ -81,7 +81,7 @@ type Conn struct {
 	blocks blockReader
 	// rd holds what was read from the socket and not framed yet; the reader's own.
 	rd readSide
-	// frames reads the frames from rd (see RenewFrameReader); the reader's own.
+	// frames reads the frames from rd; nil once ReleaseReader let go of it. The reader's own.
 	frames *http2.Framer
 }
 
@@ -126,7 +126,7 @@ func (c *Conn) newFrameReader() *http2.Framer {
 // ReadFrame. The reader's own.
 func (c *Conn) ReadFrame() (http2.Frame, error) {
 	if c.frames == nil {
-		c.frames = c.newFrameReader() // let go of by ReleaseReader
+		c.frames = c.newFrameReader()
 	}
 	f, err := c.frames.ReadFrame()
 	if hf, ok := f.(*http2.HeadersFrame); ok && err == nil {
@@ -139,20 +139,12 @@ func (c *Conn) ReadFrame() (http2.Frame, error) {
 // large as the largest frame it read. The reader's own.
 func (c *Conn) FrameReaderGrown() bool { return c.rd.largest > keptReadBuf }
 
-// RenewFrameReader replaces the frame reader, and the payload buffer it keeps, when that has grown
-// (FrameReaderGrown) and nothing read waits to be framed. The reader calls it once the connection
-// is idle (no stream open), so that an idle connection does not keep the buffer of a large frame;
-// mid-stream, the next large frame would only allocate it again. The reader's own.
-func (c *Conn) RenewFrameReader() {
-	if c.FrameReaderGrown() && len(c.rd.buffered()) == 0 {
-		c.frames, c.rd.largest = c.newFrameReader(), 0
-	}
-}
-
-// ReleaseReader lets go of what the reader keeps between frames, for a connection about to wait
-// long for its next one: the frame reader, with its payload buffer and the frames it reuses, and
-// the last header block's fields. ReadFrame makes them again. It does nothing while bytes read wait
-// to be framed. The reader's own.
+// ReleaseReader lets go of what the reader keeps between frames: the frame reader, with its payload
+// buffer and the frames it reuses, and the last header block's fields. ReadFrame makes them again.
+// The reader calls it for a connection about to wait long for its next frame, and for one with no
+// stream open whose frame reader has grown (FrameReaderGrown), so that an idle connection does not
+// keep the buffer of a large frame; mid-stream, the next large frame would only allocate it again.
+// It does nothing while bytes read wait to be framed. The reader's own.
 func (c *Conn) ReleaseReader() {
 	if len(c.rd.buffered()) == 0 {
 		c.frames, c.rd.largest = nil, 0

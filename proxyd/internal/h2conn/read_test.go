@@ -119,7 +119,8 @@ func pooledConn(t *testing.T) (*Conn, net.Conn) {
 }
 
 // TestRenewFrameReader replaces the Framer that reads frames, whose payload buffer is as large as
-// the largest frame it read, once one over keptReadBuf was read and nothing is left buffered.
+// the largest frame it read, once one over keptReadBuf was read (FrameReaderGrown) and nothing is
+// left buffered: ReleaseReader lets go of it, and the next ReadFrame makes a new one.
 func TestRenewFrameReader(t *testing.T) {
 	c, peer := pooledConn(t)
 	var out bytes.Buffer
@@ -153,9 +154,11 @@ func TestRenewFrameReader(t *testing.T) {
 			t.Errorf("after %s: FrameReaderGrown = %v, want %v", s.what, got, s.grown)
 		}
 		before := c.frames
-		c.RenewFrameReader()
+		if c.FrameReaderGrown() {
+			c.ReleaseReader()
+		}
 		if renewed := c.frames != before; renewed != s.renewed {
-			t.Errorf("after %s: RenewFrameReader renewed %v, want %v", s.what, renewed, s.renewed)
+			t.Errorf("after %s: the frame reader renewed %v, want %v", s.what, renewed, s.renewed)
 		}
 	}
 }
