@@ -81,11 +81,11 @@ type clientConn struct {
 	idleSince  time.Time // when the last stream ended
 	// Parking (see Config.ParkAfter): waiting is set while the reader waits for bytes with none
 	// buffered, parkAsked once CheckStreams ended that wait to park the connection, and parked
-	// is the connection's key in the server's idle set while it is there (0: it is not); closing
-	// keeps a connection being closed from parking again. stopped is set once closeSoftly has set
-	// the read deadline that ends the reader.
-	waiting, parkAsked, closing, stopped bool
-	parked                               netpoll.Key
+	// is the connection's key in the server's idle set while it is there (0: it is not). ending is
+	// set once close or closeSoftly has set what ends the reader (the socket's close, a read
+	// deadline): the connection does not park again, and that deadline stays.
+	waiting, parkAsked, ending bool
+	parked                     netpoll.Key
 
 	// started are the upstream calls of the streams started on the reader since its last flush
 	// (see Server.startInline); the reader's own.
@@ -236,7 +236,7 @@ func (c *clientConn) await() bool {
 		return false
 	}
 	c.parkAsked = false
-	if c.closing || c.stopped {
+	if c.ending {
 		return false // the close, or closeSoftly's deadline, ends the next read
 	}
 	c.nc.SetReadDeadline(time.Time{}) // askPark's, and only it: closeSoftly sets its own later
@@ -252,21 +252,18 @@ func (c *clientConn) await() bool {
 	return true
 }
 
-// askPark ends the reader's wait for the next bytes (see await), for it to park the connection,
-// when the connection is quiet: no stream and no handler since before idleBefore, and no GOAWAY
-// or close under way.
-func (c *clientConn) askPark(idleBefore time.Time) {
+// askPark ends the reader's wait for the next bytes at now (see await), for it to park the
+// connection, when the connection is quiet: no stream and no handler since before idleBefore, and
+// no GOAWAY or close under way.
+func (c *clientConn) askPark(now, idleBefore time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.waiting && !c.parkAsked && len(c.streams) == 0 && c.running == 0 && !c.goAway && !c.closing &&
+	if c.waiting && !c.parkAsked && len(c.streams) == 0 && c.running == 0 && !c.goAway && !c.ending &&
 		c.idleSince.Before(idleBefore) {
 		c.parkAsked = true
-		c.nc.SetReadDeadline(longAgo)
+		c.nc.SetReadDeadline(now) // passed by the time the reader waits on
 	}
 }
-
-// longAgo is a read deadline that has passed: it ends a read at once.
-var longAgo = time.Unix(1, 0)
 
 // resume serves a parked connection again, on a goroutine of its own, once the idle set reported
 // it: its client sent something or closed it, or wake took it out to end it. It runs on the set's
@@ -401,7 +398,7 @@ func (c *clientConn) closeSoftly() {
 	}
 	c.mu.Lock() // a reader that ends a park's wait (await) leaves this deadline in place
 	c.nc.SetReadDeadline(time.Now())
-	c.stopped = true
+	c.ending = true
 	c.mu.Unlock()
 	c.wake()
 }
@@ -410,7 +407,7 @@ func (c *clientConn) closeSoftly() {
 // failed. A parked connection leaves the idle set first: closed there, it would never be reported.
 func (c *clientConn) close() {
 	c.mu.Lock()
-	c.closing = true
+	c.ending = true
 	c.mu.Unlock()
 	c.wake()
 	c.nc.Close()

@@ -24,6 +24,6 @@ func (s *Server) CheckStreams(now time.Time) {
 		t.fire()
 	}
 	if s.idle != nil {
-		s.active.askPark(now.Add(-s.cfg.ParkAfter))
+		s.active.askPark(now, now.Add(-s.cfg.ParkAfter))
 	}
 }

@@ -83,13 +83,13 @@ func (t *tracker) wait(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// askPark asks the reader of every connection that has had no stream since before idleBefore,
-// and waits for a frame, to park it (see clientConn.await).
-func (t *tracker) askPark(idleBefore time.Time) {
+// askPark asks at now the reader of every connection that has had no stream since before
+// idleBefore, and waits for a frame, to park it (see clientConn.await).
+func (t *tracker) askPark(now, idleBefore time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for c := range t.conns {
-		c.askPark(idleBefore)
+		c.askPark(now, idleBefore)
 	}
 }
 
