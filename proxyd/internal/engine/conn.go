@@ -258,8 +258,6 @@ func (c *clientConn) serveH2() headResult {
 	c.release()
 	if !c.srv.h2.ServeConn(c.conn, c.raw, buffered, c.srv.cfg.Metrics.ClientConnClosed) {
 		c.srv.log.Info("HTTP/2 connection refused: shutting down", "client", c.conn.RemoteAddr())
-		c.conn.Close()
-		c.srv.cfg.Metrics.ClientConnClosed()
 	}
 	return headHandedOff
 }

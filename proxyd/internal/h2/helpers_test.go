@@ -75,7 +75,7 @@ type proxy struct {
 	// sendBuffer, when not 0, is the socket send buffer of the connections accepted from now on;
 	// guarded by mu.
 	sendBuffer int
-	// conns counts the connections not ended yet (ServeConn refused them or called done).
+	// conns counts the connections not ended yet (ServeConn calls done at their end).
 	conns sync.WaitGroup
 	// done is closed when the accept loop has ended.
 	done chan struct{}
@@ -191,10 +191,7 @@ func (c *connServer) run() {
 	if err != nil {
 		panic(err) // a *net.TCPConn always has one
 	}
-	if !c.p.srv.ServeConn(c.conn, raw, nil, c.p.conns.Done) {
-		c.conn.Close()
-		c.p.conns.Done()
-	}
+	c.p.srv.ServeConn(c.conn, raw, nil, c.p.conns.Done)
 }
 
 // newClient returns an HTTP/2 client with prior knowledge whose requests time out after waitLimit.

@@ -132,11 +132,15 @@ func New(cfg Config) *Server {
 // the responses relayed on a backend connection's reader are written without waiting, and which
 // lets an idle connection wait without a goroutine; nil leaves those writes to a goroutine of
 // their own, and the wait on the connection's. It returns once the connection has ended, or once
-// its wait has moved off the calling goroutine (Config.ParkAfter). It returns false at once,
-// without closing conn or calling done, when the server is shutting down.
+// its wait has moved off the calling goroutine (Config.ParkAfter). When the server is shutting
+// down it serves nothing: it closes conn, calls done and returns false at once.
 func (s *Server) ServeConn(conn net.Conn, raw syscall.RawConn, buffered []byte, done func()) bool {
 	c := newClientConn(s, conn, raw, buffered)
 	if !s.active.addConn(c) {
+		conn.Close()
+		if done != nil {
+			done()
+		}
 		return false
 	}
 	c.done = done
