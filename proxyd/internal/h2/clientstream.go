@@ -150,7 +150,7 @@ func (c *clientConn) newStream(f *http2.MetaHeadersFrame) (*clientStream, error)
 	if !ok || f.StreamEnded() && length > 0 {
 		return nil, malformed
 	}
-	st := &clientStream{c: c, id: f.StreamID, wantLength: length, recv: h2conn.NewWindow(clientStreamWindow)}
+	st := &clientStream{c: c, id: f.StreamID, wantLength: length, recv: h2conn.NewWindow(clientStreamWindow), body: h2conn.NewRecvBuffer(&c.s.bufs)}
 	st.cond.L = &c.mu
 	st.w.st = st
 	st.ctx, st.cancel = context.WithCancelCause(c.ctx)

@@ -1,6 +1,10 @@
 package h2conn
 
-import "math"
+import (
+	"math"
+
+	"proxyd.dev/proxyd/internal/bufpool"
+)
 
 // InitialWindow is a flow-control window's size before SETTINGS or WINDOW_UPDATE change it
 // (RFC 9113 §6.9.2).
@@ -41,33 +45,78 @@ func (w *Window) Consumed(n int) uint32 {
 	return uint32(inc)
 }
 
-// RecvBuffer holds a stream's received body bytes until its reader takes them. Not safe for
-// concurrent use: its owner guards it.
+// RecvBuffer holds a stream's received body bytes until its reader takes them, in buffers of a
+// bufpool.Pool: as many as the waiting bytes fill, each given back once read. So its memory follows
+// the bytes that wait (at most the stream's window), not the bytes that passed, and a stream with
+// nothing waiting holds no buffer. Not safe for concurrent use: its owner guards it.
 type RecvBuffer struct {
-	buf []byte
-	off int
+	pool *bufpool.Pool
+	// bufs are the buffers in use: the waiting bytes are bufs[0][off:], then all of the others'
+	// bytes; only the last one has room left.
+	bufs    [][]byte
+	off     int
+	waiting int
 }
 
+// keptBufs is how many buffers' room the list of an empty RecvBuffer keeps for the next bytes.
+const keptBufs = 4
+
+// NewRecvBuffer returns an empty buffer that takes its buffers from pool.
+func NewRecvBuffer(pool *bufpool.Pool) RecvBuffer { return RecvBuffer{pool: pool} }
+
 // Len returns how many bytes wait.
-func (b *RecvBuffer) Len() int { return len(b.buf) - b.off }
+func (b *RecvBuffer) Len() int { return b.waiting }
 
 // Append adds p, copied.
-func (b *RecvBuffer) Append(p []byte) { b.buf = append(b.buf, p...) }
+func (b *RecvBuffer) Append(p []byte) {
+	b.waiting += len(p)
+	for len(p) > 0 {
+		last := len(b.bufs) - 1
+		if last < 0 || len(b.bufs[last]) == cap(b.bufs[last]) {
+			b.bufs = append(b.bufs, b.pool.Get()[:0])
+			last++
+		}
+		buf := b.bufs[last]
+		n := copy(buf[len(buf):cap(buf)], p)
+		b.bufs[last] = buf[:len(buf)+n]
+		p = p[n:]
+	}
+}
 
 // Read moves waiting bytes into p and returns how many.
 func (b *RecvBuffer) Read(p []byte) int {
-	n := copy(p, b.buf[b.off:])
-	b.off += n
-	if b.off == len(b.buf) {
-		b.buf, b.off = b.buf[:0], 0
+	n := 0
+	for n < len(p) && len(b.bufs) > 0 {
+		first := b.bufs[0]
+		k := copy(p[n:], first[b.off:])
+		n += k
+		if b.off += k; b.off == len(first) {
+			b.dropFirst()
+		}
 	}
+	b.waiting -= n
 	return n
 }
 
-// Discard drops the waiting bytes and the buffer, and returns how many bytes it dropped.
+// dropFirst gives the first buffer back to the pool.
+func (b *RecvBuffer) dropFirst() {
+	b.pool.Put(b.bufs[0])
+	last := copy(b.bufs, b.bufs[1:])
+	b.bufs[last] = nil
+	b.bufs, b.off = b.bufs[:last], 0
+	if last == 0 && cap(b.bufs) > keptBufs {
+		b.bufs = nil
+	}
+}
+
+// Discard drops the waiting bytes and gives their buffers back, and returns how many bytes it
+// dropped.
 func (b *RecvBuffer) Discard() int {
-	n := b.Len()
-	b.buf, b.off = nil, 0
+	n := b.waiting
+	for len(b.bufs) > 0 {
+		b.dropFirst()
+	}
+	b.bufs, b.waiting = nil, 0
 	return n
 }
 

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"proxyd.dev/proxyd/internal/bufpool"
 )
 
 // TestWindow checks the flow-control arithmetic: what the peer sends is taken from the window,
@@ -27,9 +29,9 @@ func TestWindow(t *testing.T) {
 }
 
 // TestRecvBuffer checks that bytes come out in order, across reads of any size, and that Discard
-// drops what waits.
+// drops what waits and gives its buffers back.
 func TestRecvBuffer(t *testing.T) {
-	var b RecvBuffer
+	b := NewRecvBuffer(new(bufpool.Pool))
 	b.Append([]byte("hello"))
 	b.Append([]byte(" world"))
 	p := make([]byte, 4)
@@ -42,8 +44,51 @@ func TestRecvBuffer(t *testing.T) {
 		t.Errorf("read %q", out)
 	}
 	b.Append([]byte("rest"))
-	if n := b.Discard(); n != 4 || b.Len() != 0 {
-		t.Errorf("Discard dropped %d, %d left; want 4, 0", n, b.Len())
+	if n := b.Discard(); n != 4 || b.Len() != 0 || len(b.bufs) != 0 {
+		t.Errorf("Discard dropped %d, %d left in %d buffers; want 4, 0, 0", n, b.Len(), len(b.bufs))
+	}
+}
+
+// TestRecvBufferFollowsWaiting streams 64 MiB through a buffer whose reader stays a little behind
+// its writer, as a reader does that writes to a slower backend or client, so that the buffer is
+// never empty: the buffers held follow the bytes that wait, not the bytes that passed, and none is
+// held once the reader has caught up. The bytes come out in order, across buffer boundaries.
+func TestRecvBufferFollowsWaiting(t *testing.T) {
+	const (
+		frame   = 16<<10 + 7 // not a multiple of the buffers' size
+		behind  = 100 << 10  // what waits between the writer and the reader
+		total   = 64 << 20
+		maxHeld = (behind+frame)/bufpool.Size + 2
+	)
+	b := NewRecvBuffer(new(bufpool.Pool))
+	in, out := make([]byte, frame), make([]byte, 12<<10)
+	var sent, read int
+	check := func(p []byte) {
+		for i, c := range p {
+			if c != byte((read+i)%251) {
+				t.Fatalf("byte %d is %d, want %d", read+i, c, byte((read+i)%251))
+			}
+		}
+		read += len(p)
+	}
+	for sent < total {
+		for i := range in {
+			in[i] = byte((sent + i) % 251)
+		}
+		b.Append(in)
+		sent += frame
+		for b.Len() > behind {
+			check(out[:b.Read(out)])
+		}
+		if len(b.bufs) > maxHeld {
+			t.Fatalf("after %d bytes, %d waiting: %d buffers held, want at most %d", sent, b.Len(), len(b.bufs), maxHeld)
+		}
+	}
+	for b.Len() > 0 {
+		check(out[:b.Read(out)])
+	}
+	if read != sent || len(b.bufs) != 0 || cap(b.bufs) > keptBufs {
+		t.Errorf("read %d of %d bytes; %d buffers held, room for %d; want all, 0, at most %d", read, sent, len(b.bufs), cap(b.bufs), keptBufs)
 	}
 }
 

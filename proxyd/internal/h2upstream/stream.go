@@ -60,7 +60,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 // the HEADERS are left for the next write, and the caller ends the stream early with Call.Cancel.
 func (c *conn) open(req *http.Request, done Done) *stream {
 	body := hasBody(req)
-	s := &stream{c: c, req: req, done: done}
+	s := &stream{c: c, req: req, done: done, body: h2conn.NewRecvBuffer(&c.t.bufs)}
 	s.cond.L = &c.mu
 	c.fc.Lock()
 	c.mu.Lock()
