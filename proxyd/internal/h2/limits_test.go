@@ -54,25 +54,40 @@ func silentBackend(t *testing.T) (addr string, accepted <-chan struct{}, close f
 	}
 }
 
-// TestRapidResetCalm opens streams and resets each at once (Rapid Reset, CVE-2023-44487) while
-// their handlers cannot end: a first stream, left open, holds the backend's protocol probe (the
-// backend never answers), which the others wait for whether they were reset or not. Once
-// maxHandlers handlers run, the connection ends with GOAWAY ENHANCE_YOUR_CALM.
+// TestRapidResetCalm opens streams and has each reset at once while their handlers cannot end: a
+// first stream, left open, holds the backend's protocol probe (the backend never answers), which
+// the others wait for whether they were reset or not. The client resets them itself (Rapid Reset,
+// CVE-2023-44487), or makes proxyd reset them with a frame that is a stream error (MadeYouReset,
+// CVE-2025-8671: a WINDOW_UPDATE of 0, RFC 9113 §6.9). Either way, once maxHandlers handlers run,
+// the connection ends with GOAWAY ENHANCE_YOUR_CALM.
 func TestRapidResetCalm(t *testing.T) {
-	be, accepted, closeBackend := silentBackend(t)
-	p := startProxy(t, testConfig(t, routetest.Table(t, be)))
-	t.Cleanup(closeBackend) // before the proxy's cleanup: the probe, and so the handlers, end
-	c := dialReady(t, p.addr)
-	writeHeaders(t, c, 1, c.Request("/"))
-	within(t, accepted, "the probe's connection to the backend")
-	for i := range maxHandlers {
-		id := uint32(2*i + 3)
-		writeHeaders(t, c, id, c.Request("/"))
-		if err := c.Framer().WriteRSTStream(id, http2.ErrCodeCancel); err != nil {
-			t.Fatal(err)
-		}
+	for _, tc := range []struct {
+		name  string
+		reset func(*http2.Framer, uint32) error
+	}{
+		{"client resets", func(fr *http2.Framer, id uint32) error { return fr.WriteRSTStream(id, http2.ErrCodeCancel) }},
+		{"proxyd made to reset", func(fr *http2.Framer, id uint32) error {
+			fr.AllowIllegalWrites = true
+			return fr.WriteWindowUpdate(id, 0)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			be, accepted, closeBackend := silentBackend(t)
+			p := startProxy(t, testConfig(t, routetest.Table(t, be)))
+			t.Cleanup(closeBackend) // before the proxy's cleanup: the probe, and so the handlers, end
+			c := dialReady(t, p.addr)
+			writeHeaders(t, c, 1, c.Request("/"))
+			within(t, accepted, "the probe's connection to the backend")
+			for i := range maxHandlers {
+				id := uint32(2*i + 3)
+				writeHeaders(t, c, id, c.Request("/"))
+				if err := tc.reset(c.Framer(), id); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c.ExpectGoAwayWith(http2.ErrCodeEnhanceYourCalm)
+		})
 	}
-	c.ExpectGoAwayWith(http2.ErrCodeEnhanceYourCalm)
 }
 
 // TestPingFloodUnread sends PING frames without ever reading the acknowledgements, beside a stream
