@@ -436,9 +436,10 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 	}
 	s.recvBytes += int64(len(data))
 	var err error
+	code := http2.ErrCodeProtocol
 	switch {
-	case !s.recv.Take(n):
-		err = &MalformedResponseError{Reason: "DATA beyond the stream's window"}
+	case !s.recv.Take(n): // RFC 9113 §6.9.1
+		err, code = &MalformedResponseError{Reason: "DATA beyond the stream's window"}, http2.ErrCodeFlowControl
 	case s.wantLength >= 0 && s.recvBytes > s.wantLength:
 		err = &MalformedResponseError{Reason: "body longer than its Content-Length"}
 	}
@@ -446,7 +447,7 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 		inc := c.recv.Consumed(n)
 		c.mu.Unlock()
 		c.fc.SendWindowUpdates(0, 0, inc)
-		c.reset(s, http2.ErrCodeProtocol, err)
+		c.reset(s, code, err)
 		return nil
 	}
 	inc, connInc := h2conn.TakeData(&s.body, &s.recv, &c.recv, n, data)

@@ -649,6 +649,56 @@ func TestSlowReaderDoesNotStallConnection(t *testing.T) {
 	bigResp.Body.Close()
 }
 
+// TestUnreadResponseHeld proves what a response nobody reads can make proxyd hold: the backend may
+// send streamWindow bytes of it (RFC 9113 §6.9), and a byte more is a flow-control error. A PING
+// between the two shows that the window's bytes were all taken without a reset.
+func TestUnreadResponseHeld(t *testing.T) {
+	checkGoroutines(t)
+	type outcome struct {
+		ResetWithinWindow bool
+		Code              http2.ErrCode
+	}
+	got := make(chan outcome, 1)
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+		h, err := c.Request()
+		if err != nil {
+			return
+		}
+		id, fr := h.StreamID, c.Framer()
+		c.WriteHeaders(id, false, hpack.HeaderField{Name: ":status", Value: "200"})
+		chunk := make([]byte, 16<<10)
+		for sent := 0; sent < streamWindow; sent += len(chunk) {
+			fr.WriteData(id, false, chunk[:min(len(chunk), streamWindow-sent)])
+		}
+		fr.WritePing(false, [8]byte{'w'})
+		for {
+			f, err := fr.ReadFrame()
+			if err != nil {
+				return
+			}
+			if p, ok := f.(*http2.PingFrame); ok && p.IsAck() {
+				break
+			}
+			if _, ok := f.(*http2.RSTStreamFrame); ok {
+				got <- outcome{ResetWithinWindow: true}
+				return
+			}
+		}
+		fr.WriteData(id, false, []byte("x"))
+		code, _, err := c.Reset(id)
+		if err == nil {
+			got <- outcome{Code: code}
+		}
+		c.Drain()
+	})
+	tr := newTransport(t, be.Addr())
+	resp := mustRoundTrip(t, tr, newRequest(t, http.MethodGet, be.URL()+"/big", nil))
+	defer resp.Body.Close()
+	if diff := cmp.Diff(outcome{Code: http2.ErrCodeFlowControl}, waitFor(t, got, "the backend's outcome")); diff != "" {
+		t.Errorf("unread response (-want +got):\n%s", diff)
+	}
+}
+
 // TestGoAwayRetried proves that a GET the server refused with GOAWAY (its stream id above the
 // last stream id, RFC 9113 §6.8: not processed) is retried on a new connection and succeeds,
 // while the stream at or below the last id was answered.
