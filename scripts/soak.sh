@@ -19,7 +19,8 @@
 # stalled bodies, unread responses, half-open and silent clients), faults (backends that refuse,
 # reset at every stage, stay silent, close idle connections), fdlimit (proxyd under ulimit -n 200),
 # shutdown (SIGTERM under load), h2 (HTTP/2 connections with many streams each, GETs, POSTs and
-# streams the client resets), soak (steady mixed load, resource growth).
+# streams the client resets), h2held (HTTP/2 bodies that wait in proxyd: an upload an h2c backend
+# takes slowly, 250 answers a client never reads), soak (steady mixed load, resource growth).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 command -v go >/dev/null || PATH=/usr/local/go/bin:$PATH
@@ -37,7 +38,7 @@ fi
 echo "proxyd soak: $(nproc) cores, soak ${DUR}, $(date -u +%FT%TZ), work dir $WORK"
 status=0
 : > "$WORK/summary"
-for s in ${SCENARIOS:-many hostile faults fdlimit shutdown h2 soak}; do
+for s in ${SCENARIOS:-many hostile faults fdlimit shutdown h2 h2held soak}; do
   case $s in
     many)     args=(-conns "${SOAK_CONNS:-9000}" -requests "${SOAK_REQUESTS:-10}") ;;
     hostile)  args=(-hostile "${SOAK_HOSTILE:-200}" -normal "${SOAK_NORMAL:-10}") ;;
@@ -45,6 +46,7 @@ for s in ${SCENARIOS:-many hostile faults fdlimit shutdown h2 soak}; do
     fdlimit)  args=(-fd-limit "${SOAK_FD_LIMIT:-200}" -fd-extra "${SOAK_FD_EXTRA:-400}") ;;
     shutdown) args=(-shutdown-conns "${SOAK_SHUTDOWN_CONNS:-200}" -shutdown-slow "${SOAK_SHUTDOWN_SLOW:-50}") ;;
     h2)       args=(-h2-conns "${SOAK_H2_CONNS:-64}" -h2-streams "${SOAK_H2_STREAMS:-32}" -requests "${SOAK_H2_REQUESTS:-50}") ;;
+    h2held)   args=() ;;
     soak)     args=(-duration "$DUR" -soak-conns "${SOAK_SOAK_CONNS:-100}" -rate "${SOAK_RATE:-1000}") ;;
     *) echo "FAIL $s: no such scenario" | tee -a "$WORK/summary"; status=1; continue ;;
   esac

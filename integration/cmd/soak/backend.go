@@ -19,6 +19,7 @@ import (
 const (
 	paramSlow = "slow" // milliseconds to wait before answering
 	paramBig  = "big"  // answer with this many bytes instead of the request-target
+	paramPace = "pace" // read a request body 32 KiB at a time, pausing this many microseconds after each
 )
 
 // backendHeader names the backend that answered.
@@ -26,12 +27,15 @@ const backendHeader = "X-Backend"
 
 // namedBackend is a keep-alive HTTP/1.1 server on a free loopback port that names itself in the
 // X-Backend header of every answer. The body is the raw request-target, followed for a request with
-// a body by a space and the body's length; "?slow=MS" delays the answer and "?big=N" answers with N
-// bytes instead. It never times out a connection itself, so what proxyd leaves open stays visible.
+// a body by a space and the body's length; "?slow=MS" delays the answer, "?big=N" answers with N
+// bytes instead and "?pace=US" takes the request body slowly. It never times out a connection
+// itself, so what proxyd leaves open stays visible.
 type namedBackend struct {
 	name string
 	addr string
 	srv  *http.Server
+	// bigWritten counts the bytes of "?big=N" answers written.
+	bigWritten atomic.Int64
 	// slowArrived counts the slow requests received; arrived is signalled after each.
 	slowArrived atomic.Int64
 	arrived     chan struct{}
@@ -40,7 +44,13 @@ type namedBackend struct {
 	seen      sync.Map
 }
 
-func startNamedBackend(name string) (*namedBackend, error) {
+// h2cWindow is the flow-control window an h2c namedBackend gives each stream and connection: a
+// small one, so that a request body comes to it in steps as it reads.
+const h2cWindow = 64 << 10
+
+// startNamedBackend starts a namedBackend that speaks HTTP/1.1 and, when h2c, HTTP/2 with prior
+// knowledge too (proxyd then forwards to it over h2c).
+func startNamedBackend(name string, h2c bool) (*namedBackend, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -51,6 +61,12 @@ func startNamedBackend(name string) (*namedBackend, error) {
 		ErrorLog: log.New(io.Discard, "", 0),
 		// Longer than any scenario: proxyd's pool, not the backend, must close idle connections.
 		IdleTimeout: time.Hour,
+	}
+	if h2c {
+		b.srv.Protocols = new(http.Protocols)
+		b.srv.Protocols.SetHTTP1(true)
+		b.srv.Protocols.SetUnencryptedHTTP2(true)
+		b.srv.HTTP2 = &http.HTTP2Config{MaxReceiveBufferPerStream: h2cWindow, MaxReceiveBufferPerConnection: h2cWindow}
 	}
 	go b.srv.Serve(ln)
 	return b, nil
@@ -76,12 +92,13 @@ func (b *namedBackend) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if n, err := strconv.ParseInt(q.Get(paramBig), 10, 64); err == nil {
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
-		writeFiller(w, n)
+		writeFiller(countingWriter{w, &b.bigWritten}, n)
 		return
 	}
 	body := r.RequestURI
 	if r.Method == http.MethodPost {
-		n, err := io.Copy(io.Discard, r.Body)
+		pause, _ := strconv.Atoi(q.Get(paramPace))
+		n, err := readPaced(r.Body, time.Duration(pause)*time.Microsecond)
 		if err != nil {
 			return
 		}
@@ -102,6 +119,39 @@ func writeFiller(w io.Writer, n int64) {
 		if err != nil {
 			return
 		}
+	}
+}
+
+// countingWriter adds what it writes to n.
+type countingWriter struct {
+	w io.Writer
+	n *atomic.Int64
+}
+
+func (c countingWriter) Write(p []byte) (int, error) {
+	k, err := c.w.Write(p)
+	c.n.Add(int64(k))
+	return k, err
+}
+
+// readPaced reads body to its end, 32 KiB at a time with a pause after each read, and returns how
+// many bytes it read.
+func readPaced(body io.Reader, pause time.Duration) (int64, error) {
+	if pause <= 0 {
+		return io.Copy(io.Discard, body)
+	}
+	buf := make([]byte, 32<<10)
+	var n int64
+	for {
+		k, err := body.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		time.Sleep(pause)
 	}
 }
 
@@ -148,7 +198,7 @@ type stack struct {
 func startStack(ctx context.Context, e *env, nofile int, extra ...string) (*stack, error) {
 	s := &stack{backends: map[string]*namedBackend{}}
 	for _, name := range []string{nameDefault, nameAlpha, nameBeta} {
-		b, err := startNamedBackend(name)
+		b, err := startNamedBackend(name, false)
 		if err != nil {
 			s.close()
 			return nil, err

@@ -3,7 +3,7 @@
 // Command soak runs proxyd under load and abuse on loopback and checks that it stays correct and
 // gives back what it takes: file descriptors, memory and threads. Each run is one scenario:
 //
-//	soak -scenario many|hostile|faults|fdlimit|shutdown|soak|h2 -proxyd PATH [flags]
+//	soak -scenario many|hostile|faults|fdlimit|shutdown|soak|h2|h2held -proxyd PATH [flags]
 //
 // The backends are served by soak itself, in-process on free loopback ports; proxyd runs as a child
 // process on a free loopback port and is stopped with SIGTERM at the end (it must exit 0). soak
@@ -61,7 +61,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.scenario, "scenario", "", "scenario to run: many, hostile, faults, fdlimit, shutdown, soak or h2")
+	flag.StringVar(&o.scenario, "scenario", "", "scenario to run: many, hostile, faults, fdlimit, shutdown, soak, h2 or h2held")
 	flag.StringVar(&o.proxyd, "proxyd", "", "path of the proxyd binary")
 	flag.StringVar(&o.logDir, "log-dir", os.TempDir(), "directory for proxyd's logs")
 	flag.DurationVar(&o.timeout, "timeout", 15*time.Minute, "bound of the whole scenario (for soak, beyond -duration)")
@@ -107,10 +107,11 @@ func run(o options) int {
 		"shutdown": runShutdown,
 		"soak":     runSoak,
 		"h2":       runH2,
+		"h2held":   runH2Held,
 	}
 	fn, ok := scenarios[o.scenario]
 	if !ok || o.proxyd == "" {
-		fmt.Fprintln(os.Stderr, "usage: soak -scenario many|hostile|faults|fdlimit|shutdown|soak|h2 -proxyd PATH [flags]")
+		fmt.Fprintln(os.Stderr, "usage: soak -scenario many|hostile|faults|fdlimit|shutdown|soak|h2|h2held -proxyd PATH [flags]")
 		return 2
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
