@@ -25,6 +25,11 @@ const (
 	clientConnWindow   = 1 << 20
 )
 
+// upstreamWindowBudget is the credit a connection's streams share to grow the windows they give h2c
+// backends for their answers (see h2upstream.WindowBudget): beyond each stream's first window,
+// what answers the client leaves unread can make proxyd hold.
+const upstreamWindowBudget = 4 << 20
+
 // maxSettingsPerFrame bounds the settings one SETTINGS frame may carry: a longer one is a
 // connection error PROTOCOL_ERROR, against floods (no client needs more than a few).
 const maxSettingsPerFrame = 100
@@ -54,8 +59,9 @@ type clientConn struct {
 	backends *connBackends
 	// sawSettings is set once the client's first frame, its SETTINGS, was read; the reader's own.
 	sawSettings bool
-	// ctx is the parent of every stream's context, with the connection's own backends when
-	// --proxy-protocol is on. It is never cancelled: the end of the connection ends each stream's
+	// ctx is the parent of every stream's context, with the budget its streams grow the windows
+	// of h2c backends' answers with, and the connection's own backends when --proxy-protocol is
+	// on. It is never cancelled: the end of the connection ends each stream's
 	// context (see end), and streams need not register with a parent.
 	ctx context.Context
 	// handlers counts the handler goroutines, for the connection to wait for them at its end.
@@ -117,7 +123,7 @@ func newClientConn(s *Server, conn net.Conn, raw syscall.RawConn, buffered []byt
 		defer c.mu.Unlock()
 		return c.running > 1
 	}
-	c.ctx = context.Background()
+	c.ctx = h2upstream.WithWindowBudget(context.Background(), h2upstream.NewWindowBudget(upstreamWindowBudget))
 	return c
 }
 

@@ -26,6 +26,17 @@ type Window struct {
 // NewWindow returns a window of size bytes, all available.
 func NewWindow(size int64) Window { return Window{size: size, avail: size} }
 
+// Size returns the window's full size.
+func (w *Window) Size() int64 { return w.size }
+
+// Grow makes the window n bytes larger, and returns the increment of the WINDOW_UPDATE that gives
+// the peer the room.
+func (w *Window) Grow(n int64) uint32 {
+	w.size += n
+	w.avail += n
+	return uint32(n)
+}
+
 // Take takes n bytes the peer sent; false when they exceed the window, a flow-control error.
 func (w *Window) Take(n int) bool {
 	w.avail -= int64(n)

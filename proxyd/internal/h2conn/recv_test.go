@@ -28,6 +28,20 @@ func TestWindow(t *testing.T) {
 	}
 }
 
+// TestWindowGrow checks that a grown window takes as much more, and gives consumed bytes back at
+// half its new size.
+func TestWindowGrow(t *testing.T) {
+	w := NewWindow(100)
+	got := []uint32{w.Grow(50)}
+	if !w.Take(150) || w.Take(1) {
+		t.Error("the grown window does not take exactly 150")
+	}
+	got = append(got, w.Consumed(74), w.Consumed(1))
+	if diff := cmp.Diff([]uint32{50, 0, 75}, got); diff != "" || w.Size() != 150 {
+		t.Errorf("size %d, updates (-want +got):\n%s", w.Size(), diff)
+	}
+}
+
 // TestRecvBuffer checks that bytes come out in order, across reads of any size, and that Discard
 // drops what waits and gives its buffers back.
 func TestRecvBuffer(t *testing.T) {

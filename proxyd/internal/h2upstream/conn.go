@@ -18,12 +18,15 @@ import (
 
 // Flow-control windows and frame sizes proxyd offers a backend (RFC 9113 §6.5.2, §6.9).
 const (
-	// streamWindow is the window of each stream: how much of a response body may wait in proxyd
-	// for a client that reads it slowly, or not at all. A client connection's streams can make
-	// proxyd hold that much for each of them (250 GETs of large bodies, never read: 49 MB RSS in
-	// all, against 277 MB with 1 MiB); a single stream's download is bound by the window's round
-	// trip (100 MB from a local h2c backend in 1.6 times the time it took with 1 MiB).
+	// streamWindow is the window each stream starts with: how much of a response body may wait in
+	// proxyd for a client that reads it slowly, or not at all. A client connection's streams can
+	// make proxyd hold that much for each of them (250 GETs of large bodies, never read: 49 MB RSS
+	// in all, against 277 MB with 1 MiB).
 	streamWindow = 128 << 10
+	// maxStreamWindow is what a stream's window may grow to, with credit from its WindowBudget,
+	// while its reader keeps up: a download from a fast local backend took 1.6 times as long with
+	// streamWindow alone.
+	maxStreamWindow = 1 << 20
 	// connWindow is the connection's window: large enough that streams left unread by slow
 	// clients never hold up the others.
 	connWindow = 1 << 30

@@ -37,6 +37,11 @@ type stream struct {
 	sendWindow   int64             // what proxyd may still send on the stream
 	recv         h2conn.Window     // what the backend may still send on the stream
 	recvBytes    int64             // body bytes received
+	// budget, when set, lends the window what it grows by (see growWindow); grown is what it lent,
+	// given back when the body is closed, and readSince the body bytes read since the last growth.
+	budget    *WindowBudget
+	grown     int64
+	readSince int64
 	// wantLength is the Content-Length the body must have, or -1 when it need not have one
 	// (unknown, or a HEAD request's or a 204's or 304's).
 	wantLength int64
@@ -60,7 +65,7 @@ func (c *conn) roundTrip(req *http.Request) (*http.Response, error) {
 // the HEADERS are left for the next write, and the caller ends the stream early with Call.Cancel.
 func (c *conn) open(req *http.Request, done Done) *stream {
 	body := hasBody(req)
-	s := &stream{c: c, req: req, done: done, body: h2conn.NewRecvBuffer(&c.t.bufs)}
+	s := &stream{c: c, req: req, done: done, body: h2conn.NewRecvBuffer(&c.t.bufs), budget: budgetOf(req.Context())}
 	s.cond.L = &c.mu
 	c.fc.Lock()
 	c.mu.Lock()
@@ -468,6 +473,11 @@ func (c *conn) handleData(f *http2.DataFrame) error {
 func (s *stream) Read(p []byte) (int, error) {
 	c := s.c
 	c.mu.Lock()
+	if inc := s.growWindow(); inc > 0 {
+		c.mu.Unlock()
+		c.fc.SendWindowUpdates(s.id, inc, 0)
+		c.mu.Lock()
+	}
 	for s.body.Len() == 0 && !s.recvEnd && s.err == nil && !s.readerClosed {
 		s.cond.Wait()
 	}
@@ -484,9 +494,26 @@ func (s *stream) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	n, inc, connInc := h2conn.ReadData(&s.body, &s.recv, &c.recv, p, !s.recvEnd && !s.removed)
+	s.readSince += int64(n)
 	c.mu.Unlock()
 	c.fc.SendWindowUpdates(s.id, inc, connInc)
 	return n, nil
+}
+
+// growWindow doubles the stream's window, up to maxStreamWindow and as far as its budget lends,
+// when its reader finds nothing to read after reading a whole window since the window last grew:
+// the reader keeps up with the backend, which the window's round trip may be holding back. It
+// returns the increment of the WINDOW_UPDATE to send. Under mu.
+func (s *stream) growWindow() uint32 {
+	size := s.recv.Size()
+	if s.budget == nil || s.body.Len() > 0 || s.recvEnd || s.removed || s.err != nil || s.readerClosed ||
+		s.readSince < size || size >= maxStreamWindow {
+		return 0
+	}
+	s.readSince = 0
+	lent := s.budget.take(min(size, maxStreamWindow-size))
+	s.grown += lent
+	return s.recv.Grow(lent)
 }
 
 // Close closes the response body: a stream still open is reset (CANCEL), and the bytes left
@@ -499,6 +526,10 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.readerClosed = true
+	if s.grown > 0 {
+		s.budget.give(s.grown)
+		s.grown = 0
+	}
 	connInc := c.recv.Consumed(s.body.Discard())
 	s.cond.Broadcast()
 	open := !s.removed

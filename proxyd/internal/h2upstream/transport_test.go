@@ -692,10 +692,57 @@ func TestUnreadResponseHeld(t *testing.T) {
 		c.Drain()
 	})
 	tr := newTransport(t, be.Addr())
-	resp := mustRoundTrip(t, tr, newRequest(t, http.MethodGet, be.URL()+"/big", nil))
+	budget := NewWindowBudget(maxStreamWindow)
+	req := newRequest(t, http.MethodGet, be.URL()+"/big", nil)
+	resp := mustRoundTrip(t, tr, req.WithContext(WithWindowBudget(req.Context(), budget)))
 	defer resp.Body.Close()
 	if diff := cmp.Diff(outcome{Code: http2.ErrCodeFlowControl}, waitFor(t, got, "the backend's outcome")); diff != "" {
 		t.Errorf("unread response (-want +got):\n%s", diff)
+	}
+	if left := budget.Left(); left != maxStreamWindow {
+		t.Errorf("the unread stream took %d bytes of its budget, want none", maxStreamWindow-left)
+	}
+}
+
+// TestWindowGrowsForAReaderThatKeepsUp reads an 8 MiB response as fast as it comes: its stream's
+// window grows from streamWindow to maxStreamWindow, or as far as the request's budget lends, and
+// the credit goes back to the budget when the body is closed. Without a budget it stays.
+func TestWindowGrowsForAReaderThatKeepsUp(t *testing.T) {
+	big := randomBytes(8<<20, 5)
+	be := startGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(big) }), nil)
+	tr := newTransport(t, be.addr)
+	for _, tc := range []struct {
+		name       string
+		budget     int64 // -1: none
+		wantWindow int64
+	}{
+		{"budget of 4 MiB", 4 << 20, maxStreamWindow},
+		{"budget of 256 KiB", 256 << 10, streamWindow + 256<<10},
+		{"no budget", -1, streamWindow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := newRequest(t, http.MethodGet, be.url+"/big", nil)
+			var budget *WindowBudget
+			if tc.budget >= 0 {
+				budget = NewWindowBudget(tc.budget)
+				req = req.WithContext(WithWindowBudget(req.Context(), budget))
+			}
+			resp := mustRoundTrip(t, tr, req)
+			if got := mustReadAll(t, resp.Body); hashOf(got) != hashOf(big) {
+				t.Fatalf("read %d bytes, not the 8 MiB sent", len(got))
+			}
+			s := resp.Body.(*stream)
+			s.c.mu.Lock()
+			window := s.recv.Size()
+			s.c.mu.Unlock()
+			resp.Body.Close()
+			if window != tc.wantWindow {
+				t.Errorf("window %d after the body, want %d", window, tc.wantWindow)
+			}
+			if budget != nil && budget.Left() != tc.budget {
+				t.Errorf("budget %d after Close, want %d back", budget.Left(), tc.budget)
+			}
+		})
 	}
 }
 
