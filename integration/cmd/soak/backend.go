@@ -34,8 +34,9 @@ type namedBackend struct {
 	name string
 	addr string
 	srv  *http.Server
-	// bigWritten counts the bytes of "?big=N" answers written.
+	// bigWritten counts the bytes of "?big=N" answers written, bigActive those being written.
 	bigWritten atomic.Int64
+	bigActive  atomic.Int64
 	// slowArrived counts the slow requests received; arrived is signalled after each.
 	slowArrived atomic.Int64
 	arrived     chan struct{}
@@ -91,6 +92,8 @@ func (b *namedBackend) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if n, err := strconv.ParseInt(q.Get(paramBig), 10, 64); err == nil {
+		b.bigActive.Add(1)
+		defer b.bigActive.Add(-1)
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
 		writeFiller(countingWriter{w, &b.bigWritten}, n)
 		return

@@ -35,7 +35,8 @@ const (
 	h2HeldStreams = 250
 	h2UnreadBytes = 1 << 30
 	// h2HeldUnread bounds proxyd's growth while they wait: each holds at most the window proxyd
-	// gives the backend's stream (128 KiB), 31 MiB in all, and the streams' state.
+	// gives the backend's stream (128 KiB, more only with credit from the 4 MiB its client
+	// connection's streams share), 35 MiB in all, and the streams' state.
 	h2HeldUnread = 64 << 20
 	// h2QuietFor is how long the backend's writes of the unread answers must stop growing before
 	// proxyd's memory is taken as held at its most.
@@ -132,8 +133,18 @@ func (fillerReader) Read(p []byte) (int, error) {
 // holdUnread opens one HTTP/2 connection to addr whose SETTINGS give every stream a zero window,
 // asks on h2HeldStreams streams for an answer of h2UnreadBytes from be and reads only frames
 // without body, until be's writes of those answers have not grown for h2QuietFor (at most a
-// minute); then it closes the connection. It returns how many bytes of them be wrote.
+// minute); then it closes the connection and waits, at most 10 s, until proxyd has ended the
+// streams to be (its handlers have returned). It returns how many bytes of them be wrote.
 func holdUnread(ctx context.Context, addr string, be *namedBackend) (int64, error) {
+	written, err := readNoBodies(ctx, addr, be)
+	if _, ended := pollUntil(ctx, 10*time.Second, func() bool { return be.bigActive.Load() == 0 }); !ended && err == nil {
+		err = fmt.Errorf("%d answers still being written 10 s after the client left", be.bigActive.Load())
+	}
+	return written, err
+}
+
+// readNoBodies is holdUnread's client, up to the close of its connection.
+func readNoBodies(ctx context.Context, addr string, be *namedBackend) (int64, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
