@@ -61,8 +61,8 @@ type clientConn struct {
 	sawSettings bool
 	// ctx is the parent of every stream's context, with the budget its streams grow the windows
 	// of h2c backends' answers with, and the connection's own backends when --proxy-protocol is
-	// on. It is never cancelled: the end of the connection ends each stream's
-	// context (see end), and streams need not register with a parent.
+	// on. It is never cancelled: the end of the connection ends each stream's context (see end),
+	// and streams need not register with a parent.
 	ctx context.Context
 	// handlers counts the handler goroutines, for the connection to wait for them at its end.
 	handlers sync.WaitGroup
