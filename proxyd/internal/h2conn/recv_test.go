@@ -1,6 +1,7 @@
 package h2conn
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -116,4 +117,37 @@ func TestReserve(t *testing.T) {
 	if diff := cmp.Diff([]int{40, 10, 0, 0}, got); diff != "" {
 		t.Errorf("reservations (-want +got):\n%s", diff)
 	}
+}
+
+// FuzzRecvBuffer runs a sequence of appends and reads, each byte of ops one of them, through a
+// RecvBuffer and a bytes.Buffer: both give the same bytes, and the RecvBuffer holds no more
+// buffers than its waiting bytes fill and one more.
+func FuzzRecvBuffer(f *testing.F) {
+	f.Add([]byte{0x80, 0x81, 0xfe, 0x03, 0xff, 0xff})
+	f.Add([]byte{0xfe, 0xfe, 0xfe, 0xfe, 0x01, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		b := NewRecvBuffer(new(bufpool.Pool))
+		var ref bytes.Buffer
+		var next byte
+		for i, op := range ops {
+			if op&1 == 0 { // append up to 16,637 bytes
+				p := make([]byte, int(op>>1)*131)
+				for j := range p {
+					p[j], next = next, next+1
+				}
+				b.Append(p)
+				ref.Write(p)
+			} else { // read into up to 12,320 bytes
+				p, want := make([]byte, int(op>>1)*97+1), make([]byte, int(op>>1)*97+1)
+				n := b.Read(p)
+				m, _ := ref.Read(want)
+				if !bytes.Equal(p[:n], want[:m]) {
+					t.Fatalf("op %d: read %d bytes, want %d, or other bytes", i, n, m)
+				}
+			}
+			if b.Len() != ref.Len() || len(b.bufs) > (b.Len()+bufpool.Size-1)/bufpool.Size+1 {
+				t.Fatalf("op %d: %d bytes waiting in %d buffers; want %d waiting", i, b.Len(), len(b.bufs), ref.Len())
+			}
+		}
+	})
 }
