@@ -59,7 +59,9 @@ func (w *Window) Consumed(n int) uint32 {
 // RecvBuffer holds a stream's received body bytes until its reader takes them, in buffers of a
 // bufpool.Pool: as many as the waiting bytes fill, each given back once read. So its memory follows
 // the bytes that wait (at most the stream's window), not the bytes that passed, and a stream with
-// nothing waiting holds no buffer. Not safe for concurrent use: its owner guards it.
+// nothing waiting holds no buffer. A few bytes that come to an empty RecvBuffer (up to smallFirst)
+// take an array of their own size instead, so that a small body costs its size, not a pooled
+// buffer. Not safe for concurrent use: its owner guards it.
 type RecvBuffer struct {
 	pool *bufpool.Pool
 	// bufs are the buffers in use: the waiting bytes are bufs[0][off:], then all of the others'
@@ -72,6 +74,11 @@ type RecvBuffer struct {
 // keptBufs is how many buffers' room the list of an empty RecvBuffer keeps for the next bytes.
 const keptBufs = 4
 
+// smallFirst is the most bytes that, coming to an empty RecvBuffer, take an array of their own size
+// rather than a pooled buffer: with 256 streams of small answers at once, pooled buffers took
+// proxyd's peak RSS from 18 MiB to 26 MiB.
+const smallFirst = 1 << 10
+
 // NewRecvBuffer returns an empty buffer that takes its buffers from pool.
 func NewRecvBuffer(pool *bufpool.Pool) RecvBuffer { return RecvBuffer{pool: pool} }
 
@@ -83,7 +90,11 @@ func (b *RecvBuffer) Append(p []byte) {
 	b.waiting += len(p)
 	for len(p) > 0 {
 		last := len(b.bufs) - 1
-		if last < 0 || len(b.bufs[last]) == cap(b.bufs[last]) {
+		switch {
+		case last < 0 && len(p) <= smallFirst:
+			b.bufs = append(b.bufs, make([]byte, 0, len(p)))
+			last++
+		case last < 0 || len(b.bufs[last]) == cap(b.bufs[last]):
 			b.bufs = append(b.bufs, b.pool.Get()[:0])
 			last++
 		}
@@ -109,7 +120,7 @@ func (b *RecvBuffer) Read(p []byte) int {
 	return n
 }
 
-// dropFirst gives the first buffer back to the pool.
+// dropFirst gives the first buffer back to the pool (which keeps only its own).
 func (b *RecvBuffer) dropFirst() {
 	b.pool.Put(b.bufs[0])
 	last := copy(b.bufs, b.bufs[1:])

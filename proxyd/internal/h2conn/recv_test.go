@@ -43,11 +43,14 @@ func TestWindowGrow(t *testing.T) {
 	}
 }
 
-// TestRecvBuffer checks that bytes come out in order, across reads of any size, and that Discard
-// drops what waits and gives its buffers back.
+// TestRecvBuffer checks that bytes come out in order, across reads of any size, that a few bytes
+// take no pooled buffer, and that Discard drops what waits and gives its buffers back.
 func TestRecvBuffer(t *testing.T) {
 	b := NewRecvBuffer(new(bufpool.Pool))
 	b.Append([]byte("hello"))
+	if held := cap(b.bufs[0]); held > smallFirst {
+		t.Errorf("5 bytes hold %d", held)
+	}
 	b.Append([]byte(" world"))
 	p := make([]byte, 4)
 	var out []byte
