@@ -135,10 +135,10 @@ func (b *RecvBuffer) dropFirst() {
 // dropped.
 func (b *RecvBuffer) Discard() int {
 	n := b.waiting
-	for len(b.bufs) > 0 {
-		b.dropFirst()
+	for _, buf := range b.bufs {
+		b.pool.Put(buf)
 	}
-	b.bufs, b.waiting = nil, 0
+	b.bufs, b.off, b.waiting = nil, 0, 0
 	return n
 }
 
