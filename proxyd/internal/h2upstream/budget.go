@@ -19,9 +19,6 @@ func NewWindowBudget(n int64) *WindowBudget {
 	return b
 }
 
-// Left returns the credit not taken.
-func (b *WindowBudget) Left() int64 { return b.left.Load() }
-
 // take takes up to want bytes of credit and returns how many it took.
 func (b *WindowBudget) take(want int64) int64 {
 	for {

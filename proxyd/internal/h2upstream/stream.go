@@ -37,10 +37,9 @@ type stream struct {
 	sendWindow   int64             // what proxyd may still send on the stream
 	recv         h2conn.Window     // what the backend may still send on the stream
 	recvBytes    int64             // body bytes received
-	// budget, when set, lends the window what it grows by (see growWindow); grown is what it lent,
-	// given back when the body is closed, and readSince the body bytes read since the last growth.
+	// budget, when set, lends the window what it grows by beyond streamWindow (see growWindow),
+	// given back when the body is closed; readSince is the body bytes read since the last growth.
 	budget    *WindowBudget
-	grown     int64
 	readSince int64
 	// wantLength is the Content-Length the body must have, or -1 when it need not have one
 	// (unknown, or a HEAD request's or a 204's or 304's).
@@ -511,9 +510,7 @@ func (s *stream) growWindow() uint32 {
 		return 0
 	}
 	s.readSince = 0
-	lent := s.budget.take(min(size, maxStreamWindow-size))
-	s.grown += lent
-	return s.recv.Grow(lent)
+	return s.recv.Grow(s.budget.take(min(size, maxStreamWindow-size)))
 }
 
 // Close closes the response body: a stream still open is reset (CANCEL), and the bytes left
@@ -526,9 +523,8 @@ func (s *stream) Close() error {
 		return nil
 	}
 	s.readerClosed = true
-	if s.grown > 0 {
-		s.budget.give(s.grown)
-		s.grown = 0
+	if lent := s.recv.Size() - streamWindow; lent > 0 {
+		s.budget.give(lent)
 	}
 	connInc := c.recv.Consumed(s.body.Discard())
 	s.cond.Broadcast()

@@ -699,7 +699,7 @@ func TestUnreadResponseHeld(t *testing.T) {
 	if diff := cmp.Diff(outcome{Code: http2.ErrCodeFlowControl}, waitFor(t, got, "the backend's outcome")); diff != "" {
 		t.Errorf("unread response (-want +got):\n%s", diff)
 	}
-	if left := budget.Left(); left != maxStreamWindow {
+	if left := budget.left.Load(); left != maxStreamWindow {
 		t.Errorf("the unread stream took %d bytes of its budget, want none", maxStreamWindow-left)
 	}
 }
@@ -739,8 +739,8 @@ func TestWindowGrowsForAReaderThatKeepsUp(t *testing.T) {
 			if window != tc.wantWindow {
 				t.Errorf("window %d after the body, want %d", window, tc.wantWindow)
 			}
-			if budget != nil && budget.Left() != tc.budget {
-				t.Errorf("budget %d after Close, want %d back", budget.Left(), tc.budget)
+			if budget != nil && budget.left.Load() != tc.budget {
+				t.Errorf("budget %d after Close, want %d back", budget.left.Load(), tc.budget)
 			}
 		})
 	}
