@@ -96,9 +96,12 @@ func (p *peakSampler) sample(pid int) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.peak.fds = max(p.peak.fds, s.fds)
-	p.peak.rssKiB = max(p.peak.rssKiB, s.rssKiB)
-	p.peak.threads = max(p.peak.threads, s.threads)
+	p.peak = p.peak.max(s)
+}
+
+// max returns the larger of s's and o's figures, each on its own.
+func (s stats) max(o stats) stats {
+	return stats{fds: max(s.fds, o.fds), rssKiB: max(s.rssKiB, o.rssKiB), threads: max(s.threads, o.threads)}
 }
 
 // finish stops the sampler and returns the maxima.

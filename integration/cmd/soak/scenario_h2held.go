@@ -80,11 +80,7 @@ func runH2Held(ctx context.Context, e *env) *result {
 	r.check(heldGrowth <= h2HeldUnread>>10, "proxyd grew %.1f MiB with the answers unread, more than %d MiB", mib(heldGrowth), h2HeldUnread>>20)
 
 	r.figure("upload=%dMiB/%.1fs +%.1fMiB unread=%d answers, %.1fMiB sent +%.1fMiB", h2UploadBytes>>20, took.Seconds(), mib(upGrowth), h2HeldStreams, mib(written>>10), mib(heldGrowth))
-	top := up
-	top.rssKiB = max(up.rssKiB, held.rssKiB)
-	top.fds = max(up.fds, held.fds)
-	top.threads = max(up.threads, held.threads)
-	r.figure("fd-return=%s", afterClients(ctx, e, r, p, before, top))
+	r.figure("fd-return=%s", afterClients(ctx, e, r, p, before, up.max(held)))
 	e.finish(r, p)
 	return r
 }
@@ -120,14 +116,15 @@ func h2Upload(ctx context.Context, addr string) error {
 	return nil
 }
 
-// fillerReader reads as an endless run of 'x'.
+// fillerReader reads as an endless run of filler's bytes.
 type fillerReader struct{}
 
 func (fillerReader) Read(p []byte) (int, error) {
-	for i := range p {
-		p[i] = 'x'
+	n := 0
+	for n < len(p) {
+		n += copy(p[n:], filler)
 	}
-	return len(p), nil
+	return n, nil
 }
 
 // holdUnread opens one HTTP/2 connection to addr whose SETTINGS give every stream a zero window,
