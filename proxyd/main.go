@@ -20,6 +20,7 @@ import (
 	"proxyd.dev/proxyd/internal/admin"
 	"proxyd.dev/proxyd/internal/cli"
 	"proxyd.dev/proxyd/internal/engine"
+	"proxyd.dev/proxyd/internal/exepages"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/router"
 )
@@ -75,6 +76,12 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 		logger.Info("admin endpoints", "addr", adminLn.Addr().String(), "paths", "/metrics /healthz /readyz")
 	}
 	logStart(logger, ln.Addr(), cfg)
+	// What starting touched of the executable leaves the resident set; serving maps what it uses.
+	if n, err := exepages.Release(); err != nil {
+		logger.Warn("executable pages kept", "err", err)
+	} else {
+		logger.Debug("executable pages released", "bytes", n)
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
