@@ -162,6 +162,15 @@ CONF
   done ;;
 esac
 
+# A candidate that cannot listen exits, and whatever else holds its port would be measured in its
+# place: every process started must still run once all ports answer.
+for p in "${PIDS[@]}"; do
+  kill -0 "$p" 2>/dev/null && continue
+  echo "bench: process $p exited at start; is one of the ports above taken?" >&2
+  tail -n 3 "$WORK"/*.log "$WORK"/*.err >&2 || true
+  exit 1
+done
+
 # backend_of scenario: the backend's process(es), whose CPU per request each run shows too: the
 # rate is bounded by what the load, the proxy and the backend spend together on these cores, and a
 # proxy's way of relaying changes the backend's share (and the load's: rest less backend).

@@ -12,11 +12,14 @@ need() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
-# wait_http ADDR [curl option]...: waits up to 10 s for the server at ADDR to answer GET /.
+# wait_http ADDR [curl option]...: waits up to 10 s for the server at ADDR to answer GET /, and
+# fails after that.
 wait_http() {
   local addr=$1
   shift
   for _ in $(seq 100); do curl -fso /dev/null "$@" "http://$addr/" && return; sleep 0.1; done
+  echo "no answer from http://$addr/ within 10 s" >&2
+  return 1
 }
 
 # cpu_ticks PID...: the CPU time the processes have used, user and system, in 10 ms ticks.
