@@ -1,10 +1,11 @@
 package exepages
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -15,27 +16,33 @@ import (
 // span. Their contents are the file's, so nothing is lost: a page touched later is mapped again
 // from the page cache. Writable mappings (the program's variables) are left alone.
 func Release() (int, error) {
-	return release("/proc/self/exe", "/proc/self/maps")
+	return release("/proc/self/maps", reflect.ValueOf(Release).Pointer())
 }
 
-// release is Release on the executable exe, as mapped in the maps file.
-func release(exe, maps string) (int, error) {
-	var st unix.Stat_t
-	if err := unix.Stat(exe, &st); err != nil {
-		return 0, fmt.Errorf("exepages: stat %s: %w", exe, err)
-	}
+// release is Release on the file whose mapping, as the maps file lists it, holds the code address
+// pc. The maps file names the file by device and inode as the mapping sees it, which for a
+// container's layered file system is not what stat(2) on the path gives.
+func release(maps string, pc uintptr) (int, error) {
 	text, err := os.ReadFile(maps)
 	if err != nil {
 		return 0, fmt.Errorf("exepages: %w", err)
 	}
-	released := 0
-	sc := bufio.NewScanner(bytes.NewReader(text))
-	for sc.Scan() {
-		m, err := parseMapping(sc.Bytes())
+	var all []mapping
+	for line := range bytes.Lines(text) {
+		m, err := parseMapping(line)
 		if err != nil {
-			return released, fmt.Errorf("exepages: %s: %w", maps, err)
+			return 0, fmt.Errorf("exepages: %s: %w", maps, err)
 		}
-		if m.inode != uint64(st.Ino) || m.dev != uint64(st.Dev) || !m.readOnlyPrivate {
+		all = append(all, m)
+	}
+	i := slices.IndexFunc(all, func(m mapping) bool { return m.start <= pc && pc < m.end })
+	if i < 0 || all[i].inode == 0 {
+		return 0, fmt.Errorf("exepages: no file mapping in %s holds the code at %#x", maps, pc)
+	}
+	exe := all[i]
+	released := 0
+	for _, m := range all {
+		if m.dev != exe.dev || m.inode != exe.inode || !m.readOnlyPrivate {
 			continue
 		}
 		// The range is an address from the maps file, not memory of a Go value: no slice to
@@ -45,7 +52,7 @@ func release(exe, maps string) (int, error) {
 		}
 		released += int(m.end - m.start)
 	}
-	return released, sc.Err()
+	return released, nil
 }
 
 // mapping is what Release needs of one line of /proc/PID/maps (proc_pid_maps(5)):

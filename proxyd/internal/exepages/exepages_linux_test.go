@@ -3,6 +3,7 @@ package exepages
 import (
 	"bytes"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -100,5 +101,29 @@ func TestParseMapping(t *testing.T) {
 		if _, err := parseMapping([]byte(line)); err == nil {
 			t.Errorf("parseMapping(%q): no error", line)
 		}
+	}
+}
+
+func TestReleaseNeedsTheCodesMapping(t *testing.T) {
+	maps := filepath.Join(t.TempDir(), "maps")
+	// Addresses below the lowest a process may map (mmap_min_addr), should anything be advised.
+	lines := "00001000-00002000 r-xp 00000000 fd:01 7 /usr/bin/proxyd\n" +
+		"00003000-00004000 rw-p 00000000 00:00 0 \n"
+	if err := os.WriteFile(maps, []byte(lines), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing is advised when the code is in no file mapping: outside every range, or in an
+	// anonymous one.
+	for _, pc := range []uintptr{0x800, 0x2000, 0x3000} {
+		n, err := release(maps, pc)
+		if err == nil || n != 0 {
+			t.Errorf("release(pc %#x) = %d, %v; want 0 and an error", pc, n, err)
+		}
+	}
+	if err := os.WriteFile(maps, []byte(lines+"not a mapping\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := release(maps, 0x1000); err == nil || n != 0 {
+		t.Errorf("release of a malformed maps file = %d, %v; want 0 and an error", n, err)
 	}
 }
