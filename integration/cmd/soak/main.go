@@ -50,10 +50,11 @@ type options struct {
 	shutdownSlow    int
 	shutdownTimeout time.Duration
 
-	duration  time.Duration
-	soakConns int
-	rate      int
-	tolerance float64
+	duration   time.Duration
+	soakConns  int
+	rate       int
+	tolerance  float64
+	heapMargin int // MiB
 
 	h2Conns   int
 	h2Streams int
@@ -93,6 +94,7 @@ func main() {
 	flag.IntVar(&o.h2Streams, "h2-streams", 32, "h2: concurrent streams per connection")
 	flag.IntVar(&o.rate, "rate", 1000, "soak: requests per second, all connections together")
 	flag.Float64Var(&o.tolerance, "tolerance", 0.10, "soak: growth allowed from the first third to the last, as a fraction")
+	flag.IntVar(&o.heapMargin, "heap-margin", 4, "soak: MiB of anonymous memory above the tolerance still counted as flat (the collector's slack)")
 	flag.Parse()
 	os.Exit(run(o))
 }

@@ -16,15 +16,16 @@ import (
 type stats struct {
 	fds     int
 	rssKiB  int64
+	anonKiB int64 // the part of rssKiB that is not a file's pages (proxyd's heap, stacks, buffers)
 	threads int
 }
 
 func (s stats) String() string {
-	return fmt.Sprintf("fds=%d rss=%.1fMiB threads=%d", s.fds, float64(s.rssKiB)/1024, s.threads)
+	return fmt.Sprintf("fds=%d rss=%.1fMiB anon=%.1fMiB threads=%d", s.fds, mib(s.rssKiB), mib(s.anonKiB), s.threads)
 }
 
 // readStats counts the open descriptors of process pid (/proc/PID/fd) and reads its resident
-// memory and thread count (/proc/PID/status).
+// memory, all of it and the anonymous part, and thread count (/proc/PID/status).
 func readStats(pid int) (stats, error) {
 	var s stats
 	names, err := fdNames(pid)
@@ -45,6 +46,8 @@ func readStats(pid int) (stats, error) {
 		switch key {
 		case "VmRSS":
 			s.rssKiB, _ = strconv.ParseInt(fields[0], 10, 64)
+		case "RssAnon":
+			s.anonKiB, _ = strconv.ParseInt(fields[0], 10, 64)
 		case "Threads":
 			s.threads, _ = strconv.Atoi(fields[0])
 		}
@@ -101,7 +104,7 @@ func (p *peakSampler) sample(pid int) {
 
 // max returns the larger of s's and o's figures, each on its own.
 func (s stats) max(o stats) stats {
-	return stats{fds: max(s.fds, o.fds), rssKiB: max(s.rssKiB, o.rssKiB), threads: max(s.threads, o.threads)}
+	return stats{fds: max(s.fds, o.fds), rssKiB: max(s.rssKiB, o.rssKiB), anonKiB: max(s.anonKiB, o.anonKiB), threads: max(s.threads, o.threads)}
 }
 
 // finish stops the sampler and returns the maxima.
