@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every check of proxyd: go vet and go test (with the race detector) over every module of the
-# workspace, go vet of every module built for macOS and Windows (vet type-checks the tests too), the
-# integration tests against containerised backends (Docker is set up first), h2spec's HTTP/2
-# conformance cases through proxyd (scripts/h2spec.sh), and a short fuzzing run of every fuzz target.
+# workspace, the program's tests once more built position-independent, go vet of every module built
+# for macOS and Windows (vet type-checks the tests too), the integration tests against containerised
+# backends (Docker is set up first), h2spec's HTTP/2 conformance cases through proxyd
+# (scripts/h2spec.sh), and a short fuzzing run of every fuzz target.
 #
 #   bash scripts/test.sh            # everything
 #   FUZZ_TIME=60s bash scripts/test.sh
@@ -29,6 +30,11 @@ for m in "${modules[@]}"; do
   [ "$m" = integration ] && flags=(-count=1 -timeout=10m)
   (cd "$m" && go test "${flags[@]}" ./...) || status=1
 done
+# Distributions often build Go programs position-independent. The dynamic loader then relocates
+# read-only data in place, which proxyd must keep when it lets go of its executable's start-up pages
+# (proxyd/internal/exepages): the program and that package run once more, built so.
+echo "== proxyd: go test -buildmode=pie"
+(cd proxyd && go test -count=1 -buildmode=pie . ./internal/exepages) || status=1
 
 echo "== h2spec: HTTP/2 conformance through proxyd"
 bash scripts/h2spec.sh || status=1

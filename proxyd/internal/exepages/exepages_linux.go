@@ -13,39 +13,34 @@ import (
 
 // Release advises the kernel that the executable's read-only private mappings (its code, constants
 // and function tables) are not needed (madvise(2) MADV_DONTNEED), and returns how many bytes they
-// span. Their contents are the file's, so nothing is lost: a page touched later is mapped again
-// from the page cache. Writable mappings (the program's variables) are left alone.
+// span. Only mappings whose every page is still the file's are advised, so nothing is lost: a page
+// touched later is mapped again from the page cache. A mapping with a page of its own (a private
+// copy made by a write, as the dynamic loader relocates a position-independent executable's
+// read-only data before it protects it, or a debugger's breakpoint in code) keeps all its pages,
+// and so do writable mappings (the program's variables).
 func Release() (int, error) {
-	return release("/proc/self/maps", reflect.ValueOf(Release).Pointer())
+	return release("/proc/self/smaps", reflect.ValueOf(Release).Pointer())
 }
 
-// release is Release on the file whose mapping, as the maps file lists it, holds the code address
-// pc. The maps file names the file by device and inode as the mapping sees it, which for a
-// container's layered file system is not what stat(2) on the path gives.
-func release(maps string, pc uintptr) (int, error) {
-	text, err := os.ReadFile(maps)
+// release is Release on the file whose mapping, as the smaps file lists it, holds the code address
+// pc. The smaps file names the file by device and inode as the mapping sees it, which need not be
+// what stat(2) on the executable's path gives.
+func release(smaps string, pc uintptr) (int, error) {
+	all, err := readSmaps(smaps)
 	if err != nil {
-		return 0, fmt.Errorf("exepages: %w", err)
-	}
-	var all []mapping
-	for line := range bytes.Lines(text) {
-		m, err := parseMapping(line)
-		if err != nil {
-			return 0, fmt.Errorf("exepages: %s: %w", maps, err)
-		}
-		all = append(all, m)
+		return 0, err
 	}
 	i := slices.IndexFunc(all, func(m mapping) bool { return m.start <= pc && pc < m.end })
 	if i < 0 || all[i].inode == 0 {
-		return 0, fmt.Errorf("exepages: no file mapping in %s holds the code at %#x", maps, pc)
+		return 0, fmt.Errorf("exepages: no file mapping in %s holds the code at %#x", smaps, pc)
 	}
 	exe := all[i]
 	released := 0
 	for _, m := range all {
-		if m.dev != exe.dev || m.inode != exe.inode || !m.readOnlyPrivate {
+		if m.dev != exe.dev || m.inode != exe.inode || !m.readOnlyPrivate || m.ownKiB != 0 {
 			continue
 		}
-		// The range is an address from the maps file, not memory of a Go value: no slice to
+		// The range is an address from the smaps file, not memory of a Go value: no slice to
 		// pass to unix.Madvise.
 		if _, _, errno := unix.Syscall(unix.SYS_MADVISE, m.start, m.end-m.start, unix.MADV_DONTNEED); errno != 0 {
 			return released, fmt.Errorf("exepages: madvise %#x-%#x: %w", m.start, m.end, errno)
@@ -55,17 +50,68 @@ func release(maps string, pc uintptr) (int, error) {
 	return released, nil
 }
 
-// mapping is what Release needs of one line of /proc/PID/maps (proc_pid_maps(5)):
+// mapping is what Release needs of one mapping in /proc/PID/smaps (proc_pid_smaps(5)): its line
+// as in /proc/PID/maps,
 //
 //	00400000-0094d000 r-xp 00000000 fd:01 1234567   /usr/bin/proxyd
+//
+// and, from the fields below it, how much of it is resident and how much is the process's own.
 type mapping struct {
 	start, end      uintptr
 	readOnlyPrivate bool // permissions r?-p: readable, not writable, private
 	dev             uint64
 	inode           uint64
+	rssKiB          int64 // resident (Rss)
+	ownKiB          int64 // pages that are no longer the file's: private copies (Anonymous) or swapped out (Swap)
 }
 
-// parseMapping parses one line of a maps file.
+// readSmaps reads the mappings of a smaps file.
+func readSmaps(path string) ([]mapping, error) {
+	text, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("exepages: %w", err)
+	}
+	var all []mapping
+	for line := range bytes.Lines(text) {
+		key, val, isField := bytes.Cut(line, []byte(":"))
+		if isField && !bytes.ContainsAny(key, " -") { // "Rss:  12 kB", not "00400000-... fd:01 ..."
+			if len(all) == 0 {
+				return nil, fmt.Errorf("exepages: %s: field %q before any mapping", path, bytes.TrimSpace(line))
+			}
+			if err := all[len(all)-1].setField(string(key), val); err != nil {
+				return nil, fmt.Errorf("exepages: %s: %w", path, err)
+			}
+			continue
+		}
+		m, err := parseMapping(line)
+		if err != nil {
+			return nil, fmt.Errorf("exepages: %s: %w", path, err)
+		}
+		all = append(all, m)
+	}
+	return all, nil
+}
+
+// setField takes the smaps fields Release needs: sizes in kB.
+func (m *mapping) setField(key string, val []byte) error {
+	var dst *int64
+	switch key {
+	case "Rss":
+		dst = &m.rssKiB
+	case "Anonymous", "Swap":
+		dst = &m.ownKiB
+	default:
+		return nil
+	}
+	n, err := strconv.ParseInt(string(bytes.TrimSuffix(bytes.TrimSpace(val), []byte(" kB"))), 10, 64)
+	if err != nil {
+		return fmt.Errorf("field %s %q: %w", key, bytes.TrimSpace(val), err)
+	}
+	*dst += n
+	return nil
+}
+
+// parseMapping parses one mapping's line, as /proc/PID/maps and smaps give it.
 func parseMapping(line []byte) (mapping, error) {
 	f := bytes.Fields(line)
 	if len(f) < 5 {

@@ -1,66 +1,153 @@
 package exepages
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
-	"strconv"
+	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/sys/unix"
 )
 
-// exeResident returns how many kB of the test binary's read-only mappings are resident, from
-// /proc/self/smaps (proc_pid_smaps(5)).
-func exeResident(t *testing.T) int {
+// resident returns how many kB of the read-only private mappings of the file mapped at address pc
+// are resident, and the mappings' Rss by start address.
+func resident(t *testing.T, pc uintptr) (int64, map[uintptr]int64) {
 	t.Helper()
-	var st unix.Stat_t
-	if err := unix.Stat("/proc/self/exe", &st); err != nil {
-		t.Fatal(err)
-	}
-	smaps, err := os.ReadFile("/proc/self/smaps")
+	all, err := readSmaps("/proc/self/smaps")
 	if err != nil {
 		t.Fatal(err)
 	}
-	kB, counting := 0, false
-	for line := range bytes.Lines(smaps) {
-		if v, ok := bytes.CutPrefix(line, []byte("Rss:")); ok {
-			if counting {
-				n, err := strconv.Atoi(string(bytes.TrimSuffix(bytes.TrimSpace(v), []byte(" kB"))))
-				if err != nil {
-					t.Fatalf("Rss %q: %v", v, err)
-				}
-				kB += n
-			}
-			continue
-		}
-		if m, err := parseMapping(line); err == nil {
-			counting = m.readOnlyPrivate && m.inode == uint64(st.Ino) && m.dev == uint64(st.Dev)
+	var file mapping
+	for _, m := range all {
+		if m.start <= pc && pc < m.end {
+			file = m
 		}
 	}
-	return kB
+	var kB int64
+	byStart := map[uintptr]int64{}
+	for _, m := range all {
+		if m.readOnlyPrivate && m.inode == file.inode && m.dev == file.dev {
+			kB += m.rssKiB
+			byStart[m.start] = m.rssKiB
+		}
+	}
+	return kB, byStart
 }
 
 func TestReleaseDropsExecutablePages(t *testing.T) {
-	before := exeResident(t)
+	code := reflect.ValueOf(Release).Pointer()
+	before, _ := resident(t, code)
 	n, err := Release()
 	if err != nil {
 		t.Fatal(err)
 	}
-	after := exeResident(t)
+	after, _ := resident(t, code)
 	t.Logf("advised %d kB; resident %d kB -> %d kB", n/1024, before, after)
 	if n == 0 {
 		t.Fatal("Release found no read-only mapping of the test binary")
 	}
-	// What the test itself touches between Release and reading the status comes back; most of what
+	// What the test itself touches between Release and reading smaps comes back; most of what
 	// starting the test binary touched must not.
 	if after > before*3/4 {
 		t.Fatalf("%d kB of the binary resident after Release, %d kB before", after, before)
 	}
-	// The code runs on, faulted in again as it is used.
-	if got := strconv.Itoa(n); got == "" {
-		t.Fatal("strconv after Release")
+}
+
+// TestReleaseKeepsWrittenPages maps a file twice, read-only, once after writing to a page of its
+// private copy (as the dynamic loader relocates a position-independent executable's read-only
+// data): only the clean mapping is advised, and the written byte stays.
+func TestReleaseKeepsWrittenPages(t *testing.T) {
+	page := os.Getpagesize()
+	path := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(path, make([]byte, 2*page), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	written, err := unix.Mmap(int(f.Fd()), 0, 2*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(written)
+	written[0] = 42
+	if err := unix.Mprotect(written, unix.PROT_READ); err != nil {
+		t.Fatal(err)
+	}
+	clean, err := unix.Mmap(int(f.Fd()), 0, 2*page, unix.PROT_READ, unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(clean)
+	if clean[0] != 0 || clean[page] != 0 { // both pages resident
+		t.Fatal("the file is not zeros")
+	}
+
+	at := func(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
+	_, rss := resident(t, at(written))
+	if rss[at(clean)] != int64(2*page/1024) {
+		t.Fatalf("clean mapping: %d kB resident before release, want %d", rss[at(clean)], 2*page/1024)
+	}
+	n, err := release("/proc/self/smaps", at(written))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 2*page {
+		t.Errorf("release advised %d bytes, want the clean mapping's %d", n, 2*page)
+	}
+	_, rss = resident(t, at(written))
+	if rss[at(clean)] != 0 {
+		t.Errorf("clean mapping: %d kB resident after release, want 0", rss[at(clean)])
+	}
+	if written[0] != 42 {
+		t.Errorf("written byte is %d after release, want 42", written[0])
+	}
+}
+
+func TestReadSmaps(t *testing.T) {
+	smaps := "00400000-0094d000 r-xp 00000000 fd:01 1234567   /usr/bin/proxyd\n" +
+		"Size:               5428 kB\n" +
+		"Rss:                4788 kB\n" +
+		"Anonymous:             0 kB\n" +
+		"Swap:                  0 kB\n" +
+		"VmFlags: rd ex mr mw me dw\n" +
+		"00f2a000-00f97000 r--p 00b2a000 fd:01 1234567 /usr/bin/proxyd\n" +
+		"Rss:                 308 kB\n" +
+		"Anonymous:           300 kB\n" +
+		"Swap:                  8 kB\n" +
+		"28f8c000-28f94000 rw-p 00000000 00:00 0 \n"
+	path := filepath.Join(t.TempDir(), "smaps")
+	if err := os.WriteFile(path, []byte(smaps), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := readSmaps(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := unix.Mkdev(0xfd, 1)
+	want := []mapping{
+		{start: 0x400000, end: 0x94d000, readOnlyPrivate: true, dev: dev, inode: 1234567, rssKiB: 4788},
+		{start: 0xf2a000, end: 0xf97000, readOnlyPrivate: true, dev: dev, inode: 1234567, rssKiB: 308, ownKiB: 308},
+		{start: 0x28f8c000, end: 0x28f94000},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(mapping{})); diff != "" {
+		t.Errorf("readSmaps (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{
+		"Rss: 4 kB\n",
+		"00400000-0094d000 r-xp 00000000 fd:01 1 /x\nRss: four kB\n",
+		"00400000-0094d000 r-xp 00000000 fd:01 1 /x\nnot a mapping\n",
+	} {
+		if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := readSmaps(path); err == nil {
+			t.Errorf("readSmaps(%q): no error", bad)
+		}
 	}
 }
 
@@ -105,25 +192,19 @@ func TestParseMapping(t *testing.T) {
 }
 
 func TestReleaseNeedsTheCodesMapping(t *testing.T) {
-	maps := filepath.Join(t.TempDir(), "maps")
+	smaps := filepath.Join(t.TempDir(), "smaps")
 	// Addresses below the lowest a process may map (mmap_min_addr), should anything be advised.
 	lines := "00001000-00002000 r-xp 00000000 fd:01 7 /usr/bin/proxyd\n" +
 		"00003000-00004000 rw-p 00000000 00:00 0 \n"
-	if err := os.WriteFile(maps, []byte(lines), 0o600); err != nil {
+	if err := os.WriteFile(smaps, []byte(lines), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	// Nothing is advised when the code is in no file mapping: outside every range, or in an
 	// anonymous one.
 	for _, pc := range []uintptr{0x800, 0x2000, 0x3000} {
-		n, err := release(maps, pc)
+		n, err := release(smaps, pc)
 		if err == nil || n != 0 {
 			t.Errorf("release(pc %#x) = %d, %v; want 0 and an error", pc, n, err)
 		}
-	}
-	if err := os.WriteFile(maps, []byte(lines+"not a mapping\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := release(maps, 0x1000); err == nil || n != 0 {
-		t.Errorf("release of a malformed maps file = %d, %v; want 0 and an error", n, err)
 	}
 }
