@@ -77,8 +77,9 @@ func run(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) int 
 	}
 	logStart(logger, ln.Addr(), cfg)
 	// What starting touched of the executable leaves the resident set; serving maps what it uses.
+	// Where that cannot be done (no /proc, a packed executable) nothing changes but the memory.
 	if n, err := exepages.Release(); err != nil {
-		logger.Warn("executable pages kept", "err", err)
+		logger.Debug("executable pages kept", "err", err)
 	} else {
 		logger.Debug("executable pages released", "bytes", n)
 	}

@@ -37,7 +37,7 @@ func release(smaps string, pc uintptr) (int, error) {
 	exe := all[i]
 	released := 0
 	for _, m := range all {
-		if m.dev != exe.dev || m.inode != exe.inode || !m.readOnlyPrivate || m.ownKiB != 0 {
+		if m.dev != exe.dev || m.inode != exe.inode || !m.readOnlyPrivate || !m.allFile() {
 			continue
 		}
 		// The range is an address from the smaps file, not memory of a Go value: no slice to
@@ -63,7 +63,12 @@ type mapping struct {
 	inode           uint64
 	rssKiB          int64 // resident (Rss)
 	ownKiB          int64 // pages that are no longer the file's: private copies (Anonymous) or swapped out (Swap)
+	anonKnown       bool  // the Anonymous field was given
 }
+
+// allFile reports whether every page of the mapping is known to be the file's: the smaps file
+// counted the mapping's private copies, and there are none.
+func (m mapping) allFile() bool { return m.anonKnown && m.ownKiB == 0 }
 
 // readSmaps reads the mappings of a smaps file.
 func readSmaps(path string) ([]mapping, error) {
@@ -98,7 +103,9 @@ func (m *mapping) setField(key string, val []byte) error {
 	switch key {
 	case "Rss":
 		dst = &m.rssKiB
-	case "Anonymous", "Swap":
+	case "Anonymous":
+		dst, m.anonKnown = &m.ownKiB, true
+	case "Swap":
 		dst = &m.ownKiB
 	default:
 		return nil

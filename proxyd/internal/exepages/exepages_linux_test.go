@@ -130,8 +130,8 @@ func TestReadSmaps(t *testing.T) {
 	}
 	dev := unix.Mkdev(0xfd, 1)
 	want := []mapping{
-		{start: 0x400000, end: 0x94d000, readOnlyPrivate: true, dev: dev, inode: 1234567, rssKiB: 4788},
-		{start: 0xf2a000, end: 0xf97000, readOnlyPrivate: true, dev: dev, inode: 1234567, rssKiB: 308, ownKiB: 308},
+		{start: 0x400000, end: 0x94d000, readOnlyPrivate: true, dev: dev, inode: 1234567, rssKiB: 4788, anonKnown: true},
+		{start: 0xf2a000, end: 0xf97000, readOnlyPrivate: true, dev: dev, inode: 1234567, rssKiB: 308, ownKiB: 308, anonKnown: true},
 		{start: 0x28f8c000, end: 0x28f94000},
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(mapping{})); diff != "" {
@@ -206,5 +206,9 @@ func TestReleaseNeedsTheCodesMapping(t *testing.T) {
 		if err == nil || n != 0 {
 			t.Errorf("release(pc %#x) = %d, %v; want 0 and an error", pc, n, err)
 		}
+	}
+	// Nor when the smaps file does not say how much of the mapping is the process's own.
+	if n, err := release(smaps, 0x1000); err != nil || n != 0 {
+		t.Errorf("release of a mapping without an Anonymous field = %d, %v; want 0 and no error", n, err)
 	}
 }
