@@ -23,21 +23,15 @@ func Release() (int, error) {
 }
 
 // release is Release on the file whose mapping, as the smaps file lists it, holds the code address
-// pc. The smaps file names the file by device and inode as the mapping sees it, which need not be
-// what stat(2) on the executable's path gives.
+// pc.
 func release(smaps string, pc uintptr) (int, error) {
-	all, err := readSmaps(smaps)
+	ms, err := readOnlyOf(smaps, pc)
 	if err != nil {
 		return 0, err
 	}
-	i := slices.IndexFunc(all, func(m mapping) bool { return m.start <= pc && pc < m.end })
-	if i < 0 || all[i].inode == 0 {
-		return 0, fmt.Errorf("exepages: no file mapping in %s holds the code at %#x", smaps, pc)
-	}
-	exe := all[i]
 	released := 0
-	for _, m := range all {
-		if m.dev != exe.dev || m.inode != exe.inode || !m.readOnlyPrivate || !m.allFile() {
+	for _, m := range ms {
+		if !m.allFile() {
 			continue
 		}
 		// The range is an address from the smaps file, not memory of a Go value: no slice to
@@ -48,6 +42,24 @@ func release(smaps string, pc uintptr) (int, error) {
 		released += int(m.end - m.start)
 	}
 	return released, nil
+}
+
+// readOnlyOf returns the read-only private mappings, as the smaps file lists them, of the file whose
+// mapping holds the address pc. The smaps file names the file by device and inode as the mapping
+// sees it, which need not be what stat(2) on the file's path gives.
+func readOnlyOf(smaps string, pc uintptr) ([]mapping, error) {
+	all, err := readSmaps(smaps)
+	if err != nil {
+		return nil, err
+	}
+	i := slices.IndexFunc(all, func(m mapping) bool { return m.start <= pc && pc < m.end })
+	if i < 0 || all[i].inode == 0 {
+		return nil, fmt.Errorf("exepages: no file mapping in %s holds the address %#x", smaps, pc)
+	}
+	file := all[i]
+	return slices.DeleteFunc(all, func(m mapping) bool {
+		return m.dev != file.dev || m.inode != file.inode || !m.readOnlyPrivate
+	}), nil
 }
 
 // mapping is what Release needs of one mapping in /proc/PID/smaps (proc_pid_smaps(5)): its line

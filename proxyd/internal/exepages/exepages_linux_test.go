@@ -15,23 +15,15 @@ import (
 // are resident, and the mappings' Rss by start address.
 func resident(t *testing.T, pc uintptr) (int64, map[uintptr]int64) {
 	t.Helper()
-	all, err := readSmaps("/proc/self/smaps")
+	ms, err := readOnlyOf("/proc/self/smaps", pc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file mapping
-	for _, m := range all {
-		if m.start <= pc && pc < m.end {
-			file = m
-		}
-	}
 	var kB int64
 	byStart := map[uintptr]int64{}
-	for _, m := range all {
-		if m.readOnlyPrivate && m.inode == file.inode && m.dev == file.dev {
-			kB += m.rssKiB
-			byStart[m.start] = m.rssKiB
-		}
+	for _, m := range ms {
+		kB += m.rssKiB
+		byStart[m.start] = m.rssKiB
 	}
 	return kB, byStart
 }
