@@ -66,7 +66,7 @@ else
   nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
   CURL_OPT=()
 fi
-wait_http $BACKEND "${CURL_OPT[@]}"
+wait_http "${PIDS[-1]}" $BACKEND "${CURL_OPT[@]}"
 # The backend's worker, whose CPU per request each run shows too.
 [ "$SCENARIO" = e ] || BACKEND_PIDS=$(backend_workers "$WORK")
 
@@ -87,7 +87,7 @@ load() {
 measure() {
   # shellcheck disable=SC2086 # ENV is a list of assignments
   env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn 2>>"$WORK/proxyd.log" & local p=$!
-  wait_http 127.0.0.1:$PORT "${CURL_OPT[@]}"
+  wait_http $p 127.0.0.1:$PORT "${CURL_OPT[@]}"
   load 1 >/dev/null # warm
   local t0 b0 s0 reqs s1 t1 b1
   t0=$(cpu_ticks $p) b0=$(cpu_ticks $BACKEND_PIDS) s0=$(date +%s.%N)

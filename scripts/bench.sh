@@ -57,6 +57,7 @@ big_file "$WORK"
 # The backends: nginx serving a small body, naming itself and echoing the target, plus the big file.
 backend_conf "$WORK" $BACKEND_A $BACKEND_B >"$WORK/backend.conf"
 "${PIN_REST[@]}" nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
+BACKEND_PID=$!
 
 cat > "$WORK/nginx.conf" <<CONF
 worker_processes $PROCS; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
@@ -73,6 +74,7 @@ http {
 }
 CONF
 "${PIN_PROXY[@]}" nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
+NGINX_PID=$!
 
 # The global and default sections of both HAProxy configurations.
 HAPROXY_COMMON="global
@@ -98,6 +100,7 @@ backend b
   server b $BACKEND_B
 CONF
 "${PIN_PROXY[@]}" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
+HAPROXY_PID=$!
 
 GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
@@ -112,9 +115,14 @@ if [ "$OPS" = 1 ]; then
   CANDIDATES="direct proxyd proxyd-ops nginx haproxy"
 fi
 
-for addr in $BACKEND_A $BACKEND_B 127.0.0.1:$PORT_NGINX 127.0.0.1:$PORT_HAPROXY 127.0.0.1:$PORT_PROXYD $([ "$OPS" != 1 ] || echo 127.0.0.1:$PORT_OPS); do
-  wait_http "$addr"
-done
+# ready PID ADDR [curl option]...: wait_http, and the tails of the logs when it fails.
+ready() { wait_http "$@" || { tail -n 3 "$WORK"/*.log "$WORK"/*.err >&2 || true; exit 1; }; }
+ready $BACKEND_PID $BACKEND_A
+ready $BACKEND_PID $BACKEND_B
+ready $NGINX_PID 127.0.0.1:$PORT_NGINX
+ready $HAPROXY_PID 127.0.0.1:$PORT_HAPROXY
+ready $PROXYD_PID 127.0.0.1:$PORT_PROXYD
+[ "$OPS" != 1 ] || ready $OPS_PID 127.0.0.1:$PORT_OPS
 
 # Scenario (e) has its own backend and candidates, so that their CPU and memory are the h2c load's.
 # proxyd runs with GOMAXPROCS=PROCS; nginx gets as many workers (reuseport spreads the connections
@@ -157,19 +165,11 @@ CONF
 
   # The first request through proxyd also makes it probe the backend and find h2c (README.md,
   # "HTTP/2 behaviour"), so the load runs go over h2c.
-  for addr in $H2C_BACKEND 127.0.0.1:$PORT_NGINX_H2 127.0.0.1:$PORT_HAPROXY_H2 127.0.0.1:$PORT_PROXYD_H2; do
-    wait_http "$addr" --http2-prior-knowledge
-  done ;;
+  ready $H2C_PID $H2C_BACKEND --http2-prior-knowledge
+  ready $NGINX_H2_PID 127.0.0.1:$PORT_NGINX_H2 --http2-prior-knowledge
+  ready $HAPROXY_H2_PID 127.0.0.1:$PORT_HAPROXY_H2 --http2-prior-knowledge
+  ready $PROXYD_H2_PID 127.0.0.1:$PORT_PROXYD_H2 --http2-prior-knowledge ;;
 esac
-
-# A candidate that cannot listen exits, and whatever else holds its port would be measured in its
-# place: every process started must still run once all ports answer.
-for p in "${PIDS[@]}"; do
-  kill -0 "$p" 2>/dev/null && continue
-  echo "bench: process $p exited at start; is one of the ports above taken?" >&2
-  tail -n 3 "$WORK"/*.log "$WORK"/*.err >&2 || true
-  exit 1
-done
 
 # backend_of scenario: the backend's process(es), whose CPU per request each run shows too: the
 # rate is bounded by what the load, the proxy and the backend spend together on these cores, and a
@@ -196,7 +196,7 @@ proc_of() {
     proxyd) echo "$PROXYD_PID" ;;
     proxyd-ops) echo "$OPS_PID" ;;
     nginx) pgrep -P "$(cat "$WORK/nginx.pid")" ;;
-    haproxy) pgrep -f "haproxy -f $WORK/haproxy.cfg" | head -1 ;;
+    haproxy) echo "$HAPROXY_PID" ;;
   esac
 }
 # backend_per B0 B1 N CANDIDATE: " backend=Xus/req", the backend's CPU ticks B0 to B1 over N

@@ -38,7 +38,7 @@ nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
 build_static "$WORK/proxyd"
 "$WORK/proxyd" 127.0.0.1:18290 127.0.0.1:18281 --log-level=warn --idle-timeout=10m 2>"${PROXYD_LOG:-$WORK/proxyd.log}" & PIDS+=($!)
 PROXYD=$!
-wait_http 127.0.0.1:18290
+wait_http $PROXYD 127.0.0.1:18290
 
 rss() { awk '/VmRSS/ {print $2}' "/proc/$PROXYD/status"; }
 before=$(rss)

@@ -12,13 +12,22 @@ need() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
-# wait_http ADDR [curl option]...: waits up to 10 s for the server at ADDR to answer GET /, and
-# fails after that.
+# wait_http PID ADDR [curl option]...: waits up to 10 s for process PID to listen on ADDR's port and
+# answer GET / there, and fails when PID exits first or the time is up. A server whose port was
+# taken exits at start, and whatever holds the port must not be measured in its place.
 wait_http() {
-  local addr=$1
-  shift
-  for _ in $(seq 100); do curl -fso /dev/null "$@" "http://$addr/" && return; sleep 0.1; done
-  echo "no answer from http://$addr/ within 10 s" >&2
+  local pid=$1 addr=$2
+  shift 2
+  need ss iproute2
+  for _ in $(seq 100); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "process $pid exited before it answered on http://$addr/" >&2
+      return 1
+    fi
+    ss -Hltnp "sport = :${addr##*:}" | grep -q "pid=$pid," && curl -fso /dev/null "$@" "http://$addr/" && return
+    sleep 0.1
+  done
+  echo "no answer from process $pid on http://$addr/ within 10 s" >&2
   return 1
 }
 
