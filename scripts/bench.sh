@@ -59,20 +59,7 @@ backend_conf "$WORK" $BACKEND_A $BACKEND_B >"$WORK/backend.conf"
 "${PIN_REST[@]}" nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
 BACKEND_PID=$!
 
-cat > "$WORK/nginx.conf" <<CONF
-worker_processes $PROCS; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
-events { worker_connections 4096; }
-http {
-  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
-  upstream a { server $BACKEND_A; keepalive 128; keepalive_requests 1000000; }
-  upstream b { server $BACKEND_B; keepalive 128; keepalive_requests 1000000; }
-  proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_request_buffering off;
-  server { listen 127.0.0.1:$PORT_NGINX reuseport;
-    location / { proxy_pass http://a; }
-    location /b/ { proxy_pass http://b; }
-    location /a/ { proxy_pass http://a; } }
-}
-CONF
+nginx_proxy_conf "$WORK" "$PROCS" $PORT_NGINX $BACKEND_A $BACKEND_B >"$WORK/nginx.conf"
 "${PIN_PROXY[@]}" nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
 NGINX_PID=$!
 
@@ -195,7 +182,7 @@ proc_of() {
   case $1 in
     proxyd) echo "$PROXYD_PID" ;;
     proxyd-ops) echo "$OPS_PID" ;;
-    nginx) pgrep -P "$(cat "$WORK/nginx.pid")" ;;
+    nginx) nginx_workers "$WORK" ;;
     haproxy) echo "$HAPROXY_PID" ;;
   esac
 }

@@ -1,4 +1,4 @@
-# What the measuring scripts (bench.sh, ab.sh, idle-memory.sh) share. Sourced, from the
+# What the measuring scripts (bench.sh, ab.sh, idle-memory.sh, profile.sh) share. Sourced, from the
 # repository's root, by scripts that set -euo pipefail.
 
 # build_static OUT: proxyd built as the container image and a release ship it, static and without
@@ -64,6 +64,30 @@ WRK_B=(wrk -t2 -c16 -H "Connection: close")
 # backend_workers DIR: the worker process(es) of the backends' nginx started with
 # backend_conf DIR.
 backend_workers() { pgrep -P "$(cat "$1/backend.pid")"; }
+
+# nginx_workers DIR: the worker processes of the proxying nginx started with nginx_proxy_conf DIR.
+nginx_workers() { pgrep -P "$(cat "$1/nginx.pid")"; }
+
+# nginx_proxy_conf DIR WORKERS PORT ADDR_A ADDR_B: the configuration of nginx as the peer proxy,
+# configured fairly: WORKERS workers on 127.0.0.1:PORT (reuseport spreads the connections over
+# them), upstream keep-alive, no buffering; /b/ goes to ADDR_B, the rest to ADDR_A. Its pid and
+# error log go to DIR.
+nginx_proxy_conf() {
+  cat <<CONF
+worker_processes $2; daemon off; pid $1/nginx.pid; error_log $1/nginx.err;
+events { worker_connections 4096; }
+http {
+  access_log off; keepalive_requests 1000000; keepalive_timeout 300s;
+  upstream a { server $4; keepalive 128; keepalive_requests 1000000; }
+  upstream b { server $5; keepalive 128; keepalive_requests 1000000; }
+  proxy_http_version 1.1; proxy_set_header Connection ""; proxy_buffering off; proxy_request_buffering off;
+  server { listen 127.0.0.1:$3 reuseport;
+    location / { proxy_pass http://a; }
+    location /b/ { proxy_pass http://b; }
+    location /a/ { proxy_pass http://a; } }
+}
+CONF
+}
 
 # backend_conf DIR ADDR_A ADDR_B: the configuration of the backends' nginx: on ADDR_A and ADDR_B a
 # small body naming the backend and echoing the target, on ADDR_A also DIR/big as /big. Its pid
