@@ -78,9 +78,12 @@ func TestWindowlessClientStallsNoOtherStream(t *testing.T) {
 
 // TestUnreadClientStallsNoOtherStream sends many streams from a client that gives all the credit
 // there is but never reads its socket, until proxyd's writes to it back up; another client's
-// streams over the same backend connection are still answered.
+// streams over the same backend connection are still answered. proxyd's socket to that client
+// takes little (as a slow client's, whose window stays closed, would), so that a few responses fill
+// it: the client need not flood proxyd with streams, which on a busy machine made the kernel drop
+// its segments and the test wait out retransmission timeouts.
 func TestUnreadClientStallsNoOtherStream(t *testing.T) {
-	const size = 8 << 10
+	const size, streams = 8 << 10, 64
 	p, c := startWholeBackend(t, size)
 	nc, err := net.Dial("tcp", p.addr)
 	if err != nil {
@@ -91,15 +94,33 @@ func TestUnreadClientStallsNoOtherStream(t *testing.T) {
 	deaf := h2test.NewRawClient(t, nc, nc, waitLimit)
 	deaf.Framer().WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1<<31 - 1})
 	deaf.Framer().WriteWindowUpdate(0, 1<<31-1-65535)
-	for id := uint32(1); !p.backedUp(); id += 2 {
-		if id > 1<<20 {
-			t.Fatal("proxyd's writes to a client that reads nothing never backed up")
-		}
+	p.setSendBuffer(t, nc.LocalAddr(), 16<<10)
+	for id := uint32(1); id < 2*streams; id += 2 {
 		deaf.Get(id, "/deaf")
 	}
+	eventually(t, "proxyd's writes to a client that reads nothing back up", p.backedUp)
 	for _, path := range []string{"/other/1", "/other/2", "/other/3"} {
 		checkWhole(t, c, p, path, size)
 	}
+}
+
+// setSendBuffer sets the send buffer of proxyd's socket to the client at addr to size bytes, once
+// proxyd serves that connection.
+func (p *proxy) setSendBuffer(t *testing.T, addr net.Addr, size int) {
+	t.Helper()
+	eventually(t, "proxyd serves the connection from "+addr.String(), func() bool {
+		p.srv.active.mu.Lock()
+		defer p.srv.active.mu.Unlock()
+		for c := range p.srv.active.conns {
+			if c.nc.RemoteAddr().String() == addr.String() {
+				if err := c.nc.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(size); err != nil {
+					t.Fatal(err)
+				}
+				return true
+			}
+		}
+		return false
+	})
 }
 
 // backedUp reports whether the writes to one of the proxy's client connections back up.
