@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"runtime/debug"
 	"sync"
-	"syscall"
 
 	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/upstream"
@@ -34,15 +33,14 @@ type clientConn struct {
 	// next one.
 	ex   *exchange
 	idle idleRead // the state of one wait for a request, for readIdle
-	// raw and readIdleFn serve the wait for a request; made once so that waiting allocates nothing.
-	raw        syscall.RawConn
+	// readIdleFn serves the wait for a request; made once so that waiting allocates nothing.
 	readIdleFn func(fd uintptr) bool
 	// sock reads the request heads and bodies (through rd) and writes the response heads: the
-	// frequent small calls of an exchange (see netpoll.Socket).
+	// frequent small calls of an exchange (see netpoll.Socket). Its RawConn serves the waits.
 	sock netpoll.Socket
-	// peer and local are the client's address and the one it connected to; known only when
-	// --forwarded or --proxy-protocol needs them.
-	peer, local netip.AddrPort
+	// addrs are the connection's addresses, set only when --forwarded or --proxy-protocol needs
+	// them: every connection holds the pointer, idle or not.
+	addrs *clientAddrs
 	// requested is set once a request head has been read: waits for a request are between requests
 	// from then on.
 	requested bool
@@ -54,17 +52,22 @@ type clientConn struct {
 	linger bool
 }
 
+// clientAddrs are a client connection's addresses: the client's and the one it connected to.
+type clientAddrs struct{ peer, local netip.AddrPort }
+
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
-	c.raw, _ = nc.SyscallConn() // a *net.TCPConn always has one
-	c.sock.Init(nc, c.raw)
-	c.life.init(&s.limits, nc, c.raw, s.idle)
+	raw, _ := nc.SyscallConn() // a *net.TCPConn always has one
+	c.sock.Init(nc, raw)
+	c.life.init(&c.sock, s.idle)
 	c.rd.Reset(&c.sock)
 	c.rd.SetPipeBudget(s.pipes)
 	c.readIdleFn = c.readIdle
 	if s.cfg.Forwarded != nil || s.cfg.ProxyProtocol != 0 {
-		c.peer = nc.RemoteAddr().(*net.TCPAddr).AddrPort()
-		c.local = nc.LocalAddr().(*net.TCPAddr).AddrPort()
+		c.addrs = &clientAddrs{
+			peer:  nc.RemoteAddr().(*net.TCPAddr).AddrPort(),
+			local: nc.LocalAddr().(*net.TCPAddr).AddrPort(),
+		}
 	}
 	return c
 }
@@ -140,7 +143,7 @@ func (c *clientConn) waitForRequest() error {
 	default:
 		c.idle.parkNow = true
 	}
-	return c.raw.Read(c.readIdleFn)
+	return c.sock.RawConn().Read(c.readIdleFn)
 }
 
 // handOff moves the wait for the next request off the goroutine that served the previous one,
@@ -166,7 +169,7 @@ func (c *clientConn) wake() { c.srv.workers.Run(connWork{c: c, resume: true}) }
 // leaving) closes it.
 func (c *clientConn) resumeWait() {
 	c.idle.parkNow = false
-	c.run(c.afterWait(c.raw.Read(c.readIdleFn)))
+	c.run(c.afterWait(c.sock.RawConn().Read(c.readIdleFn)))
 }
 
 // afterWait reads the request head whose first bytes the wait for a request brought, err being
@@ -256,7 +259,7 @@ func (c *clientConn) opensWithH2Preface() bool {
 func (c *clientConn) serveH2() headResult {
 	buffered := bytes.Clone(c.rd.Buffered())
 	c.release()
-	if !c.srv.h2.ServeConn(c.conn, c.raw, buffered, c.srv.cfg.Metrics.ClientConnClosed) {
+	if !c.srv.h2.ServeConn(c.conn, c.sock.RawConn(), buffered, c.srv.cfg.Metrics.ClientConnClosed) {
 		c.srv.log.Info("HTTP/2 connection refused: shutting down", "client", c.conn.RemoteAddr())
 	}
 	return headHandedOff

@@ -145,7 +145,7 @@ func (c *clientConn) editHead() error {
 	}
 	if c.srv.cfg.Forwarded != nil {
 		var err error
-		if ex.forwarded, err = c.srv.cfg.Forwarded.AppendHead(ex.forwarded[:0], head, c.peer.Addr()); err != nil {
+		if ex.forwarded, err = c.srv.cfg.Forwarded.AppendHead(ex.forwarded[:0], head, c.addrs.peer.Addr()); err != nil {
 			return err
 		}
 		head = ex.forwarded
@@ -220,7 +220,7 @@ func (c *clientConn) backendConn(pool *upstream.Pool, fresh bool) (*upstream.Con
 // the client and the address it connected to.
 func (c *clientConn) sendProxyHeader(b *upstream.Conn) error {
 	var buf [proxyproto.MaxHeaderLen]byte
-	_, err := b.Write(proxyproto.AppendHeader(buf[:0], c.srv.cfg.ProxyProtocol, c.peer, c.local))
+	_, err := b.Write(proxyproto.AppendHeader(buf[:0], c.srv.cfg.ProxyProtocol, c.addrs.peer, c.addrs.local))
 	return err
 }
 

@@ -233,7 +233,7 @@ func proxySideFd(t *testing.T, p *proxy) uintptr {
 		t.Fatalf("the proxy serves %d connections, want 1", len(conns))
 	}
 	var fd uintptr
-	if err := conns[0].raw.Control(func(d uintptr) { fd = d }); err != nil {
+	if err := conns[0].sock.RawConn().Control(func(d uintptr) { fd = d }); err != nil {
 		t.Fatalf("Control: %v", err)
 	}
 	return fd

@@ -3,7 +3,6 @@ package engine
 import (
 	"net"
 	"sync"
-	"syscall"
 	"time"
 
 	"proxyd.dev/proxyd/internal/netpoll"
@@ -78,10 +77,9 @@ type timeouts struct {
 // and records the cause for the goroutines to act on. No other code sets a deadline, and no
 // runtime timer is armed on the request path.
 type lifetime struct {
-	limits *timeouts
-	client *net.TCPConn
-	// raw is the client connection's RawConn, which clientState polls.
-	raw syscall.RawConn
+	// sock is the client connection's: its deadlines are set and it is closed through it, and
+	// clientState polls its RawConn.
+	sock *netpoll.Socket
 	// clientState asks the client socket whether its peer left, allocating nothing once made: the
 	// sweeper makes it the first time it asks, as most connections never wait that long for a
 	// backend. Guarded by mu.
@@ -144,7 +142,7 @@ func (l *lifetime) clearLocked() {
 	if l.cause == causeNone {
 		return
 	}
-	l.client.SetDeadline(time.Time{})
+	l.sock.TCPConn().SetDeadline(time.Time{})
 	if l.hit != nil {
 		l.hit.SetDeadline(time.Time{})
 		l.hit = nil
@@ -161,7 +159,7 @@ func (l *lifetime) interruptLocked(c cause) {
 		return
 	}
 	l.cause = c
-	l.client.SetDeadline(pastDeadline)
+	l.sock.TCPConn().SetDeadline(pastDeadline)
 	if l.backend != nil {
 		l.backend.SetDeadline(pastDeadline)
 		l.hit = l.backend
@@ -285,7 +283,7 @@ func (l *lifetime) park(c *clientConn) (bool, error) {
 	if l.idle == nil || l.closed {
 		return false, nil
 	}
-	k, err := l.idle.Add(c.raw, c)
+	k, err := l.idle.Add(l.sock.RawConn(), c)
 	if err != nil {
 		return false, err
 	}
@@ -307,13 +305,13 @@ func (l *lifetime) closeIfWaiting() {
 	}
 	l.mu.Unlock()
 	if closing {
-		l.client.Close()
+		l.sock.TCPConn().Close()
 	}
 }
 
-// check applies the rule of the current phase at time now on the sweeper's clock, from the
-// sweeper's goroutine.
-func (l *lifetime) check(now time.Duration) {
+// check applies the rule of the current phase at time now on the sweeper's clock, with the
+// server's limits, from the sweeper's goroutine.
+func (l *lifetime) check(now time.Duration, limits *timeouts) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.cause != causeNone || l.closed {
@@ -328,7 +326,7 @@ func (l *lifetime) check(now time.Duration) {
 	if l.upload != nil {
 		if m := l.upload.Moved(); m != l.upMoved {
 			l.upMoved, l.upMovedAt = m, now
-		} else if now-l.upMovedAt >= l.limits.idle {
+		} else if now-l.upMovedAt >= limits.idle {
 			c := causeUploadStalled
 			if l.upload.Writing() {
 				c = causeBackendStalled
@@ -340,27 +338,27 @@ func (l *lifetime) check(now time.Duration) {
 	age := now - l.seenAt
 	switch l.phase {
 	case phaseHead:
-		l.expire(age, l.limits.header, causeHeadTimeout)
+		l.expire(age, limits.header, causeHeadTimeout)
 	case phaseIdle:
 		switch {
-		case age >= l.limits.idle:
+		case age >= limits.idle:
 			l.interruptLocked(causeIdle)
 		case age >= handoffAfter && !l.handedOff:
 			l.interruptLocked(causeHandoff)
 		}
 	case phaseSend:
-		l.expire(age, l.limits.idle, causeBackendStalled)
+		l.expire(age, limits.idle, causeBackendStalled)
 	case phaseAwait:
 		if l.upload == nil {
-			l.expire(age, l.limits.responseHeader, causeResponseTimeout)
+			l.expire(age, limits.responseHeader, causeResponseTimeout)
 			l.checkClientGone()
 		}
 	case phaseWrite:
-		l.expire(age, l.limits.idle, causeClientStalled)
+		l.expire(age, limits.idle, causeClientStalled)
 	case phaseBody:
-		l.checkBody(now)
+		l.checkBody(now, limits)
 	case phaseTunnel:
-		if l.tunnel != nil && l.tunnel.IdleFor() >= l.limits.tunnelIdle {
+		if l.tunnel != nil && l.tunnel.IdleFor() >= limits.tunnelIdle {
 			l.tunnel.Close()
 		}
 	case phaseLinger:
@@ -378,7 +376,7 @@ func (l *lifetime) expire(age, limit time.Duration, c cause) {
 // checkBody applies phaseBody's rule: a relay that waits to write and has moved nothing for the
 // idle timeout has a stalled client; one that waits for the backend and moved nothing since the
 // previous tick looks whether the client is still there. l.mu is held.
-func (l *lifetime) checkBody(now time.Duration) {
+func (l *lifetime) checkBody(now time.Duration, limits *timeouts) {
 	if l.download == nil {
 		return
 	}
@@ -387,16 +385,16 @@ func (l *lifetime) checkBody(now time.Duration) {
 		return
 	}
 	if l.download.Writing() {
-		l.expire(now-l.downMovedAt, l.limits.idle, causeClientStalled)
+		l.expire(now-l.downMovedAt, limits.idle, causeClientStalled)
 		return
 	}
 	l.checkClientGone()
 }
 
-// init readies l for the client connection client, just accepted, whose RawConn is raw and whose
-// idle waits may park in idle (nil where the system has no idle set).
-func (l *lifetime) init(limits *timeouts, client *net.TCPConn, raw syscall.RawConn, idle *idleSet) {
-	l.limits, l.client, l.raw, l.idle = limits, client, raw, idle
+// init readies l for the client connection of sock, just accepted, whose idle waits may park in
+// idle (nil where the system has no idle set).
+func (l *lifetime) init(sock *netpoll.Socket, idle *idleSet) {
+	l.sock, l.idle = sock, idle
 	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
 	l.phase, l.seq = phaseHead, 1
 }
@@ -408,7 +406,7 @@ func (l *lifetime) checkClientGone() {
 		return
 	}
 	if l.clientState == nil {
-		l.clientState = netpoll.NewChecker(l.raw)
+		l.clientState = netpoll.NewChecker(l.sock.RawConn())
 	}
 	if l.clientState.PeerGone() {
 		l.interruptLocked(causeClientGone)

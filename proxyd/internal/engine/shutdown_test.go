@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"proxyd.dev/proxyd/internal/loopback"
+	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -144,8 +145,10 @@ func TestCloseIfWaitingDuringIdleRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var sock netpoll.Socket
+	sock.Init(client, rc)
 	var l lifetime
-	l.init(&timeouts{}, client, rc, nil)
+	l.init(&sock, nil)
 	l.beginWait(true)
 	inside, proceed, read := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {

@@ -65,7 +65,7 @@ func (w *sweeper) run() {
 func (w *sweeper) checkConns(now time.Duration) {
 	w.scratch = w.s.snapshot(w.scratch[:0])
 	for _, c := range w.scratch {
-		c.life.check(now)
+		c.life.check(now, &w.s.limits)
 	}
 	clear(w.scratch)
 }

@@ -28,6 +28,9 @@ func (s *Socket) Init(conn *net.TCPConn, rc syscall.RawConn) {
 // reads nothing but the connection's bytes.
 func (s *Socket) TCPConn() *net.TCPConn { return s.conn }
 
+// RawConn returns the connection's RawConn, which Init was given.
+func (s *Socket) RawConn() syscall.RawConn { return s.rc }
+
 // opError describes the failure err of the system call op as the connection's own Read and Write
 // do.
 func (s *Socket) opError(op string, err error) error {
