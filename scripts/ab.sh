@@ -55,31 +55,20 @@ build "$REV_A" "$WORK/proxyd-a"
 build "$REV_B" "$WORK/proxyd-b"
 
 BACKEND=127.0.0.1:18383 PORT=18390
-if [ "$SCENARIO" = e ]; then
-  (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
-  "$WORK/h2cbackend" -addr $BACKEND >"$WORK/backend.log" 2>&1 & PIDS+=($!)
-  BACKEND_PIDS=$!
-  CURL_OPT=(--http2-prior-knowledge)
-else
-  [ "$SCENARIO" != c ] || big_file "$WORK"
-  backend_conf "$WORK" $BACKEND 127.0.0.1:18384 >"$WORK/backend.conf"
-  nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
-  CURL_OPT=()
-fi
-wait_http "${PIDS[-1]}" $BACKEND "${CURL_OPT[@]}"
-# The backend's worker, whose CPU per request each run shows too.
-[ "$SCENARIO" = e ] || BACKEND_PIDS=$(backend_workers "$WORK")
+start_backend "$SCENARIO" "$WORK" $BACKEND 127.0.0.1:18384
+# The backend's process, or its nginx's worker, whose CPU per request each run shows too.
+if [ "$SCENARIO" = e ]; then BACKEND_PIDS=$BACKEND_PID; else BACKEND_PIDS=$(backend_workers "$WORK"); fi
 
 # load SECONDS: the scenario's load on proxyd for SECONDS; prints how many requests were done.
 load() {
-  case $SCENARIO in
-    a) "${WRK_A[@]}" -d"$1s" "http://127.0.0.1:$PORT/" | awk '/requests in/ {print $1}' ;;
-    b) "${WRK_B[@]}" -d"$1s" "http://127.0.0.1:$PORT/" | awk '/requests in/ {print $1}' ;;
-    c) local n=0 end=$((SECONDS + $1))
-       while ((SECONDS < end)); do curl -fso /dev/null "http://127.0.0.1:$PORT/big"; n=$((n + 1)); done
-       echo $n ;;
-    e) timeout $(($1 + 30)) "${H2LOAD[@]}" -D "$1" "http://127.0.0.1:$PORT/" | awk '/^requests:/ {print $6}' ;;
-  esac
+  if [ "$SCENARIO" = c ]; then
+    local n=0 end=$((SECONDS + $1))
+    while ((SECONDS < end)); do curl -fso /dev/null "http://127.0.0.1:$PORT/big"; n=$((n + 1)); done
+    echo $n
+    return
+  fi
+  load_cmd "$SCENARIO" $PORT "$1"
+  "${LOAD[@]}" | requests
 }
 
 # measure BIN ENV: one run of the load through BIN started with ENV; prints "req/s cpu_us_per_req

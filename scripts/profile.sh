@@ -31,16 +31,7 @@ trap cleanup EXIT
 
 BACKEND_A=127.0.0.1:18581 BACKEND_B=127.0.0.1:18582 PORT_PROXYD=18590 PORT_NGINX=18591
 build_static "$WORK/proxyd"
-if [ "$SCENARIO" = e ]; then
-  (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
-  "$WORK/h2cbackend" -addr $BACKEND_A >"$WORK/backend.log" 2>&1 & PIDS+=($!)
-  CURL_OPT=(--http2-prior-knowledge)
-else
-  backend_conf "$WORK" $BACKEND_A $BACKEND_B >"$WORK/backend.conf"
-  nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
-  CURL_OPT=()
-fi
-wait_http "${PIDS[-1]}" $BACKEND_A "${CURL_OPT[@]}"
+start_backend "$SCENARIO" "$WORK" $BACKEND_A $BACKEND_B
 
 GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
@@ -52,18 +43,6 @@ if [ "$SCENARIO" != e ]; then
   wait_http $! 127.0.0.1:$PORT_NGINX
   CANDIDATES="proxyd nginx"
 fi
-
-# load_cmd PORT SECONDS: sets LOAD to the scenario's load on PORT for SECONDS.
-load_cmd() {
-  case $SCENARIO in
-    a) LOAD=("${WRK_A[@]}" -d"$2s" "http://127.0.0.1:$1/") ;;
-    b) LOAD=("${WRK_B[@]}" -d"$2s" "http://127.0.0.1:$1/") ;;
-    e) LOAD=(timeout $(($2 + 30)) "${H2LOAD[@]}" -D "$2" "http://127.0.0.1:$1/") ;;
-  esac
-}
-
-# requests: how many requests were done, from the output of wrk or h2load on stdin.
-requests() { awk '/requests in/ {print $1} /^requests:/ {print $6}'; }
 
 # The system calls counted by name: those of an HTTP exchange, of a connection's start and end, of
 # waiting (the poller, the Go runtime's threads) and of splicing.
@@ -87,9 +66,9 @@ port() { if [ "$1" = proxyd ]; then echo $PORT_PROXYD; else echo $PORT_NGINX; fi
 
 for c in $CANDIDATES; do
   p=$(pids "$c" | paste -sd,)
-  load_cmd "$(port "$c")" 1
+  load_cmd "$SCENARIO" "$(port "$c")" 1
   "${LOAD[@]}" >/dev/null # warm
-  load_cmd "$(port "$c")" "$DUR"
+  load_cmd "$SCENARIO" "$(port "$c")" "$DUR"
   n=$(perf stat -x, -o "$WORK/stat" -e "$EVENTS" -p "$p" -- "${LOAD[@]}" | requests)
   echo "== $c, scenario $SCENARIO: $n requests in $DUR s, per request:"
   awk -F, -v n="$n" 'function put(s) { if (w + length(s) > 98) { printf "\n"; w = 0 } printf "  %s", s; w += length(s) + 2 }

@@ -61,6 +61,38 @@ H2LOAD=(h2load -c16 -m16 -t1)
 WRK_A=(wrk -t2 -c64)
 WRK_B=(wrk -t2 -c16 -H "Connection: close")
 
+# start_backend SCENARIO DIR ADDR_A ADDR_B: starts the backend of scenario a to e and waits until
+# it answers on ADDR_A: integration/cmd/h2cbackend for e, else nginx with backend_conf (with DIR/big
+# for c). Its process is added to PIDS and set in BACKEND_PID; CURL_OPT is set to the curl options
+# that reach it (HTTP/2 with prior knowledge for e).
+start_backend() {
+  if [ "$1" = e ]; then
+    (cd integration && go build -o "$2/h2cbackend" ./cmd/h2cbackend)
+    "$2/h2cbackend" -addr "$3" >"$2/backend.log" 2>&1 & PIDS+=($!)
+    CURL_OPT=(--http2-prior-knowledge)
+  else
+    [ "$1" != c ] || big_file "$2"
+    backend_conf "$2" "$3" "$4" >"$2/backend.conf"
+    nginx -c "$2/backend.conf" -e "$2/backend.err" & PIDS+=($!)
+    CURL_OPT=()
+  fi
+  BACKEND_PID=$!
+  wait_http "$BACKEND_PID" "$3" "${CURL_OPT[@]}"
+}
+
+# load_cmd SCENARIO PORT SECONDS: sets LOAD to the load of scenario a, b or e on 127.0.0.1:PORT for
+# SECONDS (WRK_A, WRK_B, H2LOAD), whose output `requests` reads.
+load_cmd() {
+  case $1 in
+    a) LOAD=("${WRK_A[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
+    b) LOAD=("${WRK_B[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
+    e) LOAD=(timeout $(($3 + 30)) "${H2LOAD[@]}" -D "$3" "http://127.0.0.1:$2/") ;;
+  esac
+}
+
+# requests: how many requests were done, from the output of wrk or h2load on stdin.
+requests() { awk '/requests in/ {print $1} /^requests:/ {print $6}'; }
+
 # backend_workers DIR: the worker process(es) of the backends' nginx started with
 # backend_conf DIR.
 backend_workers() { pgrep -P "$(cat "$1/backend.pid")"; }
