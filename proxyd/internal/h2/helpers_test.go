@@ -168,6 +168,17 @@ func (p *proxy) openConns() int {
 	return len(p.srv.active.conns)
 }
 
+// serving yields the connections the server is serving, with its tracker's lock held.
+func (p *proxy) serving(yield func(*clientConn) bool) {
+	p.srv.active.mu.Lock()
+	defer p.srv.active.mu.Unlock()
+	for c := range p.srv.active.conns {
+		if !yield(c) {
+			return
+		}
+	}
+}
+
 // eventually waits, polling, until cond holds, and fails the test when it does not within
 // waitLimit.
 func eventually(t testing.TB, what string, cond func() bool) {

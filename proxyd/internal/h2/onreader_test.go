@@ -108,26 +108,24 @@ func TestUnreadClientStallsNoOtherStream(t *testing.T) {
 // proxyd serves that connection.
 func (p *proxy) setSendBuffer(t *testing.T, addr net.Addr, size int) {
 	t.Helper()
+	var err error
 	eventually(t, "proxyd serves the connection from "+addr.String(), func() bool {
-		p.srv.active.mu.Lock()
-		defer p.srv.active.mu.Unlock()
-		for c := range p.srv.active.conns {
+		for c := range p.serving {
 			if c.nc.RemoteAddr().String() == addr.String() {
-				if err := c.nc.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(size); err != nil {
-					t.Fatal(err)
-				}
+				err = c.nc.(interface{ SetWriteBuffer(int) error }).SetWriteBuffer(size)
 				return true
 			}
 		}
 		return false
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // backedUp reports whether the writes to one of the proxy's client connections back up.
 func (p *proxy) backedUp() bool {
-	p.srv.active.mu.Lock()
-	defer p.srv.active.mu.Unlock()
-	for c := range p.srv.active.conns {
+	for c := range p.serving {
 		if c.fc.Backlogged() {
 			return true
 		}

@@ -40,10 +40,8 @@ func (p *proxy) parked() int { return p.srv.idle.Len() }
 // parkAsked reports how many connections of p were asked to park (clientConn.askPark) and have
 // not parked yet.
 func (p *proxy) parkAsked() int {
-	p.srv.active.mu.Lock()
-	defer p.srv.active.mu.Unlock()
 	n := 0
-	for c := range p.srv.active.conns {
+	for c := range p.serving {
 		c.mu.Lock()
 		if c.parkAsked {
 			n++
@@ -55,10 +53,8 @@ func (p *proxy) parkAsked() int {
 
 // streams reports how many streams the connections of p have open.
 func (p *proxy) streams() int {
-	p.srv.active.mu.Lock()
-	defer p.srv.active.mu.Unlock()
 	n := 0
-	for c := range p.srv.active.conns {
+	for c := range p.serving {
 		n += c.streamCount()
 	}
 	return n
