@@ -53,10 +53,10 @@ for c in $CALLS; do EVENTS+=,syscalls:sys_enter_$c; done
 
 # The kernel's and runtime's functions whose inclusive share of the CPU perf record reports: the
 # socket calls, waiting in poll(2) and epoll, futexes, the kernel's switching of tasks, and the Go
-# scheduler, its allocation and its collector.
+# scheduler, its monitor thread (sysmon), its allocation and its collector.
 SHARES="ksys_write do_writev ksys_read __sys_recvfrom __sys_sendto do_sys_poll do_epoll_wait
-  __x64_sys_futex finish_task_switch.isra.0 runtime.schedule runtime.findRunnable runtime.mallocgc
-  runtime.gcBgMarkWorker"
+  __x64_sys_futex finish_task_switch.isra.0 runtime.schedule runtime.findRunnable runtime.sysmon
+  runtime.mallocgc runtime.gcBgMarkWorker"
 
 # pids NAME: the processes of candidate NAME.
 pids() { if [ "$1" = proxyd ]; then echo $PROXYD_PID; else nginx_workers "$WORK"; fi; }
