@@ -112,32 +112,51 @@ func (c *clientConn) run(r headResult) {
 // nextRequest reads the next request head into c.ex.head. When no byte of it is there yet, the
 // connection waits holding neither a buffer nor a backend connection; a wait that outlasts
 // handoffAfter, or that may not run on this goroutine (waitForRequest), moves off it (handOff)
-// and nextRequest returns headHandedOff.
+// and nextRequest returns headHandedOff. A wait may serve requests within it (serveWithin), and
+// end only once one of them leaves it something else to do.
 func (c *clientConn) nextRequest() headResult {
-	if len(c.rd.Buffered()) > 0 { // pipelined
-		c.life.enter(phaseHead)
-		return c.readRequestHead()
+	for {
+		if len(c.rd.Buffered()) > 0 { // pipelined
+			c.life.enter(phaseHead)
+			return c.readRequestHead()
+		}
+		c.life.beginWait(c.requested)
+		if c.srv.shutting.Load() {
+			return headClose
+		}
+		c.idle = idleRead{buf: c.rd.Detach()}
+		err := c.waitForRequest()
+		switch c.idle.then {
+		case thenPark:
+			c.handOff()
+			return headHandedOff
+		case thenExchange:
+			return headReady
+		case thenClose:
+			return headClose
+		case thenNext:
+			continue
+		case thenReadHead:
+			return c.readRequestHead()
+		}
+		if isTimeout(err) && c.life.why() == causeHandoff {
+			c.handOff()
+			return headHandedOff
+		}
+		return c.afterWait(err)
 	}
-	c.life.beginWait(c.requested)
-	if c.srv.shutting.Load() {
-		return headClose
-	}
-	c.idle = idleRead{buf: c.rd.Detach()}
-	err := c.waitForRequest()
-	if c.idle.gaveUp || isTimeout(err) && c.life.why() == causeHandoff {
-		c.handOff()
-		return headHandedOff
-	}
-	return c.afterWait(err)
 }
 
 // waitForRequest reads the first bytes of the next request into c.idle, waiting for them on this
 // goroutine if need be. Between requests, when the wait could be parked instead, a connection that
 // is not busy waits here only while fewer than maxGoroutineWaits others do; otherwise, finding
-// nothing there yet, it gives up at once (c.idle.gaveUp) for nextRequest to park the wait.
+// nothing there yet, it gives up at once (thenPark) for nextRequest to park the wait. The waits
+// that are not counted so, but the first, serve what they read within them (serveWithin).
 func (c *clientConn) waitForRequest() error {
 	switch {
-	case !c.requested || c.srv.idle == nil || c.busy:
+	case !c.requested:
+	case c.waitsWithin():
+		c.idle.within = true
 	case c.srv.goroutineWaits.take():
 		defer c.srv.goroutineWaits.give()
 	default:
@@ -145,6 +164,11 @@ func (c *clientConn) waitForRequest() error {
 	}
 	return c.sock.RawConn().Read(c.readIdleFn)
 }
+
+// waitsWithin reports whether the connection's next wait for a request, between requests, runs
+// on its goroutine whatever the count of such waits (see maxGoroutineWaits): where there is no
+// idle set, or when the connection is busy.
+func (c *clientConn) waitsWithin() bool { return c.srv.idle == nil || c.busy }
 
 // handOff moves the wait for the next request off the goroutine that served the previous one,
 // whose stack has grown: into the server's idle set, where the connection costs no goroutine until
@@ -168,23 +192,41 @@ func (c *clientConn) wake() { c.srv.workers.Run(connWork{c: c, resume: true}) }
 // first, and serves the connection; a wait that ended (the idle timeout, shutdown, the client
 // leaving) closes it.
 func (c *clientConn) resumeWait() {
-	c.idle.parkNow = false
+	c.idle.parkNow, c.idle.within = false, false
 	c.run(c.afterWait(c.sock.RawConn().Read(c.readIdleFn)))
 }
 
 // afterWait reads the request head whose first bytes the wait for a request brought, err being
 // how the wait ended.
 func (c *clientConn) afterWait(err error) headResult {
+	if !c.endWait(err) {
+		return headClose
+	}
+	return c.readRequestHead()
+}
+
+// endWait ends the wait for a request, err being how it ended, and buffers what it read. It
+// reports false when there is nothing to read a head from: the wait failed, the client left, or
+// shutdown closed the connection.
+func (c *clientConn) endWait(err error) bool {
 	open, brief := c.life.endWait(c.requested)
 	c.busy = c.requested && brief
 	if !open || err != nil || c.idle.n <= 0 {
 		if c.idle.buf != nil {
 			c.srv.bufs.Put(c.idle.buf)
 		}
-		return headClose
+		return false
 	}
 	c.rd.AttachFilled(c.idle.buf, int(c.idle.n))
-	return c.readRequestHead()
+	return true
+}
+
+// startHead readies c.ex for the next request head.
+func (c *clientConn) startHead() {
+	if c.ex == nil {
+		c.ex = c.srv.exchanges.Get()
+	}
+	c.ex.reqParser.Reset()
 }
 
 // readRequestHead reads the request head whose first bytes are buffered into c.ex.head
@@ -199,13 +241,14 @@ func (c *clientConn) readRequestHead() headResult {
 		c.srv.log.Info("invalid HTTP/2 client preface", "client", c.conn.RemoteAddr(), "bytes", len(c.rd.Buffered()))
 		return headClose
 	}
-	if c.ex == nil {
-		c.ex = c.srv.exchanges.Get()
-	}
-	c.ex.reqParser.Reset()
-	err := wire.ReadHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
+	c.startHead()
+	return c.headRead(wire.ReadHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
 		return c.ex.reqParser.Parse(buf, &c.ex.head)
-	})
+	}))
+}
+
+// headRead is what reading a request head that failed with err (nil: none) comes to.
+func (c *clientConn) headRead(err error) headResult {
 	if err == nil {
 		c.requested = true
 		return headReady
@@ -295,10 +338,14 @@ func (c *clientConn) releaseExchange() {
 	}
 }
 
-// abort closes the connection and the backend connection its exchange uses, whatever they are
-// doing (end of the shutdown grace period); a tunnel ends with them.
+// abort ends the connection and the backend connection its exchange uses, whatever they are
+// doing (end of the shutdown grace period); a tunnel ends with them. It shuts the connection down
+// both ways, which ends every read and write on it at once, and leaves closing it to the goroutine
+// that serves it: a close would wait for the read in progress, and an exchange served within the
+// wait for its request runs inside one (serveWithin).
 func (c *clientConn) abort() {
-	c.conn.Close()
+	c.conn.CloseRead()
+	c.conn.CloseWrite()
 	c.life.mu.Lock()
 	if c.life.backend != nil {
 		c.life.backend.Close()
@@ -324,37 +371,123 @@ func (c *clientConn) releaseBackend() {
 type idleRead struct {
 	buf []byte
 	n   int32 // bytes read; 0 at EOF, -1 on error
-	// parkNow makes readIdle give up instead of waiting when nothing is there yet; gaveUp says it
-	// did.
-	parkNow, gaveUp bool
+	// parkNow makes readIdle give up instead of waiting when nothing is there yet (then
+	// thenPark). within lets it serve what it read without leaving the wait (serveWithin), and
+	// drained says that the last request so served left the socket empty.
+	parkNow, within, drained bool
+	then                     thenWhat // how the connection goes on after the wait
 }
+
+// thenWhat is how a connection goes on after a wait for a request.
+type thenWhat uint8
+
+const (
+	thenRead     thenWhat = iota // read the head whose first bytes the wait read (or close)
+	thenPark                     // the wait gave up, for nextRequest to park it
+	thenExchange                 // serve the head in c.ex.head
+	thenClose                    // close the connection
+	thenNext                     // an exchange served within the wait ended: on to the next request
+	thenReadHead                 // read the rest of the head begun in the buffer
+)
 
 // readIdle is called by the runtime's poller through RawConn.Read: it reads what the client has sent
 // and reports true, or, when nothing is there yet, hands back the buffer, the backend connection and
 // the exchange data, and reports false to wait until the socket becomes readable (true, having
 // given up, with c.idle.parkNow). A backend connection that carries this client's PROXY protocol
-// header stays with it instead: no other client may have it.
+// header stays with it instead: no other client may have it. A wait within which requests are
+// served (c.idle.within) goes on from one to the next (serveWithin), and after one that drained
+// the socket, waits without reading first.
 func (c *clientConn) readIdle(fd uintptr) bool {
-	if c.idle.buf == nil {
-		c.idle.buf = c.srv.bufs.Get()
-	}
-	n, wouldBlock, err := netpoll.TryRead(fd, c.idle.buf)
-	switch {
-	case wouldBlock:
+	for {
+		if !c.idle.drained {
+			if c.idle.buf == nil {
+				c.idle.buf = c.srv.bufs.Get()
+			}
+			n, wouldBlock, err := netpoll.TryRead(fd, c.idle.buf)
+			switch {
+			case wouldBlock:
+			case err != nil:
+				c.idle.n = -1
+				return true
+			case n == 0 || !c.idle.within:
+				c.idle.n = int32(n)
+				return true
+			default:
+				c.idle.n = int32(n)
+				if !c.serveWithin(n < len(c.idle.buf)) {
+					return true
+				}
+				continue
+			}
+		}
+		c.idle.drained = false
 		c.srv.bufs.Put(c.idle.buf)
 		c.idle.buf = nil
 		if c.srv.cfg.ProxyProtocol == 0 {
 			c.releaseBackend()
 		}
 		c.releaseExchange()
-		c.idle.gaveUp = c.idle.parkNow
+		if c.idle.parkNow {
+			c.idle.then = thenPark
+		}
 		return c.idle.parkNow
-	case err != nil:
-		c.idle.n = -1
-	default:
-		c.idle.n = int32(n)
 	}
+}
+
+// serveWithin serves the request whose first bytes the wait just read, and then waits for the
+// next one, without leaving the wait: Go's poller forgets what it learnt of a socket's readiness
+// when a wait begins, so a new wait would read first, and find nothing unless the client
+// pipelines. Within one wait the poller remembers, and a read that left the socket empty (drained)
+// need not be followed by one that finds nothing: any byte that came since has made the socket
+// ready again. The wait holds the socket's read lock meanwhile, so it serves only an exchange that
+// reads nothing from the client: a whole head, no body beyond what came with it, no upgrade, no
+// CONNECT. It reports true when the connection then waits for its next request within the same
+// wait (c.idle set for it), or false, with c.idle.then saying how the connection goes on.
+func (c *clientConn) serveWithin(drained bool) bool {
+	if !c.endWait(nil) {
+		c.idle.then = thenClose
+		return false
+	}
+	c.startHead()
+	buf := c.rd.Buffered()
+	err := c.ex.reqParser.Parse(buf[:min(len(buf), c.srv.cfg.MaxHeaderSize)], &c.ex.head)
+	switch {
+	case errors.Is(err, wire.ErrIncomplete):
+		c.idle.then = thenReadHead
+		return false
+	case c.headRead(err) == headClose:
+		c.idle.then = thenClose
+		return false
+	case !c.servableWithin():
+		c.idle.then = thenExchange
+		return false
+	case !c.exchange() || c.srv.shutting.Load():
+		c.idle.then = thenClose
+		return false
+	case len(c.rd.Buffered()) > 0 || !c.waitsWithin():
+		c.idle.then = thenNext
+		return false
+	}
+	c.life.beginWait(true)
+	if c.srv.shutting.Load() {
+		c.idle.then = thenClose
+		return false
+	}
+	c.idle = idleRead{buf: c.rd.Detach(), within: true, drained: drained}
 	return true
+}
+
+// servableWithin reports whether the exchange of the request head in c.ex.head reads nothing from
+// the client: no body beyond what came with the head, no upgrade, no CONNECT.
+func (c *clientConn) servableWithin() bool {
+	h := &c.ex.head
+	switch {
+	case h.Upgrade || isConnect(h.Method):
+		return false
+	case h.Body.Kind == wire.BodyNone:
+		return true
+	}
+	return c.bodyCame(h.Len, h.Body)
 }
 
 // pool pools values of type T. The zero value is ready to use.

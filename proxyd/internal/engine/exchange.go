@@ -73,7 +73,7 @@ func (c *clientConn) exchange() bool {
 			return c.refuse(400, "bad request head", err)
 		}
 	}
-	if ex.head.Body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-ex.clientHeadLen) >= ex.head.Body.Length {
+	if c.bodyCame(ex.clientHeadLen, ex.head.Body) {
 		ex.inline = int(ex.head.Body.Length)
 		ex.received = ex.head.Body.Length
 	}
@@ -109,6 +109,12 @@ func (c *clientConn) exchange() bool {
 		}
 		return c.failResponse(b, err)
 	}
+}
+
+// bodyCame reports whether a request body so framed came whole with its head, of headLen bytes:
+// it is buffered after the head.
+func (c *clientConn) bodyCame(headLen int, body wire.Framing) bool {
+	return body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-headLen) >= body.Length
 }
 
 func (c *clientConn) beginExchange() *exchange {

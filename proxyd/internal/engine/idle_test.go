@@ -1,12 +1,14 @@
 package engine
 
 import (
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
 
 	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/netpoll"
+	"proxyd.dev/proxyd/internal/routetest"
 )
 
 // TestEndWaitBrief reports a wait between requests as brief only when it ended before the sweeper
@@ -51,5 +53,36 @@ func TestClientConnSize(t *testing.T) {
 	const sizeClass = 416
 	if size := unsafe.Sizeof(clientConn{}); size > sizeClass {
 		t.Errorf("a clientConn takes %d bytes, more than the size class of %d bytes", size, sizeClass)
+	}
+}
+
+// TestRequestDuringExchangeWithin sends a request while the previous one, on a busy keep-alive
+// connection, is served within the wait for a request (clientConn.serveWithin): the wait that
+// follows, which does not read before it waits, is woken by that request at once, rather than
+// when the wait moves off its goroutine (handoffAfter) and into the idle set.
+func TestRequestDuringExchangeWithin(t *testing.T) {
+	be, echo := startScripted(t), startEcho(t, "echo")
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr(), "/echo="+echo.addr())))
+	c := dial(t, p.addr)
+	const echoReq = "GET /echo HTTP/1.1\r\nHost: example.test\r\n\r\n"
+	for range 2 { // after the first wait for a request, the connection is busy
+		c.send(echoReq)
+		c.response(false)
+	}
+	c.send(heldRequest)
+	held := be.next()
+	held.request() // the proxy has read the held request: the next one comes during its exchange
+	c.send(echoReq)
+
+	start := time.Now()
+	held.send("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nheld")
+	if got := c.response(false); !strings.HasSuffix(got, "held") {
+		t.Fatalf("response to the held request: %q", got)
+	}
+	if got, want := c.response(false), echoResponse("echo", echoReq); got != want {
+		t.Fatalf("response to the request sent during the held one: %q, want %q", got, want)
+	}
+	if took := time.Since(start); took >= handoffAfter {
+		t.Errorf("the request sent during the held one was answered %v after it, want less than the hand-off (%v)", took, handoffAfter)
 	}
 }

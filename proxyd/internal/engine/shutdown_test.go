@@ -108,6 +108,31 @@ func TestShutdownGraceExpires(t *testing.T) {
 	}
 }
 
+// TestShutdownGraceExpiresWithin is TestShutdownGraceExpires for a held request that a busy
+// keep-alive connection serves within its wait for a request (clientConn.serveWithin): the
+// connection is ended at once all the same, not once the backend answers.
+func TestShutdownGraceExpiresWithin(t *testing.T) {
+	be, echo := startScripted(t), startEcho(t, "echo")
+	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr(), "/echo="+echo.addr())))
+	busy := dial(t, p.addr)
+	for range 2 { // after the first wait for a request, the connection is busy
+		busy.send("GET /echo HTTP/1.1\r\nHost: example.test\r\n\r\n")
+		busy.response(false)
+	}
+	busy.send(heldRequest)
+	held := be.next()
+	held.request()
+
+	start := time.Now()
+	done := shutdownAsync(p, 100*time.Millisecond)
+	if err := result(t, done); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown returned %v, want %v", err, context.DeadlineExceeded)
+	}
+	within(t, "Shutdown returned", time.Since(start), 100*time.Millisecond)
+	busy.expectEOF()
+	held.expectEOF()
+}
+
 // TestServeAfterShutdown starts serving only once Shutdown has returned, as happens when a signal
 // comes before the goroutine that serves has started: Serve returns nil at once, its listener
 // closed, rather than accepting forever.
