@@ -50,6 +50,9 @@ type clientConn struct {
 	// linger asks finish to drain what the client still sends before closing, so that the answer
 	// just written is not destroyed by a reset.
 	linger bool
+	// reportsDrained is set once the socket reports the reads that drain it (netpoll.ReportDrained),
+	// which the waits that serve requests within them ask for.
+	reportsDrained bool
 }
 
 // clientAddrs are a client connection's addresses: the client's and the one it connected to.
@@ -395,15 +398,18 @@ const (
 // the exchange data, and reports false to wait until the socket becomes readable (true, having
 // given up, with c.idle.parkNow). A backend connection that carries this client's PROXY protocol
 // header stays with it instead: no other client may have it. A wait within which requests are
-// served (c.idle.within) goes on from one to the next (serveWithin), and after one that drained
-// the socket, waits without reading first.
+// served (c.idle.within) goes on from one to the next (serveWithin), and after a read that
+// drained the socket (netpoll.TryReadDrained), waits without reading first.
 func (c *clientConn) readIdle(fd uintptr) bool {
+	if c.idle.within && !c.reportsDrained {
+		c.reportsDrained = netpoll.ReportDrained(fd)
+	}
 	for {
 		if !c.idle.drained {
 			if c.idle.buf == nil {
 				c.idle.buf = c.srv.bufs.Get()
 			}
-			n, wouldBlock, err := netpoll.TryRead(fd, c.idle.buf)
+			n, drained, wouldBlock, err := netpoll.TryReadDrained(fd, c.idle.buf)
 			switch {
 			case wouldBlock:
 			case err != nil:
@@ -414,7 +420,7 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 				return true
 			default:
 				c.idle.n = int32(n)
-				if !c.serveWithin(n < len(c.idle.buf)) {
+				if !c.serveWithin(drained) {
 					return true
 				}
 				continue
@@ -437,12 +443,13 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 // serveWithin serves the request whose first bytes the wait just read, and then waits for the
 // next one, without leaving the wait: Go's poller forgets what it learnt of a socket's readiness
 // when a wait begins, so a new wait would read first, and find nothing unless the client
-// pipelines. Within one wait the poller remembers, and a read that left the socket empty (drained)
-// need not be followed by one that finds nothing: any byte that came since has made the socket
-// ready again. The wait holds the socket's read lock meanwhile, so it serves only an exchange that
-// reads nothing from the client: a whole head, no body beyond what came with it, no upgrade, no
-// CONNECT. It reports true when the connection then waits for its next request within the same
-// wait (c.idle set for it), or false, with c.idle.then saying how the connection goes on.
+// pipelines. Within one wait the poller remembers, and a read that drained the socket, leaving
+// nothing to read and no end pending (drained), need not be followed by one that finds nothing:
+// any byte or end that came since has made the socket ready again. The wait holds the socket's
+// read lock meanwhile, so it serves only an exchange that reads nothing from the client: a whole
+// head, no body beyond what came with it, no upgrade, no CONNECT. It reports true when the
+// connection then waits for its next request within the same wait (c.idle set for it), or false,
+// with c.idle.then saying how the connection goes on.
 func (c *clientConn) serveWithin(drained bool) bool {
 	if !c.endWait(nil) {
 		c.idle.then = thenClose

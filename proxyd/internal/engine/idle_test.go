@@ -86,3 +86,30 @@ func TestRequestDuringExchangeWithin(t *testing.T) {
 		t.Errorf("the request sent during the held one was answered %v after it, want less than the hand-off (%v)", took, handoffAfter)
 	}
 }
+
+// TestHalfCloseAfterRequestWithin half-closes a busy keep-alive connection right after a request,
+// which the proxy reads within its wait for a request, the end of the stream with it: the proxy
+// answers, and then closes the connection at once, rather than when the wait moves off its
+// goroutine (handoffAfter) and into the idle set.
+func TestHalfCloseAfterRequestWithin(t *testing.T) {
+	echo := startEcho(t, "echo")
+	p := startProxy(t, testConfig(t, routetest.Table(t, echo.addr())))
+	c := dial(t, p.addr)
+	const req = "GET / HTTP/1.1\r\nHost: example.test\r\n\r\n"
+	for range 2 { // after the first wait for a request, the connection is busy
+		c.send(req)
+		c.response(false)
+	}
+	start := time.Now()
+	c.send(req)
+	if err := c.conn.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.response(false), echoResponse("echo", req); got != want {
+		t.Fatalf("response: %q, want %q", got, want)
+	}
+	c.expectEOF()
+	if took := time.Since(start); took >= handoffAfter {
+		t.Errorf("the connection closed %v after the client's end, want less than the hand-off (%v)", took, handoffAfter)
+	}
+}

@@ -40,7 +40,12 @@ func sysPoll(fds []unix.PollFd) error {
 }
 
 // retried makes the system call trap with a1, a2 and a3 and no bookkeeping, again as long as a
-// signal interrupts it; it returns the call's result, or its errno as the error.
+// signal interrupts it; it returns the call's result, or its errno as the error. Its callers pass
+// the addresses of variables on their stacks (a poll(2) array, a msghdr) as uintptr arguments,
+// which the runtime does not update if it moves the stack: retried is nosplit, so that its stack
+// cannot grow, and so move, between its caller taking those addresses and the system call.
+//
+//go:nosplit
 func retried(trap, a1, a2, a3 uintptr) (int, error) {
 	for {
 		r, _, errno := unix.RawSyscall(trap, a1, a2, a3)
