@@ -46,7 +46,7 @@ fi
 
 # The system calls counted by name: those of an HTTP exchange, of a connection's start and end, of
 # waiting (the poller, the Go runtime's threads) and of splicing.
-CALLS="read readv recvfrom write writev sendto sendmsg splice ppoll poll epoll_wait epoll_pwait
+CALLS="read readv recvfrom recvmsg write writev sendto sendmsg splice ppoll poll epoll_wait epoll_pwait
   epoll_ctl futex nanosleep accept4 close shutdown setsockopt getsockopt getsockname"
 EVENTS=task-clock,context-switches,raw_syscalls:sys_enter
 for c in $CALLS; do EVENTS+=,syscalls:sys_enter_$c; done
@@ -54,9 +54,9 @@ for c in $CALLS; do EVENTS+=,syscalls:sys_enter_$c; done
 # The kernel's and runtime's functions whose inclusive share of the CPU perf record reports: the
 # socket calls, waiting in poll(2) and epoll, futexes, the kernel's switching of tasks, and the Go
 # scheduler, its monitor thread (sysmon), its allocation and its collector.
-SHARES="ksys_write do_writev ksys_read __sys_recvfrom __sys_sendto do_sys_poll do_epoll_wait
-  __x64_sys_futex finish_task_switch.isra.0 runtime.schedule runtime.findRunnable runtime.sysmon
-  runtime.mallocgc runtime.gcBgMarkWorker"
+SHARES="ksys_write do_writev ksys_read __sys_recvfrom __sys_recvmsg __sys_sendto do_sys_poll
+  do_epoll_wait __x64_sys_futex finish_task_switch.isra.0 runtime.schedule runtime.findRunnable
+  runtime.sysmon runtime.mallocgc runtime.gcBgMarkWorker"
 
 # pids NAME: the processes of candidate NAME.
 pids() { if [ "$1" = proxyd ]; then echo $PROXYD_PID; else nginx_workers "$WORK"; fi; }
