@@ -10,7 +10,9 @@ import (
 
 // TestBadInput sends heads that a backend could read differently from the proxy (RFC 9112 §11.2, RFC 3986 §6):
 // each is answered by the proxy itself with the right status, a correct Content-Length and
-// "Connection: close", the connection is then closed, and the backend never sees a connection.
+// "Connection: close", and the connection is then closed. Sent first on a connection, the backend
+// never sees a connection; sent by a busy keep-alive connection, which the proxy reads within its
+// wait for a request (clientConn.serveWithin), the backend sees only the requests before it.
 func TestBadInput(t *testing.T) {
 	const host = "Host: example.test\r\n"
 	get := func(fields string) string { return "GET / HTTP/1.1\r\n" + host + fields + "\r\n" }
@@ -80,6 +82,27 @@ func TestBadInput(t *testing.T) {
 			}
 			c.expectEOF()
 			be.expectNoConns()
+		})
+		t.Run(tc.name+" within", func(t *testing.T) {
+			be, c := viaScripted(t)
+			var b *peer
+			for i := range 2 { // after the first wait for a request, the connection is busy
+				c.send(followUp)
+				if i == 0 {
+					b = be.next()
+				}
+				b.request()
+				b.send(followUpResp)
+				c.response(false)
+			}
+			c.send(tc.req)
+			if diff := cmp.Diff(answer(tc.status, true), c.response(false)); diff != "" {
+				t.Errorf("answer to %q (-want +got):\n%s", tc.req, diff)
+			}
+			c.expectEOF()
+			if n := be.accepts(); n != 1 {
+				t.Errorf("backend accepted %d connections, want 1", n)
+			}
 		})
 	}
 }
