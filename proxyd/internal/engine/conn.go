@@ -50,9 +50,9 @@ type clientConn struct {
 	// linger asks finish to drain what the client still sends before closing, so that the answer
 	// just written is not destroyed by a reset.
 	linger bool
-	// reportsDrained is set once the socket reports the reads that drain it (netpoll.ReportDrained),
-	// which the waits that serve requests within them ask for.
-	reportsDrained bool
+	// askedDrained is set once the socket was asked to report the reads that drain it
+	// (netpoll.ReportDrained), as the first wait that serves requests within it does.
+	askedDrained bool
 }
 
 // clientAddrs are a client connection's addresses: the client's and the one it connected to.
@@ -104,13 +104,17 @@ func (c *clientConn) run(r headResult) {
 			c.finish()
 			return
 		}
-		if !c.exchange() || c.srv.shutting.Load() {
+		if !c.serveRequest() {
 			c.finish()
 			return
 		}
 		r = c.nextRequest()
 	}
 }
+
+// serveRequest serves the request in c.ex.head and reports whether the connection may carry
+// another: neither the exchange nor shutdown ends it.
+func (c *clientConn) serveRequest() bool { return c.exchange() && !c.srv.shutting.Load() }
 
 // nextRequest reads the next request head into c.ex.head. When no byte of it is there yet, the
 // connection waits holding neither a buffer nor a backend connection; a wait that outlasts
@@ -123,11 +127,9 @@ func (c *clientConn) nextRequest() headResult {
 			c.life.enter(phaseHead)
 			return c.readRequestHead()
 		}
-		c.life.beginWait(c.requested)
-		if c.srv.shutting.Load() {
+		if !c.beginWait() {
 			return headClose
 		}
-		c.idle = idleRead{buf: c.rd.Detach()}
 		err := c.waitForRequest()
 		switch c.idle.then {
 		case thenPark:
@@ -166,6 +168,17 @@ func (c *clientConn) waitForRequest() error {
 		c.idle.parkNow = true
 	}
 	return c.sock.RawConn().Read(c.readIdleFn)
+}
+
+// beginWait readies the wait for the next request, which holds no buffer but the one it reads
+// into; it reports false, readying nothing, when shutdown has begun.
+func (c *clientConn) beginWait() bool {
+	c.life.beginWait(c.requested)
+	if c.srv.shutting.Load() {
+		return false
+	}
+	c.idle = idleRead{buf: c.rd.Detach()}
+	return true
 }
 
 // waitsWithin reports whether the connection's next wait for a request, between requests, runs
@@ -401,43 +414,52 @@ const (
 // served (c.idle.within) goes on from one to the next (serveWithin), and after a read that
 // drained the socket (netpoll.TryReadDrained), waits without reading first.
 func (c *clientConn) readIdle(fd uintptr) bool {
-	if c.idle.within && !c.reportsDrained {
-		c.reportsDrained = netpoll.ReportDrained(fd)
+	if c.idle.within && !c.askedDrained {
+		netpoll.ReportDrained(fd)
+		c.askedDrained = true
 	}
-	for {
-		if !c.idle.drained {
-			if c.idle.buf == nil {
-				c.idle.buf = c.srv.bufs.Get()
-			}
-			n, drained, wouldBlock, err := netpoll.TryReadDrained(fd, c.idle.buf)
-			switch {
-			case wouldBlock:
-			case err != nil:
-				c.idle.n = -1
-				return true
-			case n == 0 || !c.idle.within:
-				c.idle.n = int32(n)
-				return true
-			default:
-				c.idle.n = int32(n)
-				if !c.serveWithin(drained) {
-					return true
-				}
-				continue
-			}
+	for !c.idle.drained {
+		if c.idle.buf == nil {
+			c.idle.buf = c.srv.bufs.Get()
 		}
-		c.idle.drained = false
-		c.srv.bufs.Put(c.idle.buf)
-		c.idle.buf = nil
-		if c.srv.cfg.ProxyProtocol == 0 {
-			c.releaseBackend()
+		var n int
+		var drained, wouldBlock bool
+		var err error
+		if c.idle.within {
+			n, drained, wouldBlock, err = netpoll.TryReadDrained(fd, c.idle.buf)
+		} else {
+			n, wouldBlock, err = netpoll.TryRead(fd, c.idle.buf)
 		}
-		c.releaseExchange()
-		if c.idle.parkNow {
-			c.idle.then = thenPark
+		switch {
+		case wouldBlock:
+			return c.idleEmpty()
+		case err != nil:
+			c.idle.n = -1
+			return true
 		}
-		return c.idle.parkNow
+		c.idle.n = int32(n)
+		if n == 0 || !c.idle.within || !c.serveWithin(drained) {
+			return true
+		}
 	}
+	c.idle.drained = false
+	return c.idleEmpty()
+}
+
+// idleEmpty is readIdle finding nothing to read yet: it hands back the buffer, the backend
+// connection and the exchange data, and reports whether to give up rather than wait
+// (c.idle.parkNow, then thenPark).
+func (c *clientConn) idleEmpty() bool {
+	c.srv.bufs.Put(c.idle.buf)
+	c.idle.buf = nil
+	if c.srv.cfg.ProxyProtocol == 0 {
+		c.releaseBackend()
+	}
+	c.releaseExchange()
+	if c.idle.parkNow {
+		c.idle.then = thenPark
+	}
+	return c.idle.parkNow
 }
 
 // serveWithin serves the request whose first bytes the wait just read, and then waits for the
@@ -468,19 +490,17 @@ func (c *clientConn) serveWithin(drained bool) bool {
 	case !c.servableWithin():
 		c.idle.then = thenExchange
 		return false
-	case !c.exchange() || c.srv.shutting.Load():
+	case !c.serveRequest():
 		c.idle.then = thenClose
 		return false
 	case len(c.rd.Buffered()) > 0 || !c.waitsWithin():
 		c.idle.then = thenNext
 		return false
-	}
-	c.life.beginWait(true)
-	if c.srv.shutting.Load() {
+	case !c.beginWait():
 		c.idle.then = thenClose
 		return false
 	}
-	c.idle = idleRead{buf: c.rd.Detach(), within: true, drained: drained}
+	c.idle.within, c.idle.drained = true, drained
 	return true
 }
 
