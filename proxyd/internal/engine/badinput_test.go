@@ -86,15 +86,13 @@ func TestBadInput(t *testing.T) {
 		t.Run(tc.name+" within", func(t *testing.T) {
 			be, c := viaScripted(t)
 			var b *peer
-			for i := range 2 { // after the first wait for a request, the connection is busy
-				c.send(followUp)
-				if i == 0 {
+			makeBusy(c, followUp, func() {
+				if b == nil {
 					b = be.next()
 				}
 				b.request()
 				b.send(followUpResp)
-				c.response(false)
-			}
+			})
 			c.send(tc.req)
 			if diff := cmp.Diff(answer(tc.status, true), c.response(false)); diff != "" {
 				t.Errorf("answer to %q (-want +got):\n%s", tc.req, diff)

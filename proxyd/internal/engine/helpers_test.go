@@ -336,6 +336,20 @@ func echoResponse(name, req string) string {
 	return fmt.Sprintf("HTTP/1.1 200 OK\r\nX-Backend: %s\r\nContent-Length: %d\r\n\r\n%s", name, len(req), req)
 }
 
+// makeBusy makes two exchanges of req on c, the backend's answer to each left to answer (nil: the
+// backend answers by itself): after its first wait for a request, a keep-alive connection is busy,
+// and the proxy reads its next requests within its waits for them (clientConn.serveWithin).
+func makeBusy(c *peer, req string, answer func()) {
+	c.t.Helper()
+	for range 2 {
+		c.send(req)
+		if answer != nil {
+			answer()
+		}
+		c.response(false)
+	}
+}
+
 // followUp is a request sent after an exchange that must leave the connections reusable: its
 // answer shows that both are still at a message boundary.
 const (

@@ -65,10 +65,7 @@ func TestRequestDuringExchangeWithin(t *testing.T) {
 	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr(), "/echo="+echo.addr())))
 	c := dial(t, p.addr)
 	const echoReq = "GET /echo HTTP/1.1\r\nHost: example.test\r\n\r\n"
-	for range 2 { // after the first wait for a request, the connection is busy
-		c.send(echoReq)
-		c.response(false)
-	}
+	makeBusy(c, echoReq, nil)
 	c.send(heldRequest)
 	held := be.next()
 	held.request() // the proxy has read the held request: the next one comes during its exchange
@@ -96,10 +93,7 @@ func TestHalfCloseAfterRequestWithin(t *testing.T) {
 	p := startProxy(t, testConfig(t, routetest.Table(t, echo.addr())))
 	c := dial(t, p.addr)
 	const req = "GET / HTTP/1.1\r\nHost: example.test\r\n\r\n"
-	for range 2 { // after the first wait for a request, the connection is busy
-		c.send(req)
-		c.response(false)
-	}
+	makeBusy(c, req, nil)
 	start := time.Now()
 	c.send(req)
 	if err := c.conn.CloseWrite(); err != nil {

@@ -115,10 +115,7 @@ func TestShutdownGraceExpiresWithin(t *testing.T) {
 	be, echo := startScripted(t), startEcho(t, "echo")
 	p := startProxy(t, testConfig(t, routetest.Table(t, be.addr(), "/echo="+echo.addr())))
 	busy := dial(t, p.addr)
-	for range 2 { // after the first wait for a request, the connection is busy
-		busy.send("GET /echo HTTP/1.1\r\nHost: example.test\r\n\r\n")
-		busy.response(false)
-	}
+	makeBusy(busy, "GET /echo HTTP/1.1\r\nHost: example.test\r\n\r\n", nil)
 	busy.send(heldRequest)
 	held := be.next()
 	held.request()
