@@ -14,14 +14,9 @@ var ErrHeadTooLarge = errors.New("wire: head larger than the limit")
 // fails before the head ends gives the read's error (io.EOF when the peer closed).
 func ReadHead(r *Reader, limit int, parse func([]byte) error) error {
 	for {
-		// Only the first limit bytes may hold the head, however many one read brought in.
-		buf := r.Buffered()
-		err := parse(buf[:min(len(buf), limit)])
+		err := ParseHead(r, limit, parse)
 		if !errors.Is(err, ErrIncomplete) {
 			return err
-		}
-		if len(buf) >= limit {
-			return ErrHeadTooLarge
 		}
 		n, err := r.Fill()
 		switch {
@@ -32,4 +27,17 @@ func ReadHead(r *Reader, limit int, parse func([]byte) error) error {
 			return err
 		}
 	}
+}
+
+// ParseHead is ReadHead without a read, for a caller that may not wait for more bytes: it passes
+// parse what r holds and returns parse's verdict, ErrIncomplete when the head goes on past what r
+// holds, or ErrHeadTooLarge when it has not ended within limit bytes.
+func ParseHead(r *Reader, limit int, parse func([]byte) error) error {
+	// Only the first limit bytes may hold the head, however many one read brought in.
+	buf := r.Buffered()
+	err := parse(buf[:min(len(buf), limit)])
+	if errors.Is(err, ErrIncomplete) && len(buf) >= limit {
+		return ErrHeadTooLarge
+	}
+	return err
 }
