@@ -258,10 +258,11 @@ func (c *clientConn) readRequestHead() headResult {
 		return headClose
 	}
 	c.startHead()
-	return c.headRead(wire.ReadHead(&c.rd, c.srv.cfg.MaxHeaderSize, func(buf []byte) error {
-		return c.ex.reqParser.Parse(buf, &c.ex.head)
-	}))
+	return c.headRead(wire.ReadHead(&c.rd, c.srv.cfg.MaxHeaderSize, c.parseHead))
 }
+
+// parseHead parses buf, the start of a request head, into c.ex.head (see wire.ReadHead).
+func (c *clientConn) parseHead(buf []byte) error { return c.ex.reqParser.Parse(buf, &c.ex.head) }
 
 // headRead is what reading a request head that failed with err (nil: none) comes to.
 func (c *clientConn) headRead(err error) headResult {
@@ -478,8 +479,7 @@ func (c *clientConn) serveWithin(drained bool) bool {
 		return false
 	}
 	c.startHead()
-	buf := c.rd.Buffered()
-	err := c.ex.reqParser.Parse(buf[:min(len(buf), c.srv.cfg.MaxHeaderSize)], &c.ex.head)
+	err := wire.ParseHead(&c.rd, c.srv.cfg.MaxHeaderSize, c.parseHead)
 	switch {
 	case errors.Is(err, wire.ErrIncomplete):
 		c.idle.then = thenReadHead
