@@ -52,12 +52,15 @@ trap cleanup EXIT
 BACKEND_A=127.0.0.1:18081 BACKEND_B=127.0.0.1:18082
 PORT_PROXYD=18090 PORT_NGINX=18091 PORT_HAPROXY=18092
 build_static "$WORK/proxyd"
-big_file "$WORK"
+
+# start_failed: the tails of the logs, when a process did not start; exits.
+start_failed() { tail -n 3 "$WORK"/*.log "$WORK"/*.err >&2 || true; exit 1; }
+# ready PID ADDR [curl option]...: wait_http, or start_failed.
+ready() { wait_http "$@" || start_failed; }
 
 # The backends: nginx serving a small body, naming itself and echoing the target, plus the big file.
-backend_conf "$WORK" $BACKEND_A $BACKEND_B >"$WORK/backend.conf"
-"${PIN_REST[@]}" nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
-BACKEND_PID=$!
+start_backend c "$WORK" $BACKEND_A $BACKEND_B || start_failed
+ready $BACKEND_PID $BACKEND_B
 
 nginx_proxy_conf "$WORK" "$PROCS" $PORT_NGINX $BACKEND_A $BACKEND_B >"$WORK/nginx.conf"
 "${PIN_PROXY[@]}" nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
@@ -102,10 +105,6 @@ if [ "$OPS" = 1 ]; then
   CANDIDATES="direct proxyd proxyd-ops nginx haproxy"
 fi
 
-# ready PID ADDR [curl option]...: wait_http, and the tails of the logs when it fails.
-ready() { wait_http "$@" || { tail -n 3 "$WORK"/*.log "$WORK"/*.err >&2 || true; exit 1; }; }
-ready $BACKEND_PID $BACKEND_A
-ready $BACKEND_PID $BACKEND_B
 ready $NGINX_PID 127.0.0.1:$PORT_NGINX
 ready $HAPROXY_PID 127.0.0.1:$PORT_HAPROXY
 ready $PROXYD_PID 127.0.0.1:$PORT_PROXYD
@@ -117,9 +116,8 @@ ready $PROXYD_PID 127.0.0.1:$PORT_PROXYD
 H2C_BACKEND=127.0.0.1:18083
 PORT_PROXYD_H2=18093 PORT_NGINX_H2=18094 PORT_HAPROXY_H2=18095
 case " $SCENARIOS " in *" e "*)
-  (cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
-  "${PIN_REST[@]}" "$WORK/h2cbackend" -addr $H2C_BACKEND >"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
-  H2C_PID=$!
+  start_backend e "$WORK" $H2C_BACKEND || start_failed
+  H2C_PID=$BACKEND_PID
 
   # nginx 1.22 serves h2c with `listen ... http2` and proxies over HTTP/1.1, one upstream connection
   # per concurrent stream: keepalive covers all 256 of them, and keepalive_requests keeps them open.
@@ -152,7 +150,6 @@ CONF
 
   # The first request through proxyd also makes it probe the backend and find h2c (README.md,
   # "HTTP/2 behaviour"), so the load runs go over h2c.
-  ready $H2C_PID $H2C_BACKEND --http2-prior-knowledge
   ready $NGINX_H2_PID 127.0.0.1:$PORT_NGINX_H2 --http2-prior-knowledge
   ready $HAPROXY_H2_PID 127.0.0.1:$PORT_HAPROXY_H2 --http2-prior-knowledge
   ready $PROXYD_H2_PID 127.0.0.1:$PORT_PROXYD_H2 --http2-prior-knowledge ;;

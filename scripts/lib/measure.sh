@@ -61,19 +61,20 @@ H2LOAD=(h2load -c16 -m16 -t1)
 WRK_A=(wrk -t2 -c64)
 WRK_B=(wrk -t2 -c16 -H "Connection: close")
 
-# start_backend SCENARIO DIR ADDR_A ADDR_B: starts the backend of scenario a to e and waits until
-# it answers on ADDR_A: integration/cmd/h2cbackend for e, else nginx with backend_conf (with DIR/big
-# for c). Its process is added to PIDS and set in BACKEND_PID; CURL_OPT is set to the curl options
-# that reach it (HTTP/2 with prior knowledge for e).
+# start_backend SCENARIO DIR ADDR_A ADDR_B: starts the backend of scenario a to e, behind the
+# command prefix PIN_REST if set (bench.sh's taskset), and waits until it answers on ADDR_A:
+# integration/cmd/h2cbackend for e, else nginx with backend_conf (with DIR/big for c). Its process
+# is added to PIDS and set in BACKEND_PID; CURL_OPT is set to the curl options that reach it
+# (HTTP/2 with prior knowledge for e).
 start_backend() {
   if [ "$1" = e ]; then
     (cd integration && go build -o "$2/h2cbackend" ./cmd/h2cbackend)
-    "$2/h2cbackend" -addr "$3" >"$2/backend.log" 2>&1 & PIDS+=($!)
+    "${PIN_REST[@]}" "$2/h2cbackend" -addr "$3" >"$2/h2cbackend.log" 2>&1 & PIDS+=($!)
     CURL_OPT=(--http2-prior-knowledge)
   else
     [ "$1" != c ] || big_file "$2"
     backend_conf "$2" "$3" "$4" >"$2/backend.conf"
-    nginx -c "$2/backend.conf" -e "$2/backend.err" & PIDS+=($!)
+    "${PIN_REST[@]}" nginx -c "$2/backend.conf" -e "$2/backend.err" & PIDS+=($!)
     CURL_OPT=()
   fi
   BACKEND_PID=$!
