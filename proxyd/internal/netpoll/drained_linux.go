@@ -24,14 +24,8 @@ func tryReadDrained(fd uintptr, buf []byte) (n int, drained, wouldBlock bool, er
 	iov.SetLen(len(buf))
 	msg := unix.Msghdr{Iov: &iov, Iovlen: 1, Control: &control[0]}
 	msg.SetControllen(len(control))
-	n, err = retried(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&msg)), 0)
-	switch err {
-	case nil:
-		return n, n > 0 && leftUnread(control[:msg.Controllen]) == 0, false, nil
-	case unix.EAGAIN:
-		return 0, false, true, nil
-	}
-	return 0, false, false, err
+	n, wouldBlock, err = readOutcome(retried(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&msg)), 0))
+	return n, n > 0 && leftUnread(control[:msg.Controllen]) == 0, wouldBlock, err
 }
 
 // leftUnread returns the count of the TCP_CM_INQ message in control, the control data of one

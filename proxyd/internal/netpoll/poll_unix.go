@@ -35,7 +35,12 @@ func peerGone(fd uintptr) bool {
 
 // tryRead reads from fd, a non-blocking socket, with read(2); EAGAIN means nothing is there yet.
 func tryRead(fd uintptr, buf []byte) (n int, wouldBlock bool, err error) {
-	n, err = sysRead(fd, buf)
+	return readOutcome(sysRead(fd, buf))
+}
+
+// readOutcome is what a read of a non-blocking socket that returned n and err comes to: EAGAIN
+// means nothing is there yet.
+func readOutcome(n int, err error) (int, bool, error) {
 	switch err {
 	case nil:
 		return n, false, nil
