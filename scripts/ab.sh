@@ -14,6 +14,9 @@
 #   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c or e)
 #   A_ENV=GOMAXPROCS=1 bash scripts/ab.sh HEAD HEAD       (the same build, another setting:
 #                                                        A_ENV and B_ENV, default GOMAXPROCS=2)
+#   B_BIN=/tmp/evloop SCENARIO=a bash scripts/ab.sh HEAD  (B: another program with proxyd's
+#                                                        command line, e.g. scripts/evloop; A_BIN
+#                                                        likewise)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/measure.sh
@@ -41,18 +44,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# build REV OUT: the static binary of REV (the work tree when REV is empty), as bench.sh builds it.
+# build REV OUT [BIN]: BIN copied to OUT when given, else the static binary of REV (the work tree
+# when REV is empty), as bench.sh builds it.
 build() {
-  if [ -z "$1" ]; then
-    build_static "$2"
+  if [ -z "$1" ] || [ -n "${3:-}" ]; then
+    proxy_binary "$2" "${3:-}"
     return
   fi
   git worktree add -q --detach "$WORK/tree" "$1"
   (cd "$WORK/tree" && build_static "$2")
   git worktree remove --force "$WORK/tree"
 }
-build "$REV_A" "$WORK/proxyd-a"
-build "$REV_B" "$WORK/proxyd-b"
+build "$REV_A" "$WORK/proxyd-a" "${A_BIN:-}"
+build "$REV_B" "$WORK/proxyd-b" "${B_BIN:-}"
 
 BACKEND=127.0.0.1:18383 PORT=18390
 start_backend "$SCENARIO" "$WORK" $BACKEND 127.0.0.1:18384
@@ -106,6 +110,6 @@ for r in $(seq "$ROUNDS"); do
   printf '  B/A rate %s cpu %s backend %s\n' "$rr" "$cr" "$br"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "scenario $SCENARIO  A: ${REV_A} ($A_ENV)  B: ${REV_B:-work tree} ($B_ENV)"
+echo "scenario $SCENARIO  A: ${A_BIN:-$REV_A} ($A_ENV)  B: ${B_BIN:-${REV_B:-work tree}} ($B_ENV)"
 echo "median B/A: rate $(median "${rate_ratios[@]}"), CPU per request $(median "${cpu_ratios[@]}"),\
  the backend's $(median "${backend_ratios[@]}")"

@@ -11,6 +11,9 @@
 #   OPS=1 bash scripts/bench.sh                           (also proxyd with its operating features)
 #   OPS=1 OPS_FLAGS=--forwarded bash scripts/bench.sh     (... with some of them; metrics are
 #                                                          "--admin-addr 127.0.0.1:18098")
+#   PROXYD_BIN=/tmp/evloop SCENARIOS="a b d" bash scripts/bench.sh
+#                                                         (another program with proxyd's command
+#                                                          line in its place, e.g. scripts/evloop)
 #
 # Scenarios: a) keep-alive small GET, 64 connections; b) a new TCP connection per request; c) three
 # 256 MiB downloads, one after another (the CPU per download); d) keep-alive, path alternating
@@ -51,7 +54,7 @@ trap cleanup EXIT
 
 BACKEND_A=127.0.0.1:18081 BACKEND_B=127.0.0.1:18082
 PORT_PROXYD=18090 PORT_NGINX=18091 PORT_HAPROXY=18092
-build_static "$WORK/proxyd"
+proxy_binary "$WORK/proxyd" "${PROXYD_BIN:-}"
 
 # start_failed: the tails of the logs, when a process did not start; exits.
 start_failed() { tail -n 3 "$WORK"/*.log "$WORK"/*.err >&2 || true; exit 1; }

@@ -9,6 +9,9 @@
 #   SCENARIO=b bash scripts/profile.sh       (a, b or e; in e proxyd alone: nginx reaches the h2c
 #                                             backend over HTTP/1.1, a different exchange)
 #   TOP=30 bash scripts/profile.sh           (how many functions to list; default 15)
+#   PROXYD_BIN=/tmp/evloop bash scripts/profile.sh
+#                                            (another program with proxyd's command line in its
+#                                             place, e.g. scripts/evloop)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/measure.sh
@@ -30,7 +33,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 BACKEND_A=127.0.0.1:18581 BACKEND_B=127.0.0.1:18582 PORT_PROXYD=18590 PORT_NGINX=18591
-build_static "$WORK/proxyd"
+proxy_binary "$WORK/proxyd" "${PROXYD_BIN:-}"
 start_backend "$SCENARIO" "$WORK" $BACKEND_A $BACKEND_B
 
 GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)

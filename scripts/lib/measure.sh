@@ -5,6 +5,10 @@
 # libc (README.md, Install).
 build_static() { CGO_ENABLED=0 go build -trimpath -o "$1" ./proxyd; }
 
+# proxy_binary OUT [BIN]: BIN copied to OUT when given, a program with proxyd's command line to
+# measure in its place (such as scripts/evloop's), else build_static OUT.
+proxy_binary() { if [ -n "${2:-}" ]; then cp "$2" "$1"; else build_static "$1"; fi; }
+
 # need COMMAND PACKAGE: installs PACKAGE from Debian's archive when COMMAND is missing.
 need() {
   command -v "$1" >/dev/null && return

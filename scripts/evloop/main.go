@@ -1,0 +1,622 @@
+//go:build linux
+
+// Command evloop measures what an engine of event loops would give proxyd: a keep-alive reverse
+// proxy for HTTP/1.1 with proxyd's command line, its request and response parsing (proxyd.dev/wire)
+// and its routing (proxyd.dev/router), built as nginx's workers are, one epoll(7) instance per
+// processor (GOMAXPROCS) whose goroutine serves every connection on it, each event by a function
+// call. It is a measuring tool, not a proxy to run: it serves what the bench's scenarios (a), (b)
+// and (d) send, whole request heads without a body to backends that answer with a Content-Length,
+// and closes anything else. It has no timeouts, no logs and no shutdown.
+//
+// Each loop has a listener of its own (SO_REUSEPORT spreads the connections) and its own pool of
+// backend connections. It waits in the runtime's poller, which reports the epoll instance readable
+// when a member is ready, and takes the events without waiting (as proxyd's idle set does; see
+// proxyd/internal/netpoll). Its sockets are edge-triggered; a read shorter than the room left is
+// taken to have drained the socket, as nginx takes it. The socket calls are raw system calls
+// (unix.RawSyscall), as proxyd's own are. What it makes per exchange is what proxyd makes: a read
+// of the request, a check that the kept backend connection is quiet (recvfrom(2) with MSG_PEEK),
+// its write to the backend, a read of the response and its write to the client.
+//
+//	evloop LISTEN DEFAULT_BACKEND [-r /path=host:port]... [ignored flags]
+//
+// scripts/ab.sh and scripts/bench.sh measure it in proxyd's place with B_BIN and PROXYD_BIN.
+package main
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"runtime"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+	"proxyd.dev/router"
+	"proxyd.dev/wire"
+)
+
+// bufSize is the size of a client connection's request buffer and of a backend connection's
+// response buffer.
+const bufSize = 16 << 10
+
+// Answers of the loop itself; the connection is closed after each.
+const (
+	badRequest = "HTTP/1.1 400 Bad Request\r\nContent-Length: 12\r\nConnection: close\r\n\r\nbad request\n"
+	badGateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 12\r\nConnection: close\r\n\r\nbad gateway\n"
+)
+
+// client is a client connection.
+type client struct {
+	fd       int
+	buf      []byte // the request bytes read, buf[:n]
+	n        int
+	reqLen   int      // the length of the request being served, at the start of buf
+	head     bool     // the request is HEAD
+	close    bool     // the connection closes after the response
+	pending  bool     // the request went to a backend, or goes once it is connected
+	readable bool     // the socket may hold bytes not read yet
+	be       *backend // the backend connection it uses or keeps, if any
+}
+
+// backend is a connection to a backend.
+type backend struct {
+	fd         int
+	idx        int     // the backend's index in router.Table.Backends
+	owner      *client // the client whose response it carries; nil when idle
+	keeper     *client // the client that keeps it between its requests
+	pooled     bool    // in the loop's pool
+	connecting bool    // connect(2) is under way
+	buf        []byte  // the response bytes read, buf[:n]
+	n          int
+	remaining  int64 // the body bytes still to relay when a response did not come in one read
+}
+
+// slot is what a file descriptor of a loop is: a client or a backend connection.
+type slot struct {
+	c *client
+	b *backend
+}
+
+// loop is one event loop: its epoll instance, its listener, its connections and their buffers.
+type loop struct {
+	ep     int
+	epFile *os.File // of ep, in the runtime's poller
+	lfd    int
+	events []unix.EpollEvent
+	slots  []slot // by file descriptor
+	table  *router.Table
+	addrs  []unix.RawSockaddrInet4 // by backend index
+	pool   [][]*backend            // idle backend connections, by backend index
+	free   [][]byte                // request buffers of closed client connections
+
+	// The arguments of its raw system calls, which must not live on a goroutine's stack.
+	iov      [2]unix.Iovec
+	scratch  []byte
+	one      int32
+	peek     [1]byte
+	soErr    int32
+	soErrLen uint32
+}
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "evloop:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) < 2 {
+		return fmt.Errorf("usage: evloop LISTEN DEFAULT_BACKEND [-r /path=host:port]...")
+	}
+	var routes []router.Route
+	for i := 2; i < len(args); i++ {
+		if args[i] == "-r" && i+1 < len(args) {
+			r, err := router.ParseRoute(args[i+1])
+			if err != nil {
+				return err
+			}
+			routes = append(routes, r)
+			i++
+		} else if !strings.HasPrefix(args[i], "--") {
+			return fmt.Errorf("argument %q: want -r /path=host:port", args[i])
+		}
+	}
+	table, err := router.New(args[1], routes, router.Options{})
+	if err != nil {
+		return err
+	}
+	listen, err := netip.ParseAddrPort(args[0])
+	if err != nil || !listen.Addr().Is4() {
+		return fmt.Errorf("listen address %q: want an IPv4 ip:port", args[0])
+	}
+	var addrs []unix.RawSockaddrInet4
+	for _, b := range table.Backends() {
+		ap, err := netip.ParseAddrPort(b)
+		if err != nil || !ap.Addr().Is4() {
+			return fmt.Errorf("backend %q: want an IPv4 ip:port", b)
+		}
+		addrs = append(addrs, rawAddr(ap))
+	}
+	n := runtime.GOMAXPROCS(0)
+	done := make(chan error, n)
+	for range n {
+		l := &loop{table: table, addrs: addrs, one: 1, pool: make([][]*backend, len(addrs))}
+		l.events = make([]unix.EpollEvent, 128)
+		l.scratch = make([]byte, 0, 4096)
+		if err := l.open(listen); err != nil {
+			return err
+		}
+		go func() { done <- l.run() }()
+	}
+	fmt.Fprintf(os.Stderr, "evloop: listening on %s, %d loops\n", listen, n)
+	return <-done
+}
+
+func rawAddr(ap netip.AddrPort) unix.RawSockaddrInet4 {
+	sa := unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: ap.Addr().As4()}
+	port := (*[2]byte)(unsafe.Pointer(&sa.Port)) // in network byte order
+	port[0], port[1] = byte(ap.Port()>>8), byte(ap.Port())
+	return sa
+}
+
+// open makes the loop's listener (a request is accepted once its first bytes came, as proxyd's
+// are: TCP_DEFER_ACCEPT) and its epoll instance, non-blocking so that the runtime's poller can
+// wait for it.
+func (l *loop) open(ap netip.AddrPort) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	for _, o := range [][3]int{
+		{unix.SOL_SOCKET, unix.SO_REUSEADDR, 1},
+		{unix.SOL_SOCKET, unix.SO_REUSEPORT, 1},
+		{unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, 1},
+	} {
+		if err := unix.SetsockoptInt(fd, o[0], o[1], o[2]); err != nil {
+			return err
+		}
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}); err != nil {
+		return fmt.Errorf("listen on %s: %w", ap, err)
+	}
+	if err := unix.Listen(fd, 4096); err != nil {
+		return err
+	}
+	l.lfd = fd
+	if l.ep, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return err
+	}
+	if err := unix.SetNonblock(l.ep, true); err != nil {
+		return err
+	}
+	l.epFile = os.NewFile(uintptr(l.ep), "epoll")
+	return unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
+}
+
+// run serves the loop's connections: it waits in the runtime's poller until the epoll instance is
+// readable, then takes and handles its events without waiting until a batch is not full.
+func (l *loop) run() error {
+	rc, err := l.epFile.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Read(func(uintptr) bool {
+		for {
+			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(l.ep),
+				uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+			n := int(r)
+			if e != 0 {
+				n = 0
+			}
+			l.handle(l.events[:n])
+			if n < len(l.events) {
+				return false
+			}
+		}
+	})
+}
+
+func (l *loop) handle(events []unix.EpollEvent) {
+	for i := range events {
+		fd := int(events[i].Fd)
+		if fd == l.lfd {
+			l.accept()
+			continue
+		}
+		if fd >= len(l.slots) {
+			continue
+		}
+		switch s := l.slots[fd]; {
+		case s.c != nil:
+			l.clientEvent(s.c)
+		case s.b != nil:
+			l.backendEvent(s.b, events[i].Events)
+		}
+	}
+}
+
+func (l *loop) setSlot(fd int, s slot) {
+	for fd >= len(l.slots) {
+		l.slots = append(l.slots, make([]slot, len(l.slots)+1024)...)
+	}
+	l.slots[fd] = s
+}
+
+// ctl makes epoll_ctl(2) op for fd; events are edge-triggered.
+func (l *loop) ctl(op, fd int, events uint32) {
+	ev := unix.EpollEvent{Events: events | unix.EPOLLRDHUP | unix.EPOLLET, Fd: int32(fd)}
+	unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(l.ep), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0)
+}
+
+func (l *loop) nodelay(fd int) {
+	unix.RawSyscall6(unix.SYS_SETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_NODELAY,
+		uintptr(unsafe.Pointer(&l.one)), 4, 0)
+}
+
+func closeFd(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
+
+func read(fd int, p []byte) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), e
+}
+
+func write(fd int, p []byte) (int, unix.Errno) {
+	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	return int(r), e
+}
+
+// writeAll writes p to fd whole, or reports false.
+func writeAll(fd int, p []byte) bool {
+	n, e := write(fd, p)
+	return e == 0 && n == len(p)
+}
+
+// writevAll writes a then b to fd whole with one writev(2), or reports false.
+func (l *loop) writevAll(fd int, a, b []byte) bool {
+	if len(b) == 0 {
+		return writeAll(fd, a)
+	}
+	l.iov[0] = unix.Iovec{Base: &a[0], Len: uint64(len(a))}
+	l.iov[1] = unix.Iovec{Base: &b[0], Len: uint64(len(b))}
+	r, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&l.iov[0])), 2)
+	return e == 0 && int(r) == len(a)+len(b)
+}
+
+func (l *loop) accept() {
+	for range 64 {
+		r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(l.lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if e != 0 {
+			return
+		}
+		fd := int(r)
+		l.nodelay(fd)
+		c := &client{fd: fd, buf: l.takeBuf()}
+		l.setSlot(fd, slot{c: c})
+		l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN)
+		l.readClient(c) // its request came with it
+	}
+}
+
+func (l *loop) takeBuf() []byte {
+	if n := len(l.free); n > 0 {
+		b := l.free[n-1]
+		l.free = l.free[:n-1]
+		return b
+	}
+	return make([]byte, bufSize)
+}
+
+func (l *loop) clientEvent(c *client) {
+	if c.pending {
+		c.readable = true // read once the response is written
+		return
+	}
+	l.readClient(c)
+}
+
+func (l *loop) readClient(c *client) {
+	if c.n == len(c.buf) {
+		l.closeClient(c) // a head larger than the buffer
+		return
+	}
+	n, e := read(c.fd, c.buf[c.n:])
+	if e == unix.EAGAIN {
+		return
+	}
+	if e != 0 || n == 0 {
+		l.closeClient(c)
+		return
+	}
+	c.readable = c.n+n == len(c.buf) // a full read may have left bytes behind
+	c.n += n
+	l.serve(c)
+}
+
+// serve routes the request at the start of c.buf and sends it, once its head is whole.
+func (l *loop) serve(c *client) {
+	var h wire.RequestHead
+	err := wire.ParseRequestHead(c.buf[:c.n], &h)
+	if err == wire.ErrIncomplete {
+		return
+	}
+	if err != nil || h.Body.Kind != wire.BodyNone || h.Upgrade {
+		l.answer(c, badRequest)
+		return
+	}
+	m, err := l.table.Match(h.Target)
+	if err != nil {
+		l.answer(c, badRequest)
+		return
+	}
+	c.reqLen, c.head, c.close = h.Len, string(h.Method) == "HEAD", h.Close
+	if h.Close && h.Version == wire.HTTP11 { // the backend connection stays open, as proxyd's does
+		l.scratch = wire.StripConnectionClose(l.scratch[:0], c.buf[:h.Len])
+		shorter := h.Len - len(l.scratch)
+		copy(c.buf, l.scratch)
+		copy(c.buf[len(l.scratch):], c.buf[h.Len:c.n])
+		c.n -= shorter
+		c.reqLen -= shorter
+	}
+	l.send(c, m.Backend, true)
+}
+
+func (l *loop) answer(c *client, s string) {
+	writeAll(c.fd, []byte(s))
+	l.closeClient(c)
+}
+
+// send sends c's request to backend idx, on a kept or pooled connection that is still quiet, else
+// on a new one once it is connected. A request that a kept connection fails to take is sent once
+// more, on another.
+func (l *loop) send(c *client, idx int, retry bool) {
+	b := l.take(c, idx)
+	if b == nil {
+		if b = l.dial(idx); b == nil {
+			l.answer(c, badGateway)
+			return
+		}
+		b.owner, c.be, c.pending = c, b, true
+		return
+	}
+	b.owner, c.be, c.pending = c, b, true
+	if !writeAll(b.fd, c.buf[:c.reqLen]) && retry {
+		c.be, c.pending = nil, false
+		l.closeBackend(b)
+		l.send(c, idx, false)
+	}
+}
+
+// take returns a connection to backend idx that is quiet: c's own, or the pool's latest; nil when
+// there is none.
+func (l *loop) take(c *client, idx int) *backend {
+	if b := c.be; b != nil {
+		c.be, b.keeper = nil, nil
+		switch {
+		case b.idx != idx:
+			l.putPool(b)
+		case l.quiet(b):
+			return b
+		default:
+			l.closeBackend(b)
+		}
+	}
+	p := l.pool[idx]
+	defer func() { l.pool[idx] = p }()
+	for len(p) > 0 {
+		b := p[len(p)-1]
+		p = p[:len(p)-1]
+		b.pooled = false
+		if l.quiet(b) {
+			return b
+		}
+		l.closeBackend(b)
+	}
+	return nil
+}
+
+// quiet reports whether b has sent nothing, not even its end, since its last response.
+func (l *loop) quiet(b *backend) bool {
+	_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(b.fd), uintptr(unsafe.Pointer(&l.peek[0])), 1,
+		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
+	return e == unix.EAGAIN
+}
+
+func (l *loop) putPool(b *backend) {
+	if len(l.pool[b.idx]) >= 64 {
+		l.closeBackend(b)
+		return
+	}
+	b.pooled = true
+	l.pool[b.idx] = append(l.pool[b.idx], b)
+}
+
+func (l *loop) unpool(b *backend) {
+	p := l.pool[b.idx]
+	for i, x := range p {
+		if x == b {
+			l.pool[b.idx] = append(p[:i], p[i+1:]...)
+			return
+		}
+	}
+}
+
+func (l *loop) dial(idx int) *backend {
+	r, _, e := unix.RawSyscall(unix.SYS_SOCKET, unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if e != 0 {
+		return nil
+	}
+	fd := int(r)
+	l.nodelay(fd)
+	_, _, e = unix.RawSyscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&l.addrs[idx])), unsafe.Sizeof(l.addrs[idx]))
+	if e != 0 && e != unix.EINPROGRESS {
+		closeFd(fd)
+		return nil
+	}
+	b := &backend{fd: fd, idx: idx, buf: make([]byte, bufSize), connecting: true}
+	l.setSlot(fd, slot{b: b})
+	l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN|unix.EPOLLOUT)
+	return b
+}
+
+func (l *loop) backendEvent(b *backend, events uint32) {
+	switch {
+	case b.connecting:
+		if events&(unix.EPOLLOUT|unix.EPOLLERR|unix.EPOLLHUP) == 0 {
+			return
+		}
+		b.connecting = false
+		l.ctl(unix.EPOLL_CTL_MOD, b.fd, unix.EPOLLIN)
+		l.soErrLen = 4
+		unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(b.fd), unix.SOL_SOCKET, unix.SO_ERROR,
+			uintptr(unsafe.Pointer(&l.soErr)), uintptr(unsafe.Pointer(&l.soErrLen)), 0)
+		if c := b.owner; l.soErr != 0 || !writeAll(b.fd, c.buf[:c.reqLen]) {
+			l.fail(c, b)
+		}
+	case b.owner != nil:
+		l.readBackend(b)
+	case !l.quiet(b): // idle, and it spoke: it ends there
+		if b.keeper != nil {
+			b.keeper.be = nil
+		}
+		if b.pooled {
+			l.unpool(b)
+		}
+		l.closeBackend(b)
+	}
+}
+
+// fail answers c 502 and closes both connections.
+func (l *loop) fail(c *client, b *backend) {
+	c.be = nil
+	l.closeBackend(b)
+	l.answer(c, badGateway)
+}
+
+// abandon closes both connections, the response begun.
+func (l *loop) abandon(c *client, b *backend) {
+	c.be = nil
+	l.closeBackend(b)
+	l.closeClient(c)
+}
+
+func (l *loop) readBackend(b *backend) {
+	c := b.owner
+	if b.remaining > 0 {
+		l.relayRest(c, b)
+		return
+	}
+	n, e := read(b.fd, b.buf[b.n:])
+	if e == unix.EAGAIN {
+		return
+	}
+	if e != 0 || n == 0 {
+		l.fail(c, b)
+		return
+	}
+	b.n += n
+	var h wire.ResponseHead
+	err := wire.ParseResponseHead(b.buf[:b.n], &h)
+	if err == wire.ErrIncomplete && b.n < len(b.buf) {
+		return
+	}
+	if err != nil || h.Status < 200 {
+		l.fail(c, b)
+		return
+	}
+	method := []byte("GET")
+	if c.head {
+		method = []byte("HEAD")
+	}
+	f := h.Framing(method)
+	total := int64(h.Len)
+	switch f.Kind {
+	case wire.BodyNone:
+	case wire.BodyLength:
+		total += f.Length
+	default:
+		l.fail(c, b)
+		return
+	}
+	have := min(int64(b.n), total)
+	var ok bool
+	if c.close {
+		l.scratch = wire.AppendCloseHead(l.scratch[:0], b.buf[:h.Len])
+		ok = l.writevAll(c.fd, l.scratch, b.buf[h.Len:have])
+	} else {
+		ok = writeAll(c.fd, b.buf[:have])
+	}
+	extra := int64(b.n) > total
+	b.n = 0
+	if !ok || extra {
+		l.abandon(c, b)
+		return
+	}
+	if have < total {
+		b.remaining = total - have
+		return
+	}
+	l.finish(c, b, h.Close)
+}
+
+// relayRest relays what is left of a response body, as it comes.
+func (l *loop) relayRest(c *client, b *backend) {
+	for b.remaining > 0 {
+		n, e := read(b.fd, b.buf[:min(int64(len(b.buf)), b.remaining)])
+		if e == unix.EAGAIN {
+			return
+		}
+		if e != 0 || n == 0 || !writeAll(c.fd, b.buf[:n]) {
+			l.abandon(c, b)
+			return
+		}
+		b.remaining -= int64(n)
+	}
+	l.finish(c, b, false)
+}
+
+// finish ends an exchange: c keeps b, unless it closes, and serves its next request if it came.
+func (l *loop) finish(c *client, b *backend, backendCloses bool) {
+	b.owner, c.pending = nil, false
+	if backendCloses {
+		c.be = nil
+		l.closeBackend(b)
+	} else {
+		b.keeper = c
+	}
+	if c.close {
+		l.closeClient(c)
+		return
+	}
+	copy(c.buf, c.buf[c.reqLen:c.n])
+	c.n -= c.reqLen
+	c.reqLen = 0
+	switch {
+	case c.n > 0:
+		l.serve(c)
+	case c.readable:
+		c.readable = false
+		l.readClient(c)
+	}
+}
+
+func (l *loop) closeBackend(b *backend) {
+	l.slots[b.fd] = slot{}
+	closeFd(b.fd)
+}
+
+func (l *loop) closeClient(c *client) {
+	if b := c.be; b != nil {
+		c.be, b.keeper = nil, nil
+		if b.owner != nil {
+			b.owner = nil
+			l.closeBackend(b)
+		} else {
+			l.putPool(b)
+		}
+	}
+	l.slots[c.fd] = slot{}
+	closeFd(c.fd)
+	l.free = append(l.free, c.buf)
+	c.buf = nil
+}
