@@ -11,13 +11,15 @@
 // Each loop has a listener of its own (SO_REUSEPORT spreads the connections) and its own pool of
 // backend connections. It waits in the runtime's poller, which reports the epoll instance readable
 // when a member is ready, and takes the events without waiting (as proxyd's idle set does; see
-// proxyd/internal/netpoll). Its sockets are edge-triggered; a read shorter than the room left is
+// proxyd/internal/netpoll); with EVLOOP_WAIT=thread in its environment each loop waits instead on
+// a thread of its own, in epoll_wait(2), as nginx's workers do. The environment, not a flag, so
+// that the scripts that start proxyd start it so too (A_ENV, B_ENV). Its sockets are edge-triggered; a read shorter than the room left is
 // taken to have drained the socket, as nginx takes it. The socket calls are raw system calls
 // (unix.RawSyscall), as proxyd's own are. What it makes per exchange is what proxyd makes: a read
 // of the request, a check that the kept backend connection is quiet (recvfrom(2) with MSG_PEEK),
 // its write to the backend, a read of the response and its write to the client.
 //
-//	evloop LISTEN DEFAULT_BACKEND [-r /path=host:port]... [ignored flags]
+//	[EVLOOP_WAIT=poller|thread] evloop LISTEN DEFAULT_BACKEND [-r /path=host:port]... [flags, ignored]
 //
 // scripts/ab.sh and scripts/bench.sh measure it in proxyd's place with B_BIN and PROXYD_BIN.
 package main
@@ -138,6 +140,14 @@ func run(args []string) error {
 		}
 		addrs = append(addrs, rawAddr(ap))
 	}
+	var inPoller bool
+	switch w := os.Getenv("EVLOOP_WAIT"); w {
+	case "", "poller":
+		inPoller = true
+	case "thread":
+	default:
+		return fmt.Errorf("EVLOOP_WAIT=%q: want poller or thread", w)
+	}
 	n := runtime.GOMAXPROCS(0)
 	done := make(chan error, n)
 	for range n {
@@ -147,7 +157,7 @@ func run(args []string) error {
 		if err := l.open(listen); err != nil {
 			return err
 		}
-		go func() { done <- l.run() }()
+		go func() { done <- l.run(inPoller) }()
 	}
 	fmt.Fprintf(os.Stderr, "evloop: listening on %s, %d loops\n", listen, n)
 	return <-done
@@ -194,27 +204,45 @@ func (l *loop) open(ap netip.AddrPort) error {
 	return unix.EpollCtl(l.ep, unix.EPOLL_CTL_ADD, fd, &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
 }
 
-// run serves the loop's connections: it waits in the runtime's poller until the epoll instance is
-// readable, then takes and handles its events without waiting until a batch is not full.
-func (l *loop) run() error {
+// run serves the loop's connections. It takes the events of its epoll instance without waiting
+// until a batch is not full; then, with inPoller, it waits in the runtime's poller until the
+// instance is readable, and otherwise on a thread of its own, in epoll_wait(2), which the runtime
+// sees as a blocking system call.
+func (l *loop) run(inPoller bool) error {
+	if !inPoller {
+		runtime.LockOSThread()
+		for {
+			if l.takeEvents() {
+				continue
+			}
+			n, err := unix.EpollWait(l.ep, l.events, -1)
+			if err != nil && err != unix.EINTR {
+				return err
+			}
+			l.handle(l.events[:max(n, 0)])
+		}
+	}
 	rc, err := l.epFile.SyscallConn()
 	if err != nil {
 		return err
 	}
 	return rc.Read(func(uintptr) bool {
-		for {
-			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(l.ep),
-				uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
-			n := int(r)
-			if e != 0 {
-				n = 0
-			}
-			l.handle(l.events[:n])
-			if n < len(l.events) {
-				return false
-			}
+		for l.takeEvents() {
 		}
+		return false
 	})
+}
+
+// takeEvents handles the events ready now, and reports whether a full batch came.
+func (l *loop) takeEvents() bool {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(l.ep),
+		uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), 0, 0, 0)
+	n := int(r)
+	if e != 0 {
+		n = 0
+	}
+	l.handle(l.events[:n])
+	return n == len(l.events)
 }
 
 func (l *loop) handle(events []unix.EpollEvent) {
