@@ -9,17 +9,29 @@
 // and closes anything else. It has no timeouts, no logs and no shutdown.
 //
 // Each loop has a listener of its own (SO_REUSEPORT spreads the connections) and its own pool of
-// backend connections. It waits in the runtime's poller, which reports the epoll instance readable
-// when a member is ready, and takes the events without waiting (as proxyd's idle set does; see
-// proxyd/internal/netpoll); with EVLOOP_WAIT=thread in its environment each loop waits instead on
-// a thread of its own, in epoll_wait(2), as nginx's workers do. The environment, not a flag, so
-// that the scripts that start proxyd start it so too (A_ENV, B_ENV). Its sockets are edge-triggered; a read shorter than the room left is
-// taken to have drained the socket, as nginx takes it. The socket calls are raw system calls
+// backend connections. Its sockets are edge-triggered; a read shorter than the room left is taken
+// to have drained the socket, as nginx takes it. The socket calls are raw system calls
 // (unix.RawSyscall), as proxyd's own are. What it makes per exchange is what proxyd makes: a read
 // of the request, a check that the kept backend connection is quiet (recvfrom(2) with MSG_PEEK),
 // its write to the backend, a read of the response and its write to the client.
 //
-//	[EVLOOP_WAIT=poller|thread] evloop LISTEN DEFAULT_BACKEND [-r /path=host:port]... [flags, ignored]
+// Its environment chooses how the loops wait and make their calls (the environment, not flags, so
+// that the scripts that start proxyd start it so too: A_ENV, B_ENV):
+//
+//   - EVLOOP_WAIT=poller (the default): each loop waits in the runtime's poller, which reports the
+//     epoll instance readable when a member is ready, and takes the events without waiting (as
+//     proxyd's idle set does; see proxyd/internal/netpoll);
+//
+//   - EVLOOP_WAIT=thread: each loop waits on a thread of its own, in epoll_wait(2), as nginx's
+//     workers do, which the runtime sees as a blocking system call;
+//
+//   - EVLOOP_WAIT=raw: the same wait made as a raw system call, the loop's processor held meanwhile;
+//
+//   - EVLOOP_IO=uring: the socket calls go through an io_uring(7) instance per loop (see
+//     uring.go), with a wait like raw's.
+//
+//     [EVLOOP_WAIT=poller|thread|raw] [EVLOOP_IO=epoll|uring] evloop LISTEN DEFAULT_BACKEND \
+//     [-r /path=host:port]... [flags, ignored]
 //
 // scripts/ab.sh and scripts/bench.sh measure it in proxyd's place with B_BIN and PROXYD_BIN.
 package main
@@ -140,13 +152,21 @@ func run(args []string) error {
 		}
 		addrs = append(addrs, rawAddr(ap))
 	}
-	var inPoller bool
-	switch w := os.Getenv("EVLOOP_WAIT"); w {
-	case "", "poller":
-		inPoller = true
-	case "thread":
+	wait := os.Getenv("EVLOOP_WAIT")
+	switch wait {
+	case "":
+		wait = "poller"
+	case "poller", "thread", "raw":
 	default:
-		return fmt.Errorf("EVLOOP_WAIT=%q: want poller or thread", w)
+		return fmt.Errorf("EVLOOP_WAIT=%q: want poller, thread or raw", wait)
+	}
+	ring := false
+	switch io := os.Getenv("EVLOOP_IO"); io {
+	case "", "epoll":
+	case "uring":
+		ring = true
+	default:
+		return fmt.Errorf("EVLOOP_IO=%q: want epoll or uring", io)
 	}
 	n := runtime.GOMAXPROCS(0)
 	done := make(chan error, n)
@@ -157,7 +177,11 @@ func run(args []string) error {
 		if err := l.open(listen); err != nil {
 			return err
 		}
-		go func() { done <- l.run(inPoller) }()
+		if ring {
+			go func() { done <- (&uloop{loop: l}).runRing() }()
+			continue
+		}
+		go func() { done <- l.run(wait) }()
 	}
 	fmt.Fprintf(os.Stderr, "evloop: listening on %s, %d loops\n", listen, n)
 	return <-done
@@ -205,32 +229,46 @@ func (l *loop) open(ap netip.AddrPort) error {
 }
 
 // run serves the loop's connections. It takes the events of its epoll instance without waiting
-// until a batch is not full; then, with inPoller, it waits in the runtime's poller until the
-// instance is readable, and otherwise on a thread of its own, in epoll_wait(2), which the runtime
-// sees as a blocking system call.
-func (l *loop) run(inPoller bool) error {
-	if !inPoller {
-		runtime.LockOSThread()
-		for {
-			if l.takeEvents() {
-				continue
-			}
-			n, err := unix.EpollWait(l.ep, l.events, -1)
-			if err != nil && err != unix.EINTR {
-				return err
-			}
-			l.handle(l.events[:max(n, 0)])
+// until a batch is not full; then it waits as wait says:
+//   - poller: in the runtime's poller, until the instance is readable;
+//   - thread: on a thread of its own, in epoll_wait(2), which the runtime sees as a blocking system
+//     call and hands the processor to another thread meanwhile;
+//   - raw: on a thread of its own, in epoll_wait(2) made as a raw system call, the processor held
+//     while it waits (a signal, which the runtime sends to preempt, ends the wait).
+func (l *loop) run(wait string) error {
+	if wait == "poller" {
+		rc, err := l.epFile.SyscallConn()
+		if err != nil {
+			return err
 		}
+		return rc.Read(func(uintptr) bool {
+			for l.takeEvents() {
+			}
+			return false
+		})
 	}
-	rc, err := l.epFile.SyscallConn()
-	if err != nil {
-		return err
-	}
-	return rc.Read(func(uintptr) bool {
-		for l.takeEvents() {
+	runtime.LockOSThread()
+	for {
+		if l.takeEvents() {
+			continue
 		}
-		return false
-	})
+		var n int
+		var err error
+		if wait == "raw" {
+			r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_WAIT, uintptr(l.ep),
+				uintptr(unsafe.Pointer(&l.events[0])), uintptr(len(l.events)), ^uintptr(0), 0, 0)
+			n, err = int(r), nil
+			if e != 0 {
+				n, err = 0, e
+			}
+		} else {
+			n, err = unix.EpollWait(l.ep, l.events, -1)
+		}
+		if err != nil && err != unix.EINTR {
+			return err
+		}
+		l.handle(l.events[:max(n, 0)])
+	}
 }
 
 // takeEvents handles the events ready now, and reports whether a full batch came.
@@ -379,14 +417,20 @@ func (l *loop) serve(c *client) {
 	}
 	c.reqLen, c.head, c.close = h.Len, string(h.Method) == "HEAD", h.Close
 	if h.Close && h.Version == wire.HTTP11 { // the backend connection stays open, as proxyd's does
-		l.scratch = wire.StripConnectionClose(l.scratch[:0], c.buf[:h.Len])
-		shorter := h.Len - len(l.scratch)
-		copy(c.buf, l.scratch)
-		copy(c.buf[len(l.scratch):], c.buf[h.Len:c.n])
-		c.n -= shorter
-		c.reqLen -= shorter
+		c.n, c.reqLen = l.stripClose(c.buf, c.n, h.Len)
 	}
 	l.send(c, m.Backend, true)
+}
+
+// stripClose takes the "close" option out of the Connection fields of the request head at the
+// start of buf[:n], headLen bytes long, moving the bytes after it; it returns the new n and
+// headLen.
+func (l *loop) stripClose(buf []byte, n, headLen int) (int, int) {
+	l.scratch = wire.StripConnectionClose(l.scratch[:0], buf[:headLen])
+	shorter := headLen - len(l.scratch)
+	copy(buf, l.scratch)
+	copy(buf[len(l.scratch):], buf[headLen:n])
+	return n - shorter, headLen - shorter
 }
 
 func (l *loop) answer(c *client, s string) {
@@ -423,29 +467,42 @@ func (l *loop) take(c *client, idx int) *backend {
 		switch {
 		case b.idx != idx:
 			l.putPool(b)
-		case l.quiet(b):
+		case l.quiet(b.fd):
 			return b
 		default:
 			l.closeBackend(b)
 		}
 	}
-	p := l.pool[idx]
-	defer func() { l.pool[idx] = p }()
-	for len(p) > 0 {
-		b := p[len(p)-1]
-		p = p[:len(p)-1]
-		b.pooled = false
-		if l.quiet(b) {
-			return b
-		}
-		l.closeBackend(b)
+	b, p, ok := popQuiet(l, l, l.pool[idx], backendFd, (*loop).closeBackend)
+	l.pool[idx] = p
+	if !ok {
+		return nil
 	}
-	return nil
+	b.pooled = false
+	return b
 }
 
-// quiet reports whether b has sent nothing, not even its end, since its last response.
-func (l *loop) quiet(b *backend) bool {
-	_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(b.fd), uintptr(unsafe.Pointer(&l.peek[0])), 1,
+func backendFd(b *backend) int { return b.fd }
+
+// popQuiet takes connections off the end of pool until one is quiet (see quiet) and returns it,
+// with what is left of the pool; it gives the others to drop, with owner.
+func popQuiet[O, B any](l *loop, owner O, pool []B, fd func(B) int, drop func(O, B)) (B, []B, bool) {
+	for len(pool) > 0 {
+		b := pool[len(pool)-1]
+		pool = pool[:len(pool)-1]
+		if l.quiet(fd(b)) {
+			return b, pool, true
+		}
+		drop(owner, b)
+	}
+	var none B
+	return none, pool, false
+}
+
+// quiet reports whether the backend connection fd has sent nothing, not even its end, since its
+// last response.
+func (l *loop) quiet(fd int) bool {
+	_, _, e := unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&l.peek[0])), 1,
 		unix.MSG_PEEK|unix.MSG_DONTWAIT, 0, 0)
 	return e == unix.EAGAIN
 }
@@ -503,7 +560,7 @@ func (l *loop) backendEvent(b *backend, events uint32) {
 		}
 	case b.owner != nil:
 		l.readBackend(b)
-	case !l.quiet(b): // idle, and it spoke: it ends there
+	case !l.quiet(b.fd): // idle, and it spoke: it ends there
 		if b.keeper != nil {
 			b.keeper.be = nil
 		}
