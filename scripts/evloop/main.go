@@ -28,7 +28,7 @@
 //   - EVLOOP_WAIT=raw: the same wait made as a raw system call, the loop's processor held meanwhile;
 //
 //   - EVLOOP_IO=uring: the socket calls go through an io_uring(7) instance per loop (see
-//     uring.go), with a wait like raw's.
+//     uring.go), which waits in the runtime's poller, or as raw says with raw or thread.
 //
 //     [EVLOOP_WAIT=poller|thread|raw] [EVLOOP_IO=epoll|uring] evloop LISTEN DEFAULT_BACKEND \
 //     [-r /path=host:port]... [flags, ignored]
@@ -178,7 +178,7 @@ func run(args []string) error {
 			return err
 		}
 		if ring {
-			go func() { done <- (&uloop{loop: l}).runRing() }()
+			go func() { done <- (&uloop{loop: l}).runRing(wait == "poller") }()
 			continue
 		}
 		go func() { done <- l.run(wait) }()

@@ -4,6 +4,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -13,14 +14,15 @@ import (
 )
 
 // The ring loop (EVLOOP_IO=uring) makes the socket calls of an exchange as entries of an
-// io_uring(7) instance per loop, and one io_uring_enter(2) submits all that are queued, runs the
-// completions due and, when none is, waits for one: a system call per pass rather than one per
-// socket call. The instance is set up for one thread (IORING_SETUP_SINGLE_ISSUER) whose
-// io_uring_enter runs the completions (IORING_SETUP_DEFER_TASKRUN), so each loop runs on a thread
-// of its own and waits in io_uring_enter as a raw system call, its processor held, as the epoll
-// loops do with EVLOOP_WAIT=raw. It accepts with one multishot accept, reads and writes with
-// IORING_OP_RECV and IORING_OP_SEND, and checks a kept backend connection with the recvfrom(2)
-// of the epoll loops, outside the ring. Its backend connections are dialled with a blocking
+// io_uring(7) instance per loop, and one io_uring_enter(2) per pass of the loop submits all that
+// are queued and runs the completions due: a system call per pass rather than one per socket call.
+// The instance is set up for one thread (IORING_SETUP_SINGLE_ISSUER) whose io_uring_enter runs the
+// completions (IORING_SETUP_DEFER_TASKRUN), so each loop runs on a thread of its own. By default it
+// waits in the runtime's poller for an eventfd that the ring signals when it has completions to
+// run, its processor free meanwhile; with EVLOOP_WAIT=raw (or thread) it waits in io_uring_enter, a
+// raw system call, its processor held. It accepts with one multishot accept, reads and writes with
+// IORING_OP_RECV and IORING_OP_SEND, and checks a kept backend connection with the recvfrom(2) of
+// the epoll loops, outside the ring. Its backend connections are dialled with a blocking
 // connect(2), once each: the bench's loads reuse them. A buffer is the kernel's from the entry that
 // names it until its completion; the loop names only buffers of connections it keeps meanwhile.
 //
@@ -35,6 +37,7 @@ const (
 	featSingleMmap    = 1 << 0
 	enterGetEvents    = 1 << 0
 	acceptMultishot   = 1 << 0
+	registerEventfd   = 4
 	cqeFMore          = 1 << 1
 
 	offSQRing = 0
@@ -241,8 +244,9 @@ func (u *uloop) queue(op uint8, fd int, p []byte, flags uint32, ud uint64) {
 	s.addr = uint64(uintptr(unsafe.Pointer(&p[0])))
 }
 
-// runRing serves the loop's connections through its ring.
-func (u *uloop) runRing() error {
+// runRing serves the loop's connections through its ring, waiting in the runtime's poller when
+// inPoller says so.
+func (u *uloop) runRing(inPoller bool) error {
 	runtime.LockOSThread()
 	r, err := newRing(1024)
 	if err != nil {
@@ -252,15 +256,46 @@ func (u *uloop) runRing() error {
 	u.pool = make([][]*ubackend, len(u.addrs))
 	s := r.get()
 	s.opcode, s.fd, s.ioprio, s.opFlags, s.userData = opAccept, int32(u.lfd), acceptMultishot, unix.SOCK_CLOEXEC, uAccept
-	for {
-		head := atomic.LoadUint32(r.cqHead)
-		r.enter(head == atomic.LoadUint32(r.cqTail))
-		for tail := atomic.LoadUint32(r.cqTail); head != tail; head++ {
-			c := r.cqes[head&r.cqMask]
-			u.complete(c.userData, c.res, c.flags)
+	if !inPoller {
+		for {
+			u.pass(true)
 		}
-		atomic.StoreUint32(r.cqHead, head)
 	}
+	// The ring signals an eventfd when it has completions to run: the loop waits for that in the
+	// runtime's poller, and never reads the eventfd, whose every signal is an edge.
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	ev := int32(efd)
+	if _, _, e := unix.RawSyscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), registerEventfd, uintptr(unsafe.Pointer(&ev)), 1, 0, 0); e != 0 {
+		return fmt.Errorf("io_uring_register eventfd: %w", e)
+	}
+	rc, err := os.NewFile(uintptr(efd), "eventfd").SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Read(func(uintptr) bool {
+		for u.pass(false) {
+		}
+		return false
+	})
+}
+
+// pass submits what is queued, runs the completions due and handles them; with wait, it waits
+// for one when none is there. It reports whether it handled any.
+func (u *uloop) pass(wait bool) bool {
+	r := u.r
+	head := atomic.LoadUint32(r.cqHead)
+	r.enter(wait && head == atomic.LoadUint32(r.cqTail))
+	tail := atomic.LoadUint32(r.cqTail)
+	any := head != tail
+	for ; head != tail; head++ {
+		c := r.cqes[head&r.cqMask]
+		u.complete(c.userData, c.res, c.flags)
+	}
+	atomic.StoreUint32(r.cqHead, head)
+	return any
 }
 
 // complete handles the completion of the entry whose user data is ud.
