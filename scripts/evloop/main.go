@@ -37,6 +37,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -59,14 +60,36 @@ const (
 	badGateway = "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 12\r\nConnection: close\r\n\r\nbad gateway\n"
 )
 
+// errRefused is route's and response's verdict on what the loops do not serve.
+var errRefused = errors.New("not served")
+
+// request is what the loops keep of the request they serve: all of it is its head.
+type request struct {
+	len     int  // of the request, at the start of its client's buffer
+	backend int  // the backend's index in router.Table.Backends
+	head    bool // the method is HEAD
+	close   bool // the client connection closes after the response
+}
+
+// requests is a client connection's buffer of request bytes, and the request at its start that
+// is being served.
+type requests struct {
+	buf []byte // the request bytes read, buf[:n]
+	n   int
+	req request
+}
+
+// served drops the request served from the start of the buffer, keeping what came after it.
+func (r *requests) served() {
+	copy(r.buf, r.buf[r.req.len:r.n])
+	r.n -= r.req.len
+	r.req = request{}
+}
+
 // client is a client connection.
 type client struct {
+	requests
 	fd       int
-	buf      []byte // the request bytes read, buf[:n]
-	n        int
-	reqLen   int      // the length of the request being served, at the start of buf
-	head     bool     // the request is HEAD
-	close    bool     // the connection closes after the response
 	pending  bool     // the request went to a backend, or goes once it is connected
 	readable bool     // the socket may hold bytes not read yet
 	be       *backend // the backend connection it uses or keeps, if any
@@ -357,7 +380,7 @@ func (l *loop) accept() {
 		}
 		fd := int(r)
 		l.nodelay(fd)
-		c := &client{fd: fd, buf: l.takeBuf()}
+		c := &client{fd: fd, requests: requests{buf: l.takeBuf()}}
 		l.setSlot(fd, slot{c: c})
 		l.ctl(unix.EPOLL_CTL_ADD, fd, unix.EPOLLIN)
 		l.readClient(c) // its request came with it
@@ -401,36 +424,68 @@ func (l *loop) readClient(c *client) {
 
 // serve routes the request at the start of c.buf and sends it, once its head is whole.
 func (l *loop) serve(c *client) {
-	var h wire.RequestHead
-	err := wire.ParseRequestHead(c.buf[:c.n], &h)
-	if err == wire.ErrIncomplete {
-		return
-	}
-	if err != nil || h.Body.Kind != wire.BodyNone || h.Upgrade {
+	switch err := l.route(&c.requests); {
+	case err == wire.ErrIncomplete:
+	case err != nil:
 		l.answer(c, badRequest)
-		return
+	default:
+		l.send(c, c.req.backend, true)
+	}
+}
+
+// route parses the request head at the start of r's buffer and routes it into r.req. It returns
+// wire.ErrIncomplete until the head is whole, and errRefused for a request the loops do not serve
+// (malformed, with a body, an upgrade). A client's "Connection: close" is taken out of the head,
+// and the backend connection stays open, as proxyd's does.
+func (l *loop) route(r *requests) error {
+	var h wire.RequestHead
+	err := wire.ParseRequestHead(r.buf[:r.n], &h)
+	switch {
+	case err == wire.ErrIncomplete:
+		return err
+	case err != nil || h.Body.Kind != wire.BodyNone || h.Upgrade:
+		return errRefused
 	}
 	m, err := l.table.Match(h.Target)
 	if err != nil {
-		l.answer(c, badRequest)
-		return
+		return errRefused
 	}
-	c.reqLen, c.head, c.close = h.Len, string(h.Method) == "HEAD", h.Close
-	if h.Close && h.Version == wire.HTTP11 { // the backend connection stays open, as proxyd's does
-		c.n, c.reqLen = l.stripClose(c.buf, c.n, h.Len)
+	r.req = request{len: h.Len, backend: m.Backend, head: string(h.Method) == "HEAD", close: h.Close}
+	if h.Close && h.Version == wire.HTTP11 {
+		l.scratch = wire.StripConnectionClose(l.scratch[:0], r.buf[:h.Len])
+		shorter := h.Len - len(l.scratch)
+		copy(r.buf, l.scratch)
+		copy(r.buf[len(l.scratch):], r.buf[h.Len:r.n])
+		r.n -= shorter
+		r.req.len -= shorter
 	}
-	l.send(c, m.Backend, true)
+	return nil
 }
 
-// stripClose takes the "close" option out of the Connection fields of the request head at the
-// start of buf[:n], headLen bytes long, moving the bytes after it; it returns the new n and
-// headLen.
-func (l *loop) stripClose(buf []byte, n, headLen int) (int, int) {
-	l.scratch = wire.StripConnectionClose(l.scratch[:0], buf[:headLen])
-	shorter := headLen - len(l.scratch)
-	copy(buf, l.scratch)
-	copy(buf[len(l.scratch):], buf[headLen:n])
-	return n - shorter, headLen - shorter
+// response parses the response head at the start of buf[:n], the response to a HEAD request when
+// head, and returns it with the length of the whole response. It returns wire.ErrIncomplete while
+// the head may go on within buf, and errRefused for a response the loops do not relay: malformed,
+// a 1xx, or one whose length its head does not give.
+func response(buf []byte, n int, head bool) (wire.ResponseHead, int64, error) {
+	var h wire.ResponseHead
+	err := wire.ParseResponseHead(buf[:n], &h)
+	switch {
+	case err == wire.ErrIncomplete && n < len(buf):
+		return h, 0, err
+	case err != nil || h.Status < 200:
+		return h, 0, errRefused
+	}
+	method := "GET"
+	if head {
+		method = "HEAD"
+	}
+	switch f := h.Framing([]byte(method)); f.Kind {
+	case wire.BodyNone:
+		return h, int64(h.Len), nil
+	case wire.BodyLength:
+		return h, int64(h.Len) + f.Length, nil
+	}
+	return h, 0, errRefused
 }
 
 func (l *loop) answer(c *client, s string) {
@@ -452,7 +507,7 @@ func (l *loop) send(c *client, idx int, retry bool) {
 		return
 	}
 	b.owner, c.be, c.pending = c, b, true
-	if !writeAll(b.fd, c.buf[:c.reqLen]) && retry {
+	if !writeAll(b.fd, c.buf[:c.req.len]) && retry {
 		c.be, c.pending = nil, false
 		l.closeBackend(b)
 		l.send(c, idx, false)
@@ -555,7 +610,7 @@ func (l *loop) backendEvent(b *backend, events uint32) {
 		l.soErrLen = 4
 		unix.RawSyscall6(unix.SYS_GETSOCKOPT, uintptr(b.fd), unix.SOL_SOCKET, unix.SO_ERROR,
 			uintptr(unsafe.Pointer(&l.soErr)), uintptr(unsafe.Pointer(&l.soErrLen)), 0)
-		if c := b.owner; l.soErr != 0 || !writeAll(b.fd, c.buf[:c.reqLen]) {
+		if c := b.owner; l.soErr != 0 || !writeAll(b.fd, c.buf[:c.req.len]) {
 			l.fail(c, b)
 		}
 	case b.owner != nil:
@@ -600,32 +655,17 @@ func (l *loop) readBackend(b *backend) {
 		return
 	}
 	b.n += n
-	var h wire.ResponseHead
-	err := wire.ParseResponseHead(b.buf[:b.n], &h)
-	if err == wire.ErrIncomplete && b.n < len(b.buf) {
+	h, total, err := response(b.buf, b.n, c.req.head)
+	switch {
+	case err == wire.ErrIncomplete:
 		return
-	}
-	if err != nil || h.Status < 200 {
-		l.fail(c, b)
-		return
-	}
-	method := []byte("GET")
-	if c.head {
-		method = []byte("HEAD")
-	}
-	f := h.Framing(method)
-	total := int64(h.Len)
-	switch f.Kind {
-	case wire.BodyNone:
-	case wire.BodyLength:
-		total += f.Length
-	default:
+	case err != nil:
 		l.fail(c, b)
 		return
 	}
 	have := min(int64(b.n), total)
 	var ok bool
-	if c.close {
+	if c.req.close {
 		l.scratch = wire.AppendCloseHead(l.scratch[:0], b.buf[:h.Len])
 		ok = l.writevAll(c.fd, l.scratch, b.buf[h.Len:have])
 	} else {
@@ -669,13 +709,11 @@ func (l *loop) finish(c *client, b *backend, backendCloses bool) {
 	} else {
 		b.keeper = c
 	}
-	if c.close {
+	if c.req.close {
 		l.closeClient(c)
 		return
 	}
-	copy(c.buf, c.buf[c.reqLen:c.n])
-	c.n -= c.reqLen
-	c.reqLen = 0
+	c.served()
 	switch {
 	case c.n > 0:
 		l.serve(c)

@@ -180,14 +180,10 @@ const (
 
 // uclient is a client connection of the ring loop.
 type uclient struct {
+	requests
 	id, gen  uint32
 	fd       int
-	buf      []byte
-	n        int
-	reqLen   int
-	head     bool
-	close    bool // the connection closes once the response is sent
-	backends []*ubackend
+	backends []*ubackend // by backend index, the connections it keeps
 }
 
 // ubackend is a backend connection of the ring loop.
@@ -319,12 +315,14 @@ func (u *uloop) complete(ud uint64, res int32, flags uint32) {
 	case uClientRecv:
 		u.clientRead(u.objs[id].(*uclient), res)
 	case uClientSend:
-		if c := u.objs[id].(*uclient); int(res) < 0 || c.close {
+		if c := u.objs[id].(*uclient); int(res) < 0 || c.req.close {
 			u.closeClient(c)
 		}
 	case uBackendSend:
+		// A request not sent whole ends the connection; its receive, still under way and naming
+		// its buffer, ends with it and drops it (backendRead).
 		if b := u.objs[id].(*ubackend); int(res) != b.sendLen {
-			u.failBackend(b)
+			unix.RawSyscall(unix.SYS_SHUTDOWN, uintptr(b.fd), unix.SHUT_RDWR, 0)
 		}
 	case uBackendRecv:
 		u.backendRead(u.objs[id].(*ubackend), res)
@@ -333,7 +331,7 @@ func (u *uloop) complete(ud uint64, res int32, flags uint32) {
 
 func (u *uloop) accepted(fd int) {
 	u.nodelay(fd)
-	c := &uclient{fd: fd, buf: u.takeBuf(), backends: make([]*ubackend, len(u.addrs))}
+	c := &uclient{fd: fd, requests: requests{buf: u.takeBuf()}, backends: make([]*ubackend, len(u.addrs))}
 	c.id, c.gen = u.alloc(c)
 	u.recvClient(c)
 }
@@ -353,39 +351,30 @@ func (u *uloop) clientRead(c *uclient, res int32) {
 
 // serveRing routes the request at the start of c.buf and sends it, once its head is whole.
 func (u *uloop) serveRing(c *uclient) {
-	var h wire.RequestHead
-	err := wire.ParseRequestHead(c.buf[:c.n], &h)
-	if err == wire.ErrIncomplete && c.n < len(c.buf) {
+	switch err := u.route(&c.requests); {
+	case err == wire.ErrIncomplete && c.n < len(c.buf):
 		u.recvClient(c)
 		return
-	}
-	if err != nil || h.Body.Kind != wire.BodyNone || h.Upgrade {
-		writeAll(c.fd, []byte(badRequest))
-		u.closeClient(c)
+	case err != nil:
+		u.answer(c, badRequest)
 		return
 	}
-	m, err := u.table.Match(h.Target)
-	if err != nil {
-		writeAll(c.fd, []byte(badRequest))
-		u.closeClient(c)
-		return
-	}
-	c.reqLen, c.head, c.close = h.Len, string(h.Method) == "HEAD", h.Close
-	if h.Close && h.Version == wire.HTTP11 { // the backend connection stays open
-		c.n, c.reqLen = u.stripClose(c.buf, c.n, h.Len)
-	}
-	b := u.takeBackend(c, m.Backend)
+	b := u.takeBackend(c, c.req.backend)
 	if b == nil {
-		if b = u.dialBlocking(m.Backend); b == nil {
-			writeAll(c.fd, []byte(badGateway))
-			u.closeClient(c)
+		if b = u.dialBlocking(c.req.backend); b == nil {
+			u.answer(c, badGateway)
 			return
 		}
-		c.backends[m.Backend] = b
 	}
-	b.owner, b.sendLen = c, c.reqLen
-	u.queue(opSend, b.fd, c.buf[:c.reqLen], unix.MSG_NOSIGNAL, userData(b.id, b.gen, uBackendSend))
+	b.owner, b.sendLen = c, c.req.len
+	u.queue(opSend, b.fd, c.buf[:c.req.len], unix.MSG_NOSIGNAL, userData(b.id, b.gen, uBackendSend))
 	u.queue(opRecv, b.fd, b.buf, 0, userData(b.id, b.gen, uBackendRecv))
+}
+
+// answer answers c with s, the loop's own answer, and closes it.
+func (u *uloop) answer(c *uclient, s string) {
+	writeAll(c.fd, []byte(s))
+	u.closeClient(c)
 }
 
 // takeBackend returns c's connection to backend idx, or a pooled one, that is still quiet; nil
@@ -429,28 +418,18 @@ func (u *uloop) backendRead(b *ubackend, res int32) {
 		return
 	}
 	b.n += int(res)
-	var h wire.ResponseHead
-	err := wire.ParseResponseHead(b.buf[:b.n], &h)
-	if err == wire.ErrIncomplete && b.n < len(b.buf) {
+	h, total, err := response(b.buf, b.n, c.req.head)
+	switch {
+	case err == wire.ErrIncomplete:
 		u.queue(opRecv, b.fd, b.buf[b.n:], 0, userData(b.id, b.gen, uBackendRecv))
 		return
-	}
-	method := []byte("GET")
-	if c.head {
-		method = []byte("HEAD")
-	}
-	f := h.Framing(method)
-	total := h.Len
-	if f.Kind == wire.BodyLength {
-		total += int(f.Length)
-	}
-	if err != nil || h.Status < 200 || (f.Kind != wire.BodyNone && f.Kind != wire.BodyLength) || total != b.n || h.Close {
+	case err != nil || total != int64(b.n) || h.Close:
 		u.failBackend(b)
 		return
 	}
 	b.n, b.owner = 0, nil
 	c.backends[b.idx] = b
-	if c.close {
+	if c.req.close {
 		// The request, whose bytes c.buf held, is sent: c.buf holds the response now, its head
 		// saying close, until its send completes.
 		out := wire.AppendCloseHead(c.buf[:0], b.buf[:h.Len])
@@ -459,9 +438,7 @@ func (u *uloop) backendRead(b *ubackend, res int32) {
 		return
 	}
 	u.queue(opSend, c.fd, b.buf[:total], unix.MSG_NOSIGNAL, userData(c.id, c.gen, uClientSend))
-	copy(c.buf, c.buf[c.reqLen:c.n])
-	c.n -= c.reqLen
-	c.reqLen = 0
+	c.served()
 	if c.n > 0 {
 		u.serveRing(c)
 		return
@@ -484,13 +461,13 @@ func (u *uloop) dropBackend(b *ubackend) {
 	closeFd(b.fd)
 }
 
-// closeClient closes c. Its backend connections go to the pool, unless one was carrying its
-// response.
+// closeClient closes c. The backend connections it keeps go to the pool; the one carrying its
+// response, if any, is not among them (see serveRing), and failBackend drops it.
 func (u *uloop) closeClient(c *uclient) {
 	for i, b := range c.backends {
 		switch {
 		case b == nil:
-		case b.owner != nil || len(u.pool[i]) >= 64:
+		case len(u.pool[i]) >= 64:
 			u.dropBackend(b)
 		default:
 			u.pool[i] = append(u.pool[i], b)
@@ -499,4 +476,6 @@ func (u *uloop) closeClient(c *uclient) {
 	}
 	u.release(c.id)
 	closeFd(c.fd)
+	u.free = append(u.free, c.buf) // no entry names it now: its receive and send have completed
+	c.buf = nil
 }
