@@ -1,0 +1,247 @@
+package ring
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
+)
+
+// TestMain fails the run when any test leaves a goroutine behind.
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// waitLimit bounds the waits in the poller, so that a lost wake-up fails a test instead of
+// hanging it.
+const waitLimit = 10 * time.Second
+
+// completion is what a completion carried.
+type completion struct {
+	UserData uint64
+	Res      int32
+}
+
+// onRing runs f with a new ring on a goroutine locked to its thread, as a ring must be used, and
+// closes the ring after.
+func onRing(t *testing.T, f func(r *Ring)) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		r, err := New(8)
+		if err != nil {
+			t.Errorf("New: %v", err)
+			return
+		}
+		defer r.Close()
+		f(r)
+	}()
+	<-done
+}
+
+// socketPair returns the two ends of a connected stream socket pair, closed when the test ends.
+func socketPair(t *testing.T) (a, b int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("socketpair: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
+	return fds[0], fds[1]
+}
+
+// await enters r, waiting, until n completions came, and returns them.
+func await(t *testing.T, r *Ring, n int) []completion {
+	t.Helper()
+	var got []completion
+	for len(got) < n {
+		if err := r.Enter(true); err != nil {
+			t.Errorf("Enter: %v", err)
+			return got
+		}
+		r.Complete(func(ud uint64, res int32, _ uint32) { got = append(got, completion{ud, res}) })
+	}
+	return got
+}
+
+func TestSendAndRecv(t *testing.T) {
+	a, b := socketPair(t)
+	buf := make([]byte, 16)
+	onRing(t, func(r *Ring) {
+		r.Recv(b, buf, 1)
+		r.Send(a, []byte("hello"), 2)
+		got := await(t, r, 2)
+		want := []completion{{2, 5}, {1, 5}}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("completions (-want +got):\n%s", diff)
+		}
+	})
+	if string(buf[:5]) != "hello" {
+		t.Errorf("received %q, want %q", buf[:5], "hello")
+	}
+}
+
+func TestSendmsgSendsEveryPart(t *testing.T) {
+	a, b := socketPair(t)
+	parts := [][]byte{[]byte("GET / HTTP/1.1\r\n"), []byte("\r\n")}
+	iov := make([]unix.Iovec, len(parts))
+	for i, p := range parts {
+		iov[i].Base = &p[0]
+		iov[i].SetLen(len(p))
+	}
+	var msg unix.Msghdr
+	msg.Iov = &iov[0]
+	msg.SetIovlen(len(iov))
+	onRing(t, func(r *Ring) {
+		r.Sendmsg(a, &msg, 7)
+		if diff := cmp.Diff([]completion{{7, 18}}, await(t, r, 1)); diff != "" {
+			t.Errorf("completions (-want +got):\n%s", diff)
+		}
+	})
+	buf := make([]byte, 32)
+	n, err := unix.Read(b, buf)
+	if err != nil || string(buf[:n]) != "GET / HTTP/1.1\r\n\r\n" {
+		t.Errorf("peer read %q, %v", buf[:n], err)
+	}
+}
+
+func TestRecvSeesEndAndErrors(t *testing.T) {
+	a, b := socketPair(t)
+	buf := make([]byte, 16)
+	onRing(t, func(r *Ring) {
+		r.Recv(b, buf, 1)
+		unix.Shutdown(a, unix.SHUT_WR)
+		r.Recv(-1, buf, 2)
+		got := await(t, r, 2)
+		want := map[uint64]int32{1: 0, 2: -int32(unix.EBADF)}
+		for _, c := range got {
+			if want[c.UserData] != c.Res {
+				t.Errorf("completion %d: result %d, want %d", c.UserData, c.Res, want[c.UserData])
+			}
+		}
+	})
+}
+
+func TestCancelEndsARecv(t *testing.T) {
+	_, b := socketPair(t)
+	buf := make([]byte, 16)
+	onRing(t, func(r *Ring) {
+		r.Recv(b, buf, 1)
+		if err := r.Enter(false); err != nil {
+			t.Fatalf("Enter: %v", err)
+		}
+		r.Cancel(1, 2)
+		got := map[uint64]int32{}
+		for _, c := range await(t, r, 2) {
+			got[c.UserData] = c.Res
+		}
+		want := map[uint64]int32{1: -int32(unix.ECANCELED), 2: 1}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("results by user data (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestFullQueueSubmitsBeforeQueueingMore(t *testing.T) {
+	a, b := socketPair(t)
+	buf := make([]byte, 64)
+	onRing(t, func(r *Ring) {
+		const sends = 20 // more than the 8 entries of the queue
+		for i := range sends {
+			r.Send(a, []byte("x"), uint64(i))
+		}
+		if got := len(await(t, r, sends)); got != sends {
+			t.Errorf("%d completions, want %d", got, sends)
+		}
+	})
+	n, _ := unix.Read(b, buf)
+	if n != 20 {
+		t.Errorf("peer read %d bytes, want 20", n)
+	}
+}
+
+// TestWaiterWakesForCompletionsAndWake waits in the poller on a ring with a receive under way:
+// the pass runs at first, when the peer sends (the ring's completion), and when Wake is called.
+func TestWaiterWakesForCompletionsAndWake(t *testing.T) {
+	a, b := socketPair(t)
+	buf := make([]byte, 16)
+	next := make(chan struct{})
+	onRing(t, func(r *Ring) {
+		w, err := NewWaiter(r)
+		if err != nil {
+			t.Fatalf("NewWaiter: %v", err)
+		}
+		defer w.Close()
+		w.file.SetDeadline(time.Now().Add(waitLimit)) // a lost wake-up fails the test
+		r.Recv(b, buf, 1)
+		passes, woken := 0, false
+		go func() {
+			<-next
+			unix.Write(a, []byte("hi"))
+			<-next
+			w.Wake()
+		}()
+		err = w.Wait(func() bool {
+			passes++
+			if err := r.Enter(false); err != nil {
+				t.Errorf("Enter: %v", err)
+				return true
+			}
+			got := 0
+			r.Complete(func(ud uint64, res int32, _ uint32) {
+				if ud != 1 || res != 2 {
+					t.Errorf("completion %d, result %d; want 1, 2", ud, res)
+				}
+				got++
+			})
+			switch {
+			case passes == 1:
+				next <- struct{}{} // now the peer sends
+			case got == 1:
+				next <- struct{}{} // now Wake
+				woken = true
+				return false
+			case woken:
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			t.Errorf("Wait: %v", err)
+		}
+	})
+}
+
+func TestWaiterCloseEndsTheWait(t *testing.T) {
+	onRing(t, func(r *Ring) {
+		w, err := NewWaiter(r)
+		if err != nil {
+			t.Fatalf("NewWaiter: %v", err)
+		}
+		first := make(chan struct{})
+		closed := make(chan struct{})
+		go func() {
+			<-first
+			w.Close()
+			close(closed)
+		}()
+		err = w.Wait(func() bool {
+			select {
+			case <-first:
+			default:
+				close(first)
+			}
+			return false
+		})
+		<-closed
+		if !errors.Is(err, os.ErrClosed) {
+			t.Errorf("Wait returned %v, want os.ErrClosed", err)
+		}
+	})
+}
