@@ -98,6 +98,27 @@ func (r *Reader) Grow(buf []byte) {
 	r.buf, r.r, r.w = buf, 0, n
 }
 
+// Space returns the free space of the buffer, after moving the buffered bytes to its start: a
+// caller that reads from the source itself (as an event loop does) reads into it, then calls
+// Filled. It is empty when the buffer is full or none is attached.
+func (r *Reader) Space() []byte {
+	if r.r > 0 {
+		r.w = copy(r.buf, r.buf[r.r:r.w])
+		r.r = 0
+	}
+	return r.buf[r.w:]
+}
+
+// Filled adds the first n bytes of Space, read from the source by the caller, to the buffered
+// bytes, and counts them as progress. It panics if n is out of range.
+func (r *Reader) Filled(n int) {
+	if n < 0 || n > len(r.buf)-r.w {
+		panic("wire: Reader.Filled with a count outside the free space")
+	}
+	r.w += n
+	r.progress.add(n)
+}
+
 // Buffered returns the unread bytes. The slice is valid until the next Fill, Discard, Grow, Attach
 // or Reset.
 func (r *Reader) Buffered() []byte { return r.buf[r.r:r.w] }

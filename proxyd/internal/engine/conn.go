@@ -405,6 +405,7 @@ const (
 	thenClose                    // close the connection
 	thenNext                     // an exchange served within the wait ended: on to the next request
 	thenReadHead                 // read the rest of the head begun in the buffer
+	thenServe                    // serve the head in c.ex.head within the wait (see headWithin)
 )
 
 // readIdle is called by the runtime's poller through RawConn.Read: it reads what the client has sent
@@ -474,21 +475,13 @@ func (c *clientConn) idleEmpty() bool {
 // connection then waits for its next request within the same wait (c.idle set for it), or false,
 // with c.idle.then saying how the connection goes on.
 func (c *clientConn) serveWithin(drained bool) bool {
-	if !c.endWait(nil) {
-		c.idle.then = thenClose
-		return false
+	then, err := c.headWithin()
+	if err != nil {
+		c.headFailed(err)
 	}
-	c.startHead()
-	err := wire.ParseHead(&c.rd, c.srv.cfg.MaxHeaderSize, c.parseHead)
 	switch {
-	case errors.Is(err, wire.ErrIncomplete):
-		c.idle.then = thenReadHead
-		return false
-	case c.headRead(err) == headClose:
-		c.idle.then = thenClose
-		return false
-	case !c.servableWithin():
-		c.idle.then = thenExchange
+	case then != thenServe:
+		c.idle.then = then
 		return false
 	case !c.serveRequest():
 		c.idle.then = thenClose
@@ -502,6 +495,30 @@ func (c *clientConn) serveWithin(drained bool) bool {
 	}
 	c.idle.within, c.idle.drained = true, drained
 	return true
+}
+
+// headWithin ends the wait for a request and parses the head whose first bytes it read, reading
+// nothing more: thenServe when the head is whole and its exchange reads nothing more from the
+// client either (servableWithin), thenExchange when it is whole but the exchange does, thenReadHead
+// when it is not whole, thenClose when there is no head (the wait failed, the client left, or
+// shutdown closed the connection) or, with the error to answer, when it is malformed.
+func (c *clientConn) headWithin() (thenWhat, error) {
+	if !c.endWait(nil) {
+		return thenClose, nil
+	}
+	c.startHead()
+	err := wire.ParseHead(&c.rd, c.srv.cfg.MaxHeaderSize, c.parseHead)
+	switch {
+	case errors.Is(err, wire.ErrIncomplete):
+		return thenReadHead, nil
+	case err != nil:
+		return thenClose, err
+	}
+	c.requested = true
+	if !c.servableWithin() {
+		return thenExchange, nil
+	}
+	return thenServe, nil
 }
 
 // servableWithin reports whether the exchange of the request head in c.ex.head reads nothing from

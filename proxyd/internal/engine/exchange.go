@@ -24,6 +24,8 @@ type exchange struct {
 	start         time.Time        // when the head was read; set only for the access log and the metrics
 	method        []byte           // copy of the method: the client buffer moves on while bodies stream
 	target        []byte           // copy of the request-target, for the logs
+	match         router.Match     // where the request was routed
+	req           []byte           // the request as the client sent it: head and inline body
 	pool          *upstream.Pool   // the pool of the backend the request was routed to; nil before
 	stats         *metrics.Route   // the accounting of the route it took; nil before, or without metrics
 	backendStats  *metrics.Backend // the accounting of its backend; nil before, or without metrics
@@ -37,6 +39,7 @@ type exchange struct {
 	inline        int              // request body bytes sent along with the head
 	interimSent   bool             // a 1xx response already reached the client
 
+	relay    responsePlan       // how the response goes to the client
 	copier   *requestBodyCopier // streams the request body; nil when it went with the head
 	download wire.Progress      // the response body relay's progress, watched by the lifetime
 
@@ -54,24 +57,45 @@ type exchange struct {
 // exchange forwards the request in c.ex.head to its backend and relays the response. It returns
 // whether the client connection may carry another request.
 func (c *clientConn) exchange() bool {
-	ex := c.beginExchange()
+	c.beginExchange()
+	if r := c.planRequest(); r.status != 0 {
+		return c.refuse(r)
+	}
+	return c.forward(nil)
+}
+
+// refusal is a request that goes to no backend: the status that answers it, why, and the error
+// found; status 0 when the request may go.
+type refusal struct {
+	status int
+	why    string
+	err    error
+}
+
+// planRequest routes the request in c.ex.head and lays out what goes to its backend before any
+// streamed body (c.ex.parts, from c.ex.req). It discards the request's bytes from the client
+// buffer, where they stay until it is next filled; a refused request's head only.
+func (c *clientConn) planRequest() refusal {
+	ex := c.ex
 	routes := c.srv.routes.Load()
 	m, err := routes.table.Match(ex.head.Target)
 	// The default backend's when err is set, for the logs and the metrics.
 	ex.pool, ex.stats, ex.backendStats = routes.pools[m.Backend], routes.stats.Routes[m.Route+1], routes.stats.Backends[m.Backend]
-	if err != nil {
-		c.rd.Discard(ex.clientHeadLen)
-		return c.refuse(400, "ambiguous request path", err)
-	}
-	if isConnect(ex.method) && !c.srv.cfg.AllowConnect {
-		c.rd.Discard(ex.clientHeadLen)
-		return c.refuse(405, "CONNECT refused", reply.ErrConnect)
-	}
-	if ex.head.H2C || (ex.clientClose && ex.head.Version == wire.HTTP11) || c.srv.cfg.Forwarded != nil {
+	ex.match = m
+	r := refusal{}
+	switch {
+	case err != nil:
+		r = refusal{400, "ambiguous request path", err}
+	case isConnect(ex.method) && !c.srv.cfg.AllowConnect:
+		r = refusal{405, "CONNECT refused", reply.ErrConnect}
+	case ex.head.H2C || (ex.clientClose && ex.head.Version == wire.HTTP11) || c.srv.cfg.Forwarded != nil:
 		if err := c.editHead(); err != nil {
-			c.rd.Discard(ex.clientHeadLen)
-			return c.refuse(400, "bad request head", err)
+			r = refusal{400, "bad request head", err}
 		}
+	}
+	if r.status != 0 {
+		c.rd.Discard(ex.clientHeadLen)
+		return r
 	}
 	if c.bodyCame(ex.clientHeadLen, ex.head.Body) {
 		ex.inline = int(ex.head.Body.Length)
@@ -79,20 +103,30 @@ func (c *clientConn) exchange() bool {
 	}
 	// The request's bytes stay in the client buffer, though discarded, until it is next filled: a
 	// retry lays them out again from req.
-	req := c.rd.Buffered()[:ex.clientHeadLen+ex.inline]
-	if err := c.requestParts(m, req); err != nil {
+	ex.req = c.rd.Buffered()[:ex.clientHeadLen+ex.inline]
+	if err := c.requestParts(); err != nil {
 		c.rd.Discard(ex.clientHeadLen)
-		return c.refuse(400, "ambiguous rewritten path", err)
+		return refusal{400, "ambiguous rewritten path", err}
 	}
-	c.rd.Discard(len(req))
+	c.rd.Discard(len(ex.req))
+	return refusal{}
+}
 
+// forward sends the request planned in c.ex to its backend and relays the response, retrying
+// once where shouldRetry allows. With sent set, the request went on sent already, and forward
+// goes on from the wait for its response. It returns whether the client connection may carry
+// another request.
+func (c *clientConn) forward(sent *upstream.Conn) bool {
+	ex := c.ex
 	for attempt := 0; ; attempt++ {
-		c.life.enter(phaseSend)
-		b, err := c.backendConn(ex.pool, attempt > 0)
-		if err != nil {
-			return c.failDial(err)
+		b, err := sent, error(nil)
+		if attempt > 0 || b == nil {
+			c.life.enter(phaseSend)
+			if b, err = c.backendConn(ex.pool, attempt > 0); err != nil {
+				return c.failDial(err)
+			}
+			err = c.sendRequest(b)
 		}
-		err = c.sendRequest(b)
 		if err == nil {
 			err = c.readFinalHead(b)
 		}
@@ -104,7 +138,7 @@ func (c *clientConn) exchange() bool {
 		}
 		if attempt == 0 && c.shouldRetry(b, err) {
 			c.dropBackend(b)
-			c.requestParts(m, req) // the failed write consumed c.ex.parts; the path was checked
+			c.requestParts() // the failed write consumed c.ex.parts; the path was checked
 			continue
 		}
 		return c.failResponse(b, err)
@@ -117,7 +151,8 @@ func (c *clientConn) bodyCame(headLen int, body wire.Framing) bool {
 	return body.Kind == wire.BodyLength && int64(len(c.rd.Buffered())-headLen) >= body.Length
 }
 
-func (c *clientConn) beginExchange() *exchange {
+// beginExchange readies c.ex for the exchange of the request head in it.
+func (c *clientConn) beginExchange() {
 	ex := c.ex
 	ex.method = append(ex.method[:0], ex.head.Method...)
 	ex.target = append(ex.target[:0], ex.head.Target...)
@@ -130,7 +165,6 @@ func (c *clientConn) beginExchange() *exchange {
 	ex.clientHeadLen = ex.head.Len
 	ex.clientClose = ex.head.Close
 	ex.edited, ex.inline, ex.interimSent, ex.copier = nil, 0, false, nil
-	return ex
 }
 
 // editHead replaces c.ex.head by the head to forward when it differs from the client's: without an
@@ -165,20 +199,21 @@ func (c *clientConn) editHead() error {
 	return wire.ParseRequestHead(head, &ex.head)
 }
 
-// requestParts lays out the bytes that go to the backend before any streamed body: the head (with
-// its target rewritten when --rewrite applies) and the inline body, from req, the request as the
-// client sent it, into c.ex.parts. The slices stay valid until the client buffer is next filled. It
-// returns the router's error for a rewritten path that backends could read differently.
-func (c *clientConn) requestParts(m router.Match, req []byte) error {
+// requestParts lays out the bytes that go to the backend before any streamed body: the head
+// (with its target rewritten when --rewrite applies) and the inline body, from c.ex.req, the
+// request as the client sent it, into c.ex.parts. The slices stay valid until the client buffer
+// is next filled. It returns the router's error for a rewritten path that backends could read
+// differently.
+func (c *clientConn) requestParts() error {
 	ex := c.ex
-	head := req[:ex.clientHeadLen]
+	head := ex.req[:ex.clientHeadLen]
 	if ex.edited != nil {
 		head = ex.edited
 	}
 	parts := ex.partsArr[:0]
-	if c.srv.cfg.Rewrite && m.Route >= 0 {
+	if c.srv.cfg.Rewrite && ex.match.Route >= 0 {
 		var err error
-		if ex.rewritten, err = router.Rewrite(ex.rewritten[:0], ex.head.Target, m); err != nil {
+		if ex.rewritten, err = router.Rewrite(ex.rewritten[:0], ex.head.Target, ex.match); err != nil {
 			return err
 		}
 		ts, te := ex.head.TargetStart, ex.head.TargetStart+len(ex.head.Target)
@@ -187,7 +222,7 @@ func (c *clientConn) requestParts(m router.Match, req []byte) error {
 		parts = append(parts, head)
 	}
 	if ex.inline > 0 {
-		parts = append(parts, req[ex.clientHeadLen:ex.clientHeadLen+ex.inline])
+		parts = append(parts, ex.req[ex.clientHeadLen:ex.clientHeadLen+ex.inline])
 	}
 	ex.parts = parts
 	return nil
@@ -196,11 +231,10 @@ func (c *clientConn) requestParts(m router.Match, req []byte) error {
 // backendConn returns a connection to the backend of pool: the kept one when it goes there and is
 // still quiet, else one from the pool, or a fresh one when fresh is set (the retry).
 func (c *clientConn) backendConn(pool *upstream.Pool, fresh bool) (*upstream.Conn, error) {
-	if c.backend != nil && c.backendPool == pool && !fresh && upstream.Quiet(c.backend) {
-		return c.backend, nil
-	}
-	if c.backend != nil && c.backendPool == pool {
-		c.dropBackend(c.backend) // it sent something or closed since its last response
+	if !fresh {
+		if b := c.reuseBackend(pool); b != nil {
+			return b, nil
+		}
 	}
 	c.releaseBackend()
 	get := pool.Get
@@ -217,9 +251,28 @@ func (c *clientConn) backendConn(pool *upstream.Pool, fresh bool) (*upstream.Con
 			return nil, err
 		}
 	}
+	c.keepBackend(b, pool)
+	return b, nil
+}
+
+// reuseBackend returns the kept backend connection when it goes to the backend of pool and is
+// still quiet. Otherwise it returns nil, and gives the kept connection back to its pool, or
+// drops it when it goes to that backend: it sent something or closed since its last response.
+func (c *clientConn) reuseBackend(pool *upstream.Pool) *upstream.Conn {
+	if c.backend != nil && c.backendPool == pool {
+		if upstream.Quiet(c.backend) {
+			return c.backend
+		}
+		c.dropBackend(c.backend)
+	}
+	c.releaseBackend()
+	return nil
+}
+
+// keepBackend makes b, of pool, the kept backend connection, interrupted with the client.
+func (c *clientConn) keepBackend(b *upstream.Conn, pool *upstream.Pool) {
 	c.backend, c.backendPool = b, pool
 	c.life.useBackend(b.TCPConn)
-	return b, nil
 }
 
 // sendProxyHeader starts the new backend connection b with the PROXY protocol header that names

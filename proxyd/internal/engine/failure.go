@@ -74,10 +74,10 @@ func (c *clientConn) keepAfterAnswer() bool {
 }
 
 // refuse answers a request the proxy will not forward (400, 405), closes and logs why.
-func (c *clientConn) refuse(status int, why string, err error) bool {
-	c.ex.status = status
-	c.answer(status, true, c.ex.headOnly)
-	c.logFailure(why, err)
+func (c *clientConn) refuse(r refusal) bool {
+	c.ex.status = r.status
+	c.answer(r.status, true, c.ex.headOnly)
+	c.logFailure(r.why, r.err)
 	return false
 }
 

@@ -14,11 +14,30 @@ import (
 // chunked body reaches it as its data alone, without Transfer-Encoding, ended by the connection's
 // close, as nginx relays it; a body in another coding cannot, and is answered 502.
 func (c *clientConn) relayResponse(b *upstream.Conn) bool {
+	if err := c.planResponse(b); err != nil {
+		return c.failResponse(b, err)
+	}
+	c.life.enter(phaseWrite)
+	return c.finishResponse(b, c.writeParts())
+}
+
+// responsePlan is how a response goes to the client.
+type responsePlan struct {
+	framing    wire.Framing // the response body's
+	dechunk    bool         // its chunked body goes to an HTTP/1.0 client as its data alone
+	keepClient bool         // the client connection may carry another request after it
+	inline     int          // body bytes buffered with the head, which go with it: all or none
+}
+
+// planResponse works out how the final response whose head is in c.ex.resp, buffered in
+// b.Reader, goes to the client (c.ex.relay), and lays out its head and the body bytes that go
+// with it in c.ex.parts. It fails for a response that an HTTP/1.0 client cannot read.
+func (c *clientConn) planResponse(b *upstream.Conn) error {
 	ex := c.ex
 	framing := ex.resp.Framing(ex.method)
 	http10 := ex.head.Version == wire.HTTP10
 	if http10 && framing.Kind != wire.BodyNone && ex.resp.Coded() {
-		return c.failResponse(b, errCodedForHTTP10)
+		return errCodedForHTTP10
 	}
 	dechunk := http10 && framing.Kind == wire.BodyChunked
 	keepClient := !dechunk && !ex.clientClose && framing.Kind != wire.BodyUntilClose && !c.srv.shutting.Load()
@@ -29,8 +48,6 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 	if framing.Kind == wire.BodyLength && int64(len(buffered)-ex.resp.Len) >= framing.Length {
 		inline = int(framing.Length)
 	}
-	c.life.enter(phaseWrite)
-	var err error
 	if dechunk || !keepClient && !ex.resp.Close {
 		// The client connection closes after this response: say so, in place of the backend's
 		// keep-alive (RFC 9112 §9.6).
@@ -41,10 +58,30 @@ func (c *clientConn) relayResponse(b *upstream.Conn) bool {
 		}
 		ex.respHead = wire.AppendCloseHead(ex.respHead[:0], head)
 		ex.parts = append(ex.partsArr[:0], ex.respHead, buffered[ex.resp.Len:ex.resp.Len+inline])
-		_, err = ex.parts.WriteTo(c.conn)
 	} else {
-		_, err = c.sock.Write(buffered[:ex.resp.Len+inline])
+		ex.parts = append(ex.partsArr[:0], buffered[:ex.resp.Len+inline])
 	}
+	ex.relay = responsePlan{framing: framing, dechunk: dechunk, keepClient: keepClient, inline: inline}
+	return nil
+}
+
+// writeParts writes c.ex.parts to the client: one write(2) for one part, else one writev(2).
+func (c *clientConn) writeParts() error {
+	var err error
+	if len(c.ex.parts) == 1 {
+		_, err = c.sock.Write(c.ex.parts[0])
+	} else {
+		_, err = c.ex.parts.WriteTo(c.conn)
+	}
+	return err
+}
+
+// finishResponse relays the rest of the response planned in c.ex.relay, whose head went to the
+// client with err (nil: whole), and ends the exchange. It returns whether the client connection
+// may carry another request.
+func (c *clientConn) finishResponse(b *upstream.Conn, err error) bool {
+	ex := c.ex
+	framing, dechunk, keepClient, inline := ex.relay.framing, ex.relay.dechunk, ex.relay.keepClient, ex.relay.inline
 	b.Reader.Discard(ex.resp.Len + inline)
 	ex.bytes = int64(inline)
 	if err == nil && inline == 0 && framing.Kind != wire.BodyNone {

@@ -37,3 +37,10 @@ func (s *Socket) opError(op string, err error) error {
 	return &net.OpError{Op: op, Net: "tcp", Source: s.conn.LocalAddr(), Addr: s.conn.RemoteAddr(),
 		Err: os.NewSyscallError(op, err)}
 }
+
+// Fd returns the descriptor of the socket whose RawConn is rc, -1 when it is closed.
+func Fd(rc syscall.RawConn) int {
+	fd := -1
+	rc.Control(func(s uintptr) { fd = int(s) })
+	return fd
+}

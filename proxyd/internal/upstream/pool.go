@@ -37,7 +37,10 @@ type Conn struct {
 	Reader wire.Reader
 	// Reused is true when the connection served an earlier request: a failure on it before any
 	// response byte may mean the backend closed it while idle.
-	Reused    bool
+	Reused bool
+	// Fd is the socket's descriptor, for an event loop that makes its system calls itself; it is
+	// not to be closed but through the connection.
+	Fd        int
 	idleSince time.Time
 	quiet     *netpoll.Checker // asks the socket whether it is still quiet, allocating nothing
 	send      *netpoll.Sender  // writes a request and waits for its response to begin
@@ -88,14 +91,22 @@ func (p *Pool) Addr() string { return p.addr }
 // or on which it sent anything while idle, is closed, never reused, so that no bytes that arrived
 // before a request was written are taken for its response.
 func (p *Pool) Get() (*Conn, error) {
+	if c := p.TryGet(); c != nil {
+		return c, nil
+	}
+	return p.Dial()
+}
+
+// TryGet is Get without the dial: it returns nil when no idle connection is fit for reuse.
+func (p *Pool) TryGet() *Conn {
 	for c := p.popIdle(); c != nil; c = p.popIdle() {
 		if time.Since(c.idleSince) < MaxIdleTime && Quiet(c) {
 			c.Reader.Attach(p.bufs.Get())
-			return c, nil
+			return c
 		}
 		c.TCPConn.Close()
 	}
-	return p.Dial()
+	return nil
 }
 
 // Quiet reports whether a request written on c now can only be answered by its own response:
@@ -126,7 +137,7 @@ func (p *Pool) Dial() (*Conn, error) {
 		tc.Close()
 		return nil, err
 	}
-	c := &Conn{TCPConn: tc, quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(rc)}
+	c := &Conn{TCPConn: tc, Fd: netpoll.Fd(rc), quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(rc)}
 	c.sock.Init(tc, rc)
 	c.Reader.Reset(&c.sock)
 	c.Reader.SetPipeBudget(p.pipes)
