@@ -14,6 +14,8 @@
 #   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c or e)
 #   A_ENV=GOMAXPROCS=1 bash scripts/ab.sh HEAD HEAD       (the same build, another setting:
 #                                                        A_ENV and B_ENV, default GOMAXPROCS=2)
+#   B_ARGS=--ring-loops bash scripts/ab.sh HEAD HEAD     (the same build with other flags: A_ARGS
+#                                                        and B_ARGS, default none)
 #   B_BIN=/tmp/evloop SCENARIO=a bash scripts/ab.sh HEAD  (B: another program with proxyd's
 #                                                        command line, e.g. scripts/evloop; A_BIN
 #                                                        likewise)
@@ -26,6 +28,7 @@ REV_B=${2:-}
 ROUNDS=${3:-8}
 DUR=${4:-3}
 A_ENV=${A_ENV:-GOMAXPROCS=2} B_ENV=${B_ENV:-GOMAXPROCS=2}
+A_ARGS=${A_ARGS:-} B_ARGS=${B_ARGS:-}
 SCENARIO=${SCENARIO:-e}
 case $SCENARIO in
   a | b) need wrk wrk; need nginx nginx-light ;;
@@ -75,11 +78,11 @@ load() {
   "${LOAD[@]}" | requests
 }
 
-# measure BIN ENV: one run of the load through BIN started with ENV; prints "req/s cpu_us_per_req
-# backend_cpu_us_per_req".
+# measure BIN ENV ARGS: one run of the load through BIN started with ENV and the flags ARGS; prints
+# "req/s cpu_us_per_req backend_cpu_us_per_req".
 measure() {
-  # shellcheck disable=SC2086 # ENV is a list of assignments
-  env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn 2>>"$WORK/proxyd.log" & local p=$!
+  # shellcheck disable=SC2086 # ENV is a list of assignments, ARGS one of flags
+  env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn $3 2>>"$WORK/proxyd.log" & local p=$!
   wait_http $p 127.0.0.1:$PORT "${CURL_OPT[@]}"
   load 1 >/dev/null # warm
   local t0 b0 s0 reqs s1 t1 b1
@@ -97,11 +100,11 @@ rate_ratios=() cpu_ratios=() backend_ratios=()
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
 for r in $(seq "$ROUNDS"); do
   if ((r % 2)); then
-    read -r ra ca ba < <(measure "$WORK/proxyd-a" "$A_ENV")
-    read -r rb cb bb < <(measure "$WORK/proxyd-b" "$B_ENV")
+    read -r ra ca ba < <(measure "$WORK/proxyd-a" "$A_ENV" "$A_ARGS")
+    read -r rb cb bb < <(measure "$WORK/proxyd-b" "$B_ENV" "$B_ARGS")
   else
-    read -r rb cb bb < <(measure "$WORK/proxyd-b" "$B_ENV")
-    read -r ra ca ba < <(measure "$WORK/proxyd-a" "$A_ENV")
+    read -r rb cb bb < <(measure "$WORK/proxyd-b" "$B_ENV" "$B_ARGS")
+    read -r ra ca ba < <(measure "$WORK/proxyd-a" "$A_ENV" "$A_ARGS")
   fi
   rr=$(ratio "$ra" "$rb") cr=$(ratio "$ca" "$cb") br=$(ratio "$ba" "$bb")
   rate_ratios+=("$rr") cpu_ratios+=("$cr") backend_ratios+=("$br")
@@ -110,6 +113,6 @@ for r in $(seq "$ROUNDS"); do
   printf '  B/A rate %s cpu %s backend %s\n' "$rr" "$cr" "$br"
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-echo "scenario $SCENARIO  A: ${A_BIN:-$REV_A} ($A_ENV)  B: ${B_BIN:-${REV_B:-work tree}} ($B_ENV)"
+echo "scenario $SCENARIO  A: ${A_BIN:-$REV_A} ($A_ENV${A_ARGS:+ $A_ARGS})  B: ${B_BIN:-${REV_B:-work tree}} ($B_ENV${B_ARGS:+ $B_ARGS})"
 echo "median B/A: rate $(median "${rate_ratios[@]}"), CPU per request $(median "${cpu_ratios[@]}"),\
  the backend's $(median "${backend_ratios[@]}")"

@@ -11,6 +11,7 @@
 #   OPS=1 bash scripts/bench.sh                           (also proxyd with its operating features)
 #   OPS=1 OPS_FLAGS=--forwarded bash scripts/bench.sh     (... with some of them; metrics are
 #                                                          "--admin-addr 127.0.0.1:18098")
+#   PROXYD_FLAGS=--ring-loops bash scripts/bench.sh       (proxyd with further flags)
 #   PROXYD_BIN=/tmp/evloop SCENARIOS="a b d" bash scripts/bench.sh
 #                                                         (another program with proxyd's command
 #                                                          line in its place, e.g. scripts/evloop)
@@ -95,7 +96,9 @@ CONF
 "${PIN_PROXY[@]}" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 HAPROXY_PID=$!
 
-GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
+# shellcheck disable=SC2086 # PROXYD_FLAGS is a list of words
+GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn \
+  ${PROXYD_FLAGS:-} 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
 CANDIDATES="direct proxyd nginx haproxy"
 PORT_OPS=18097 PORT_ADMIN=18098

@@ -9,6 +9,7 @@
 #   SCENARIO=b bash scripts/profile.sh       (a, b or e; in e proxyd alone: nginx reaches the h2c
 #                                             backend over HTTP/1.1, a different exchange)
 #   TOP=30 bash scripts/profile.sh           (how many functions to list; default 15)
+#   PROXYD_FLAGS=--ring-loops bash scripts/profile.sh   (proxyd with further flags)
 #   PROXYD_BIN=/tmp/evloop bash scripts/profile.sh
 #                                            (another program with proxyd's command line in its
 #                                             place, e.g. scripts/evloop)
@@ -36,7 +37,9 @@ BACKEND_A=127.0.0.1:18581 BACKEND_B=127.0.0.1:18582 PORT_PROXYD=18590 PORT_NGINX
 proxy_binary "$WORK/proxyd" "${PROXYD_BIN:-}"
 start_backend "$SCENARIO" "$WORK" $BACKEND_A $BACKEND_B
 
-GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A --log-level=warn 2>"$WORK/proxyd.log" & PIDS+=($!)
+# shellcheck disable=SC2086 # PROXYD_FLAGS is a list of words
+GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A --log-level=warn ${PROXYD_FLAGS:-} \
+  2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
 wait_http $PROXYD_PID 127.0.0.1:$PORT_PROXYD "${CURL_OPT[@]}"
 CANDIDATES=proxyd

@@ -24,6 +24,9 @@ type clientConn struct {
 	// rd buffers the client connection; the request body copier owns it while it runs.
 	rd wire.Reader
 
+	// ring is the connection's state while a ring loop serves it; its loop owns it then.
+	ring ringConn
+
 	// backend is the backend connection kept between consecutive requests to the same backend;
 	// backendPool is its pool.
 	backend     *upstream.Conn
@@ -62,7 +65,7 @@ func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
 	raw, _ := nc.SyscallConn() // a *net.TCPConn always has one
 	c.sock.Init(nc, raw)
-	c.life.init(&c.sock, s.idle)
+	c.life.init(c, &c.sock, s.idle)
 	c.rd.Reset(&c.sock)
 	c.rd.SetPipeBudget(s.pipes)
 	c.readIdleFn = c.readIdle
@@ -81,7 +84,8 @@ type headResult int
 const (
 	headReady     headResult = iota // a request head is in c.ex.head
 	headClose                       // the connection is to be closed
-	headHandedOff                   // served elsewhere now: parked, by a new goroutine, or by the HTTP/2 server
+	headHandedOff                   // served elsewhere now: parked, by a new goroutine, a ring loop or the HTTP/2 server
+	headFromLoop                    // a ring loop gave the connection back: go on where it left (fromLoop)
 )
 
 // serve runs the connection from its first request until the client or the proxy closes it.
@@ -103,6 +107,9 @@ func (c *clientConn) run(r headResult) {
 		case headClose:
 			c.finish()
 			return
+		case headFromLoop:
+			r = c.fromLoop()
+			continue
 		}
 		if !c.serveRequest() {
 			c.finish()
@@ -129,6 +136,10 @@ func (c *clientConn) nextRequest() headResult {
 		}
 		if !c.beginWait() {
 			return headClose
+		}
+		if c.requested && c.srv.loops != nil {
+			c.srv.loops.admit(c)
+			return headHandedOff
 		}
 		err := c.waitForRequest()
 		switch c.idle.then {
@@ -202,7 +213,7 @@ func (c *clientConn) handOff() {
 
 // wake continues a parked wait, whose client sent something, left or timed out, on a worker of
 // the server (resumeWait). It is the idle set's ready function, so it must not block.
-func (c *clientConn) wake() { c.srv.workers.Run(connWork{c: c, resume: true}) }
+func (c *clientConn) wake() { c.srv.workers.Run(connWork{c: c, from: fromPark}) }
 
 // resumeWait goes on with a handed-off wait: it reads what the client sent, or waits for it
 // first, and serves the connection; a wait that ended (the idle timeout, shutdown, the client
@@ -356,16 +367,18 @@ func (c *clientConn) releaseExchange() {
 }
 
 // abort ends the connection and the backend connection its exchange uses, whatever they are
-// doing (end of the shutdown grace period); a tunnel ends with them. It shuts the connection down
-// both ways, which ends every read and write on it at once, and leaves closing it to the goroutine
-// that serves it: a close would wait for the read in progress, and an exchange served within the
-// wait for its request runs inside one (serveWithin).
+// doing (end of the shutdown grace period); a tunnel ends with them. It shuts both connections
+// down both ways, which ends every read and write on them at once, and leaves closing them to the
+// goroutine or the ring loop that serves them: a close would wait for the read in progress (an
+// exchange served within the wait for its request runs inside one, see serveWithin), and a ring
+// loop's calls name the descriptor, which a close would free for another socket.
 func (c *clientConn) abort() {
 	c.conn.CloseRead()
 	c.conn.CloseWrite()
 	c.life.mu.Lock()
-	if c.life.backend != nil {
-		c.life.backend.Close()
+	if b := c.life.backend; b != nil {
+		b.CloseRead()
+		b.CloseWrite()
 	}
 	c.life.mu.Unlock()
 }
@@ -452,16 +465,25 @@ func (c *clientConn) readIdle(fd uintptr) bool {
 // connection and the exchange data, and reports whether to give up rather than wait
 // (c.idle.parkNow, then thenPark).
 func (c *clientConn) idleEmpty() bool {
-	c.srv.bufs.Put(c.idle.buf)
-	c.idle.buf = nil
-	if c.srv.cfg.ProxyProtocol == 0 {
-		c.releaseBackend()
-	}
-	c.releaseExchange()
+	c.releaseForWait()
 	if c.idle.parkNow {
 		c.idle.then = thenPark
 	}
 	return c.idle.parkNow
+}
+
+// releaseForWait gives back what a wait for a request that may last holds: the buffer, the backend
+// connection and the exchange data. A backend connection that carries this client's PROXY protocol
+// header stays with it: no other client may have it.
+func (c *clientConn) releaseForWait() {
+	if c.idle.buf != nil {
+		c.srv.bufs.Put(c.idle.buf)
+		c.idle.buf = nil
+	}
+	if c.srv.cfg.ProxyProtocol == 0 {
+		c.releaseBackend()
+	}
+	c.releaseExchange()
 }
 
 // serveWithin serves the request whose first bytes the wait just read, and then waits for the

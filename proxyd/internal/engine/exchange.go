@@ -40,6 +40,7 @@ type exchange struct {
 	interimSent   bool             // a 1xx response already reached the client
 
 	relay    responsePlan       // how the response goes to the client
+	ring     ringExchange       // the state of the exchange while a ring loop serves it
 	copier   *requestBodyCopier // streams the request body; nil when it went with the head
 	download wire.Progress      // the response body relay's progress, watched by the lifetime
 
@@ -51,8 +52,12 @@ type exchange struct {
 	respHead  []byte      // the response head marked "Connection: close"
 	unchunked []byte      // the response head without Transfer-Encoding, for an HTTP/1.0 client
 	parts     net.Buffers // what one writev sends, laid out in partsArr
-	partsArr  [4][]byte
+	partsArr  [maxParts][]byte
 }
+
+// maxParts bounds the slices of what one write sends: a head in three (the target rewritten)
+// and an inline body.
+const maxParts = 4
 
 // exchange forwards the request in c.ex.head to its backend and relays the response. It returns
 // whether the client connection may carry another request.
@@ -322,9 +327,7 @@ func (c *clientConn) readFinalHead(b *upstream.Conn) error {
 	ex := c.ex
 	for {
 		ex.respParser.Reset()
-		if err := wire.ReadHead(&b.Reader, upstream.MaxResponseHeadSize, func(buf []byte) error {
-			return ex.respParser.Parse(buf, &ex.resp)
-		}); err != nil {
+		if err := wire.ReadHead(&b.Reader, upstream.MaxResponseHeadSize, c.parseResponse); err != nil {
 			return err
 		}
 		if ex.resp.Status >= 200 || ex.resp.Status == 101 {
@@ -341,6 +344,9 @@ func (c *clientConn) readFinalHead(b *upstream.Conn) error {
 		b.Reader.Discard(ex.resp.Len)
 	}
 }
+
+// parseResponse parses buf, the start of a response head, into c.ex.resp (see wire.ReadHead).
+func (c *clientConn) parseResponse(buf []byte) error { return c.ex.respParser.Parse(buf, &c.ex.resp) }
 
 // shouldRetry reports whether the request may go again, once, on a fresh connection after it
 // failed with err on b: only a GET, HEAD or OPTIONS without a body, only when b had served earlier

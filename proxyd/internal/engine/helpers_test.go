@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"net/http"
 	"strconv"
 	"strings"
@@ -50,7 +51,9 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 		TunnelIdleTimeout:     testTimeout,
 		MaxHeaderSize:         testMaxHeaderSize,
 		BackendIdleConns:      testBackendIdleConns,
-		Logger:                slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// scripts/test.sh runs the package's tests a second time on ring loops.
+		RingLoops: os.Getenv("PROXYD_TEST_RING_LOOPS") != "",
+		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
 
@@ -69,6 +72,9 @@ func startProxy(t testing.TB, cfg Config) *proxy {
 		t.Fatal(err)
 	}
 	srv := New(cfg)
+	if cfg.RingLoops && srv.loops == nil {
+		t.Fatal("the ring loops did not start")
+	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	t.Cleanup(func() {

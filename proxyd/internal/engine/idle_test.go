@@ -33,7 +33,7 @@ func TestEndWaitBrief(t *testing.T) {
 			var sock netpoll.Socket
 			sock.Init(client, rc)
 			var l lifetime
-			l.init(&sock, nil)
+			l.init(nil, &sock, nil)
 			l.beginWait(true)
 			for i := range tc.sweeps {
 				l.check(time.Duration(i)*time.Millisecond, &limits)
@@ -47,10 +47,11 @@ func TestEndWaitBrief(t *testing.T) {
 }
 
 // TestClientConnSize holds what every client connection keeps, idle or not, to the allocator's
-// size class of 416 bytes. An idle connection's memory has a target (README.md, Measuring: 2 KiB),
-// and this is the largest part of it that is proxyd's own; the next size class is 448 bytes.
+// size class of 448 bytes. An idle connection's memory has a target (README.md, Measuring: 2 KiB),
+// and this is the largest part of it that is proxyd's own; the next size class is 480 bytes. (It
+// was 416 before the ring loops: their state and the lifetime's links to it take 32 bytes.)
 func TestClientConnSize(t *testing.T) {
-	const sizeClass = 416
+	const sizeClass = 448
 	if size := unsafe.Sizeof(clientConn{}); size > sizeClass {
 		t.Errorf("a clientConn takes %d bytes, more than the size class of %d bytes", size, sizeClass)
 	}

@@ -77,6 +77,8 @@ type timeouts struct {
 // and records the cause for the goroutines to act on. No other code sets a deadline, and no
 // runtime timer is armed on the request path.
 type lifetime struct {
+	// conn is the connection whose lifetime this is, for the ring loop that serves it.
+	conn *clientConn
 	// sock is the client connection's: its deadlines are set and it is closed through it, and
 	// clientState polls its RawConn.
 	sock *netpoll.Socket
@@ -100,6 +102,9 @@ type lifetime struct {
 	// handedOff is set once the current idle wait moved off the goroutine that served the previous
 	// request; guarded by mu.
 	handedOff bool
+	// loop is the ring loop that serves the connection, nil when none does; an interrupt, or
+	// shutdown's close of a waiting connection, goes through it. Guarded by mu.
+	loop *loop
 	// parked is the key of the current wait in the idle set, once parked there; 0 before. Waking
 	// it by that key does nothing once the set has reported it. Guarded by mu.
 	parked   netpoll.Key
@@ -165,6 +170,31 @@ func (l *lifetime) interruptLocked(c cause) {
 		l.hit = l.backend
 	}
 	l.wakeLocked()
+	if l.loop != nil {
+		l.loop.post(l.conn)
+	}
+}
+
+// toLoop records that the ring loop lp serves the connection from now on (nil: no loop does).
+func (l *lifetime) toLoop(lp *loop) {
+	l.mu.Lock()
+	l.loop = lp
+	l.mu.Unlock()
+}
+
+// onLoop reports whether the ring loop lp serves the connection.
+func (l *lifetime) onLoop(lp *loop) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.loop == lp
+}
+
+// interrupted reports whether an interrupt is in force, or shutdown closed the connection in its
+// wait: what a ring loop serving it cancels its calls for.
+func (l *lifetime) interrupted() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cause != causeNone || l.closed
 }
 
 // wakeLocked takes a parked wait out of the idle set and continues it on a new goroutine now,
@@ -293,18 +323,22 @@ func (l *lifetime) park(c *clientConn) (bool, error) {
 
 // closeIfWaiting closes the connection when it waits for a request holding nothing (shutdown). A
 // parked wait leaves the idle set first (its descriptor must leave the set's epoll instance
-// while it is still open), for a new goroutine that finds the connection closed. The close is not
-// under l.mu: it waits for a read of the connection in progress, whose callback (readIdle) may
-// take l.mu.
+// while it is still open), for a new goroutine that finds the connection closed; a ring loop's
+// wait is ended by the loop, which closes the connection. The close is not under l.mu: it waits
+// for a read of the connection in progress, whose callback (readIdle) may take l.mu.
 func (l *lifetime) closeIfWaiting() {
 	l.mu.Lock()
 	closing := l.waiting && !l.closed
+	onLoop := closing && l.loop != nil
 	if closing {
 		l.closed = true
 		l.wakeLocked()
 	}
+	if onLoop {
+		l.loop.post(l.conn)
+	}
 	l.mu.Unlock()
-	if closing {
+	if closing && !onLoop {
 		l.sock.TCPConn().Close()
 	}
 }
@@ -391,10 +425,10 @@ func (l *lifetime) checkBody(now time.Duration, limits *timeouts) {
 	l.checkClientGone()
 }
 
-// init readies l for the client connection of sock, just accepted, whose idle waits may park in
-// idle (nil where the system has no idle set).
-func (l *lifetime) init(sock *netpoll.Socket, idle *idleSet) {
-	l.sock, l.idle = sock, idle
+// init readies l for the client connection c of sock, just accepted, whose idle waits may park
+// in idle (nil where the system has no idle set).
+func (l *lifetime) init(c *clientConn, sock *netpoll.Socket, idle *idleSet) {
+	l.conn, l.sock, l.idle = c, sock, idle
 	// The first head counts from the accept; seq 1 makes the sweeper start counting at its next tick.
 	l.phase, l.seq = phaseHead, 1
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,6 +64,10 @@ type Config struct {
 	// this version carrying the client's address; such connections serve one client connection
 	// only and are never pooled.
 	ProxyProtocol proxyproto.Version
+	// RingLoops serves keep-alive connections between requests on io_uring loops, one per
+	// processor, where the system has io_uring (see loops); elsewhere, and without it, each
+	// connection waits and is served on goroutines.
+	RingLoops bool
 	// Logger receives the error and access logs.
 	Logger *slog.Logger
 }
@@ -99,6 +104,9 @@ type Server struct {
 	// by its own goroutine until Shutdown; nil where the system has no epoll(7): each of them then
 	// waits on a goroutine of its own.
 	idle *idleSet
+	// loops are the ring loops that serve keep-alive connections between requests; nil without
+	// Config.RingLoops, or where the system has no io_uring.
+	loops *loops
 	// goroutineWaits counts the waits for a next request that run on their connection's goroutine.
 	goroutineWaits goroutineWaits
 	// h2 serves the connections that open with the HTTP/2 preface; it owns them, and their
@@ -164,6 +172,11 @@ func New(cfg Config) *Server {
 	if s.idle, err = netpoll.NewSetIfSupported((*clientConn).wake); err != nil {
 		s.log.Warn("long-idle connections wait on goroutines", "err", err)
 	}
+	if cfg.RingLoops {
+		if s.loops, err = startLoops(s, runtime.GOMAXPROCS(0)); err != nil {
+			s.log.Warn("no ring loops: connections are served on goroutines", "err", err)
+		}
+	}
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweeper.run()
 	return s
@@ -177,20 +190,33 @@ func (s *Server) newPool(addr string) *upstream.Pool {
 	return p
 }
 
-// connWork is what a worker does for a connection: serve it from its start, or resume its parked
-// wait. A value, not a method value, so that handing it over allocates nothing.
+// connWork is what a worker does for a connection: serve it from its start, resume its parked
+// wait, or go on where a ring loop gave it back. A value, not a method value, so that handing it
+// over allocates nothing.
 type connWork struct {
-	c      *clientConn
-	resume bool
+	c    *clientConn
+	from workFrom
 }
 
-// do serves the connection, or resumes its wait.
+// workFrom is where a worker takes a connection up.
+type workFrom uint8
+
+const (
+	fromAccept workFrom = iota // serve it from its start
+	fromPark                   // resume its parked wait
+	fromLoop                   // go on where its ring loop gave it back
+)
+
+// do serves the connection from where w takes it up.
 func (w connWork) do() {
-	if w.resume {
+	switch w.from {
+	case fromPark:
 		w.c.resumeWait()
-		return
+	case fromLoop:
+		w.c.run(headFromLoop)
+	default:
+		w.c.serve()
 	}
-	w.c.serve()
 }
 
 // maxIdleWorkers bounds the goroutines that wait for a connection to serve: a burst of more
@@ -324,6 +350,9 @@ func (s *Server) stop() {
 		if err := s.idle.Close(); err != nil {
 			s.log.Warn("watching long-idle connections failed", "err", err)
 		}
+	}
+	if s.loops != nil {
+		s.loops.stop()
 	}
 	s.workers.Close()
 	s.backends.Close()

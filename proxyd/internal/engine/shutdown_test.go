@@ -170,7 +170,7 @@ func TestCloseIfWaitingDuringIdleRead(t *testing.T) {
 	var sock netpoll.Socket
 	sock.Init(client, rc)
 	var l lifetime
-	l.init(&sock, nil)
+	l.init(nil, &sock, nil)
 	l.beginWait(true)
 	inside, proceed, read := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {

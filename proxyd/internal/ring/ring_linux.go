@@ -10,6 +10,7 @@ import (
 
 // The ABI of <linux/io_uring.h> that the package uses.
 const (
+	opPollAdd     = 6
 	opSendmsg     = 9
 	opAsyncCancel = 14
 	opSend        = 26
@@ -163,6 +164,13 @@ func (r *Ring) get() *sqe {
 	*s = sqe{}
 	r.tail++
 	return s
+}
+
+// PollIn queues a one-shot wait for fd to become readable (or to fail, or its peer to close);
+// its completion carries userData and the events seen (see poll(2)) or a negated errno.
+func (r *Ring) PollIn(fd int, userData uint64) {
+	s := r.get()
+	s.opcode, s.fd, s.opFlags, s.userData = opPollAdd, int32(fd), unix.POLLIN, userData
 }
 
 // Recv queues a recv(2) of fd into p, at least one byte long; its completion carries userData

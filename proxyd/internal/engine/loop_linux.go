@@ -1,0 +1,516 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"runtime"
+	"runtime/debug"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+	"proxyd.dev/proxyd/internal/netpoll"
+	"proxyd.dev/proxyd/internal/ring"
+	"proxyd.dev/proxyd/internal/upstream"
+	"proxyd.dev/wire"
+)
+
+// ringEntries is the submission queue of each loop's ring: a pass queues more only after
+// submitting these.
+const ringEntries = 1024
+
+// loops are the server's ring loops, one per processor: each serves, on a thread of its own, the
+// keep-alive client connections given to it between requests, their socket calls the entries of
+// an io_uring instance (package ring). A loop waits for a request, and serves an exchange that
+// reads nothing more from the client on a kept or pooled backend connection, whose response
+// comes whole in the first reads: the route, the request and the response as the goroutines
+// would make them, with the same lifetime rules, but many connections' calls in one system call.
+// Anything else (a partial or malformed head, a body, an upgrade, a dial, a response that does not
+// come whole, a slow client, an interrupt of the lifetime) goes back to a goroutine at the step it
+// reached (fromLoop), and the connection comes back to the loop at its next wait.
+type loops struct {
+	all []*loop // a connection goes to the one its descriptor picks
+}
+
+// startLoops starts n loops for s, or none, with the error, where io_uring is unavailable.
+func startLoops(s *Server, n int) (*loops, error) {
+	ls := &loops{}
+	for range n {
+		l := &loop{s: s, done: make(chan struct{})}
+		ready := make(chan error, 1)
+		go l.run(ready)
+		if err := <-ready; err != nil {
+			ls.stop()
+			return nil, err
+		}
+		ls.all = append(ls.all, l)
+	}
+	return ls, nil
+}
+
+// admit gives c, which waits for its next request (beginWait), to a loop: the one that served it
+// before, or the next in turn.
+func (ls *loops) admit(c *clientConn) {
+	c.ring.fd = int32(netpoll.Fd(c.sock.RawConn()))
+	l := ls.all[int(c.ring.fd)%len(ls.all)]
+	c.life.toLoop(l)
+	l.post(c)
+}
+
+// stop ends the loops, once no connection is left on them.
+func (ls *loops) stop() {
+	for _, l := range ls.all {
+		l.mu.Lock()
+		l.stopping = true
+		l.mu.Unlock()
+		l.waiter.Wake()
+		<-l.done
+	}
+}
+
+// Operations of the entries, in the low byte of their user data; the connection's slot is above.
+const (
+	opClientPoll = iota + 1
+	opClientRecv
+	opBackendSend
+	opBackendRecv
+	opClientSend
+	opCancel
+)
+
+// loop is one ring loop. Its goroutine, locked to its thread, owns the ring and, while it serves
+// them, the connections given to it: their fields, as their goroutine would, and their sockets.
+type loop struct {
+	s      *Server
+	r      *ring.Ring
+	waiter *ring.Waiter
+	done   chan struct{} // closed when the loop has ended
+
+	mu       sync.Mutex
+	inbox    []*clientConn // connections given to the loop or interrupted; guarded by mu
+	stopping bool          // guarded by mu
+
+	// Owned by the loop's goroutine: the connections it serves, by slot (nil: a free slot), the
+	// free slots, and a pass's share of the inbox.
+	conns   []*clientConn
+	free    []uint32
+	scratch []*clientConn
+}
+
+// ringConn is the state of a client connection that a loop serves, what every connection holds:
+// the rest is the exchange's (ringExchange). The connection leaves its slot only once the loop has
+// seen the completion of every entry made for it but a cancellation's, which it ignores: no other
+// completion can name a slot that another connection took since.
+type ringConn struct {
+	slot       uint32   // where the loop keeps it, which its entries name
+	fd         int32    // the client socket's descriptor, once it went to a loop
+	on         bool     // the loop serves it now
+	cancelling bool     // what is under way is being cancelled
+	pending    uint8    // the operations under way, a bit for each
+	cont       loopCont // where a goroutine goes on once the loop gave it back
+}
+
+// ringExchange is the state of an exchange that a loop serves.
+type ringExchange struct {
+	backend *upstream.Conn // the backend connection the request went on
+	sendLen int            // the length of the request or the response being sent; -1: failed
+	// What the sends name, the kernel's until they complete.
+	backendMsg, clientMsg unix.Msghdr
+	backendIov, clientIov [maxParts]unix.Iovec
+	// What fromLoop goes on with, on the goroutine.
+	headErr error
+	refused refusal
+}
+
+// loopCont is where a connection that a loop gave back goes on.
+type loopCont uint8
+
+const (
+	contPark     loopCont = iota // a long wait: park it (handOff)
+	contHeadErr                  // answer the malformed head in ringConn.headErr
+	contReadHead                 // read the rest of the head
+	contExchange                 // serve the head in c.ex.head
+	contRefuse                   // answer ringConn.refused
+	contForward                  // send the planned request (a dial is needed)
+	contResponse                 // the request went on ringConn.backend: go on with the response
+	contWrite                    // write what is left of c.ex.parts, then finish the response
+	contNext                     // serve the pipelined bytes buffered
+)
+
+// run sets the loop up, reports how that went on ready, and serves until stop.
+func (l *loop) run(ready chan<- error) {
+	defer close(l.done)
+	runtime.LockOSThread() // for good: a ring is used by the thread that made it
+	r, err := ring.New(ringEntries)
+	if err != nil {
+		ready <- err
+		return
+	}
+	defer r.Close()
+	w, err := ring.NewWaiter(r)
+	if err != nil {
+		ready <- err
+		return
+	}
+	defer w.Close()
+	l.r, l.waiter = r, w
+	ready <- nil
+	if err := w.Wait(l.pass); err != nil {
+		l.s.log.Error("ring loop ended", "err", err)
+	}
+}
+
+// post hands c to the loop: given to it, or interrupted (lifetime.interruptLocked). It may be
+// called from any goroutine.
+func (l *loop) post(c *clientConn) {
+	l.mu.Lock()
+	l.inbox = append(l.inbox, c)
+	wake := len(l.inbox) == 1
+	l.mu.Unlock()
+	if wake {
+		l.waiter.Wake()
+	}
+}
+
+// pass takes what was posted, submits what is queued and handles the completions, until there is
+// nothing left to do; it reports true once the loop is to end.
+func (l *loop) pass() bool {
+	for {
+		l.mu.Lock()
+		in := append(l.scratch[:0], l.inbox...)
+		clear(l.inbox)
+		l.inbox = l.inbox[:0]
+		stopping := l.stopping
+		l.mu.Unlock()
+		for _, c := range in {
+			l.receive(c)
+		}
+		clear(in)
+		l.scratch = in
+		if err := l.r.Enter(false); err != nil {
+			l.s.log.Error("ring loop", "err", err)
+		}
+		if l.r.Complete(l.complete) == 0 && len(in) == 0 {
+			return stopping
+		}
+	}
+}
+
+// receive takes c, posted: it starts serving it, or, when c is already being served, cancels
+// what is under way if its lifetime interrupted it.
+func (l *loop) receive(c *clientConn) {
+	rc := &c.ring
+	if !rc.on {
+		if !c.life.onLoop(l) {
+			return // an interrupt posted before the loop gave it back
+		}
+		rc.on = true
+		l.take(c)
+		l.pollClient(c)
+		return
+	}
+	if rc.pending != 0 && !rc.cancelling && c.life.interrupted() {
+		rc.cancelling = true
+		for op := uint8(opClientPoll); op < opCancel; op++ {
+			if rc.pending&(1<<op) != 0 {
+				l.r.Cancel(userData(c, op), userData(c, opCancel))
+			}
+		}
+	}
+}
+
+// take gives c a slot.
+func (l *loop) take(c *clientConn) {
+	if n := len(l.free); n > 0 {
+		c.ring.slot = l.free[n-1]
+		l.free = l.free[:n-1]
+	} else {
+		c.ring.slot = uint32(len(l.conns))
+		l.conns = append(l.conns, nil)
+	}
+	l.conns[c.ring.slot] = c
+}
+
+// userData is the user data of an entry of op for c.
+func userData(c *clientConn, op uint8) uint64 { return uint64(c.ring.slot)<<8 | uint64(op) }
+
+// begin records that an entry of op for c is under way, and returns its user data.
+func begin(c *clientConn, op uint8) uint64 {
+	c.ring.pending |= 1 << op
+	return userData(c, op)
+}
+
+// complete handles the completion of an entry.
+func (l *loop) complete(ud uint64, res int32, _ uint32) {
+	op := uint8(ud)
+	if op == opCancel {
+		return
+	}
+	c := l.conns[ud>>8]
+	c.ring.pending &^= 1 << op
+	switch op {
+	case opClientPoll:
+		l.guard(c, func(c *clientConn) { l.clientReady(c, res) })
+	case opClientRecv:
+		l.guard(c, func(c *clientConn) { l.clientRead(c, res) })
+	case opBackendSend:
+		if re := &c.ex.ring; int(res) != re.sendLen {
+			// Its receive, still under way, ends with the connection, and hands the exchange on.
+			unix.Shutdown(re.backend.Fd, unix.SHUT_RDWR)
+		}
+		l.guard(c, l.maybeResponded)
+	case opBackendRecv:
+		if re := &c.ex.ring; res > 0 {
+			re.backend.Reader.Filled(int(res))
+		} else {
+			re.sendLen = -1 // the exchange goes on on a goroutine, which reads the failure again
+		}
+		l.guard(c, l.maybeResponded)
+	case opClientSend:
+		l.guard(c, func(c *clientConn) { l.clientWritten(c, res) })
+	}
+}
+
+// guard runs step for c, and turns its panic into a log entry and the end of both sockets, whose
+// entries then complete, handing the connection back.
+func (l *loop) guard(c *clientConn, step func(*clientConn)) {
+	defer func() {
+		if p := recover(); p != nil {
+			l.s.log.Error("connection handler panicked", "client", c.conn.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))
+			c.abort()
+		}
+	}()
+	step(c)
+}
+
+// pollClient waits for c's next request, holding no buffer until it comes; a connection that is
+// not busy (its last wait lasted) holds no backend connection or exchange data either.
+func (l *loop) pollClient(c *clientConn) {
+	if !c.busy {
+		c.releaseForWait()
+	}
+	l.r.PollIn(int(c.ring.fd), begin(c, opClientPoll))
+}
+
+// clientReady reads what the client sent, once the wait for a request found it readable (res
+// its events, or the wait's failure).
+func (l *loop) clientReady(c *clientConn, res int32) {
+	c.ring.cancelling = false
+	if res < 0 {
+		l.clientRead(c, res)
+		return
+	}
+	if c.idle.buf == nil {
+		c.idle.buf = l.s.bufs.Get()
+	}
+	l.r.Recv(int(c.ring.fd), c.idle.buf, begin(c, opClientRecv))
+}
+
+// clientRead takes what the wait for a request read: res bytes, or its failure.
+func (l *loop) clientRead(c *clientConn, res int32) {
+	c.ring.cancelling = false
+	if res == -int32(unix.ECANCELED) && c.life.why() == causeHandoff {
+		l.handBack(c, contPark)
+		return
+	}
+	c.idle.n = max(res, -1)
+	then, err := c.headWithin()
+	switch then {
+	case thenServe:
+		l.serve(c)
+	case thenClose:
+		if err != nil {
+			c.ex.ring.headErr = err
+			l.handBack(c, contHeadErr)
+			return
+		}
+		l.leave(c)
+		c.finish()
+	case thenReadHead:
+		l.handBack(c, contReadHead)
+	default:
+		l.handBack(c, contExchange)
+	}
+}
+
+// serve forwards the request in c.ex.head, whose exchange reads nothing more from the client, on
+// a kept or pooled backend connection, and waits for the response.
+func (l *loop) serve(c *clientConn) {
+	ex := c.ex
+	if ex.head.H2C || isConnect(ex.head.Method) {
+		l.handBack(c, contExchange)
+		return
+	}
+	c.beginExchange()
+	if r := c.planRequest(); r.status != 0 {
+		ex.ring.refused = r
+		l.handBack(c, contRefuse)
+		return
+	}
+	b := c.reuseBackend(ex.pool)
+	if b == nil && c.srv.cfg.ProxyProtocol == 0 {
+		if b = ex.pool.TryGet(); b != nil {
+			c.keepBackend(b, ex.pool)
+		}
+	}
+	if b == nil || len(b.Reader.Space()) == 0 {
+		l.handBack(c, contForward)
+		return
+	}
+	c.life.enter(phaseAwait)
+	re := &ex.ring
+	re.backend = b
+	re.sendLen = layOut(&re.backendMsg, &re.backendIov, ex.parts)
+	l.r.Sendmsg(b.Fd, &re.backendMsg, begin(c, opBackendSend))
+	l.r.Recv(b.Fd, b.Reader.Space(), begin(c, opBackendRecv))
+}
+
+// layOut points msg at the bytes of parts through iov, and returns their length.
+func layOut(msg *unix.Msghdr, iov *[maxParts]unix.Iovec, parts [][]byte) int {
+	n, total := 0, 0
+	for _, p := range parts {
+		if len(p) == 0 {
+			continue
+		}
+		iov[n].Base = unsafe.SliceData(p)
+		iov[n].SetLen(len(p))
+		n++
+		total += len(p)
+	}
+	*msg = unix.Msghdr{Iov: &iov[0]}
+	msg.SetIovlen(n)
+	return total
+}
+
+// maybeResponded goes on with the response once both the request's send and the response's
+// receive have completed.
+func (l *loop) maybeResponded(c *clientConn) {
+	if c.ring.pending&(1<<opBackendSend|1<<opBackendRecv) != 0 {
+		return
+	}
+	c.ring.cancelling = false
+	if re := &c.ex.ring; re.sendLen < 0 || c.life.interrupted() {
+		l.handBack(c, contResponse)
+	} else {
+		l.responded(c, re.backend)
+	}
+}
+
+// responded relays the response whose first bytes b.Reader holds, when its head is final and it
+// came whole; it reads more of a head that has not.
+func (l *loop) responded(c *clientConn, b *upstream.Conn) {
+	ex := c.ex
+	ex.respParser.Reset()
+	err := wire.ParseHead(&b.Reader, upstream.MaxResponseHeadSize, c.parseResponse)
+	switch {
+	case errors.Is(err, wire.ErrIncomplete) && len(b.Reader.Space()) > 0:
+		l.r.Recv(b.Fd, b.Reader.Space(), begin(c, opBackendRecv))
+		return
+	case err != nil || ex.resp.Status < 200 || (isConnect(ex.method) && ex.resp.Status/100 == 2):
+		l.handBack(c, contResponse)
+		return
+	}
+	if c.planResponse(b) != nil || ex.relay.inline == 0 && ex.relay.framing.Kind != wire.BodyNone {
+		l.handBack(c, contResponse)
+		return
+	}
+	c.life.enter(phaseWrite)
+	re := &ex.ring
+	re.sendLen = layOut(&re.clientMsg, &re.clientIov, ex.parts)
+	l.r.Sendmsg(int(c.ring.fd), &re.clientMsg, begin(c, opClientSend))
+}
+
+// clientWritten ends the exchange once the response went whole, and waits for the next request.
+func (l *loop) clientWritten(c *clientConn, res int32) {
+	c.ring.cancelling = false
+	re := &c.ex.ring
+	if int(res) != re.sendLen {
+		consume(&c.ex.parts, max(int(res), 0))
+		l.handBack(c, contWrite)
+		return
+	}
+	if !c.finishResponse(re.backend, nil) || c.srv.shutting.Load() {
+		l.leave(c)
+		c.finish()
+		return
+	}
+	re.backend = nil
+	if len(c.rd.Buffered()) > 0 {
+		l.handBack(c, contNext)
+		return
+	}
+	if !c.beginWait() {
+		l.leave(c)
+		c.finish()
+		return
+	}
+	l.pollClient(c)
+}
+
+// consume drops the first n bytes of bufs.
+func consume(bufs *net.Buffers, n int) {
+	for n > 0 && len(*bufs) > 0 {
+		k := min(n, len((*bufs)[0]))
+		(*bufs)[0] = (*bufs)[0][k:]
+		n -= k
+		if len((*bufs)[0]) == 0 {
+			*bufs = (*bufs)[1:]
+		}
+	}
+}
+
+// leave forgets c, which has nothing under way; its socket is the goroutine's, or closed, from
+// then on.
+func (l *loop) leave(c *clientConn) {
+	l.conns[c.ring.slot] = nil
+	l.free = append(l.free, c.ring.slot)
+	c.ring.on, c.ring.cancelling = false, false
+	c.life.toLoop(nil)
+}
+
+// handBack gives c, which has nothing under way, back to a goroutine that goes on with cont.
+func (l *loop) handBack(c *clientConn, cont loopCont) {
+	if cont == contPark {
+		c.releaseForWait()
+	}
+	l.leave(c)
+	c.ring.cont = cont
+	l.s.workers.Run(connWork{c: c, from: fromLoop})
+}
+
+// fromLoop goes on, on a goroutine, where the loop that served c gave it back, and returns what
+// came of the exchange, as nextRequest does.
+func (c *clientConn) fromLoop() headResult {
+	if c.ring.cont == contPark {
+		c.handOff()
+		return headHandedOff
+	}
+	re := &c.ex.ring
+	keep := false
+	switch c.ring.cont {
+	case contHeadErr:
+		return c.headRead(re.headErr)
+	case contReadHead:
+		return c.readRequestHead()
+	case contExchange:
+		return headReady
+	case contRefuse:
+		keep = c.refuse(re.refused)
+	case contForward:
+		keep = c.forward(nil)
+	case contResponse:
+		keep = c.forward(re.backend)
+	case contWrite:
+		keep = c.finishResponse(re.backend, c.writeParts())
+	case contNext:
+		return c.nextRequest()
+	default:
+		panic(fmt.Sprintf("engine: no way on from the ring loop for %d", c.ring.cont))
+	}
+	re.backend, re.headErr, re.refused = nil, nil, refusal{}
+	if !keep || c.srv.shutting.Load() {
+		return headClose
+	}
+	return c.nextRequest()
+}
