@@ -207,14 +207,15 @@ func (r *Ring) Cancel(target, userData uint64) {
 }
 
 // Enter submits what is queued and runs the completions due; with wait, and none there, it
-// waits for one.
+// waits for one. A call that does not wait is a raw system call: it skips the scheduler's
+// bookkeeping of a call that may block, which would keep the runtime's monitor thread awake.
 func (r *Ring) Enter(wait bool) error {
 	atomic.StoreUint32(r.sqTail, r.tail)
-	minComplete := uintptr(0)
+	call, minComplete := unix.RawSyscall6, uintptr(0)
 	if wait && atomic.LoadUint32(r.cqHead) == atomic.LoadUint32(r.cqTail) {
-		minComplete = 1
+		call, minComplete = unix.Syscall6, 1
 	}
-	n, _, e := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.tail-r.submitted), minComplete, enterGetEvents, 0, 0)
+	n, _, e := call(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.tail-r.submitted), minComplete, enterGetEvents, 0, 0)
 	if e != 0 && e != unix.EINTR && e != unix.EBUSY && e != unix.EAGAIN {
 		return fmt.Errorf("io_uring_enter: %w", e)
 	}
