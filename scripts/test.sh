@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check of proxyd: go vet and go test (with the race detector) over every module of the
-# workspace, the program's tests once more built position-independent, go vet of every module built
-# for macOS and Windows (vet type-checks the tests too), the integration tests against containerised
-# backends (Docker is set up first), h2spec's HTTP/2 conformance cases through proxyd
-# (scripts/h2spec.sh), and a short fuzzing run of every fuzz target.
+# workspace, the engine's tests once more on ring loops, the program's tests once more built
+# position-independent, go vet of every module built for macOS and Windows (vet type-checks the
+# tests too), the integration tests against containerised backends (Docker is set up first),
+# h2spec's HTTP/2 conformance cases through proxyd (scripts/h2spec.sh), and a short fuzzing run of
+# every fuzz target.
 #
 #   bash scripts/test.sh            # everything
 #   FUZZ_TIME=60s bash scripts/test.sh
@@ -34,6 +35,10 @@ for m in "${modules[@]}"; do
   [ "$m" = integration ] && flags=(-count=1 -timeout=10m)
   (cd "$m" && go test "${flags[@]}" ./...) || status=1
 done
+# With --ring-loops the keep-alive exchanges run on io_uring loops: the engine's tests run once more
+# so (they fail where the loops cannot start).
+echo "== proxyd: engine tests on ring loops"
+(cd proxyd && PROXYD_TEST_RING_LOOPS=1 go test -race -count=1 ./internal/engine) || status=1
 # Distributions often build Go programs position-independent. The dynamic loader then relocates
 # read-only data in place, which proxyd must keep when it lets go of its executable's start-up pages
 # (proxyd/internal/exepages): the program and that package run once more, built so.

@@ -138,7 +138,9 @@ func (c *clientConn) nextRequest() headResult {
 			return headClose
 		}
 		if c.requested && c.srv.loops != nil {
-			c.srv.loops.admit(c)
+			if !c.srv.loops.admit(c) {
+				return c.afterWait(net.ErrClosed) // shutdown closed it
+			}
 			return headHandedOff
 		}
 		err := c.waitForRequest()

@@ -175,10 +175,22 @@ func (l *lifetime) interruptLocked(c cause) {
 	}
 }
 
-// toLoop records that the ring loop lp serves the connection from now on (nil: no loop does).
-func (l *lifetime) toLoop(lp *loop) {
+// toLoop records that the ring loop lp serves the connection from now on. It reports false,
+// recording nothing, when shutdown closed the connection in its wait meanwhile.
+func (l *lifetime) toLoop(lp *loop) bool {
 	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return false
+	}
 	l.loop = lp
+	return true
+}
+
+// leaveLoop records that no ring loop serves the connection any more.
+func (l *lifetime) leaveLoop() {
+	l.mu.Lock()
+	l.loop = nil
 	l.mu.Unlock()
 }
 

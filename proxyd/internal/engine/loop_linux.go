@@ -49,13 +49,21 @@ func startLoops(s *Server, n int) (*loops, error) {
 	return ls, nil
 }
 
-// admit gives c, which waits for its next request (beginWait), to a loop: the one that served it
-// before, or the next in turn.
-func (ls *loops) admit(c *clientConn) {
-	c.ring.fd = int32(netpoll.Fd(c.sock.RawConn()))
-	l := ls.all[int(c.ring.fd)%len(ls.all)]
-	c.life.toLoop(l)
+// admit gives c, which waits for its next request (beginWait), to the loop its descriptor picks.
+// It reports false, giving it to none, when shutdown closed c in its wait meanwhile.
+func (ls *loops) admit(c *clientConn) bool {
+	fd := netpoll.Fd(c.sock.RawConn())
+	if fd < 0 {
+		return false
+	}
+	l := ls.all[fd%len(ls.all)]
+	if !c.life.toLoop(l) {
+		return false
+	}
+	// The descriptor stays c's: shutdown closes c through the loop from now on.
+	c.ring.fd = int32(fd)
 	l.post(c)
+	return true
 }
 
 // stop ends the loops, once no connection is left on them.
@@ -207,7 +215,7 @@ func (l *loop) receive(c *clientConn) {
 		}
 		rc.on = true
 		l.take(c)
-		l.pollClient(c)
+		l.guard(c, l.pollClient)
 		return
 	}
 	if rc.pending != 0 && !rc.cancelling && c.life.interrupted() {
@@ -256,8 +264,10 @@ func (l *loop) complete(ud uint64, res int32, _ uint32) {
 		l.guard(c, func(c *clientConn) { l.clientRead(c, res) })
 	case opBackendSend:
 		if re := &c.ex.ring; int(res) != re.sendLen {
-			// Its receive, still under way, ends with the connection, and hands the exchange on.
+			// Its receive, if still under way, ends with the connection; the exchange goes on on
+			// a goroutine, which finds the failure again.
 			unix.Shutdown(re.backend.Fd, unix.SHUT_RDWR)
+			re.sendLen = -1
 		}
 		l.guard(c, l.maybeResponded)
 	case opBackendRecv:
@@ -466,7 +476,7 @@ func (l *loop) leave(c *clientConn) {
 	l.conns[c.ring.slot] = nil
 	l.free = append(l.free, c.ring.slot)
 	c.ring.on, c.ring.cancelling = false, false
-	c.life.toLoop(nil)
+	c.life.leaveLoop()
 }
 
 // handBack gives c, which has nothing under way, back to a goroutine that goes on with cont.

@@ -19,7 +19,7 @@ type ringExchange struct{}
 // startLoops reports that this system has no io_uring.
 func startLoops(*Server, int) (*loops, error) { return nil, errors.New("io_uring: Linux only") }
 
-func (*loops) admit(*clientConn)            {}
-func (*loops) stop()                        {}
-func (*loop) post(*clientConn)              {}
+func (*loops) admit(*clientConn) bool      { return false }
+func (*loops) stop()                       {}
+func (*loop) post(*clientConn)             {}
 func (c *clientConn) fromLoop() headResult { return headClose }
