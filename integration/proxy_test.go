@@ -26,6 +26,9 @@ const (
 // connections.
 const listeningMarker = "msg=listening"
 
+// noRingLoops begins the warning of a proxyd given --ring-loops that could not start them.
+const noRingLoops = "no ring loops"
+
 // proxyProcess is a proxyd subprocess: its address, its command and its stderr.
 type proxyProcess struct {
 	addr   string

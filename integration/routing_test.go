@@ -27,7 +27,8 @@ type route struct {
 }
 
 // TestRoutingPerRequest sends requests for different routes over one keep-alive connection,
-// with and without --rewrite, and checks that each one reaches its own backend with the right
+// with and without --rewrite, and with and without --ring-loops (whose loops serve every request
+// after a connection's first), and checks that each one reaches its own backend with the right
 // request-target.
 func TestRoutingPerRequest(t *testing.T) {
 	t.Parallel()
@@ -49,14 +50,22 @@ func TestRoutingPerRequest(t *testing.T) {
 		{"/", "D", "/"},
 		{"/api?x=1", "B1", "/?x=1"},
 	}
-	for _, rewrite := range []bool{false, true} {
-		t.Run(fmt.Sprintf("rewrite=%v", rewrite), func(t *testing.T) {
+	for _, tc := range []struct{ rewrite, ringLoops bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		rewrite := tc.rewrite
+		t.Run(fmt.Sprintf("rewrite=%v/ring-loops=%v", rewrite, tc.ringLoops), func(t *testing.T) {
 			t.Parallel()
-			args := routes
+			args := routes[:len(routes):len(routes)]
 			if rewrite {
-				args = append(args[:len(args):len(args)], "--rewrite")
+				args = append(args, "--rewrite")
 			}
-			proxy := startProxy(t, d.addr, args...)
+			if tc.ringLoops {
+				args = append(args, "--ring-loops")
+			}
+			p := runProxy(t, d.addr, args...)
+			if found, _ := p.stderr.appeared(noRingLoops, 0); tc.ringLoops && found {
+				t.Fatalf("proxyd serves without ring loops: %s", p.stderr)
+			}
+			proxy := p.addr
 			want := make([]api.Echo, len(requests))
 			for i, r := range requests {
 				want[i] = api.Echo{Backend: r.backend, Method: http.MethodGet, Target: r.target, Proto: "HTTP/1.1"}
