@@ -294,12 +294,11 @@ func (l *loop) guard(c *clientConn, step func(*clientConn)) {
 	step(c)
 }
 
-// pollClient waits for c's next request, holding no buffer until it comes; a connection that is
-// not busy (its last wait lasted) holds no backend connection or exchange data either.
+// pollClient waits for c's next request holding no buffer, backend connection or exchange data
+// until it comes, as a goroutine's wait does: the next request takes the backend connection from
+// the pool, most likely the one just given back.
 func (l *loop) pollClient(c *clientConn) {
-	if !c.busy {
-		c.releaseForWait()
-	}
+	c.releaseForWait()
 	l.r.PollIn(int(c.ring.fd), begin(c, opClientPoll))
 }
 
