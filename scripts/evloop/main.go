@@ -25,13 +25,12 @@
 //   - EVLOOP_WAIT=thread: each loop waits on a thread of its own, in epoll_wait(2), as nginx's
 //     workers do, which the runtime sees as a blocking system call;
 //
-//   - EVLOOP_WAIT=raw: the same wait made as a raw system call, the loop's processor held meanwhile;
+//   - EVLOOP_WAIT=raw: the same wait made as a raw system call, the loop's processor held meanwhile.
 //
-//   - EVLOOP_IO=uring: the socket calls go through an io_uring(7) instance per loop (see
-//     uring.go), which waits in the runtime's poller, or as raw says with raw or thread.
+//     [EVLOOP_WAIT=poller|thread|raw] evloop LISTEN DEFAULT_BACKEND [-r /path=host:port]... \
+//     [flags, ignored]
 //
-//     [EVLOOP_WAIT=poller|thread|raw] [EVLOOP_IO=epoll|uring] evloop LISTEN DEFAULT_BACKEND \
-//     [-r /path=host:port]... [flags, ignored]
+// Its loops on io_uring (EVLOOP_IO=uring, up to 7a19b1b) became proxyd's --ring-loops.
 //
 // scripts/ab.sh and scripts/bench.sh measure it in proxyd's place with B_BIN and PROXYD_BIN.
 package main
@@ -183,14 +182,6 @@ func run(args []string) error {
 	default:
 		return fmt.Errorf("EVLOOP_WAIT=%q: want poller, thread or raw", wait)
 	}
-	ring := false
-	switch io := os.Getenv("EVLOOP_IO"); io {
-	case "", "epoll":
-	case "uring":
-		ring = true
-	default:
-		return fmt.Errorf("EVLOOP_IO=%q: want epoll or uring", io)
-	}
 	n := runtime.GOMAXPROCS(0)
 	done := make(chan error, n)
 	for range n {
@@ -199,10 +190,6 @@ func run(args []string) error {
 		l.scratch = make([]byte, 0, 4096)
 		if err := l.open(listen); err != nil {
 			return err
-		}
-		if ring {
-			go func() { done <- (&uloop{loop: l}).runRing(wait == "poller") }()
-			continue
 		}
 		go func() { done <- l.run(wait) }()
 	}
@@ -528,30 +515,18 @@ func (l *loop) take(c *client, idx int) *backend {
 			l.closeBackend(b)
 		}
 	}
-	b, p, ok := popQuiet(l, l, l.pool[idx], backendFd, (*loop).closeBackend)
-	l.pool[idx] = p
-	if !ok {
-		return nil
-	}
-	b.pooled = false
-	return b
-}
-
-func backendFd(b *backend) int { return b.fd }
-
-// popQuiet takes connections off the end of pool until one is quiet (see quiet) and returns it,
-// with what is left of the pool; it gives the others to drop, with owner.
-func popQuiet[O, B any](l *loop, owner O, pool []B, fd func(B) int, drop func(O, B)) (B, []B, bool) {
-	for len(pool) > 0 {
+	// The pool's latest that is quiet; the others are closed.
+	for pool := l.pool[idx]; len(pool) > 0; {
 		b := pool[len(pool)-1]
 		pool = pool[:len(pool)-1]
-		if l.quiet(fd(b)) {
-			return b, pool, true
+		l.pool[idx] = pool
+		if l.quiet(b.fd) {
+			b.pooled = false
+			return b
 		}
-		drop(owner, b)
+		l.closeBackend(b)
 	}
-	var none B
-	return none, pool, false
+	return nil
 }
 
 // quiet reports whether the backend connection fd has sent nothing, not even its end, since its
