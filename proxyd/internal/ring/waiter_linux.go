@@ -64,8 +64,8 @@ func (w *Waiter) Wake() error {
 	return err
 }
 
-// Close ends the wait with os.ErrClosed and closes the eventfd; the ring that signals it must be
-// closed first, or go on signalling a closed descriptor's number.
+// Close ends the wait with os.ErrClosed and closes the eventfd. The ring holds the eventfd itself,
+// not its descriptor's number, which another file may take: it signals nothing else meanwhile.
 func (w *Waiter) Close() error {
 	w.closed.Store(true)
 	return w.file.Close()
