@@ -21,14 +21,15 @@ import (
 const ringEntries = 1024
 
 // loops are the server's ring loops, one per processor: each serves, on a thread of its own, the
-// keep-alive client connections given to it between requests, their socket calls the entries of
-// an io_uring instance (package ring). A loop waits for a request, and serves an exchange that
+// client connections given to it from their accept on, their socket calls the entries of an
+// io_uring instance (package ring). A loop waits for a request, and serves an exchange that
 // reads nothing more from the client on a kept or pooled backend connection, whose response
 // comes whole in the first reads: the route, the request and the response as the goroutines
 // would make them, with the same lifetime rules, but many connections' calls in one system call.
 // Anything else (a partial or malformed head, a body, an upgrade, a dial, a response that does not
-// come whole, a slow client, an interrupt of the lifetime) goes back to a goroutine at the step it
-// reached (fromLoop), and the connection comes back to the loop at its next wait.
+// come whole, a slow client, an interrupt of the lifetime, the HTTP/2 preface) goes back to a
+// goroutine at the step it reached (fromLoop), and the connection comes back to the loop at its
+// next wait.
 type loops struct {
 	all []*loop // a connection goes to the one its descriptor picks
 }
@@ -138,15 +139,16 @@ type ringExchange struct {
 type loopCont uint8
 
 const (
-	contPark     loopCont = iota // a long wait: park it (handOff)
-	contHeadErr                  // answer the malformed head in ringConn.headErr
-	contReadHead                 // read the rest of the head
-	contExchange                 // serve the head in c.ex.head
-	contRefuse                   // answer ringConn.refused
-	contForward                  // send the planned request (a dial is needed)
-	contResponse                 // the request went on ringConn.backend: go on with the response
-	contWrite                    // write what is left of c.ex.parts, then finish the response
-	contNext                     // serve the pipelined bytes buffered
+	contPark      loopCont = iota // a long wait: park it (handOff)
+	contAfterWait                 // read the head whose first bytes the wait read (afterWait)
+	contHeadErr                   // answer the malformed head in ringConn.headErr
+	contReadHead                  // read the rest of the head
+	contExchange                  // serve the head in c.ex.head
+	contRefuse                    // answer ringConn.refused
+	contForward                   // send the planned request (a dial is needed)
+	contResponse                  // the request went on ringConn.backend: go on with the response
+	contWrite                     // write what is left of c.ex.parts, then finish the response
+	contNext                      // serve the pipelined bytes buffered
 )
 
 // run sets the loop up, reports how that went on ready, and serves until stop.
@@ -329,6 +331,10 @@ func (l *loop) clientRead(c *clientConn, res int32) {
 		return
 	}
 	c.idle.n = max(res, -1)
+	if !c.requested && mayBeH2(c.idle.buf[:max(res, 0)]) {
+		l.handBack(c, contAfterWait) // the goroutine tells, reading on if need be
+		return
+	}
 	then, err := c.headWithin()
 	switch then {
 	case thenServe:
@@ -346,6 +352,13 @@ func (l *loop) clientRead(c *clientConn, res int32) {
 	default:
 		l.handBack(c, contExchange)
 	}
+}
+
+// mayBeH2 reports whether the first bytes of a connection are, or may be, those of an HTTP/2 client,
+// with a valid preface or not (see clientConn.readRequestHead).
+func mayBeH2(first []byte) bool {
+	match, more := wire.MatchH2Preface(first)
+	return match || more || wire.InvalidH2Preface(first)
 }
 
 // serve forwards the request in c.ex.head, whose exchange reads nothing more from the client, on
@@ -531,19 +544,27 @@ func (l *loop) handBack(c *clientConn, cont loopCont) {
 // fromLoop goes on, on a goroutine, where the loop that served c gave it back, and returns what
 // came of the exchange, as nextRequest does.
 func (c *clientConn) fromLoop() headResult {
-	if c.ring.cont == contPark {
+	switch c.ring.cont {
+	case contPark:
 		c.handOff()
 		return headHandedOff
-	}
-	re := &c.ex.ring
-	keep := false
-	switch c.ring.cont {
-	case contHeadErr:
-		return c.headRead(re.headErr)
+	case contAfterWait:
+		return c.afterWait(nil)
 	case contReadHead:
 		return c.readRequestHead()
 	case contExchange:
 		return headReady
+	case contNext:
+		return c.nextRequest()
+	}
+	// The others are within an exchange, whose data holds what the loop left.
+	re := &c.ex.ring
+	keep := false
+	switch c.ring.cont {
+	case contHeadErr:
+		err := re.headErr
+		re.headErr = nil
+		return c.headRead(err)
 	case contRefuse:
 		keep = c.refuse(re.refused)
 	case contForward:
@@ -552,12 +573,10 @@ func (c *clientConn) fromLoop() headResult {
 		keep = c.forward(re.backend)
 	case contWrite:
 		keep = c.finishResponse(re.backend, c.writeParts())
-	case contNext:
-		return c.nextRequest()
 	default:
 		panic(fmt.Sprintf("engine: no way on from the ring loop for %d", c.ring.cont))
 	}
-	re.backend, re.headErr, re.refused = nil, nil, refusal{}
+	re.backend, re.refused = nil, refusal{}
 	if !keep || c.srv.shutting.Load() {
 		return headClose
 	}

@@ -64,7 +64,7 @@ type Config struct {
 	// this version carrying the client's address; such connections serve one client connection
 	// only and are never pooled.
 	ProxyProtocol proxyproto.Version
-	// RingLoops serves keep-alive connections between requests on io_uring loops, one per
+	// RingLoops serves HTTP/1.x connections from their accept on io_uring loops, one per
 	// processor, where the system has io_uring (see loops); elsewhere, and without it, each
 	// connection waits and is served on goroutines.
 	RingLoops bool
@@ -104,8 +104,8 @@ type Server struct {
 	// by its own goroutine until Shutdown; nil where the system has no epoll(7): each of them then
 	// waits on a goroutine of its own.
 	idle *idleSet
-	// loops are the ring loops that serve keep-alive connections between requests; nil without
-	// Config.RingLoops, or where the system has no io_uring.
+	// loops are the ring loops that serve HTTP/1.x connections; nil without Config.RingLoops, or
+	// where the system has no io_uring.
 	loops *loops
 	// goroutineWaits counts the waits for a next request that run on their connection's goroutine.
 	goroutineWaits goroutineWaits
@@ -223,9 +223,10 @@ func (w connWork) do() {
 // concurrent connections leaves no more than these behind.
 const maxIdleWorkers = 256
 
-// Serve accepts connections on ln and serves each in its own goroutine until Shutdown is called
-// (then it returns nil) or accepting fails for good. Called once Shutdown has begun, as when a
-// signal comes before the goroutine that serves has started, it closes ln and returns nil at once.
+// Serve accepts connections on ln and serves each in its own goroutine, or on a ring loop with
+// Config.RingLoops, until Shutdown is called (then it returns nil) or accepting fails for good.
+// Called once Shutdown has begun, as when a signal comes before the goroutine that serves has
+// started, it closes ln and returns nil at once.
 func (s *Server) Serve(ln net.Listener) error {
 	s.mu.Lock()
 	if s.shutting.Load() {
@@ -259,6 +260,10 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		s.cfg.Metrics.ClientConnOpened()
+		// A ring loop waits for the first request; without one, or in shutdown, a goroutine.
+		if s.loops != nil && c.beginWait() && s.loops.admit(c) {
+			continue
+		}
 		s.workers.Run(connWork{c: c})
 	}
 }
