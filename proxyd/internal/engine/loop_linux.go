@@ -85,7 +85,6 @@ const (
 	opBackendSend
 	opBackendRecv
 	opClientSend
-	opBackendCheck
 	opCancel
 )
 
@@ -106,8 +105,6 @@ type loop struct {
 	conns   []*clientConn
 	free    []uint32
 	scratch []*clientConn
-	// peek is where the checks of backend connections peek; what they find there is not used.
-	peek [1]byte
 }
 
 // ringConn is the state of a client connection that a loop serves, what every connection holds:
@@ -284,8 +281,6 @@ func (l *loop) complete(ud uint64, res int32, _ uint32) {
 		l.guard(c, l.maybeResponded)
 	case opClientSend:
 		l.guard(c, func(c *clientConn) { l.clientWritten(c, res) })
-	case opBackendCheck:
-		l.guard(c, func(c *clientConn) { l.checked(c, res) })
 	}
 }
 
@@ -362,7 +357,7 @@ func mayBeH2(first []byte) bool {
 }
 
 // serve forwards the request in c.ex.head, whose exchange reads nothing more from the client, on
-// a kept or pooled backend connection (takeIdle), and waits for the response.
+// a kept or pooled backend connection, and waits for the response.
 func (l *loop) serve(c *clientConn) {
 	ex := c.ex
 	if ex.head.H2C || isConnect(ex.head.Method) {
@@ -375,55 +370,20 @@ func (l *loop) serve(c *clientConn) {
 		l.handBack(c, contRefuse)
 		return
 	}
-	switch b := c.reuseBackend(ex.pool); {
-	case b != nil:
-		l.send(c, b)
-	case c.srv.cfg.ProxyProtocol == 0:
-		l.takeIdle(c)
-	default:
-		l.handBack(c, contForward) // a new connection, for this client's PROXY protocol header
+	b := c.reuseBackend(ex.pool)
+	if b == nil && c.srv.cfg.ProxyProtocol == 0 {
+		if b = ex.pool.TryGet(); b != nil {
+			c.keepBackend(b, ex.pool)
+		}
 	}
-}
-
-// takeIdle takes the idle connection to the request's backend used last, and checks it, as
-// upstream.Quiet would, with an entry of the ring (checked); a goroutine dials one when there is
-// none.
-func (l *loop) takeIdle(c *clientConn) {
-	b := c.ex.pool.TakeIdle()
-	if b == nil {
-		l.handBack(c, contForward)
-		return
-	}
-	c.ex.ring.backend = b
-	l.r.Peek(b.Fd, l.peek[:], begin(c, opBackendCheck))
-}
-
-// checked sends the request on the backend connection just checked, whose peek found nothing
-// there (res -EAGAIN); one that the backend sent anything on, or closed, while idle is closed, and
-// the next idle one taken.
-func (l *loop) checked(c *clientConn, res int32) {
-	ex := c.ex
-	b := ex.ring.backend
-	if res != -int32(unix.EAGAIN) {
-		ex.pool.Discard(b)
-		ex.ring.backend = nil
-		l.takeIdle(c)
-		return
-	}
-	c.keepBackend(b, ex.pool)
-	l.send(c, b)
-}
-
-// send sends the request planned in c.ex on b, quiet, and waits for the response.
-func (l *loop) send(c *clientConn, b *upstream.Conn) {
-	if len(b.Reader.Space()) == 0 {
+	if b == nil || len(b.Reader.Space()) == 0 {
 		l.handBack(c, contForward)
 		return
 	}
 	c.life.enter(phaseAwait)
-	re := &c.ex.ring
+	re := &ex.ring
 	re.backend = b
-	re.sendLen = layOut(&re.backendMsg, &re.backendIov, c.ex.parts)
+	re.sendLen = layOut(&re.backendMsg, &re.backendIov, ex.parts)
 	l.r.Sendmsg(b.Fd, &re.backendMsg, begin(c, opBackendSend))
 	l.r.Recv(b.Fd, b.Reader.Space(), begin(c, opBackendRecv))
 }

@@ -175,19 +175,9 @@ func (r *Ring) PollIn(fd int, userData uint64) {
 
 // Recv queues a recv(2) of fd into p, at least one byte long; its completion carries userData
 // and the count read (0 at the end of the stream) or a negated errno.
-func (r *Ring) Recv(fd int, p []byte, userData uint64) { r.recv(fd, p, 0, userData) }
-
-// Peek queues a recv(2) of fd into p, at least one byte long, that leaves what it finds unread
-// and does not wait (MSG_PEEK, MSG_DONTWAIT): its completion carries userData and -EAGAIN when
-// nothing is there, else what recv returned (0 at the end of the stream).
-func (r *Ring) Peek(fd int, p []byte, userData uint64) {
-	r.recv(fd, p, unix.MSG_PEEK|unix.MSG_DONTWAIT, userData)
-}
-
-// recv queues a recv(2) of fd into p with flags.
-func (r *Ring) recv(fd int, p []byte, flags uint32, userData uint64) {
+func (r *Ring) Recv(fd int, p []byte, userData uint64) {
 	s := r.get()
-	s.opcode, s.fd, s.opFlags, s.userData = opRecv, int32(fd), flags, userData
+	s.opcode, s.fd, s.userData = opRecv, int32(fd), userData
 	s.addr, s.len = uint64(uintptr(unsafe.Pointer(&p[0]))), uint32(len(p))
 }
 

@@ -245,25 +245,3 @@ func TestWaiterCloseEndsTheWait(t *testing.T) {
 		}
 	})
 }
-
-func TestPeekLeavesBytesAndDoesNotWait(t *testing.T) {
-	a, b := socketPair(t)
-	buf := make([]byte, 1)
-	onRing(t, func(r *Ring) {
-		r.Peek(b, buf, 1) // nothing there yet
-		if diff := cmp.Diff([]completion{{1, -int32(unix.EAGAIN)}}, await(t, r, 1)); diff != "" {
-			t.Errorf("peek of a quiet socket (-want +got):\n%s", diff)
-		}
-		unix.Write(a, []byte("x"))
-		r.Peek(b, buf, 2)
-		r.Peek(b, buf, 3) // the byte is still there
-		unix.Shutdown(a, unix.SHUT_WR)
-		if diff := cmp.Diff([]completion{{2, 1}, {3, 1}}, await(t, r, 2)); diff != "" {
-			t.Errorf("peeks of a byte (-want +got):\n%s", diff)
-		}
-	})
-	got := make([]byte, 4)
-	if n, _ := unix.Read(b, got); n != 1 {
-		t.Errorf("read %d bytes after the peeks, want the 1 they left", n)
-	}
-}

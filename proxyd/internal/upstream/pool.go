@@ -99,21 +99,8 @@ func (p *Pool) Get() (*Conn, error) {
 
 // TryGet is Get without the dial: it returns nil when no idle connection is fit for reuse.
 func (p *Pool) TryGet() *Conn {
-	for c := p.TakeIdle(); c != nil; c = p.TakeIdle() {
-		if Quiet(c) {
-			return c
-		}
-		p.Discard(c)
-	}
-	return nil
-}
-
-// TakeIdle returns the idle connection used last that has not expired, with a read buffer
-// attached, or nil when there is none. It does not check it: the caller must find it quiet (see
-// Quiet) before it writes a request on it, and give it to Discard otherwise.
-func (p *Pool) TakeIdle() *Conn {
 	for c := p.popIdle(); c != nil; c = p.popIdle() {
-		if time.Since(c.idleSince) < MaxIdleTime {
+		if time.Since(c.idleSince) < MaxIdleTime && Quiet(c) {
 			c.Reader.Attach(p.bufs.Get())
 			return c
 		}
