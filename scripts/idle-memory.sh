@@ -9,6 +9,7 @@
 #   bash scripts/idle-memory.sh [connections]
 #   PROTO=h2 bash scripts/idle-memory.sh [connections]
 #   PROTO=h2 BODY=16000 bash scripts/idle-memory.sh [connections]
+#   PROXYD_FLAGS=--ring-loops bash scripts/idle-memory.sh [connections]   (proxyd with further flags)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/measure.sh
@@ -36,7 +37,9 @@ http { access_log off; server { listen 127.0.0.1:18281; location / { return 200 
 CONF
 nginx -c "$WORK/backend.conf" -e "$WORK/backend.err" & PIDS+=($!)
 build_static "$WORK/proxyd"
-"$WORK/proxyd" 127.0.0.1:18290 127.0.0.1:18281 --log-level=warn --idle-timeout=10m 2>"${PROXYD_LOG:-$WORK/proxyd.log}" & PIDS+=($!)
+# shellcheck disable=SC2086 # PROXYD_FLAGS is a list of words
+"$WORK/proxyd" 127.0.0.1:18290 127.0.0.1:18281 --log-level=warn --idle-timeout=10m ${PROXYD_FLAGS:-} \
+  2>"${PROXYD_LOG:-$WORK/proxyd.log}" & PIDS+=($!)
 PROXYD=$!
 wait_http $PROXYD 127.0.0.1:18290
 

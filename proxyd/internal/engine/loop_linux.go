@@ -136,8 +136,7 @@ type ringExchange struct {
 type loopCont uint8
 
 const (
-	contPark      loopCont = iota // a long wait: park it (handOff)
-	contAfterWait                 // read the head whose first bytes the wait read (afterWait)
+	contAfterWait loopCont = iota // read the head whose first bytes the wait read (afterWait)
 	contHeadErr                   // answer the malformed head in ringConn.headErr
 	contReadHead                  // read the rest of the head
 	contExchange                  // serve the head in c.ex.head
@@ -322,7 +321,7 @@ func (l *loop) clientReady(c *clientConn, res int32) {
 func (l *loop) clientRead(c *clientConn, res int32) {
 	c.ring.cancelling = false
 	if res == -int32(unix.ECANCELED) && c.life.why() == causeHandoff {
-		l.handBack(c, contPark)
+		l.park(c)
 		return
 	}
 	c.idle.n = max(res, -1)
@@ -491,11 +490,16 @@ func (l *loop) leave(c *clientConn) {
 	c.life.leaveLoop()
 }
 
+// park moves the long wait of c, which has nothing under way, to the server's idle set, as a
+// goroutine would (handOff), holding nothing: no goroutine wakes for it.
+func (l *loop) park(c *clientConn) {
+	c.releaseForWait()
+	l.leave(c)
+	c.handOff()
+}
+
 // handBack gives c, which has nothing under way, back to a goroutine that goes on with cont.
 func (l *loop) handBack(c *clientConn, cont loopCont) {
-	if cont == contPark {
-		c.releaseForWait()
-	}
 	l.leave(c)
 	c.ring.cont = cont
 	l.s.workers.Run(connWork{c: c, from: fromLoop})
@@ -505,9 +509,6 @@ func (l *loop) handBack(c *clientConn, cont loopCont) {
 // came of the exchange, as nextRequest does.
 func (c *clientConn) fromLoop() headResult {
 	switch c.ring.cont {
-	case contPark:
-		c.handOff()
-		return headHandedOff
 	case contAfterWait:
 		return c.afterWait(nil)
 	case contReadHead:
