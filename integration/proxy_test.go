@@ -46,6 +46,20 @@ func startProxy(t *testing.T, defaultBackend string, args ...string) string {
 	return runProxy(t, defaultBackend, args...).addr
 }
 
+// startProxyLoops is startProxy with --ring-loops added when ringLoops is set; it fails the test
+// when proxyd then logs that it serves without them.
+func startProxyLoops(t *testing.T, ringLoops bool, defaultBackend string, args ...string) string {
+	t.Helper()
+	if ringLoops {
+		args = append(args[:len(args):len(args)], "--ring-loops")
+	}
+	p := runProxy(t, defaultBackend, args...)
+	if found, _ := p.stderr.appeared(noRingLoops, 0); ringLoops && found {
+		t.Fatalf("proxyd serves without ring loops: %s", p.stderr)
+	}
+	return p.addr
+}
+
 // runProxy is startProxy, returning the process for tests that signal it or read its log.
 func runProxy(t *testing.T, defaultBackend string, args ...string) *proxyProcess {
 	t.Helper()

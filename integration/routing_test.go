@@ -58,14 +58,7 @@ func TestRoutingPerRequest(t *testing.T) {
 			if rewrite {
 				args = append(args, "--rewrite")
 			}
-			if tc.ringLoops {
-				args = append(args, "--ring-loops")
-			}
-			p := runProxy(t, d.addr, args...)
-			if found, _ := p.stderr.appeared(noRingLoops, 0); tc.ringLoops && found {
-				t.Fatalf("proxyd serves without ring loops: %s", p.stderr)
-			}
-			proxy := p.addr
+			proxy := startProxyLoops(t, tc.ringLoops, d.addr, args...)
 			want := make([]api.Echo, len(requests))
 			for i, r := range requests {
 				want[i] = api.Echo{Backend: r.backend, Method: http.MethodGet, Target: r.target, Proto: "HTTP/1.1"}

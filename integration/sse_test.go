@@ -21,13 +21,19 @@ const propagationTimeout = 10 * time.Second
 // maxEventLines bounds the lines read for one server-sent event (10).
 const maxEventLines = 10
 
-// TestSSEThroughProxy runs the server-sent events checks through a route of proxyd.
+// TestSSEThroughProxy runs the server-sent events checks through a route of proxyd, with and
+// without --ring-loops (whose loop hands a response that does not come whole to a goroutine).
 func TestSSEThroughProxy(t *testing.T) {
 	t.Parallel()
-	b := startBackend(t, api.ModeSSE, "sse")
-	// Nothing listens at the default backend: only the route is used.
-	proxy := startProxy(t, freeAddr(t), "-r", "/events="+b.addr)
-	checkSSE(t, newClient(t), "http://"+proxy+"/events/feed", b)
+	for _, ringLoops := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ring-loops=%v", ringLoops), func(t *testing.T) {
+			t.Parallel()
+			b := startBackend(t, api.ModeSSE, "sse")
+			// Nothing listens at the default backend: only the route is used.
+			proxy := startProxyLoops(t, ringLoops, freeAddr(t), "-r", "/events="+b.addr)
+			checkSSE(t, newClient(t), "http://"+proxy+"/events/feed", b)
+		})
+	}
 }
 
 // checkSSE opens the event stream at streamURL (served by b, directly or through proxyd) and

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -20,13 +21,19 @@ import (
 // largeMessageSize is the size of the large WebSocket message (1 MiB).
 const largeMessageSize = 1 << 20
 
-// TestWebSocketThroughProxy runs the WebSocket checks through a route of proxyd.
+// TestWebSocketThroughProxy runs the WebSocket checks through a route of proxyd, with and without
+// --ring-loops (whose loop hands the upgrade to a goroutine).
 func TestWebSocketThroughProxy(t *testing.T) {
 	t.Parallel()
 	b := startBackend(t, api.ModeWS, "ws")
-	// Nothing listens at the default backend: only the route is used.
-	proxy := startProxy(t, freeAddr(t), "-r", "/ws="+b.addr, "--rewrite")
-	checkWebSocket(t, "ws://"+proxy+"/ws/echo")
+	for _, ringLoops := range []bool{false, true} {
+		t.Run(fmt.Sprintf("ring-loops=%v", ringLoops), func(t *testing.T) {
+			t.Parallel()
+			// Nothing listens at the default backend: only the route is used.
+			proxy := startProxyLoops(t, ringLoops, freeAddr(t), "-r", "/ws="+b.addr, "--rewrite")
+			checkWebSocket(t, "ws://"+proxy+"/ws/echo")
+		})
+	}
 }
 
 // TestWebSocketOverHTTP2ThroughProxy opens a WebSocket over HTTP/2 (RFC 8441 extended CONNECT)
