@@ -108,28 +108,25 @@ type loop struct {
 }
 
 // ringConn is the state of a client connection that a loop serves, what every connection holds:
-// the rest is the exchange's (ringExchange). The connection leaves its slot only once the loop has
-// seen the completion of every entry made for it but a cancellation's, which it ignores: no other
-// completion can name a slot that another connection took since.
+// the rest is the exchange's (ringExchange). The loop serves the connection while it holds it in
+// the slot (serves), which it leaves only once the loop has seen the completion of every entry
+// made for it but a cancellation's, which it ignores: no other completion can name a slot that
+// another connection took since.
 type ringConn struct {
-	slot       uint32   // where the loop keeps it, which its entries name
-	fd         int32    // the client socket's descriptor, once it went to a loop
-	on         bool     // the loop serves it now
-	cancelling bool     // what is under way is being cancelled
-	pending    uint8    // the operations under way, a bit for each
-	cont       loopCont // where a goroutine goes on once the loop gave it back
+	slot    uint32   // where the loop keeps it, which its entries name
+	fd      int32    // the client socket's descriptor, once it went to a loop
+	pending uint8    // the operations under way, a bit for each
+	cont    loopCont // where a goroutine goes on once the loop gave it back
 }
 
-// ringExchange is the state of an exchange that a loop serves.
+// ringExchange is the state of an exchange that a loop serves. The request goes on the kept
+// backend connection (clientConn.backend).
 type ringExchange struct {
-	backend *upstream.Conn // the backend connection the request went on
-	sendLen int            // the length of the request or the response being sent; -1: failed
+	sendLen int // the length of the request or the response being sent; -1: failed
 	// What the sends name, the kernel's until they complete.
 	backendMsg, clientMsg unix.Msghdr
 	backendIov, clientIov [maxParts]unix.Iovec
-	// What fromLoop goes on with, on the goroutine.
-	headErr error
-	refused refusal
+	refused               refusal // what fromLoop answers with contRefuse
 }
 
 // loopCont is where a connection that a loop gave back goes on.
@@ -137,12 +134,11 @@ type loopCont uint8
 
 const (
 	contAfterWait loopCont = iota // read the head whose first bytes the wait read (afterWait)
-	contHeadErr                   // answer the malformed head in ringConn.headErr
-	contReadHead                  // read the rest of the head
+	contReadHead                  // read the rest of the head, or answer it malformed
 	contExchange                  // serve the head in c.ex.head
-	contRefuse                    // answer ringConn.refused
+	contRefuse                    // answer ringExchange.refused
 	contForward                   // send the planned request (a dial is needed)
-	contResponse                  // the request went on ringConn.backend: go on with the response
+	contResponse                  // the request went on c.backend: go on with the response
 	contWrite                     // write what is left of c.ex.parts, then finish the response
 	contNext                      // serve the pipelined bytes buffered
 )
@@ -207,26 +203,31 @@ func (l *loop) pass() bool {
 }
 
 // receive takes c, posted: it starts serving it, or, when c is already being served, cancels
-// what is under way if its lifetime interrupted it.
+// what is under way if its lifetime interrupted it (again, if it was posted twice: the second
+// cancellation finds nothing).
 func (l *loop) receive(c *clientConn) {
-	rc := &c.ring
-	if !rc.on {
+	defer l.recoverPanic(c)
+	if !l.serves(c) {
 		if !c.life.onLoop(l) {
 			return // an interrupt posted before the loop gave it back
 		}
-		rc.on = true
 		l.take(c)
-		l.guard(c, l.pollClient)
+		l.pollClient(c)
 		return
 	}
-	if rc.pending != 0 && !rc.cancelling && c.life.interrupted() {
-		rc.cancelling = true
+	if c.ring.pending != 0 && c.life.interrupted() {
 		for op := uint8(opClientPoll); op < opCancel; op++ {
-			if rc.pending&(1<<op) != 0 {
+			if c.ring.pending&(1<<op) != 0 {
 				l.r.Cancel(userData(c, op), userData(c, opCancel))
 			}
 		}
 	}
+}
+
+// serves reports whether the loop serves c: whether c holds its slot. A connection's descriptor
+// picks its loop for good, so that a slot left stale names another connection or none.
+func (l *loop) serves(c *clientConn) bool {
+	return int(c.ring.slot) < len(l.conns) && l.conns[c.ring.slot] == c
 }
 
 // take gives c a slot.
@@ -257,42 +258,40 @@ func (l *loop) complete(ud uint64, res int32, _ uint32) {
 		return
 	}
 	c := l.conns[ud>>8]
+	defer l.recoverPanic(c)
 	c.ring.pending &^= 1 << op
 	switch op {
 	case opClientPoll:
-		l.guard(c, func(c *clientConn) { l.clientReady(c, res) })
+		l.clientReady(c, res)
 	case opClientRecv:
-		l.guard(c, func(c *clientConn) { l.clientRead(c, res) })
+		l.clientRead(c, res)
 	case opBackendSend:
 		if re := &c.ex.ring; int(res) != re.sendLen {
 			// Its receive, if still under way, ends with the connection; the exchange goes on on
 			// a goroutine, which finds the failure again.
-			unix.Shutdown(re.backend.Fd, unix.SHUT_RDWR)
+			unix.Shutdown(c.backend.Fd, unix.SHUT_RDWR)
 			re.sendLen = -1
 		}
-		l.guard(c, l.maybeResponded)
+		l.maybeResponded(c)
 	case opBackendRecv:
-		if re := &c.ex.ring; res > 0 {
-			re.backend.Reader.Filled(int(res))
+		if res > 0 {
+			c.backend.Reader.Filled(int(res))
 		} else {
-			re.sendLen = -1 // the exchange goes on on a goroutine, which reads the failure again
+			c.ex.ring.sendLen = -1 // the exchange goes on on a goroutine, which reads the failure again
 		}
-		l.guard(c, l.maybeResponded)
+		l.maybeResponded(c)
 	case opClientSend:
-		l.guard(c, func(c *clientConn) { l.clientWritten(c, res) })
+		l.clientWritten(c, res)
 	}
 }
 
-// guard runs step for c, and turns its panic into a log entry and the end of both sockets, whose
-// entries then complete, handing the connection back.
-func (l *loop) guard(c *clientConn, step func(*clientConn)) {
-	defer func() {
-		if p := recover(); p != nil {
-			l.s.log.Error("connection handler panicked", "client", c.conn.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))
-			c.abort()
-		}
-	}()
-	step(c)
+// recoverPanic, deferred by a step of the loop for c, turns the step's panic into a log entry and
+// the end of both sockets, whose entries then complete, handing the connection back.
+func (l *loop) recoverPanic(c *clientConn) {
+	if p := recover(); p != nil {
+		l.s.log.Error("connection handler panicked", "client", c.conn.RemoteAddr(), "panic", p, "stack", string(debug.Stack()))
+		c.abort()
+	}
 }
 
 // pollClient waits for c's next request holding no buffer, backend connection or exchange data
@@ -306,7 +305,6 @@ func (l *loop) pollClient(c *clientConn) {
 // clientReady reads what the client sent, once the wait for a request found it readable (res
 // its events, or the wait's failure).
 func (l *loop) clientReady(c *clientConn, res int32) {
-	c.ring.cancelling = false
 	if res < 0 {
 		l.clientRead(c, res)
 		return
@@ -319,7 +317,6 @@ func (l *loop) clientReady(c *clientConn, res int32) {
 
 // clientRead takes what the wait for a request read: res bytes, or its failure.
 func (l *loop) clientRead(c *clientConn, res int32) {
-	c.ring.cancelling = false
 	if res == -int32(unix.ECANCELED) && c.life.why() == causeHandoff {
 		l.park(c)
 		return
@@ -330,19 +327,15 @@ func (l *loop) clientRead(c *clientConn, res int32) {
 		return
 	}
 	then, err := c.headWithin()
-	switch then {
-	case thenServe:
+	switch {
+	case then == thenServe:
 		l.serve(c)
-	case thenClose:
-		if err != nil {
-			c.ex.ring.headErr = err
-			l.handBack(c, contHeadErr)
-			return
-		}
+	case then == thenReadHead || err != nil:
+		// The goroutine reads the rest, or finds the head malformed again and answers it.
+		l.handBack(c, contReadHead)
+	case then == thenClose:
 		l.leave(c)
 		c.finish()
-	case thenReadHead:
-		l.handBack(c, contReadHead)
 	default:
 		l.handBack(c, contExchange)
 	}
@@ -359,10 +352,6 @@ func mayBeH2(first []byte) bool {
 // a kept or pooled backend connection, and waits for the response.
 func (l *loop) serve(c *clientConn) {
 	ex := c.ex
-	if ex.head.H2C || isConnect(ex.head.Method) {
-		l.handBack(c, contExchange)
-		return
-	}
 	c.beginExchange()
 	if r := c.planRequest(); r.status != 0 {
 		ex.ring.refused = r
@@ -381,7 +370,6 @@ func (l *loop) serve(c *clientConn) {
 	}
 	c.life.enter(phaseAwait)
 	re := &ex.ring
-	re.backend = b
 	re.sendLen = layOut(&re.backendMsg, &re.backendIov, ex.parts)
 	l.r.Sendmsg(b.Fd, &re.backendMsg, begin(c, opBackendSend))
 	l.r.Recv(b.Fd, b.Reader.Space(), begin(c, opBackendRecv))
@@ -410,11 +398,10 @@ func (l *loop) maybeResponded(c *clientConn) {
 	if c.ring.pending&(1<<opBackendSend|1<<opBackendRecv) != 0 {
 		return
 	}
-	c.ring.cancelling = false
-	if re := &c.ex.ring; re.sendLen < 0 || c.life.interrupted() {
+	if c.ex.ring.sendLen < 0 || c.life.interrupted() {
 		l.handBack(c, contResponse)
 	} else {
-		l.responded(c, re.backend)
+		l.responded(c, c.backend)
 	}
 }
 
@@ -428,7 +415,7 @@ func (l *loop) responded(c *clientConn, b *upstream.Conn) {
 	case errors.Is(err, wire.ErrIncomplete) && len(b.Reader.Space()) > 0:
 		l.r.Recv(b.Fd, b.Reader.Space(), begin(c, opBackendRecv))
 		return
-	case err != nil || ex.resp.Status < 200 || (isConnect(ex.method) && ex.resp.Status/100 == 2):
+	case err != nil || ex.resp.Status < 200: // an interim response, or 101
 		l.handBack(c, contResponse)
 		return
 	}
@@ -444,19 +431,16 @@ func (l *loop) responded(c *clientConn, b *upstream.Conn) {
 
 // clientWritten ends the exchange once the response went whole, and waits for the next request.
 func (l *loop) clientWritten(c *clientConn, res int32) {
-	c.ring.cancelling = false
-	re := &c.ex.ring
-	if int(res) != re.sendLen {
+	if int(res) != c.ex.ring.sendLen {
 		consume(&c.ex.parts, max(int(res), 0))
 		l.handBack(c, contWrite)
 		return
 	}
-	if !c.finishResponse(re.backend, nil) || c.srv.shutting.Load() {
+	if !c.finishResponse(c.backend, nil) || c.srv.shutting.Load() {
 		l.leave(c)
 		c.finish()
 		return
 	}
-	re.backend = nil
 	if len(c.rd.Buffered()) > 0 {
 		l.handBack(c, contNext)
 		return
@@ -486,7 +470,6 @@ func consume(bufs *net.Buffers, n int) {
 func (l *loop) leave(c *clientConn) {
 	l.conns[c.ring.slot] = nil
 	l.free = append(l.free, c.ring.slot)
-	c.ring.on, c.ring.cancelling = false, false
 	c.life.leaveLoop()
 }
 
@@ -519,25 +502,20 @@ func (c *clientConn) fromLoop() headResult {
 		return c.nextRequest()
 	}
 	// The others are within an exchange, whose data holds what the loop left.
-	re := &c.ex.ring
 	keep := false
 	switch c.ring.cont {
-	case contHeadErr:
-		err := re.headErr
-		re.headErr = nil
-		return c.headRead(err)
 	case contRefuse:
-		keep = c.refuse(re.refused)
+		keep = c.refuse(c.ex.ring.refused)
+		c.ex.ring.refused = refusal{}
 	case contForward:
 		keep = c.forward(nil)
 	case contResponse:
-		keep = c.forward(re.backend)
+		keep = c.forward(c.backend)
 	case contWrite:
-		keep = c.finishResponse(re.backend, c.writeParts())
+		keep = c.finishResponse(c.backend, c.writeParts())
 	default:
 		panic(fmt.Sprintf("engine: no way on from the ring loop for %d", c.ring.cont))
 	}
-	re.backend, re.refused = nil, refusal{}
 	if !keep || c.srv.shutting.Load() {
 		return headClose
 	}
