@@ -3,7 +3,6 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"net"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -432,7 +431,7 @@ func (l *loop) responded(c *clientConn, b *upstream.Conn) {
 // clientWritten ends the exchange once the response went whole, and waits for the next request.
 func (l *loop) clientWritten(c *clientConn, res int32) {
 	if int(res) != c.ex.ring.sendLen {
-		consume(&c.ex.parts, max(int(res), 0))
+		netpoll.Consume(&c.ex.parts, max(int(res), 0))
 		l.handBack(c, contWrite)
 		return
 	}
@@ -451,18 +450,6 @@ func (l *loop) clientWritten(c *clientConn, res int32) {
 		return
 	}
 	l.pollClient(c)
-}
-
-// consume drops the first n bytes of bufs.
-func consume(bufs *net.Buffers, n int) {
-	for n > 0 && len(*bufs) > 0 {
-		k := min(n, len((*bufs)[0]))
-		(*bufs)[0] = (*bufs)[0][k:]
-		n -= k
-		if len((*bufs)[0]) == 0 {
-			*bufs = (*bufs)[1:]
-		}
-	}
 }
 
 // leave forgets c, which has nothing under way; its socket is the goroutine's, or closed, from

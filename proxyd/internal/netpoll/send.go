@@ -48,3 +48,17 @@ func (s *Sender) SendAwait(bufs *net.Buffers) (sent bool, err error) {
 	s.bufs = nil
 	return s.sent, s.writeErr
 }
+
+// Consume removes the first n bytes from *bufs, as a write that took them would: for a caller
+// whose writes are made elsewhere (a ring's sendmsg) and may take part of them.
+func Consume(bufs *net.Buffers, n int) {
+	b := *bufs
+	for len(b) > 0 && n >= len(b[0]) {
+		n -= len(b[0])
+		b = b[1:]
+	}
+	if len(b) > 0 {
+		b[0] = b[0][n:]
+	}
+	*bufs = b
+}

@@ -24,7 +24,7 @@ func (s *Sender) writeThenWait(fd uintptr) bool {
 	}
 	n, err := writev(fd, &s.iov, *s.bufs)
 	if n > 0 {
-		consume(s.bufs, n)
+		Consume(s.bufs, n)
 	}
 	switch {
 	case err == unix.EAGAIN:
@@ -56,17 +56,4 @@ func writev(fd uintptr, iov *iovecs, bufs net.Buffers) (int, error) {
 	}
 	defer clear(iov[:k]) // the Sender outlives the buffers
 	return sysWritev(fd, &iov[0], k)
-}
-
-// consume removes the first n bytes from *bufs.
-func consume(bufs *net.Buffers, n int) {
-	b := *bufs
-	for len(b) > 0 && n >= len(b[0]) {
-		n -= len(b[0])
-		b = b[1:]
-	}
-	if len(b) > 0 {
-		b[0] = b[0][n:]
-	}
-	*bufs = b
 }

@@ -178,13 +178,13 @@ func TestConsume(t *testing.T) {
 		{},
 	} {
 		bufs := net.Buffers{[]byte("ab"), []byte("cd"), []byte("ef")}
-		consume(&bufs, n)
+		Consume(&bufs, n)
 		got := []string{}
 		for _, b := range bufs {
 			got = append(got, string(b))
 		}
 		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("consume(%d) (-want +got):\n%s", n, diff)
+			t.Errorf("Consume(%d) (-want +got):\n%s", n, diff)
 		}
 	}
 }
