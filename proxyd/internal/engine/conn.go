@@ -134,14 +134,11 @@ func (c *clientConn) nextRequest() headResult {
 			c.life.enter(phaseHead)
 			return c.readRequestHead()
 		}
+		if c.srv.loops != nil {
+			return c.waitOnLoop()
+		}
 		if !c.beginWait() {
 			return headClose
-		}
-		if c.requested && c.srv.loops != nil {
-			if !c.srv.loops.admit(c) {
-				return c.afterWait(net.ErrClosed) // shutdown closed it
-			}
-			return headHandedOff
 		}
 		err := c.waitForRequest()
 		switch c.idle.then {
@@ -163,6 +160,18 @@ func (c *clientConn) nextRequest() headResult {
 		}
 		return c.afterWait(err)
 	}
+}
+
+// waitOnLoop gives the wait for the next request, the first one too, to the server's ring loops
+// (headHandedOff); headClose when shutdown has begun, or closed the connection meanwhile.
+func (c *clientConn) waitOnLoop() headResult {
+	if !c.beginWait() {
+		return headClose
+	}
+	if !c.srv.loops.admit(c) {
+		return c.afterWait(net.ErrClosed)
+	}
+	return headHandedOff
 }
 
 // waitForRequest reads the first bytes of the next request into c.idle, waiting for them on this

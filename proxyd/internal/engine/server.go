@@ -260,8 +260,8 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		s.cfg.Metrics.ClientConnOpened()
-		// A ring loop waits for the first request; without one, or in shutdown, a goroutine.
-		if s.loops != nil && c.beginWait() && s.loops.admit(c) {
+		if s.loops != nil {
+			c.run(c.waitOnLoop()) // a ring loop waits for the first request
 			continue
 		}
 		s.workers.Run(connWork{c: c})
