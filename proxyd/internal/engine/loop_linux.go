@@ -192,7 +192,7 @@ func (l *loop) pass() bool {
 		}
 		clear(in)
 		l.scratch = in
-		if err := l.r.Enter(false); err != nil {
+		if err := l.r.Enter(); err != nil {
 			l.s.log.Error("ring loop", "err", err)
 		}
 		if l.r.Complete(l.complete) == 0 && len(in) == 0 {

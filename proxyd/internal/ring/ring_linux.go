@@ -13,7 +13,6 @@ const (
 	opPollAdd     = 6
 	opSendmsg     = 9
 	opAsyncCancel = 14
-	opSend        = 26
 	opRecv        = 27
 
 	setupSingleIssuer = 1 << 12
@@ -156,7 +155,7 @@ func (r *Ring) Close() error {
 // is full.
 func (r *Ring) get() *sqe {
 	if r.tail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
-		r.Enter(false)
+		r.Enter()
 	}
 	i := r.tail & r.sqMask
 	r.sqArray[i] = i
@@ -181,14 +180,6 @@ func (r *Ring) Recv(fd int, p []byte, userData uint64) {
 	s.addr, s.len = uint64(uintptr(unsafe.Pointer(&p[0]))), uint32(len(p))
 }
 
-// Send queues a send(2) of p, at least one byte long, to fd, without SIGPIPE; its completion
-// carries userData and the count sent or a negated errno.
-func (r *Ring) Send(fd int, p []byte, userData uint64) {
-	s := r.get()
-	s.opcode, s.fd, s.opFlags, s.userData = opSend, int32(fd), unix.MSG_NOSIGNAL, userData
-	s.addr, s.len = uint64(uintptr(unsafe.Pointer(&p[0]))), uint32(len(p))
-}
-
 // Sendmsg queues a sendmsg(2) of msg to fd, without SIGPIPE: msg and what it points to are the
 // kernel's until the completion, which carries userData and the count sent or a negated errno.
 func (r *Ring) Sendmsg(fd int, msg *unix.Msghdr, userData uint64) {
@@ -206,16 +197,12 @@ func (r *Ring) Cancel(target, userData uint64) {
 	s.addr = target
 }
 
-// Enter submits what is queued and runs the completions due; with wait, and none there, it
-// waits for one. A call that does not wait is a raw system call: it skips the scheduler's
-// bookkeeping of a call that may block, which would keep the runtime's monitor thread awake.
-func (r *Ring) Enter(wait bool) error {
+// Enter submits what is queued and runs the completions due, without waiting for any (a Waiter
+// waits for them). It is a raw system call: it skips the scheduler's bookkeeping of a call that
+// may block, which would keep the runtime's monitor thread awake.
+func (r *Ring) Enter() error {
 	atomic.StoreUint32(r.sqTail, r.tail)
-	call, minComplete := unix.RawSyscall6, uintptr(0)
-	if wait && atomic.LoadUint32(r.cqHead) == atomic.LoadUint32(r.cqTail) {
-		call, minComplete = unix.Syscall6, 1
-	}
-	n, _, e := call(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.tail-r.submitted), minComplete, enterGetEvents, 0, 0)
+	n, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.tail-r.submitted), 0, enterGetEvents, 0, 0)
 	if e != 0 && e != unix.EINTR && e != unix.EBUSY && e != unix.EAGAIN {
 		return fmt.Errorf("io_uring_enter: %w", e)
 	}

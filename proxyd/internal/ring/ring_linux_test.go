@@ -25,9 +25,10 @@ type completion struct {
 	Res      int32
 }
 
-// onRing runs f with a new ring on a goroutine locked to its thread, as a ring must be used, and
-// closes the ring after.
-func onRing(t *testing.T, f func(r *Ring)) {
+// onRing runs f with a new ring and its waiter on a goroutine locked to its thread, as a ring
+// must be used, and closes both after. The waiter's waits end at a deadline: a lost wake-up fails
+// the test instead of hanging it.
+func onRing(t *testing.T, f func(r *Ring, w *Waiter)) {
 	t.Helper()
 	done := make(chan struct{})
 	go func() {
@@ -40,9 +41,28 @@ func onRing(t *testing.T, f func(r *Ring)) {
 			return
 		}
 		defer r.Close()
-		f(r)
+		w, err := NewWaiter(r)
+		if err != nil {
+			t.Errorf("NewWaiter: %v", err)
+			return
+		}
+		defer w.Close()
+		w.file.SetDeadline(time.Now().Add(waitLimit))
+		f(r, w)
 	}()
 	<-done
+}
+
+// message is a sendmsg(2) message of parts, which it keeps reachable while the kernel reads them.
+func message(parts ...[]byte) *unix.Msghdr {
+	iov := make([]unix.Iovec, len(parts))
+	for i, p := range parts {
+		iov[i].Base = &p[0]
+		iov[i].SetLen(len(p))
+	}
+	msg := &unix.Msghdr{Iov: &iov[0]}
+	msg.SetIovlen(len(iov))
+	return msg
 }
 
 // socketPair returns the two ends of a connected stream socket pair, closed when the test ends.
@@ -56,16 +76,27 @@ func socketPair(t *testing.T) (a, b int) {
 	return fds[0], fds[1]
 }
 
-// await enters r, waiting, until n completions came, and returns them.
-func await(t *testing.T, r *Ring, n int) []completion {
+// await enters r, and waits with w as a loop does, until n completions came, and returns them.
+func await(t *testing.T, r *Ring, w *Waiter, n int) []completion {
 	t.Helper()
 	var got []completion
-	for len(got) < n {
-		if err := r.Enter(true); err != nil {
-			t.Errorf("Enter: %v", err)
-			return got
+	err := w.Wait(func() bool {
+		for {
+			if err := r.Enter(); err != nil {
+				t.Errorf("Enter: %v", err)
+				return true
+			}
+			k := r.Complete(func(ud uint64, res int32, _ uint32) { got = append(got, completion{ud, res}) })
+			if len(got) >= n {
+				return true
+			}
+			if k == 0 {
+				return false
+			}
 		}
-		r.Complete(func(ud uint64, res int32, _ uint32) { got = append(got, completion{ud, res}) })
+	})
+	if err != nil {
+		t.Errorf("Wait: %v", err)
 	}
 	return got
 }
@@ -73,10 +104,12 @@ func await(t *testing.T, r *Ring, n int) []completion {
 func TestSendAndRecv(t *testing.T) {
 	a, b := socketPair(t)
 	buf := make([]byte, 16)
-	onRing(t, func(r *Ring) {
+	onRing(t, func(r *Ring, w *Waiter) {
 		r.Recv(b, buf, 1)
-		r.Send(a, []byte("hello"), 2)
-		got := await(t, r, 2)
+		msg := message([]byte("hello"))
+		r.Sendmsg(a, msg, 2)
+		got := await(t, r, w, 2)
+		runtime.KeepAlive(msg)
 		want := []completion{{2, 5}, {1, 5}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("completions (-want +got):\n%s", diff)
@@ -89,21 +122,14 @@ func TestSendAndRecv(t *testing.T) {
 
 func TestSendmsgSendsEveryPart(t *testing.T) {
 	a, b := socketPair(t)
-	parts := [][]byte{[]byte("GET / HTTP/1.1\r\n"), []byte("\r\n")}
-	iov := make([]unix.Iovec, len(parts))
-	for i, p := range parts {
-		iov[i].Base = &p[0]
-		iov[i].SetLen(len(p))
-	}
-	var msg unix.Msghdr
-	msg.Iov = &iov[0]
-	msg.SetIovlen(len(iov))
-	onRing(t, func(r *Ring) {
-		r.Sendmsg(a, &msg, 7)
-		if diff := cmp.Diff([]completion{{7, 18}}, await(t, r, 1)); diff != "" {
+	msg := message([]byte("GET / HTTP/1.1\r\n"), []byte("\r\n"))
+	onRing(t, func(r *Ring, w *Waiter) {
+		r.Sendmsg(a, msg, 7)
+		if diff := cmp.Diff([]completion{{7, 18}}, await(t, r, w, 1)); diff != "" {
 			t.Errorf("completions (-want +got):\n%s", diff)
 		}
 	})
+	runtime.KeepAlive(msg)
 	buf := make([]byte, 32)
 	n, err := unix.Read(b, buf)
 	if err != nil || string(buf[:n]) != "GET / HTTP/1.1\r\n\r\n" {
@@ -114,11 +140,11 @@ func TestSendmsgSendsEveryPart(t *testing.T) {
 func TestRecvSeesEndAndErrors(t *testing.T) {
 	a, b := socketPair(t)
 	buf := make([]byte, 16)
-	onRing(t, func(r *Ring) {
+	onRing(t, func(r *Ring, w *Waiter) {
 		r.Recv(b, buf, 1)
 		unix.Shutdown(a, unix.SHUT_WR)
 		r.Recv(-1, buf, 2)
-		got := await(t, r, 2)
+		got := await(t, r, w, 2)
 		want := map[uint64]int32{1: 0, 2: -int32(unix.EBADF)}
 		for _, c := range got {
 			if want[c.UserData] != c.Res {
@@ -131,14 +157,14 @@ func TestRecvSeesEndAndErrors(t *testing.T) {
 func TestCancelEndsARecv(t *testing.T) {
 	_, b := socketPair(t)
 	buf := make([]byte, 16)
-	onRing(t, func(r *Ring) {
+	onRing(t, func(r *Ring, w *Waiter) {
 		r.Recv(b, buf, 1)
-		if err := r.Enter(false); err != nil {
+		if err := r.Enter(); err != nil {
 			t.Fatalf("Enter: %v", err)
 		}
 		r.Cancel(1, 2)
 		got := map[uint64]int32{}
-		for _, c := range await(t, r, 2) {
+		for _, c := range await(t, r, w, 2) {
 			got[c.UserData] = c.Res
 		}
 		want := map[uint64]int32{1: -int32(unix.ECANCELED), 2: 1}
@@ -151,14 +177,16 @@ func TestCancelEndsARecv(t *testing.T) {
 func TestFullQueueSubmitsBeforeQueueingMore(t *testing.T) {
 	a, b := socketPair(t)
 	buf := make([]byte, 64)
-	onRing(t, func(r *Ring) {
+	onRing(t, func(r *Ring, w *Waiter) {
 		const sends = 20 // more than the 8 entries of the queue
+		msg := message([]byte("x"))
 		for i := range sends {
-			r.Send(a, []byte("x"), uint64(i))
+			r.Sendmsg(a, msg, uint64(i))
 		}
-		if got := len(await(t, r, sends)); got != sends {
+		if got := len(await(t, r, w, sends)); got != sends {
 			t.Errorf("%d completions, want %d", got, sends)
 		}
+		runtime.KeepAlive(msg)
 	})
 	n, _ := unix.Read(b, buf)
 	if n != 20 {
@@ -172,13 +200,7 @@ func TestWaiterWakesForCompletionsAndWake(t *testing.T) {
 	a, b := socketPair(t)
 	buf := make([]byte, 16)
 	next := make(chan struct{})
-	onRing(t, func(r *Ring) {
-		w, err := NewWaiter(r)
-		if err != nil {
-			t.Fatalf("NewWaiter: %v", err)
-		}
-		defer w.Close()
-		w.file.SetDeadline(time.Now().Add(waitLimit)) // a lost wake-up fails the test
+	onRing(t, func(r *Ring, w *Waiter) {
 		r.Recv(b, buf, 1)
 		passes, woken := 0, false
 		go func() {
@@ -187,9 +209,9 @@ func TestWaiterWakesForCompletionsAndWake(t *testing.T) {
 			<-next
 			w.Wake()
 		}()
-		err = w.Wait(func() bool {
+		err := w.Wait(func() bool {
 			passes++
-			if err := r.Enter(false); err != nil {
+			if err := r.Enter(); err != nil {
 				t.Errorf("Enter: %v", err)
 				return true
 			}
@@ -219,11 +241,7 @@ func TestWaiterWakesForCompletionsAndWake(t *testing.T) {
 }
 
 func TestWaiterCloseEndsTheWait(t *testing.T) {
-	onRing(t, func(r *Ring) {
-		w, err := NewWaiter(r)
-		if err != nil {
-			t.Fatalf("NewWaiter: %v", err)
-		}
+	onRing(t, func(r *Ring, w *Waiter) {
 		first := make(chan struct{})
 		closed := make(chan struct{})
 		go func() {
@@ -231,7 +249,7 @@ func TestWaiterCloseEndsTheWait(t *testing.T) {
 			w.Close()
 			close(closed)
 		}()
-		err = w.Wait(func() bool {
+		err := w.Wait(func() bool {
 			select {
 			case <-first:
 			default:
