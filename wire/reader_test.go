@@ -121,6 +121,8 @@ func TestReaderMisusePanics(t *testing.T) {
 		{"Discard negative", func() { filled().Discard(-1) }},
 		{"Attach with buffered bytes", func() { filled().Attach(make([]byte, 8)) }},
 		{"Grow into a smaller buffer", func() { filled().Grow(make([]byte, 2)) }},
+		{"Filled beyond the free space", func() { filled().Filled(6) }},
+		{"Filled negative", func() { filled().Filled(-1) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,5 +149,29 @@ func TestReaderAttachFilled(t *testing.T) {
 	}
 	if got := string(r.Buffered()); got != "hello world" {
 		t.Fatalf("Buffered after Fill = %q, want %q", got, "hello world")
+	}
+}
+
+// TestReaderSpaceFilled reads into the buffer as an event loop does, beside the Reader: Space
+// moves what is buffered to the start and offers the rest, Filled adds what was read there and
+// counts it as progress.
+func TestReaderSpaceFilled(t *testing.T) {
+	r := NewReader(strings.NewReader(""))
+	var p Progress
+	r.SetProgress(&p)
+	r.Attach(make([]byte, 8))
+	n := copy(r.Space(), "GET /x")
+	r.Filled(n)
+	r.Discard(4)
+	space := r.Space()
+	if got, want := len(space), 6; got != want {
+		t.Fatalf("Space after Discard has %d bytes, want %d", got, want)
+	}
+	r.Filled(copy(space, " y"))
+	if got, want := string(r.Buffered()), "/x y"; got != want {
+		t.Errorf("Buffered = %q, want %q", got, want)
+	}
+	if got, want := p.Moved(), int64(8); got != want {
+		t.Errorf("Progress.Moved = %d, want %d", got, want)
 	}
 }
