@@ -51,8 +51,9 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 		TunnelIdleTimeout:     testTimeout,
 		MaxHeaderSize:         testMaxHeaderSize,
 		BackendIdleConns:      testBackendIdleConns,
-		// scripts/test.sh runs the package's tests a second time on ring loops.
-		RingLoops: os.Getenv("PROXYD_TEST_RING_LOOPS") != "",
+		// scripts/test.sh runs the package's tests a second time on ring loops, with
+		// PROXYD_TEST_RING_LOOPS=1; any other value, "0" included, leaves them off.
+		RingLoops: os.Getenv("PROXYD_TEST_RING_LOOPS") == "1",
 		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
