@@ -19,6 +19,9 @@
 #   B_BIN=/tmp/evloop SCENARIO=a bash scripts/ab.sh HEAD  (B: another program with proxyd's
 #                                                        command line, e.g. scripts/evloop; A_BIN
 #                                                        likewise)
+#   CONNS=4 SCENARIO=a bash scripts/ab.sh HEAD HEAD       (scenario a with another number of
+#                                                        connections than bench.sh's 64, from one
+#                                                        wrk thread below two)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/measure.sh
@@ -30,6 +33,7 @@ DUR=${4:-3}
 A_ENV=${A_ENV:-GOMAXPROCS=2} B_ENV=${B_ENV:-GOMAXPROCS=2}
 A_ARGS=${A_ARGS:-} B_ARGS=${B_ARGS:-}
 SCENARIO=${SCENARIO:-e}
+if [ -n "${CONNS:-}" ]; then WRK_A=(wrk -t"$((CONNS < 2 ? 1 : 2))" -c"$CONNS"); fi
 case $SCENARIO in
   a | b) need wrk wrk; need nginx nginx-light ;;
   c) need nginx nginx-light ;;
