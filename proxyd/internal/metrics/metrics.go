@@ -1,8 +1,8 @@
 // Package metrics counts what proxyd does, for Prometheus: requests per route, method and status
 // class with their durations and body bytes, backend dials and failures, open client connections,
-// tunnels and HTTP/2 streams, idle backend connections and route reloads. Every series is named
-// proxyd_* and lives in the Metrics value's own registry, next to the Go runtime and process
-// collectors; Handler serves them all.
+// tunnels and HTTP/2 streams, idle backend connections, the ring loops' exchanges and route
+// reloads. Every series is named proxyd_* and lives in the Metrics value's own registry, next to
+// the Go runtime and process collectors; Handler serves them all.
 //
 // Accounting on the request path never looks a series up by its label values: a Route or Backend
 // resolves its series once, when the route table is built, and the series of a (route, method,
@@ -40,6 +40,7 @@ type Metrics struct {
 	h2Conns           openTotal
 	tunnels           openTotal
 	streams           openTotal
+	ringExchanges     prometheus.Counter
 	reloadSuccesses   prometheus.Counter
 	reloadFailures    prometheus.Counter
 	lastReloadSuccess prometheus.Gauge
@@ -92,6 +93,10 @@ func New() *Metrics {
 		streams: newOpenTotal("proxyd_http2_streams",
 			"HTTP/2 streams being served.",
 			"HTTP/2 streams served."),
+		ringExchanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "proxyd_ring_loop_exchanges_total",
+			Help: "HTTP/1.x requests sent to a backend from a ring loop (--ring-loops).",
+		}),
 		lastReloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "proxyd_route_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last route table load that succeeded; 0 before the first.",
@@ -109,7 +114,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.requestBytes, m.responseBytes, m.dials, m.failures,
 		m.clientConns.open, m.clientConns.total, m.h2Conns.open, m.h2Conns.total,
-		m.tunnels.open, m.tunnels.total, m.streams.open, m.streams.total,
+		m.tunnels.open, m.tunnels.total, m.streams.open, m.streams.total, m.ringExchanges,
 		reloads, m.lastReloadSuccess, m.pools,
 	)
 	return m
@@ -135,6 +140,13 @@ func (m *Metrics) ClientConnOpened() {
 func (m *Metrics) ClientConnClosed() {
 	if m != nil {
 		m.clientConns.closed()
+	}
+}
+
+// RingLoopExchange counts a request that a ring loop sent to a backend.
+func (m *Metrics) RingLoopExchange() {
+	if m != nil {
+		m.ringExchanges.Inc()
 	}
 }
 

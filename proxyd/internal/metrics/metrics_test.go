@@ -105,6 +105,8 @@ func TestSeries(t *testing.T) {
 	for range 3 {
 		m.StreamClosed()
 	}
+	m.RingLoopExchange()
+	m.RingLoopExchange()
 	m.SetPools(maps.All(map[string]int{"127.0.0.1:4000": 3}))
 	m.RoutesLoaded(false)
 
@@ -128,14 +130,15 @@ func TestSeries(t *testing.T) {
 		`proxyd_backend_failures_total{backend="127.0.0.1:4000",cause="body_failed",code="502"}`:      0,
 		`proxyd_backend_idle_connections{backend="127.0.0.1:4000"}`:                                   3,
 
-		`proxyd_client_connections_open`:  2,
-		`proxyd_client_connections_total`: 3,
-		`proxyd_http2_connections_open`:   1,
-		`proxyd_http2_connections_total`:  1,
-		`proxyd_tunnels_open`:             1,
-		`proxyd_tunnels_total`:            2,
-		`proxyd_http2_streams_open`:       0,
-		`proxyd_http2_streams_total`:      3,
+		`proxyd_client_connections_open`:   2,
+		`proxyd_client_connections_total`:  3,
+		`proxyd_http2_connections_open`:    1,
+		`proxyd_http2_connections_total`:   1,
+		`proxyd_tunnels_open`:              1,
+		`proxyd_tunnels_total`:             2,
+		`proxyd_http2_streams_open`:        0,
+		`proxyd_http2_streams_total`:       3,
+		`proxyd_ring_loop_exchanges_total`: 2,
 
 		`proxyd_route_reloads_total{result="failure"}`:       1,
 		`proxyd_route_reloads_total{result="success"}`:       0,
