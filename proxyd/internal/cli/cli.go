@@ -69,7 +69,7 @@ type Args struct {
 	ShutdownTimeout       time.Duration `default:"10s" help:"Grace period for in-flight requests on SIGTERM/SIGINT."`
 	MaxHeaderSize         int           `default:"65536" help:"Largest request head in bytes (431 beyond it)."`
 	BackendIdleConns      int           `default:"128" help:"Idle connections kept per backend for reuse."`
-	RingLoops             bool          `name:"ring-loops" help:"Serve HTTP/1.x exchanges on io_uring event loops, one per core (Linux 6.1 or later; experimental). Without io_uring, or where it is refused, connections are served as without the flag."`
+	RingLoops             bool          `name:"ring-loops" help:"Serve HTTP/1.x exchanges on io_uring event loops, one per core, while at least 16 connections per core are busy (Linux 6.1 or later; experimental). Without io_uring, or where it is refused, connections are served as without the flag."`
 
 	LogLevel  string           `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	LogFormat string           `default:"text" enum:"text,json" help:"Log format: text or json."`

@@ -49,6 +49,7 @@ type clientConn struct {
 	requested bool
 	// busy is set while the last wait between requests was brief, over before the sweeper saw it:
 	// the next such wait runs on this goroutine however many others do (see maxGoroutineWaits).
+	// Server.busy counts the connections that have it set (setBusy).
 	busy bool
 	// linger asks finish to drain what the client still sends before closing, so that the answer
 	// just written is not destroyed by a reset.
@@ -134,7 +135,7 @@ func (c *clientConn) nextRequest() headResult {
 			c.life.enter(phaseHead)
 			return c.readRequestHead()
 		}
-		if c.srv.loops != nil {
+		if c.srv.loops.engaged() {
 			return c.waitOnLoop()
 		}
 		if !c.beginWait() {
@@ -243,12 +244,25 @@ func (c *clientConn) afterWait(err error) headResult {
 	return c.readRequestHead()
 }
 
+// setBusy sets or clears busy, and counts the change in Server.busy.
+func (c *clientConn) setBusy(busy bool) {
+	if busy == c.busy {
+		return
+	}
+	c.busy = busy
+	if busy {
+		c.srv.busy.Add(1)
+	} else {
+		c.srv.busy.Add(-1)
+	}
+}
+
 // endWait ends the wait for a request, err being how it ended, and buffers what it read. It
 // reports false when there is nothing to read a head from: the wait failed, the client left, or
 // shutdown closed the connection.
 func (c *clientConn) endWait(err error) bool {
 	open, brief := c.life.endWait(c.requested)
-	c.busy = c.requested && brief
+	c.setBusy(c.requested && brief)
 	if !open || err != nil || c.idle.n <= 0 {
 		if c.idle.buf != nil {
 			c.srv.bufs.Put(c.idle.buf)
@@ -359,6 +373,7 @@ func (c *clientConn) finish() {
 
 // release gives back what the connection holds but the socket, and forgets it.
 func (c *clientConn) release() {
+	c.setBusy(false)
 	c.releaseBackend()
 	c.rd.Reset(&c.sock)
 	if buf := c.rd.Detach(); buf != nil {
@@ -519,7 +534,7 @@ func (c *clientConn) serveWithin(drained bool) bool {
 	case !c.serveRequest():
 		c.idle.then = thenClose
 		return false
-	case len(c.rd.Buffered()) > 0 || !c.waitsWithin():
+	case len(c.rd.Buffered()) > 0 || !c.waitsWithin() || c.srv.loops.engaged():
 		c.idle.then = thenNext
 		return false
 	case !c.beginWait():

@@ -52,9 +52,11 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 		MaxHeaderSize:         testMaxHeaderSize,
 		BackendIdleConns:      testBackendIdleConns,
 		// scripts/test.sh runs the package's tests a second time on ring loops, with
-		// PROXYD_TEST_RING_LOOPS=1; any other value, "0" included, leaves them off.
-		RingLoops: os.Getenv("PROXYD_TEST_RING_LOOPS") == "1",
-		Logger:    slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
+		// PROXYD_TEST_RING_LOOPS=1; any other value, "0" included, leaves them off. The loops
+		// serve however few connections are busy.
+		RingLoops:     os.Getenv("PROXYD_TEST_RING_LOOPS") == "1",
+		RingLoopsFrom: -1,
+		Logger:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
 

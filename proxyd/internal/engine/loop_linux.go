@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -28,14 +29,30 @@ const ringEntries = 1024
 // Anything else (a partial or malformed head, a body, an upgrade, a dial, a response that does not
 // come whole, a slow client, an interrupt of the lifetime, the HTTP/2 preface) goes back to a
 // goroutine at the step it reached (fromLoop), and the connection comes back to the loop at its
-// next wait.
+// next wait. The loops serve only while enough connections are busy (engaged): with few, each
+// wake of a loop is a hand-over between threads that a goroutine, which runs on whichever thread
+// polled, does not make.
 type loops struct {
 	all []*loop // a connection goes to the one its descriptor picks
+	// from is how many busy connections (of busy, the server's count) make the loops serve
+	// (Config.RingLoopsFrom); on is set while they do.
+	busy *atomic.Int32
+	from int32
+	on   atomic.Bool
 }
+
+// loopsFromEach is Config.RingLoopsFrom's default for each loop. Against goroutines, in (a) of
+// scripts/bench.sh with fewer connections (ab.sh's CONNS), the loops gave 0.76x the rate with one
+// busy connection, 0.79x with 4 and 1.00x with 16 on two loops, and a tenth less CPU per request
+// with 64.
+const loopsFromEach = 16
 
 // startLoops starts n loops for s, or none, with the error, where io_uring is unavailable.
 func startLoops(s *Server, n int) (*loops, error) {
-	ls := &loops{}
+	ls := &loops{busy: &s.busy, from: int32(s.cfg.RingLoopsFrom)}
+	if ls.from == 0 {
+		ls.from = int32(loopsFromEach * n)
+	}
 	for range n {
 		l := &loop{s: s, done: make(chan struct{})}
 		ready := make(chan error, 1)
@@ -47,6 +64,24 @@ func startLoops(s *Server, n int) (*loops, error) {
 		ls.all = append(ls.all, l)
 	}
 	return ls, nil
+}
+
+// engaged reports whether a connection waits for its next request on the loops: from when ls.from
+// connections are busy until fewer than half as many are. False without loops.
+func (ls *loops) engaged() bool {
+	if ls == nil {
+		return false
+	}
+	busy, on := ls.busy.Load(), ls.on.Load()
+	switch {
+	case !on && busy >= ls.from:
+		ls.on.Store(true)
+		return true
+	case on && busy < ls.from/2:
+		ls.on.Store(false)
+		return false
+	}
+	return on
 }
 
 // admit gives c, which waits for its next request (beginWait), to the loop its descriptor picks.
@@ -139,7 +174,7 @@ const (
 	contForward                   // send the planned request (a dial is needed)
 	contResponse                  // the request went on c.backend: go on with the response
 	contWrite                     // write what is left of c.ex.parts, then finish the response
-	contNext                      // serve the pipelined bytes buffered
+	contNext                      // go on with the next request: pipelined, or waited for on a goroutine
 )
 
 // run sets the loop up, reports how that went on ready, and serves until stop.
@@ -368,6 +403,7 @@ func (l *loop) serve(c *clientConn) {
 		return
 	}
 	c.life.enter(phaseAwait)
+	c.srv.cfg.Metrics.RingLoopExchange()
 	re := &ex.ring
 	re.sendLen = layOut(&re.backendMsg, &re.backendIov, ex.parts)
 	l.r.Sendmsg(b.Fd, &re.backendMsg, begin(c, opBackendSend))
@@ -440,8 +476,8 @@ func (l *loop) clientWritten(c *clientConn, res int32) {
 		c.finish()
 		return
 	}
-	if len(c.rd.Buffered()) > 0 {
-		l.handBack(c, contNext)
+	if len(c.rd.Buffered()) > 0 || !l.s.loops.engaged() {
+		l.handBack(c, contNext) // pipelined, or too few connections are busy for the loops
 		return
 	}
 	if !c.beginWait() {

@@ -1,19 +1,22 @@
 package engine
 
 import (
+	"regexp"
+	"strconv"
 	"testing"
 
+	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
-// loopProxy starts a proxy on ring loops in front of a scripted backend, and a client connection
-// whose first exchange, served on a goroutine, it plays: the connection waits on a loop after it,
-// and its backend connection waits in the pool.
-func loopProxy(t *testing.T) (*scriptedBackend, *peer, *peer) {
+// loopProxy starts a proxy on ring loops, counting metrics into m, in front of a scripted backend,
+// and a client connection whose first exchange, served on a goroutine, it plays: the connection
+// waits on a loop after it, and its backend connection waits in the pool.
+func loopProxy(t *testing.T, m *metrics.Metrics) (*scriptedBackend, *peer, *peer) {
 	t.Helper()
 	be := startScripted(t)
 	cfg := testConfig(t, routetest.Table(t, be.addr()))
-	cfg.RingLoops = true
+	cfg.RingLoops, cfg.Metrics = true, m
 	p := startProxy(t, cfg)
 	c := dial(t, p.addr)
 	c.send(simpleGet)
@@ -27,11 +30,15 @@ func loopProxy(t *testing.T) (*scriptedBackend, *peer, *peer) {
 // TestLoopReusesQuietConnection serves a request on a ring loop on the pooled backend connection
 // that stayed quiet.
 func TestLoopReusesQuietConnection(t *testing.T) {
-	be, c, b := loopProxy(t)
+	m := metrics.New()
+	be, c, b := loopProxy(t, m)
 	c.send(simpleGet)
 	serveOne(t, c, b, simpleGet, followUpResp)
 	if n := be.accepts(); n != 1 {
 		t.Errorf("backend accepted %d connections, want 1", n)
+	}
+	if n := ringExchanges(t, m); n != 1 {
+		t.Errorf("%d requests sent from a ring loop, want 1", n)
 	}
 }
 
@@ -39,9 +46,80 @@ func TestLoopReusesQuietConnection(t *testing.T) {
 // the backend sent bytes on while it was idle, nor takes them for the response: the ring loop's
 // check closes it, and the request goes on a new connection.
 func TestLoopNeverSendsOnStaleConnection(t *testing.T) {
-	be, c, stale := loopProxy(t)
+	be, c, stale := loopProxy(t, nil)
 	stale.send(staleResponse)
 	c.send(simpleGet)
 	serveOne(t, c, be.next(), simpleGet, followUpResp)
 	stale.expectEOF()
+}
+
+// ringExchanges reads how many requests the ring loops sent to a backend from m.
+func ringExchanges(t *testing.T, m *metrics.Metrics) int {
+	t.Helper()
+	match := regexp.MustCompile(`(?m)^proxyd_ring_loop_exchanges_total (\d+)$`).FindStringSubmatch(scrape(t, m))
+	if match == nil {
+		t.Fatal("no proxyd_ring_loop_exchanges_total series")
+	}
+	n, _ := strconv.Atoi(match[1])
+	return n
+}
+
+// TestLoopsServeOnlyUnderLoad leaves a lone busy connection to goroutines, where its exchanges are
+// faster than on a loop, serves on the loops once as many connections are busy as
+// Config.RingLoopsFrom asks, and goes on until fewer than half as many are.
+func TestLoopsServeOnlyUnderLoad(t *testing.T) {
+	be := startEcho(t, "default")
+	cfg := testConfig(t, routetest.Table(t, be.addr()))
+	m := metrics.New()
+	cfg.RingLoops, cfg.RingLoopsFrom, cfg.Metrics = true, 2, m
+	p := startProxy(t, cfg)
+	get := "GET / HTTP/1.1\r\nHost: example.test\r\n\r\n"
+	exchange := func(c *peer) {
+		c.send(get)
+		if resp := c.response(false); resp != echoResponse("default", get) {
+			t.Fatalf("response %q, want the backend's to %q", resp, get)
+		}
+	}
+
+	a := dial(t, p.addr)
+	for range 20 {
+		exchange(a)
+	}
+	if n := ringExchanges(t, m); n != 0 {
+		t.Fatalf("one busy connection: %d requests sent from the loops, want 0", n)
+	}
+
+	// A connection is busy once a wait for its next request was brief (clientConn.busy), which a
+	// tick of the sweeper within the wait may deny it: the rounds go on until the loops serve.
+	b := dial(t, p.addr)
+	for round := 0; ringExchanges(t, m) == 0; round++ {
+		if round == 50 {
+			t.Fatal("two busy connections: no request sent from the loops in 50 rounds")
+		}
+		exchange(a)
+		exchange(b)
+	}
+
+	b.conn.Close()
+	waitFor(t, "the server counts one busy connection", func() bool { return p.srv.busy.Load() <= 1 })
+	// The loops go on serving a, whose waits stay brief: all its requests but those after a tick
+	// of the sweeper within a wait, which would leave no connection busy.
+	before := ringExchanges(t, m)
+	for range 10 {
+		exchange(a)
+	}
+	if n := ringExchanges(t, m) - before; n < 5 {
+		t.Errorf("one of two busy connections left: %d of 10 requests sent from the loops, want them to go on", n)
+	}
+
+	a.conn.Close()
+	waitFor(t, "the server counts no busy connection", func() bool { return p.srv.busy.Load() == 0 })
+	before = ringExchanges(t, m)
+	c := dial(t, p.addr)
+	for range 20 {
+		exchange(c)
+	}
+	if n := ringExchanges(t, m) - before; n != 0 {
+		t.Errorf("one busy connection after the load: %d requests sent from the loops, want 0", n)
+	}
 }

@@ -19,6 +19,7 @@ type ringExchange struct{}
 // startLoops reports that this system has no io_uring.
 func startLoops(*Server, int) (*loops, error) { return nil, errors.New("io_uring: Linux only") }
 
+func (*loops) engaged() bool               { return false }
 func (*loops) admit(*clientConn) bool      { return false }
 func (*loops) stop()                       {}
 func (*loop) post(*clientConn)             {}

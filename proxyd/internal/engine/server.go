@@ -68,6 +68,11 @@ type Config struct {
 	// processor, where the system has io_uring (see loops); elsewhere, and without it, each
 	// connection waits and is served on goroutines.
 	RingLoops bool
+	// RingLoopsFrom is how many busy connections (clientConn.busy) make the ring loops serve:
+	// connections wait for their requests on the loops from then on, and on goroutines again once
+	// fewer than half as many are busy, where a lone client's exchange is faster. 0 means 16 for
+	// each loop; a negative value, always.
+	RingLoopsFrom int
 	// Logger receives the error and access logs.
 	Logger *slog.Logger
 }
@@ -109,6 +114,8 @@ type Server struct {
 	loops *loops
 	// goroutineWaits counts the waits for a next request that run on their connection's goroutine.
 	goroutineWaits goroutineWaits
+	// busy counts the connections that are busy (clientConn.busy): the load the ring loops serve from.
+	busy atomic.Int32
 	// h2 serves the connections that open with the HTTP/2 preface; it owns them, and their
 	// timeouts, once they are handed over.
 	h2 *h2.Server
@@ -260,7 +267,7 @@ func (s *Server) Serve(ln net.Listener) error {
 			continue
 		}
 		s.cfg.Metrics.ClientConnOpened()
-		if s.loops != nil {
+		if s.loops.engaged() {
 			c.run(c.waitOnLoop()) // a ring loop waits for the first request
 			continue
 		}

@@ -202,3 +202,32 @@ func TestH2CUpgradeStripped(t *testing.T) {
 		b.expectEOF()
 	})
 }
+
+// TestTunnelIsNotBusy counts a busy keep-alive connection among the server's busy connections (the
+// load the ring loops serve from) until it becomes a tunnel, which waits for no request, and a
+// busy connection no more once it closed.
+func TestTunnelIsNotBusy(t *testing.T) {
+	echo, be := startEcho(t, "default"), startScripted(t)
+	p := startProxy(t, testConfig(t, routetest.Table(t, echo.addr(), "/tunnel="+be.addr())))
+	exchange := func(c *peer) {
+		c.send(followUp)
+		if diff := cmp.Diff(echoResponse("default", followUp), c.response(false)); diff != "" {
+			t.Fatalf("client read (-want +got):\n%s", diff)
+		}
+	}
+	c, d := dial(t, p.addr), dial(t, p.addr)
+	// A connection is busy once a wait for its next request was brief, which a tick of the
+	// sweeper within the wait may deny it: the exchanges go on until both are.
+	for round := 0; p.srv.busy.Load() < 2; round++ {
+		if round == 20 {
+			t.Fatalf("%d busy connections after 20 rounds of keep-alive exchanges, want 2", p.srv.busy.Load())
+		}
+		exchange(c)
+		exchange(d)
+	}
+
+	openTunnel(t, c, be)
+	waitFor(t, "the tunnel's connection is not busy", func() bool { return p.srv.busy.Load() == 1 })
+	d.conn.Close()
+	waitFor(t, "no connection is busy", func() bool { return p.srv.busy.Load() == 0 })
+}
