@@ -34,8 +34,8 @@ const ringEntries = 1024
 // polled, does not make.
 type loops struct {
 	all []*loop // a connection goes to the one its descriptor picks
-	// from is how many busy connections (of busy, the server's count) make the loops serve
-	// (Config.RingLoopsFrom); on is set while they do.
+	// busy is the server's count of busy connections (Server.busy), from how many make the loops
+	// serve (Config.RingLoopsFrom), and on is set while they do.
 	busy *atomic.Int32
 	from int32
 	on   atomic.Bool
