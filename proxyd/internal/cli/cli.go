@@ -70,6 +70,7 @@ type Args struct {
 	MaxHeaderSize         int           `default:"65536" help:"Largest request head in bytes (431 beyond it)."`
 	BackendIdleConns      int           `default:"128" help:"Idle connections kept per backend for reuse."`
 	RingLoops             bool          `name:"ring-loops" help:"Serve HTTP/1.x exchanges on io_uring event loops, one per core, while at least 16 connections per core are busy (Linux 6.1 or later; experimental). Without io_uring, or where it is refused, connections are served as without the flag."`
+	RingLoopsBusy         int           `name:"ring-loops-busy" placeholder:"N" help:"With --ring-loops: the loops serve once N keep-alive connections are busy (their last wait for a request was brief), until fewer than N/2 are; 0 means 16 per core, -1 always."`
 
 	LogLevel  string           `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	LogFormat string           `default:"text" enum:"text,json" help:"Log format: text or json."`
@@ -170,6 +171,7 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 		MaxHeaderSize:         a.MaxHeaderSize,
 		BackendIdleConns:      a.BackendIdleConns,
 		RingLoops:             a.RingLoops,
+		RingLoopsFrom:         a.RingLoopsBusy,
 		AllowConnect:          a.AllowConnect,
 		AccessLog:             a.AccessLog,
 		Logger:                logger,

@@ -77,6 +77,17 @@ func TestRoutingOptions(t *testing.T) {
 	}
 }
 
+// TestRingLoopsOptions turns the ring loops on, serving whatever the load.
+func TestRingLoopsOptions(t *testing.T) {
+	cfg, err := parse(t, ":8080", "127.0.0.1:3000", "--ring-loops", "--ring-loops-busy=-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.RingLoops || cfg.RingLoopsFrom != -1 {
+		t.Errorf("RingLoops, RingLoopsFrom = %v, %d; want true, -1", cfg.RingLoops, cfg.RingLoopsFrom)
+	}
+}
+
 // TestClientAddressOptions turns on --forwarded with trusted prefixes and the PROXY protocol.
 func TestClientAddressOptions(t *testing.T) {
 	cfg, err := parse(t, ":8080", "127.0.0.1:3000", "--forwarded", "--trust-forwarded=10.0.0.0/8,192.0.2.1", "--trust-forwarded", "2001:db8::/32", "--proxy-protocol=v2")
