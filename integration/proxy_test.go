@@ -46,12 +46,13 @@ func startProxy(t *testing.T, defaultBackend string, args ...string) string {
 	return runProxy(t, defaultBackend, args...).addr
 }
 
-// startProxyLoops is startProxy with --ring-loops added when ringLoops is set; it fails the test
-// when proxyd then logs that it serves without them.
+// startProxyLoops is startProxy with --ring-loops, serving whatever the load, added when
+// ringLoops is set; it fails the test when proxyd then logs that it serves without them.
 func startProxyLoops(t *testing.T, ringLoops bool, defaultBackend string, args ...string) string {
 	t.Helper()
 	if ringLoops {
-		args = append(args[:len(args):len(args)], "--ring-loops")
+		// The loops serve however few connections are busy, as a test makes only a few.
+		args = append(args[:len(args):len(args)], "--ring-loops", "--ring-loops-busy=-1")
 	}
 	p := runProxy(t, defaultBackend, args...)
 	if found, _ := p.stderr.appeared(noRingLoops, 0); ringLoops && found {
