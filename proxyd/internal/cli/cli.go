@@ -171,7 +171,7 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 		MaxHeaderSize:         a.MaxHeaderSize,
 		BackendIdleConns:      a.BackendIdleConns,
 		RingLoops:             a.RingLoops,
-		RingLoopsFrom:         a.RingLoopsBusy,
+		RingLoopsBusy:         a.RingLoopsBusy,
 		AllowConnect:          a.AllowConnect,
 		AccessLog:             a.AccessLog,
 		Logger:                logger,

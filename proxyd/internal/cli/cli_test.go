@@ -83,8 +83,8 @@ func TestRingLoopsOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.RingLoops || cfg.RingLoopsFrom != -1 {
-		t.Errorf("RingLoops, RingLoopsFrom = %v, %d; want true, -1", cfg.RingLoops, cfg.RingLoopsFrom)
+	if !cfg.RingLoops || cfg.RingLoopsBusy != -1 {
+		t.Errorf("RingLoops, RingLoopsBusy = %v, %d; want true, -1", cfg.RingLoops, cfg.RingLoopsBusy)
 	}
 }
 

@@ -55,7 +55,7 @@ func testConfig(t testing.TB, routes *router.Table) Config {
 		// PROXYD_TEST_RING_LOOPS=1; any other value, "0" included, leaves them off. The loops
 		// serve however few connections are busy.
 		RingLoops:     os.Getenv("PROXYD_TEST_RING_LOOPS") == "1",
-		RingLoopsFrom: -1,
+		RingLoopsBusy: -1,
 		Logger:        slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }

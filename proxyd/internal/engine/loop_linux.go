@@ -33,25 +33,23 @@ const ringEntries = 1024
 // wake of a loop is a hand-over between threads that a goroutine, which runs on whichever thread
 // polled, does not make.
 type loops struct {
-	all []*loop // a connection goes to the one its descriptor picks
-	// busy is the server's count of busy connections (Server.busy), from how many make the loops
-	// serve (Config.RingLoopsFrom), and on is set while they do.
-	busy *atomic.Int32
-	from int32
-	on   atomic.Bool
+	all      []*loop       // a connection goes to the one its descriptor picks
+	busy     *atomic.Int32 // the server's count of busy connections (Server.busy)
+	busyFrom int32         // how many make the loops serve (Config.RingLoopsBusy)
+	on       atomic.Bool   // set while they do
 }
 
-// loopsFromEach is Config.RingLoopsFrom's default for each loop. Against goroutines, in (a) of
+// loopsBusyEach is Config.RingLoopsBusy's default for each loop. Against goroutines, in (a) of
 // scripts/bench.sh with fewer connections (ab.sh's CONNS), the loops gave 0.76x the rate with one
 // busy connection, 0.79x with 4 and 1.00x with 16 on two loops, and a tenth less CPU per request
 // with 64.
-const loopsFromEach = 16
+const loopsBusyEach = 16
 
 // startLoops starts n loops for s, or none, with the error, where io_uring is unavailable.
 func startLoops(s *Server, n int) (*loops, error) {
-	ls := &loops{busy: &s.busy, from: int32(s.cfg.RingLoopsFrom)}
-	if ls.from == 0 {
-		ls.from = int32(loopsFromEach * n)
+	ls := &loops{busy: &s.busy, busyFrom: int32(s.cfg.RingLoopsBusy)}
+	if ls.busyFrom == 0 {
+		ls.busyFrom = int32(loopsBusyEach * n)
 	}
 	for range n {
 		l := &loop{s: s, done: make(chan struct{})}
@@ -66,18 +64,18 @@ func startLoops(s *Server, n int) (*loops, error) {
 	return ls, nil
 }
 
-// engaged reports whether a connection waits for its next request on the loops: from when ls.from
-// connections are busy until fewer than half as many are. False without loops.
+// engaged reports whether a connection waits for its next request on the loops: from when
+// ls.busyFrom connections are busy until fewer than half as many are. False without loops.
 func (ls *loops) engaged() bool {
 	if ls == nil {
 		return false
 	}
 	busy, on := ls.busy.Load(), ls.on.Load()
 	switch {
-	case !on && busy >= ls.from:
+	case !on && busy >= ls.busyFrom:
 		ls.on.Store(true)
 		return true
-	case on && busy < ls.from/2:
+	case on && busy < ls.busyFrom/2:
 		ls.on.Store(false)
 		return false
 	}

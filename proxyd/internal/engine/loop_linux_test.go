@@ -66,12 +66,12 @@ func ringExchanges(t *testing.T, m *metrics.Metrics) int {
 
 // TestLoopsServeOnlyUnderLoad leaves a lone busy connection to goroutines, where its exchanges are
 // faster than on a loop, serves on the loops once as many connections are busy as
-// Config.RingLoopsFrom asks, and goes on until fewer than half as many are.
+// Config.RingLoopsBusy asks, and goes on until fewer than half as many are.
 func TestLoopsServeOnlyUnderLoad(t *testing.T) {
 	be := startEcho(t, "default")
 	cfg := testConfig(t, routetest.Table(t, be.addr()))
 	m := metrics.New()
-	cfg.RingLoops, cfg.RingLoopsFrom, cfg.Metrics = true, 2, m
+	cfg.RingLoops, cfg.RingLoopsBusy, cfg.Metrics = true, 2, m
 	p := startProxy(t, cfg)
 	get := "GET / HTTP/1.1\r\nHost: example.test\r\n\r\n"
 	exchange := func(c *peer) {

@@ -68,11 +68,11 @@ type Config struct {
 	// processor, where the system has io_uring (see loops); elsewhere, and without it, each
 	// connection waits and is served on goroutines.
 	RingLoops bool
-	// RingLoopsFrom is how many busy connections (clientConn.busy) make the ring loops serve:
+	// RingLoopsBusy is how many busy connections (clientConn.busy) make the ring loops serve:
 	// connections wait for their requests on the loops from then on, and on goroutines again once
 	// fewer than half as many are busy, where a lone client's exchange is faster. 0 means 16 for
 	// each loop; a negative value, always.
-	RingLoopsFrom int
+	RingLoopsBusy int
 	// Logger receives the error and access logs.
 	Logger *slog.Logger
 }
