@@ -75,7 +75,8 @@ func TestSpliceSource(t *testing.T) {
 
 // TestSplicePipeSize checks that the pipe grows to hold what one splice(2) moves, up to
 // maxSpliceSize and as far as the budget allows, rather than keep the kernel's 64 KiB, which takes
-// sixteen times the calls; and that closing the pipe gives its growth back.
+// sixteen times the calls; and that closing the pipe gives its growth back and closes both its
+// descriptors.
 func TestSplicePipeSize(t *testing.T) {
 	for _, c := range []struct {
 		name   string
@@ -106,6 +107,11 @@ func TestSplicePipeSize(t *testing.T) {
 			}
 			if after := c.budget.Used(); after != 0 {
 				t.Errorf("budget used %d after the pipe closed; want 0", after)
+			}
+			for _, fd := range p.pipe {
+				if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
+					t.Errorf("descriptor %d of the closed pipe: F_GETFD gave %v; want EBADF", fd, err)
+				}
 			}
 		})
 	}
