@@ -148,7 +148,7 @@ func (c *clientConn) startTunnel(b *upstream.Conn) bool {
 		return false
 	}
 	b.Reader.Discard(ex.resp.Len)
-	t := tunnel.New(c.conn, b.TCPConn, &c.srv.bufs)
+	t := tunnel.New(&c.sock, b.Socket(), &c.srv.bufs)
 	c.setBusy(false) // no more waits for a request: none of the load the ring loops serve from
 	c.life.runTunnel(t)
 	c.srv.cfg.Metrics.TunnelOpened()

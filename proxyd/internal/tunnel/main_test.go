@@ -13,6 +13,7 @@ import (
 
 	"proxyd.dev/proxyd/internal/bufpool"
 	"proxyd.dev/proxyd/internal/loopback"
+	"proxyd.dev/proxyd/internal/netpoll"
 )
 
 // TestMain fails the run when any test leaves a goroutine behind.
@@ -44,8 +45,20 @@ func newRig(t *testing.T) *rig {
 	r := &rig{done: make(chan counts, 1)}
 	r.client, r.a = loopback.Pair(t)
 	r.backend, r.b = loopback.Pair(t)
-	r.tun = New(r.a, r.b, &bufpool.Pool{})
+	r.tun = New(socketOf(t, r.a), socketOf(t, r.b), &bufpool.Pool{})
 	return r
+}
+
+// socketOf returns a socket over c.
+func socketOf(t *testing.T, c *net.TCPConn) *netpoll.Socket {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := new(netpoll.Socket)
+	s.Init(c, rc)
+	return s
 }
 
 // run starts Run with the pending bytes in its own goroutine; cleanup closes the tunnel and waits

@@ -4,7 +4,6 @@ package tunnel
 
 import (
 	"io"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,17 +14,20 @@ import (
 
 // Tunnel is a pair of connections relaying bytes both ways until both directions have ended or it
 // is closed. It sets no deadline and has no timer: its owner reads IdleFor and calls Close when the
-// tunnel has been idle too long.
+// tunnel has been idle too long. It reads and writes through the connections' sockets
+// (netpoll.Socket), whose system calls leave the runtime's monitor thread asleep: a tunnel's
+// messages are small and come one at a time, often into a process that is otherwise idle.
 type Tunnel struct {
-	a, b *net.TCPConn
+	a, b *netpoll.Socket
 	bufs *bufpool.Pool
 	idle IdleClock // since the last byte relayed either way
 	once sync.Once
 }
 
-// New returns a tunnel between a and b that takes its copy buffers from bufs. Bytes already read
-// from either side but not yet relayed are passed to Run.
-func New(a, b *net.TCPConn, bufs *bufpool.Pool) *Tunnel {
+// New returns a tunnel between the connections of sockets a and b that takes its copy buffers from
+// bufs. Bytes already read from either side but not yet relayed are passed to Run. The tunnel is
+// then each socket's only reader and writer.
+func New(a, b *netpoll.Socket, bufs *bufpool.Pool) *Tunnel {
 	t := &Tunnel{a: a, b: b, bufs: bufs}
 	t.idle.Start()
 	return t
@@ -54,8 +56,8 @@ func (t *Tunnel) Close() { t.closeBoth() }
 
 func (t *Tunnel) closeBoth() {
 	t.once.Do(func() {
-		t.a.Close()
-		t.b.Close()
+		t.a.TCPConn().Close()
+		t.b.TCPConn().Close()
 	})
 }
 
@@ -86,7 +88,7 @@ func (c *IdleClock) IdleFor() time.Duration {
 // takes a buffer, so a silent tunnel holds no buffers.
 type halfTunnel struct {
 	t        *Tunnel
-	src, dst *net.TCPConn
+	src, dst *netpoll.Socket
 	pending  []byte
 	n        int64
 }
@@ -113,7 +115,7 @@ func (h *halfTunnel) run(wg *sync.WaitGroup) {
 			return
 		}
 		if done {
-			h.dst.CloseWrite()
+			h.dst.TCPConn().CloseWrite()
 			return
 		}
 	}

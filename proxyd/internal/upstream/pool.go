@@ -122,6 +122,10 @@ func Quiet(c *Conn) bool {
 // when the kernel did not take all of it at once.
 func (c *Conn) SendAwait(bufs *net.Buffers) (sent bool, err error) { return c.send.SendAwait(bufs) }
 
+// Socket returns the connection's socket, which its Reader reads through: for a tunnel, once the
+// Reader's bytes are taken.
+func (c *Conn) Socket() *netpoll.Socket { return &c.sock }
+
 // Dial opens a new connection to the backend, with a read buffer attached.
 func (p *Pool) Dial() (*Conn, error) {
 	if p.dialed != nil {
