@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Compares two builds of proxyd under one load of bench.sh: (a) keep-alive small GETs, (b) a new
-# connection per request, both with wrk to an nginx backend, (c) 256 MiB downloads with curl, one
-# after another, from that nginx, or (e) h2load, 16 connections x 16 streams, small GET, to
-# integration/cmd/h2cbackend. The two are interleaved round by round so that the machine's drift
-# touches both alike, B first in every other round (of two runs back to back, the first was often
-# 5-15% faster on this machine). Prints, per round, each build's rate (downloads for c), proxy
-# CPU per request and the backend's (from /proc/PID/stat: a build may shift work onto the backend),
-# their ratios B/A, and the medians of the ratios. Loopback only; every run is bounded by the
-# load's duration (in c, the download under way when it ends finishes, and counts).
+# Compares two builds of proxyd under one load, one of bench.sh's or one of tunnels: (a)
+# keep-alive small GETs, (b) a new connection per request, both with wrk to an nginx backend, (c)
+# 256 MiB downloads with curl, one after another, from that nginx, (e) h2load, 16 connections x 16
+# streams, small GET, to integration/cmd/h2cbackend, or (w) 8 tunnels opened by an upgrade, each
+# echoing 64-byte messages a millisecond apart (integration/cmd/tunnelecho at both ends; a request
+# is a message echoed). The two are interleaved round by round so that the machine's drift touches
+# both alike, B first in every other round (of two runs back to back, the first was often 5-15%
+# faster on this machine). Prints, per round, each build's rate (downloads for c), proxy CPU per
+# request and the backend's (from /proc/PID/stat: a build may shift work onto the backend), their
+# ratios B/A, and the medians of the ratios. Loopback only; every run is bounded by the load's
+# duration (in c, the download under way when it ends finishes, and counts).
 #
 #   bash scripts/ab.sh REV_A [REV_B] [rounds] [seconds]   (REV_B defaults to the work tree;
 #                                                        8 rounds of 3 s; scenario e)
-#   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c or e)
+#   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c, e or w)
 #   A_ENV=GOMAXPROCS=1 bash scripts/ab.sh HEAD HEAD       (the same build, another setting:
 #                                                        A_ENV and B_ENV, default GOMAXPROCS=2)
 #   B_ARGS=--ring-loops bash scripts/ab.sh HEAD HEAD     (the same build with other flags: A_ARGS
@@ -38,7 +40,8 @@ case $SCENARIO in
   a | b) need wrk wrk; need nginx nginx-light ;;
   c) need nginx nginx-light ;;
   e) need h2load nghttp2-client ;;
-  *) echo "ab: SCENARIO must be a, b, c or e, not $SCENARIO" >&2; exit 2 ;;
+  w) ;;
+  *) echo "ab: SCENARIO must be a, b, c, e or w, not $SCENARIO" >&2; exit 2 ;;
 esac
 
 WORK=$(mktemp -d /tmp/proxyd-ab.XXXXXX)
@@ -68,7 +71,10 @@ build "$REV_B" "$WORK/proxyd-b" "${B_BIN:-}"
 BACKEND=127.0.0.1:18383 PORT=18390
 start_backend "$SCENARIO" "$WORK" $BACKEND 127.0.0.1:18384
 # The backend's process, or its nginx's worker, whose CPU per request each run shows too.
-if [ "$SCENARIO" = e ]; then BACKEND_PIDS=$BACKEND_PID; else BACKEND_PIDS=$(backend_workers "$WORK"); fi
+case $SCENARIO in
+  e | w) BACKEND_PIDS=$BACKEND_PID ;;
+  *) BACKEND_PIDS=$(backend_workers "$WORK") ;;
+esac
 
 # load SECONDS: the scenario's load on proxyd for SECONDS; prints how many requests were done.
 load() {

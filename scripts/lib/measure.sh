@@ -65,16 +65,27 @@ H2LOAD=(h2load -c16 -m16 -t1)
 WRK_A=(wrk -t2 -c64)
 WRK_B=(wrk -t2 -c16 -H "Connection: close")
 
+# TUNNEL_LOAD is scenario (w)'s load without duration and target, once start_backend has built
+# tunnelecho: 8 tunnels (as WebSocket connections are), each sending a 64-byte message, reading its
+# echo and pausing a millisecond, again and again; a proxy that relays that is mostly idle.
+TUNNEL_LOAD=(tunnelecho -c 8 -size 64 -every 1ms)
+
 # start_backend SCENARIO DIR ADDR_A ADDR_B: starts the backend of scenario a to e, behind the
 # command prefix PIN_REST if set (bench.sh's taskset), and waits until it answers on ADDR_A:
-# integration/cmd/h2cbackend for e, else nginx with backend_conf (with DIR/big for c). Its process
-# is added to PIDS and set in BACKEND_PID; CURL_OPT is set to the curl options that reach it
-# (HTTP/2 with prior knowledge for e).
+# integration/cmd/h2cbackend for e, integration/cmd/tunnelecho for w (whose load it is too: built
+# as DIR/tunnelecho), else nginx with backend_conf (with DIR/big for c). Its process is added to
+# PIDS and set in BACKEND_PID; CURL_OPT is set to the curl options that reach it (HTTP/2 with prior
+# knowledge for e).
 start_backend() {
   if [ "$1" = e ]; then
     (cd integration && go build -o "$2/h2cbackend" ./cmd/h2cbackend)
     "${PIN_REST[@]}" "$2/h2cbackend" -addr "$3" >"$2/h2cbackend.log" 2>&1 & PIDS+=($!)
     CURL_OPT=(--http2-prior-knowledge)
+  elif [ "$1" = w ]; then
+    (cd integration && go build -o "$2/tunnelecho" ./cmd/tunnelecho)
+    TUNNEL_LOAD[0]=$2/tunnelecho
+    "${PIN_REST[@]}" "$2/tunnelecho" -serve "$3" >"$2/tunnelecho.log" 2>&1 & PIDS+=($!)
+    CURL_OPT=()
   else
     [ "$1" != c ] || big_file "$2"
     backend_conf "$2" "$3" "$4" >"$2/backend.conf"
@@ -85,13 +96,14 @@ start_backend() {
   wait_http "$BACKEND_PID" "$3" "${CURL_OPT[@]}"
 }
 
-# load_cmd SCENARIO PORT SECONDS: sets LOAD to the load of scenario a, b or e on 127.0.0.1:PORT for
-# SECONDS (WRK_A, WRK_B, H2LOAD), whose output `requests` reads.
+# load_cmd SCENARIO PORT SECONDS: sets LOAD to the load of scenario a, b, e or w on 127.0.0.1:PORT
+# for SECONDS (WRK_A, WRK_B, H2LOAD, TUNNEL_LOAD), whose output `requests` reads.
 load_cmd() {
   case $1 in
     a) LOAD=("${WRK_A[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
     b) LOAD=("${WRK_B[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
     e) LOAD=(timeout $(($3 + 30)) "${H2LOAD[@]}" -D "$3" "http://127.0.0.1:$2/") ;;
+    w) LOAD=(timeout $(($3 + 30)) "${TUNNEL_LOAD[@]}" -load "127.0.0.1:$2" -d "$3s") ;;
   esac
 }
 
