@@ -11,7 +11,7 @@ import (
 type Conn struct {
 	*net.TCPConn
 	sock   Socket
-	pooled pooledRead
+	pooled PooledReader
 }
 
 // Buffers lends the buffers ReadPooled reads into; a *bufpool.Pool is one. Put may be given a
@@ -19,16 +19,6 @@ type Conn struct {
 type Buffers interface {
 	Get() []byte
 	Put(buf []byte)
-}
-
-// pooledRead is a ReadPooled under way: where it borrows, the buffer it holds, what its read
-// returned, and the callback that reads (made by the connection's first ReadPooled).
-type pooledRead struct {
-	bufs Buffers
-	buf  []byte
-	n    int
-	err  error
-	step func(fd uintptr) bool
 }
 
 // WithSocket returns nc as a *Conn when it is a *net.TCPConn, and nc itself otherwise.
@@ -52,32 +42,48 @@ func (c *Conn) Read(p []byte) (int, error) { return c.sock.Read(p) }
 // Write is the Socket's Write.
 func (c *Conn) Write(p []byte) (int, error) { return c.sock.Write(p) }
 
-// ReadPooled reads with one read(2), once the connection has bytes, its end or an error, into a
-// buffer borrowed from bufs; while it waits in the runtime's poller it holds none, so that a
-// connection waiting for its next bytes costs no buffer. It returns the buffer, with the n bytes
-// read at its start, for the caller to give back to bufs; at the end (io.EOF), on an error, or
-// when the read deadline passes it returns none. One ReadPooled at a time, not alongside Read.
+// ReadPooled reads the connection as PooledReader.Read does. One ReadPooled at a time, not
+// alongside Read.
 func (c *Conn) ReadPooled(bufs Buffers) (buf []byte, n int, err error) {
-	k := &c.pooled
-	if k.step == nil {
-		k.step = func(fd uintptr) bool {
-			if k.buf == nil {
-				k.buf = k.bufs.Get()
+	return c.pooled.Read(&c.sock, bufs)
+}
+
+// PooledReader reads a socket into buffers it borrows only once the socket has something to read:
+// a connection waiting for its next bytes holds no buffer. The zero value is ready to use; it
+// reads one socket at a time, and allocates once, at its first Read.
+type PooledReader struct {
+	bufs Buffers
+	buf  []byte
+	n    int
+	err  error
+	step func(fd uintptr) bool // the callback that reads, made by the first Read
+}
+
+// Read reads s with one read(2), once the connection has bytes, its end or an error, into a
+// buffer borrowed from bufs; while it waits in the runtime's poller it holds none. It returns the
+// buffer, with the n bytes read at its start, for the caller to give back to bufs; at the end
+// (io.EOF), on an error, or when the read deadline passes it returns none. It is s's reader: not
+// to be called alongside s.Read.
+func (r *PooledReader) Read(s *Socket, bufs Buffers) (buf []byte, n int, err error) {
+	if r.step == nil {
+		r.step = func(fd uintptr) bool {
+			if r.buf == nil {
+				r.buf = r.bufs.Get()
 			}
-			n, wouldBlock, err := tryRead(fd, k.buf)
+			n, wouldBlock, err := tryRead(fd, r.buf)
 			if wouldBlock {
-				k.bufs.Put(k.buf)
-				k.buf = nil
+				r.bufs.Put(r.buf)
+				r.buf = nil
 				return false
 			}
-			k.n, k.err = n, err
+			r.n, r.err = n, err
 			return true
 		}
 	}
-	k.bufs = bufs
-	waitErr := c.sock.rc.Read(k.step)
-	buf, n, err = k.buf, k.n, k.err
-	*k = pooledRead{step: k.step}
+	r.bufs = bufs
+	waitErr := s.rc.Read(r.step)
+	buf, n, err = r.buf, r.n, r.err
+	*r = PooledReader{step: r.step}
 	if waitErr == nil && err == nil && n > 0 {
 		return buf, n, nil
 	}
@@ -88,7 +94,7 @@ func (c *Conn) ReadPooled(bufs Buffers) (buf []byte, n int, err error) {
 	case waitErr != nil:
 		return nil, 0, waitErr
 	case err != nil:
-		return nil, 0, c.sock.opError("read", err)
+		return nil, 0, s.opError("read", err)
 	}
 	return nil, 0, io.EOF
 }

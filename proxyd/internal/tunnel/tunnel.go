@@ -85,10 +85,11 @@ func (c *IdleClock) IdleFor() time.Duration {
 }
 
 // halfTunnel copies one direction of a tunnel. It waits for its source to become readable before it
-// takes a buffer, so a silent tunnel holds no buffers.
+// takes a buffer (netpoll.PooledReader), so a silent tunnel holds no buffers.
 type halfTunnel struct {
 	t        *Tunnel
 	src, dst *netpoll.Socket
+	reader   netpoll.PooledReader // src's reader
 	pending  []byte
 	n        int64
 }
@@ -105,10 +106,6 @@ func (h *halfTunnel) run(wg *sync.WaitGroup) {
 		h.n += int64(len(h.pending))
 	}
 	for {
-		if err := netpoll.WaitReadable(h.src); err != nil {
-			h.t.closeBoth()
-			return
-		}
 		done, err := h.relayOnce()
 		if err != nil {
 			h.t.closeBoth()
@@ -121,21 +118,22 @@ func (h *halfTunnel) run(wg *sync.WaitGroup) {
 	}
 }
 
-// relayOnce moves what one read returns from src to dst. done is true at src's EOF.
+// relayOnce moves what one read returns from src to dst, once src has something. done is true at
+// src's EOF.
 func (h *halfTunnel) relayOnce() (done bool, err error) {
-	buf := h.t.bufs.Get()
-	defer h.t.bufs.Put(buf)
-	n, rerr := h.src.Read(buf)
-	if n > 0 {
-		h.t.idle.Moved()
-		if _, err := h.dst.Write(buf[:n]); err != nil {
-			return false, err
-		}
-		h.t.idle.Moved()
-		h.n += int64(n)
-	}
-	if rerr == io.EOF {
+	buf, n, err := h.reader.Read(h.src, h.t.bufs)
+	switch {
+	case err == io.EOF:
 		return true, nil
+	case err != nil:
+		return false, err
 	}
-	return false, rerr
+	defer h.t.bufs.Put(buf)
+	h.t.idle.Moved()
+	if _, err := h.dst.Write(buf[:n]); err != nil {
+		return false, err
+	}
+	h.t.idle.Moved()
+	h.n += int64(n)
+	return false, nil
 }
