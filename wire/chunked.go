@@ -28,7 +28,8 @@ const maxChunkSizeDigits = 16
 // Whatever is read is written at once, before reading more, so that slow chunks and event streams
 // reach dst as they arrive; the chunks buffered together are written in one Write. Chunk data
 // larger than the buffer goes from the source to dst directly, with splice(2) when both are
-// *net.TCPConn on Linux (the source may be a TCPSource). Errors are as for CopyLength.
+// *net.TCPConn on Linux (the source may be a TCPSource, dst a TCPSink). Errors are as for
+// CopyLength.
 func CopyChunked(dst io.Writer, r *Reader) (int64, error) {
 	c := chunkedCopier{chunkScanner{r: r, dst: dst}}
 	err := c.copy()

@@ -36,6 +36,15 @@ type TCPSource interface {
 	TCPConn() *net.TCPConn
 }
 
+// A TCPSink is a destination that writes to one TCP connection and nothing else, by means of its
+// own: its Write writes all of p to the connection, and TCPConn returns the connection. The relays
+// splice to it as to a *net.TCPConn; a destination of any other type that wraps a connection is
+// written through its Write.
+type TCPSink interface {
+	io.Writer
+	TCPConn() *net.TCPConn
+}
+
 // NewReader returns a Reader over src with no buffer attached.
 func NewReader(src io.Reader) *Reader { return &Reader{src: src} }
 

@@ -43,9 +43,9 @@ func rawSplice(in, out, n int) (int, error) {
 func rawClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 
 // splice moves up to n bytes from src to dst through a pipe with splice(2), without copying them
-// through user space, when both are *net.TCPConn (src may be a TCPSource). It reports handled ==
-// false, having moved nothing, when it cannot (other types, no pipe, a kernel without splice for
-// these sockets).
+// through user space, when both are *net.TCPConn (src may be a TCPSource, dst a TCPSink). It
+// reports handled == false, having moved nothing, when it cannot (other types, no pipe, a kernel
+// without splice for these sockets).
 //
 // Unlike io.Copy, which splices too, it tells the failing side apart: the error is a *ReadError
 // (wrapping io.EOF when the source ended) or a *WriteError. Deadlines of both connections apply.
@@ -58,8 +58,14 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *Pi
 	case TCPSource:
 		s = src.TCPConn()
 	}
-	d, ok := dst.(*net.TCPConn)
-	if !ok || s == nil {
+	var d *net.TCPConn
+	switch dst := dst.(type) {
+	case *net.TCPConn:
+		d = dst
+	case TCPSink:
+		d = dst.TCPConn()
+	}
+	if d == nil || s == nil {
 		return 0, false, nil
 	}
 	rs, err := s.SyscallConn()

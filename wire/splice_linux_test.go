@@ -32,44 +32,65 @@ func TestSpliceTCP(t *testing.T) {
 	}
 }
 
-// tcpSource reads a TCP connection by its own Read, which counts its calls, and names it: a
-// TCPSource.
-type tcpSource struct {
-	conn  *net.TCPConn
-	reads int
+// namedConn reads and writes a TCP connection by its own Read and Write, which count their calls,
+// and names it: a TCPSource and a TCPSink.
+type namedConn struct {
+	conn          *net.TCPConn
+	reads, writes int
 }
 
-func (s *tcpSource) Read(p []byte) (int, error) { s.reads++; return s.conn.Read(p) }
-func (s *tcpSource) TCPConn() *net.TCPConn      { return s.conn }
+func (c *namedConn) Read(p []byte) (int, error)  { c.reads++; return c.conn.Read(p) }
+func (c *namedConn) Write(p []byte) (int, error) { c.writes++; return c.conn.Write(p) }
+func (c *namedConn) TCPConn() *net.TCPConn       { return c.conn }
 
 // wrappedConn wraps a TCP connection without naming it.
 type wrappedConn struct{ *net.TCPConn }
 
-// TestSpliceSource checks that a TCPSource is spliced from as its connection, its Read left
-// unused, while a wrapper that does not name its connection is not spliced at all.
-func TestSpliceSource(t *testing.T) {
+// TestSpliceNamed checks that a TCPSource is spliced from and a TCPSink to as their connections,
+// their Read and Write left unused, while a wrapper that does not name its connection is not
+// spliced at all.
+func TestSpliceNamed(t *testing.T) {
 	const size = 1 << 20
-	in, inProxy := tcpPair(t)
-	outProxy, out := tcpPair(t)
-	go io.Copy(in, randomStream(size, 3))
-	sums := make(chan [32]byte, 1)
-	go func() {
-		sum, _ := sumOf(out, size)
-		sums <- sum
-	}()
-	if _, handled, _ := splice(outProxy, wrappedConn{inProxy}, size, nil, nil); handled {
-		t.Fatal("a wrapper that does not name its connection was spliced from")
-	}
-	src := &tcpSource{conn: inProxy}
-	n, handled, err := splice(outProxy, src, size, nil, nil)
-	if !handled || err != nil || n != size {
-		t.Fatalf("splice = %d, handled %v, %v; want %d, handled", n, handled, err, size)
-	}
-	if src.reads != 0 {
-		t.Errorf("the source's Read was called %d times; want none", src.reads)
-	}
-	if receive(t, sums, "the receiver's checksum") != streamSum(t, size, 3) {
-		t.Error("spliced bytes differ from the source")
+	for seed, c := range []struct {
+		name string
+		ends func(src, dst *net.TCPConn) (io.Reader, io.Writer, *namedConn)
+	}{
+		{name: "source", ends: func(src, dst *net.TCPConn) (io.Reader, io.Writer, *namedConn) {
+			named := &namedConn{conn: src}
+			return named, dst, named
+		}},
+		{name: "sink", ends: func(src, dst *net.TCPConn) (io.Reader, io.Writer, *namedConn) {
+			named := &namedConn{conn: dst}
+			return src, named, named
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			in, inProxy := tcpPair(t)
+			outProxy, out := tcpPair(t)
+			go io.Copy(in, randomStream(size, byte(seed)))
+			sums := make(chan [32]byte, 1)
+			go func() {
+				sum, _ := sumOf(out, size)
+				sums <- sum
+			}()
+			if _, handled, _ := splice(outProxy, wrappedConn{inProxy}, size, nil, nil); handled {
+				t.Fatal("a source that does not name its connection was spliced from")
+			}
+			if _, handled, _ := splice(wrappedConn{outProxy}, inProxy, size, nil, nil); handled {
+				t.Fatal("a destination that does not name its connection was spliced to")
+			}
+			src, dst, named := c.ends(inProxy, outProxy)
+			n, handled, err := splice(dst, src, size, nil, nil)
+			if !handled || err != nil || n != size {
+				t.Fatalf("splice = %d, handled %v, %v; want %d, handled", n, handled, err, size)
+			}
+			if named.reads != 0 || named.writes != 0 {
+				t.Errorf("the named connection's Read and Write were called %d and %d times; want none", named.reads, named.writes)
+			}
+			if receive(t, sums, "the receiver's checksum") != streamSum(t, size, byte(seed)) {
+				t.Error("spliced bytes differ from the source")
+			}
+		})
 	}
 }
 
