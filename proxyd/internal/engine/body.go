@@ -24,8 +24,9 @@ type requestBodyCopier struct {
 
 func (rc *requestBodyCopier) run() {
 	rc.c.rd.SetProgress(&rc.progress)
-	// To the backend's *net.TCPConn itself, which a large body is spliced to.
-	n, err := wire.CopyBody(rc.b.TCPConn, &rc.c.rd, rc.framing)
+	// Through the backend's socket, a wire.TCPSink, as the response is relayed to the client's (the
+	// exchange reads the response from it meanwhile: the socket takes one reader and one writer).
+	n, err := wire.CopyBody(rc.b.Socket(), &rc.c.rd, rc.framing)
 	rc.sent = n
 	rc.c.rd.SetProgress(nil)
 	rc.c.life.endUpload(err)

@@ -88,10 +88,12 @@ func (c *clientConn) finishResponse(b *upstream.Conn, err error) bool {
 		b.Reader.SetProgress(&ex.download)
 		c.life.relayBody(&ex.download)
 		var n int64
+		// Through the client's socket, a wire.TCPSink: its writes are raw system calls, and a large
+		// body is spliced to its connection.
 		if dechunk {
-			n, err = wire.CopyDechunked(c.conn, &b.Reader)
+			n, err = wire.CopyDechunked(&c.sock, &b.Reader)
 		} else {
-			n, err = wire.CopyBody(c.conn, &b.Reader, framing)
+			n, err = wire.CopyBody(&c.sock, &b.Reader, framing)
 		}
 		b.Reader.SetProgress(nil)
 		ex.bytes += n

@@ -24,8 +24,8 @@ func (s *Socket) Init(conn *net.TCPConn, rc syscall.RawConn) {
 	s.calls.init()
 }
 
-// TCPConn returns the connection: a wire.Reader over s splices from it (wire.TCPSource), as s
-// reads nothing but the connection's bytes.
+// TCPConn returns the connection: a wire.Reader over s splices from it (wire.TCPSource) and the
+// relays splice to it (wire.TCPSink), as s reads and writes nothing but the connection's bytes.
 func (s *Socket) TCPConn() *net.TCPConn { return s.conn }
 
 // RawConn returns the connection's RawConn, which Init was given.
