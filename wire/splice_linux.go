@@ -51,20 +51,7 @@ func rawClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 // (wrapping io.EOF when the source ended) or a *WriteError. Deadlines of both connections apply.
 // What it moves is counted in progress; the pipe grows as far as pipes allows.
 func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *PipeBudget) (written int64, handled bool, err error) {
-	var s *net.TCPConn
-	switch src := src.(type) {
-	case *net.TCPConn:
-		s = src
-	case TCPSource:
-		s = src.TCPConn()
-	}
-	var d *net.TCPConn
-	switch dst := dst.(type) {
-	case *net.TCPConn:
-		d = dst
-	case TCPSink:
-		d = dst.TCPConn()
-	}
+	s, d := tcpConnOf(src), tcpConnOf(dst)
 	if d == nil || s == nil {
 		return 0, false, nil
 	}
@@ -107,6 +94,18 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *Pi
 		}
 	}
 	return p.moved, true, nil
+}
+
+// tcpConnOf returns the TCP connection end is, or names as a TCPSource or a TCPSink does; nil for
+// any other end.
+func tcpConnOf(end any) *net.TCPConn {
+	switch end := end.(type) {
+	case *net.TCPConn:
+		return end
+	case interface{ TCPConn() *net.TCPConn }:
+		return end.TCPConn()
+	}
+	return nil
 }
 
 // unsupported reports whether a splice(2) error means the kernel cannot splice these sockets, so
