@@ -534,7 +534,8 @@ func (x *h1Exchange) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// readConn reads what the connection's Reader holds, or else reads the connection once.
+// readConn reads what the connection's Reader holds, or else reads the connection's socket once
+// (netpoll.Socket: a raw system call).
 func (x *h1Exchange) readConn(p []byte) (int, error) {
 	rd := &x.c.Reader
 	if b := rd.Buffered(); len(b) > 0 {
@@ -542,7 +543,7 @@ func (x *h1Exchange) readConn(p []byte) (int, error) {
 		rd.Discard(n)
 		return n, nil
 	}
-	return x.c.TCPConn.Read(p)
+	return x.c.Socket().Read(p)
 }
 
 // takeTrailer puts the trailer fields of a chunked body into the Response's Trailer.
@@ -670,10 +671,11 @@ func chunkAround(buf []byte, n int) []byte {
 	return buf[start : end+2]
 }
 
-// write writes p to the connection, which must take it within the idle timeout.
+// write writes p to the connection's socket (netpoll.Socket: raw system calls), which must take it
+// within the idle timeout.
 func (x *h1Exchange) write(p []byte) error {
 	x.c.SetWriteDeadline(time.Now().Add(x.t.idle))
-	if _, err := x.c.Write(p); err != nil {
+	if _, err := x.c.Socket().Write(p); err != nil {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			return &backendStalledError{backend: x.t.pool.Addr(), idle: x.t.idle}
 		}
