@@ -309,7 +309,7 @@ func (c *clientConn) sendRequest(b *upstream.Conn) error {
 		}
 		c.life.enter(phaseSend)
 	}
-	if _, err := ex.parts.WriteTo(b); err != nil {
+	if err := b.Send(&ex.parts); err != nil {
 		return err
 	}
 	c.life.enter(phaseAwait)

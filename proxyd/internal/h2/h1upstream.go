@@ -340,8 +340,7 @@ func (x *h1Exchange) writeHead(head []byte, whole bool) error {
 			return err
 		}
 	}
-	_, err := x.request.WriteTo(x.c)
-	return err
+	return x.c.Send(&x.request)
 }
 
 // respond returns the response whose head was read, with header as its fields, its body framed as

@@ -18,18 +18,20 @@ import (
 // to a request still being written may come before the write ends. A Sender is not safe for
 // concurrent use, and no other goroutine may read the connection meanwhile.
 type Sender struct {
-	rc   syscall.RawConn
-	step func(fd uintptr) bool // s.writeThenWait, made once so that SendAwait allocates nothing
+	conn     *net.TCPConn // what Send writes to where its writes are not raw
+	rc       syscall.RawConn
+	step     func(fd uintptr) bool // s.writeThenWait, made once so that SendAwait allocates nothing
+	sendStep func(fd uintptr) bool // s.writeAll on Linux, made by the first Send
 
-	bufs     *net.Buffers // what the current SendAwait writes
+	bufs     *net.Buffers // what the current SendAwait or Send writes
 	sent     bool         // the kernel took all of bufs: what remains is the wait
 	writeErr error        // why the write failed
 	iov      iovecs       // the writev(2) argument
 }
 
-// NewSender returns a Sender for the connection whose RawConn is rc.
-func NewSender(rc syscall.RawConn) *Sender {
-	s := &Sender{rc: rc}
+// NewSender returns a Sender for conn, whose RawConn is rc.
+func NewSender(conn *net.TCPConn, rc syscall.RawConn) *Sender {
+	s := &Sender{conn: conn, rc: rc}
 	s.step = s.writeThenWait
 	return s
 }

@@ -2,6 +2,7 @@ package netpoll
 
 import (
 	"net"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,6 +34,45 @@ func (s *Sender) writeThenWait(fd uintptr) bool {
 	case len(*s.bufs) == 0:
 		s.sent = true
 		return false
+	}
+	return true
+}
+
+// Send writes all of bufs, consuming them as net.Buffers.WriteTo does, waiting in the runtime's
+// poller whenever the kernel takes no more, until the write deadline: a request's head before a
+// body that is streamed after it. Its writev(2) calls are raw (see sys_linux.go). Not alongside
+// SendAwait.
+func (s *Sender) Send(bufs *net.Buffers) error {
+	if s.sendStep == nil {
+		s.sendStep = s.writeAll
+	}
+	s.bufs, s.writeErr = bufs, nil
+	err := s.rc.Write(s.sendStep)
+	writeErr := s.writeErr
+	s.bufs, s.writeErr = nil, nil
+	switch {
+	case err != nil:
+		return err
+	case writeErr != nil:
+		return os.NewSyscallError("writev", writeErr)
+	}
+	return nil
+}
+
+// writeAll is the callback of the RawConn.Write that Send runs: it writes s.bufs until the kernel
+// has taken them all (true), takes no more (false: wait until the socket is writable) or fails
+// (true, with s.writeErr).
+func (s *Sender) writeAll(fd uintptr) bool {
+	for len(*s.bufs) > 0 {
+		n, err := writev(fd, &s.iov, *s.bufs)
+		Consume(s.bufs, n) // with n == 0 too, which drops empty buffers
+		switch {
+		case err == unix.EAGAIN:
+			return false
+		case err != nil:
+			s.writeErr = err
+			return true
+		}
 	}
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,7 +18,7 @@ import (
 // newSender returns a Sender for c, failing the test if it cannot.
 func newSender(t *testing.T, c *net.TCPConn) *Sender {
 	t.Helper()
-	return NewSender(rawConn(t, c))
+	return NewSender(c, rawConn(t, c))
 }
 
 // answerAfterRequest makes peer read a request of n bytes and then do what answers it; the
@@ -98,7 +99,8 @@ func TestSendAwaitPartialWrite(t *testing.T) {
 	// receive buffer (tcp_rmem's, 6 MiB) hold together.
 	request := bytes.Repeat([]byte("0123456789abcdef"), 2<<20)
 	bufs := net.Buffers{request[:1<<20], request[1<<20:]}
-	sent, err := newSender(t, local).SendAwait(&bufs)
+	sender := newSender(t, local)
+	sent, err := sender.SendAwait(&bufs)
 	if sent || err != nil {
 		t.Fatalf("SendAwait of 32 MiB to a peer that does not read = %v, %v; want false, nil", sent, err)
 	}
@@ -119,12 +121,34 @@ func TestSendAwaitPartialWrite(t *testing.T) {
 		got <- all
 	}()
 	local.SetWriteDeadline(time.Now().Add(waitLimit))
-	if _, err := bufs.WriteTo(local); err != nil {
-		t.Fatalf("writing the rest: %v", err)
+	if err := sender.Send(&bufs); err != nil || len(bufs) != 0 {
+		t.Fatalf("Send of the rest = %v with %d buffers left; want nil and none", err, len(bufs))
 	}
 	if !bytes.Equal(<-got, request) {
 		t.Errorf("the peer did not read the request as written")
 	}
+}
+
+// TestSendFails reports why Send could not write everything: the peer reset the connection, or
+// the write deadline passed while the peer read nothing.
+func TestSendFails(t *testing.T) {
+	t.Run("reset", func(t *testing.T) {
+		local, peer := loopback.Pair(t)
+		resets(t, peer)
+		waitReadable(t, local)
+		bufs := net.Buffers{[]byte("head"), []byte("body")}
+		if err := newSender(t, local).Send(&bufs); !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+			t.Fatalf("Send after the peer reset = %v; want ECONNRESET or EPIPE", err)
+		}
+	})
+	t.Run("deadline", func(t *testing.T) {
+		local, _ := loopback.Pair(t)
+		local.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+		bufs := net.Buffers{bytes.Repeat([]byte("x"), 32<<20)} // more than the buffers hold
+		if err := newSender(t, local).Send(&bufs); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Send to a peer that reads nothing = %v; want os.ErrDeadlineExceeded", err)
+		}
+	})
 }
 
 // TestSendAwaitWriteFails reports the write's error when the peer has reset the connection.

@@ -118,9 +118,14 @@ func Quiet(c *Conn) bool {
 
 // SendAwait writes bufs, a request whose response cannot begin before its last byte is written, to
 // c, found Quiet or new, and waits for the response to begin, sparing the read that would find
-// nothing (netpoll.Sender). It reports false, with the rest of bufs left to write the usual way,
-// when the kernel did not take all of it at once.
+// nothing (netpoll.Sender). It reports false, with the rest of bufs left for Send, when the kernel
+// did not take all of it at once.
 func (c *Conn) SendAwait(bufs *net.Buffers) (sent bool, err error) { return c.send.SendAwait(bufs) }
+
+// Send writes all of bufs, consuming them, with system calls that leave the runtime's monitor
+// thread asleep (netpoll.Sender.Send): a request head whose body is streamed after it, or what
+// SendAwait left of a request.
+func (c *Conn) Send(bufs *net.Buffers) error { return c.send.Send(bufs) }
 
 // Socket returns the connection's socket, which its Reader reads through: for a tunnel, once the
 // Reader's bytes are taken.
@@ -141,7 +146,7 @@ func (p *Pool) Dial() (*Conn, error) {
 		tc.Close()
 		return nil, err
 	}
-	c := &Conn{TCPConn: tc, Fd: netpoll.Fd(rc), quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(rc)}
+	c := &Conn{TCPConn: tc, Fd: netpoll.Fd(rc), quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(tc, rc)}
 	c.sock.Init(tc, rc)
 	c.Reader.Reset(&c.sock)
 	c.Reader.SetPipeBudget(p.pipes)
