@@ -1,5 +1,6 @@
-// Package netpoll waits for a socket to become readable without reading from it, so that an idle
-// connection needs no read buffer while it waits, tells whether an idle socket is still quiet,
+// Package netpoll reads a socket into a buffer it takes only once bytes are there, so that an idle
+// connection needs no read buffer while it waits ([PooledReader]), tells whether an idle socket is
+// still quiet,
 // holds idle sockets until they become readable without a goroutine each ([Set], Linux only), and
 // writes a request from within the wait for its answer, sparing a read that would find nothing
 // ([Sender], Linux only), writes what a socket takes at once without waiting ([TryWrite]), reads
@@ -21,26 +22,13 @@
 //   - Windows: WSAPoll for POLLRDNORM (golang.org/x/sys/windows does not wrap it, so it is called
 //     from ws2_32.dll). The peer is gone on POLLERR, or when the socket is readable (POLLRDNORM or
 //     POLLHUP) with nothing unread (FIONREAD, through WSAIoctl). Go's Windows sockets are not in
-//     non-blocking mode, so TryRead reads only once WSAPoll reported the socket ready. WaitReadable
-//     waits with Go's zero-byte overlapped read, which fails when the connection does: that socket
-//     error is left for the next Read, as elsewhere.
+//     non-blocking mode, so TryRead reads only once WSAPoll reported the socket ready.
 //
 // On every system Quiet reports true only when the poll reports no event at all, and TryRead never
 // waits.
 package netpoll
 
 import "syscall"
-
-// WaitReadable blocks until c has bytes to read, has reached EOF or has failed. It returns an error
-// when the read deadline of c passes (os.ErrDeadlineExceeded) or c is closed while waiting; the
-// readiness itself (data, EOF, socket error) is left for the next Read to report.
-func WaitReadable(c syscall.Conn) error {
-	rc, err := c.SyscallConn()
-	if err != nil {
-		return err
-	}
-	return wait(rc)
-}
 
 // Checker asks of one connection, again and again without allocating, whether it is quiet and
 // whether its peer is gone: it keeps the connection's RawConn and the callbacks that poll it. It is

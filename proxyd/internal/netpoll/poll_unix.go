@@ -2,11 +2,7 @@
 
 package netpoll
 
-import (
-	"syscall"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // events returns what poll(2) reports for fd at once, asked for askEvents without waiting; a
 // failing call reports POLLERR.
@@ -17,12 +13,6 @@ func events(fd uintptr) int16 {
 	}
 	return int16(fds[0].Revents) // uint16 on AIX
 }
-
-// ready reports whether fd has bytes to read, EOF or an error pending.
-func ready(fd uintptr) bool { return events(fd) != 0 }
-
-// wait waits in the runtime's poller until ready reports true.
-func wait(rc syscall.RawConn) error { return rc.Read(ready) }
 
 // quiet reports whether poll(2) reports nothing at all for fd.
 func quiet(fd uintptr) bool { return events(fd) == 0 }

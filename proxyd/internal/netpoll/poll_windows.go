@@ -1,7 +1,6 @@
 package netpoll
 
 import (
-	"errors"
 	"os"
 	"syscall"
 	"unsafe"
@@ -43,24 +42,6 @@ func events(fd uintptr) (int16, error) {
 		return 0, os.NewSyscallError("WSAPoll", errno)
 	}
 	return p.revents, nil
-}
-
-// ready reports whether fd has bytes to read, EOF or an error pending; a failing WSAPoll counts as
-// ready, for the next Read to report.
-func ready(fd uintptr) bool {
-	ev, err := events(fd)
-	return err != nil || ev != 0
-}
-
-// wait waits until ready reports true. Between the calls of ready, Go's RawConn.Read waits
-// with a zero-byte overlapped WSARecv, which fails when the connection does: such a socket error
-// (a syscall.Errno) is left for the next Read, like the errors that make a socket ready on Unix.
-func wait(rc syscall.RawConn) error {
-	err := rc.Read(ready)
-	if _, isErrno := errors.AsType[syscall.Errno](err); isErrno {
-		return nil
-	}
-	return err
 }
 
 // quiet reports whether WSAPoll reports nothing at all for fd.

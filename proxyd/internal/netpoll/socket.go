@@ -31,10 +31,6 @@ func (s *Socket) TCPConn() *net.TCPConn { return s.conn }
 // RawConn returns the connection's RawConn, which Init was given.
 func (s *Socket) RawConn() syscall.RawConn { return s.rc }
 
-// SyscallConn returns the connection's RawConn, as the connection's own does, without allocating:
-// a Socket is a syscall.Conn, which WaitReadable waits on.
-func (s *Socket) SyscallConn() (syscall.RawConn, error) { return s.rc, nil }
-
 // opError describes the failure err of the system call op as the connection's own Read and Write
 // do.
 func (s *Socket) opError(op string, err error) error {

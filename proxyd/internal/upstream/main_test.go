@@ -11,7 +11,6 @@ import (
 	"go.uber.org/goleak"
 
 	"proxyd.dev/proxyd/internal/bufpool"
-	"proxyd.dev/proxyd/internal/netpoll"
 )
 
 // TestMain fails the run when any test leaves a goroutine behind.
@@ -118,7 +117,7 @@ func closed(c *Conn) bool {
 func waitPeerEnd(t *testing.T, c *Conn) {
 	t.Helper()
 	c.TCPConn.SetReadDeadline(time.Now().Add(waitLimit))
-	if err := netpoll.WaitReadable(c.TCPConn); err != nil {
+	if err := c.sock.RawConn().Read(func(uintptr) bool { return !Quiet(c) }); err != nil {
 		t.Fatalf("waiting for the backend on %s: %v", c.LocalAddr(), err)
 	}
 	c.TCPConn.SetReadDeadline(time.Time{})
