@@ -7,8 +7,9 @@ import (
 
 // CopyLength relays a body of exactly n bytes from r to dst: the buffered bytes first, then
 // straight from the source, with splice(2) when both r.Source() and dst are *net.TCPConn on Linux
-// (r.Source() may be a TCPSource, dst a TCPSink). Bytes after the body stay buffered in r. Whatever is read is written at once. A body that does
-// not fit in the buffer needs r to have one attached, unless it is spliced.
+// (r.Source() may be a TCPSource, dst a TCPSink). Bytes after the body stay buffered in r. Whatever
+// is read is written at once. A body that does not fit in the buffer needs r to have one attached,
+// unless it is spliced.
 //
 // It returns the number of bytes written and a *ReadError (the source failed, or ended early:
 // io.ErrUnexpectedEOF) or a *WriteError (dst failed). A negative n copies nothing.

@@ -1,13 +1,12 @@
 // Package netpoll reads a socket into a buffer it takes only once bytes are there, so that an idle
 // connection needs no read buffer while it waits ([PooledReader]), tells whether an idle socket is
-// still quiet,
-// holds idle sockets until they become readable without a goroutine each ([Set], Linux only), and
-// writes a request from within the wait for its answer, sparing a read that would find nothing
-// ([Sender], Linux only), writes what a socket takes at once without waiting ([TryWrite]), reads
-// what a socket has and tells whether the read drained it, so that a caller that goes on waiting
-// need not read again first ([TryReadDrained], Linux only), and reads and writes a connection as
-// its own Read and Write do, with system calls that leave the runtime's monitor thread asleep
-// ([Socket], Linux only; see sys_linux.go).
+// still quiet, holds idle sockets until they become readable without a goroutine each ([Set], Linux
+// only), and writes a request from within the wait for its answer, sparing a read that would find
+// nothing ([Sender], Linux only), writes what a socket takes at once without waiting ([TryWrite]),
+// reads what a socket has and tells whether the read drained it, so that a caller that goes on
+// waiting need not read again first ([TryReadDrained], Linux only), and reads and writes a
+// connection as its own Read and Write do, with system calls that leave the runtime's monitor
+// thread asleep ([Socket], Linux only; see sys_linux.go).
 //
 // It asks the kernel with a poll that does not wait, which reads nothing and clears nothing: the
 // bytes, the EOF or the socket error that made a socket ready are still there for the next Read.
