@@ -65,17 +65,18 @@ H2LOAD=(h2load -c16 -m16 -t1)
 WRK_A=(wrk -t2 -c64)
 WRK_B=(wrk -t2 -c16 -H "Connection: close")
 
-# TUNNEL_LOAD is scenario (w)'s load without duration and target, once start_backend has built
-# tunnelecho: 8 tunnels (as WebSocket connections are), each sending a 64-byte message, reading its
-# echo and pausing a millisecond, again and again; a proxy that relays that is mostly idle.
-TUNNEL_LOAD=(tunnelecho -c 8 -size 64 -every 1ms)
+# TUNNEL_LOAD is scenario (w)'s load without duration and target, the flags of the tunnelecho that
+# start_backend builds (TUNNELECHO): 8 tunnels (as WebSocket connections are), each sending a
+# 64-byte message, reading its echo and pausing a millisecond, again and again; a proxy that relays
+# that is mostly idle.
+TUNNEL_LOAD=(-c 8 -size 64 -every 1ms)
 
 # start_backend SCENARIO DIR ADDR_A ADDR_B: starts the backend of scenario a to e, behind the
 # command prefix PIN_REST if set (bench.sh's taskset), and waits until it answers on ADDR_A:
-# integration/cmd/h2cbackend for e, integration/cmd/tunnelecho for w (whose load it is too: built
-# as DIR/tunnelecho), else nginx with backend_conf (with DIR/big for c). Its process is added to
-# PIDS and set in BACKEND_PID; CURL_OPT is set to the curl options that reach it (HTTP/2 with prior
-# knowledge for e).
+# integration/cmd/h2cbackend for e, integration/cmd/tunnelecho for w (whose load it is too: built as
+# DIR/tunnelecho, set in TUNNELECHO), else nginx with backend_conf (with DIR/big for c). Its process
+# is added to PIDS and set in BACKEND_PID; CURL_OPT is set to the curl options that reach it (HTTP/2
+# with prior knowledge for e).
 start_backend() {
   if [ "$1" = e ]; then
     (cd integration && go build -o "$2/h2cbackend" ./cmd/h2cbackend)
@@ -83,8 +84,8 @@ start_backend() {
     CURL_OPT=(--http2-prior-knowledge)
   elif [ "$1" = w ]; then
     (cd integration && go build -o "$2/tunnelecho" ./cmd/tunnelecho)
-    TUNNEL_LOAD[0]=$2/tunnelecho
-    "${PIN_REST[@]}" "$2/tunnelecho" -serve "$3" >"$2/tunnelecho.log" 2>&1 & PIDS+=($!)
+    TUNNELECHO=$2/tunnelecho
+    "${PIN_REST[@]}" "$TUNNELECHO" -serve "$3" >"$2/tunnelecho.log" 2>&1 & PIDS+=($!)
     CURL_OPT=()
   else
     [ "$1" != c ] || big_file "$2"
@@ -103,7 +104,7 @@ load_cmd() {
     a) LOAD=("${WRK_A[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
     b) LOAD=("${WRK_B[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
     e) LOAD=(timeout $(($3 + 30)) "${H2LOAD[@]}" -D "$3" "http://127.0.0.1:$2/") ;;
-    w) LOAD=(timeout $(($3 + 30)) "${TUNNEL_LOAD[@]}" -load "127.0.0.1:$2" -d "$3s") ;;
+    w) LOAD=(timeout $(($3 + 30)) "$TUNNELECHO" "${TUNNEL_LOAD[@]}" -load "127.0.0.1:$2" -d "$3s") ;;
   esac
 }
 
