@@ -2,8 +2,9 @@
 # Shows where a proxy's CPU goes under one load of bench.sh: proxyd's, and nginx's under the same
 # load. For each: the system calls by name, the context switches and the CPU time per request
 # (perf stat), the shares of its CPU in the kernel's socket calls, in its scheduler and in its own
-# code (perf record), and its hottest functions. README.md's Measuring section reads its figures
-# this way. Loopback only; every load is bounded by its duration.
+# code (perf record), and its hottest functions. README.md's Measuring section and
+# scripts/bench/NOTES.md read their figures this way. Loopback only; every load is bounded by its
+# duration.
 #
 #   bash scripts/profile.sh [seconds]        (scenario a, 5 s a load)
 #   SCENARIO=b bash scripts/profile.sh       (a, b or e; in e proxyd alone: nginx reaches the h2c

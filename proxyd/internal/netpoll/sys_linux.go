@@ -11,9 +11,9 @@ import (
 // thread (sysmon) whenever it sleeps because every processor was idle. Under keep-alive load a
 // proxy's processors go idle between exchanges many times a second, and each wake-up set off
 // another millisecond of the monitor's 20 µs polling, which cost proxyd, and the load and the
-// backend beside it, more than the calls themselves (README.md, "Measuring"). A raw call keeps its
-// processor for its length; every call here is on a non-blocking socket, does not wait, and moves
-// at most one buffer.
+// backend beside it, more than the calls themselves (scripts/bench/NOTES.md, "Raw system calls"). A
+// raw call keeps its processor for its length; every call here is on a non-blocking socket, does
+// not wait, and moves at most one buffer.
 
 // sysRead is read(2) of fd into p, retried when a signal interrupts it.
 func sysRead(fd uintptr, p []byte) (int, error) {
