@@ -227,13 +227,13 @@ func (c *conn) readLoop() {
 			return
 		}
 		if err := c.handle(f); err != nil {
-			c.goAwayAndFail(http2.ErrCodeProtocol, err)
+			c.goAwayAndFail(goAwayCode(err), err)
 			return
 		}
 	}
 }
 
-// handle processes one frame; an error is a connection error of type PROTOCOL_ERROR.
+// handle processes one frame; an error ends the connection (goAwayCode).
 func (c *conn) handle(f http2.Frame) error {
 	switch f := f.(type) {
 	case *http2.MetaHeadersFrame:
@@ -257,6 +257,22 @@ func (c *conn) handle(f http2.Frame) error {
 		return &MalformedResponseError{Reason: "PUSH_PROMISE with push disabled"}
 	}
 	return nil
+}
+
+// goAwayCode is the error code of the GOAWAY for err, what a frame's handling failed with: a
+// connection error's own code, else PROTOCOL_ERROR (RFC 9113 §5.4.1).
+func goAwayCode(err error) http2.ErrCode {
+	var ce http2.ConnectionError
+	if errors.As(err, &ce) {
+		return http2.ErrCode(ce)
+	}
+	return http2.ErrCodeProtocol
+}
+
+// flowControlError is the backend's violation of a flow-control window, a malformed response that
+// is a connection error of type FLOW_CONTROL_ERROR (RFC 9113 §6.9).
+func flowControlError(reason string) error {
+	return &MalformedResponseError{Reason: reason, Err: http2.ConnectionError(http2.ErrCodeFlowControl)}
 }
 
 // goAwayAndFail tells the backend why the connection ends, and fails it.
@@ -286,10 +302,16 @@ func (c *conn) handleSettings(f *http2.SettingsFrame) error {
 }
 
 // growSendWindows moves the send window of every open stream by delta, a change of the backend's
-// SETTINGS_INITIAL_WINDOW_SIZE. Under mu.
+// SETTINGS_INITIAL_WINDOW_SIZE; one past h2conn.MaxWindow is a flow-control error of the
+// connection (RFC 9113 §6.9.2). Under mu.
 func (c *conn) growSendWindows(delta int64) error {
+	over := false
 	for _, s := range c.streams {
 		s.sendWindow += delta
+		over = over || s.sendWindow > h2conn.MaxWindow
+	}
+	if over {
+		return flowControlError("SETTINGS_INITIAL_WINDOW_SIZE takes a stream window over 2^31-1")
 	}
 	return nil
 }
@@ -312,7 +334,7 @@ func (c *conn) handleWindowUpdate(f *http2.WindowUpdateFrame) error {
 		over := c.sendWindow > h2conn.MaxWindow
 		c.mu.Unlock()
 		if over {
-			return &MalformedResponseError{Reason: "connection window over 2^31-1"}
+			return flowControlError("connection window over 2^31-1")
 		}
 		return nil
 	}

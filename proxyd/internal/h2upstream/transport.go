@@ -76,10 +76,23 @@ var (
 
 // MalformedResponseError is a response the backend sent that HTTP/2 does not allow: a bad
 // :status, an invalid field, a header list over the limit, a body longer or shorter than its
-// Content-Length, or a frame out of place.
-type MalformedResponseError struct{ Reason string }
+// Content-Length, a frame out of place, or a flow-control window overrun.
+type MalformedResponseError struct {
+	Reason string
+	// Err, when set, is the HTTP/2 error the violation is (an http2.ConnectionError); Unwrap
+	// returns it.
+	Err error
+}
 
-func (e *MalformedResponseError) Error() string { return "h2upstream: malformed response: " + e.Reason }
+func (e *MalformedResponseError) Error() string {
+	if e.Err != nil {
+		return "h2upstream: malformed response: " + e.Reason + ": " + e.Err.Error()
+	}
+	return "h2upstream: malformed response: " + e.Reason
+}
+
+// Unwrap returns the HTTP/2 error the violation is, if any.
+func (e *MalformedResponseError) Unwrap() error { return e.Err }
 
 // RoundTrip sends req on a stream of one of the backend's connections and returns the response
 // once its head has come; 1xx heads are skipped.

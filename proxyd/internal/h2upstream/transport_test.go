@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +24,7 @@ import (
 	"golang.org/x/net/http2/hpack"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/h2conn"
 )
 
 // seen is what a Go backend saw of a request.
@@ -884,6 +886,74 @@ func TestServerFailures(t *testing.T) {
 			if err == nil {
 				resp.Body.Close()
 				t.Errorf("RoundTrip succeeded: %d %v", resp.StatusCode, resp.Header)
+			}
+		})
+	}
+}
+
+// TestFlowControlViolations ends the connection with a GOAWAY of FLOW_CONTROL_ERROR when the
+// backend takes a send window past 2^31-1 or sets SETTINGS_INITIAL_WINDOW_SIZE beyond it (RFC 9113
+// §6.9.1, §6.9.2, §6.5.2), and fails the stream under way as a malformed response. The backend
+// follows its violation with a PING: an acknowledgement instead of a GOAWAY is a violation let pass.
+func TestFlowControlViolations(t *testing.T) {
+	const fullWindow = h2conn.MaxWindow - h2conn.InitialWindow // takes a window of 65,535 to 2^31-1
+	for _, tc := range []struct {
+		name    string
+		violate func(fr *http2.Framer, id uint32)
+	}{
+		{"connection WINDOW_UPDATE past 2^31-1", func(fr *http2.Framer, _ uint32) {
+			fr.WriteWindowUpdate(0, fullWindow+1)
+		}},
+		{"SETTINGS_INITIAL_WINDOW_SIZE growing a stream's window past 2^31-1", func(fr *http2.Framer, id uint32) {
+			fr.WriteWindowUpdate(id, fullWindow)
+			fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: h2conn.InitialWindow + 1})
+		}},
+		{"SETTINGS_INITIAL_WINDOW_SIZE over 2^31-1", func(fr *http2.Framer, _ uint32) {
+			fr.WriteSettings(http2.Setting{ID: http2.SettingInitialWindowSize, Val: 1 << 31})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			checkGoroutines(t)
+			ping := [8]byte{'f', 'l', 'o', 'w'}
+			got := make(chan string, 1)
+			be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+				h, err := c.Request()
+				if err != nil {
+					return
+				}
+				fr := c.Framer()
+				tc.violate(fr, h.StreamID)
+				fr.WritePing(false, ping)
+				for {
+					f, err := fr.ReadFrame()
+					if err != nil {
+						got <- "no GOAWAY: " + err.Error()
+						return
+					}
+					switch f := f.(type) {
+					case *http2.GoAwayFrame:
+						got <- f.ErrCode.String()
+						return
+					case *http2.PingFrame:
+						if f.IsAck() && f.Data == ping {
+							got <- "PING acknowledged"
+							return
+						}
+					}
+				}
+			})
+			tr := newTransport(t, be.Addr())
+			resp, err := roundTrip(t, tr, newRequest(t, http.MethodGet, be.URL()+"/", nil))
+			if code := waitFor(t, got, "the backend's outcome"); code != http2.ErrCodeFlowControl.String() {
+				t.Errorf("after the violation the backend saw %s, want a GOAWAY of FLOW_CONTROL_ERROR", code)
+			}
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("RoundTrip succeeded: %d", resp.StatusCode)
+			}
+			var malformed *MalformedResponseError
+			if !errors.As(err, &malformed) {
+				t.Errorf("RoundTrip failed with %v, want a MalformedResponseError", err)
 			}
 		})
 	}
