@@ -1,9 +1,6 @@
 package netpoll
 
-import (
-	"net"
-	"syscall"
-)
+import "net"
 
 // Sender writes requests to one connection and waits for their answers without the read that
 // finds nothing. A reader in Go's net package reads first and waits for the socket only when the
@@ -18,8 +15,7 @@ import (
 // to a request still being written may come before the write ends. A Sender is not safe for
 // concurrent use, and no other goroutine may read the connection meanwhile.
 type Sender struct {
-	conn     *net.TCPConn // what Send writes to where its writes are not raw
-	rc       syscall.RawConn
+	sock     *Socket               // the connection's socket: its RawConn, and how its errors read
 	step     func(fd uintptr) bool // s.writeThenWait, made once so that SendAwait allocates nothing
 	sendStep func(fd uintptr) bool // s.writeAll on Linux, made by the first Send
 
@@ -29,9 +25,9 @@ type Sender struct {
 	iov      iovecs       // the writev(2) argument
 }
 
-// NewSender returns a Sender for conn, whose RawConn is rc.
-func NewSender(conn *net.TCPConn, rc syscall.RawConn) *Sender {
-	s := &Sender{conn: conn, rc: rc}
+// NewSender returns a Sender for the connection of sock, set up (Socket.Init).
+func NewSender(sock *Socket) *Sender {
+	s := &Sender{sock: sock}
 	s.step = s.writeThenWait
 	return s
 }
@@ -46,7 +42,7 @@ func NewSender(conn *net.TCPConn, rc syscall.RawConn) *Sender {
 // caller to write, and to read the answer, the usual way. err is a write's failure.
 func (s *Sender) SendAwait(bufs *net.Buffers) (sent bool, err error) {
 	s.bufs, s.sent, s.writeErr = bufs, false, nil
-	s.rc.Read(s.step) // a wait that ends early is the next read's to report
+	s.sock.rc.Read(s.step) // a wait that ends early is the next read's to report
 	s.bufs = nil
 	return s.sent, s.writeErr
 }

@@ -2,7 +2,6 @@ package netpoll
 
 import (
 	"net"
-	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -47,14 +46,14 @@ func (s *Sender) Send(bufs *net.Buffers) error {
 		s.sendStep = s.writeAll
 	}
 	s.bufs, s.writeErr = bufs, nil
-	err := s.rc.Write(s.sendStep)
+	err := s.sock.rc.Write(s.sendStep)
 	writeErr := s.writeErr
 	s.bufs, s.writeErr = nil, nil
 	switch {
 	case err != nil:
 		return err
 	case writeErr != nil:
-		return os.NewSyscallError("writev", writeErr)
+		return s.sock.opError("writev", writeErr)
 	}
 	return nil
 }

@@ -18,7 +18,9 @@ import (
 // newSender returns a Sender for c, failing the test if it cannot.
 func newSender(t *testing.T, c *net.TCPConn) *Sender {
 	t.Helper()
-	return NewSender(c, rawConn(t, c))
+	s := new(Socket)
+	s.Init(c, rawConn(t, c))
+	return NewSender(s)
 }
 
 // answerAfterRequest makes peer read a request of n bytes and then do what answers it; the

@@ -13,6 +13,6 @@ func (s *Sender) writeThenWait(uintptr) bool { return true }
 
 // Send writes all of bufs, consuming them, as net.Buffers.WriteTo does on the connection.
 func (s *Sender) Send(bufs *net.Buffers) error {
-	_, err := bufs.WriteTo(s.conn)
+	_, err := bufs.WriteTo(s.sock.conn)
 	return err
 }

@@ -146,8 +146,9 @@ func (p *Pool) Dial() (*Conn, error) {
 		tc.Close()
 		return nil, err
 	}
-	c := &Conn{TCPConn: tc, Fd: netpoll.Fd(rc), quiet: netpoll.NewChecker(rc), send: netpoll.NewSender(tc, rc)}
+	c := &Conn{TCPConn: tc, Fd: netpoll.Fd(rc), quiet: netpoll.NewChecker(rc)}
 	c.sock.Init(tc, rc)
+	c.send = netpoll.NewSender(&c.sock)
 	c.Reader.Reset(&c.sock)
 	c.Reader.SetPipeBudget(p.pipes)
 	c.Reader.Attach(p.bufs.Get())
