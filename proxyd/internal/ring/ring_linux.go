@@ -86,9 +86,9 @@ type Ring struct {
 	cqHead, cqTail    *uint32
 	cqMask            uint32
 	cqes              []cqe
-	// tail is the next entry to fill, submitted the first not yet submitted.
-	tail, submitted uint32
-	maps            [2][]byte
+	// tail is the next entry to fill; the kernel's head (sqHead) is the first it has not taken.
+	tail uint32
+	maps [2][]byte
 }
 
 // New sets up an instance with room for entries submissions (a power of two) and maps its
@@ -137,7 +137,6 @@ func (r *Ring) mapQueues(p *params) error {
 	r.cqMask = *(*uint32)(at(p.cqOff.ringMask))
 	r.cqes = unsafe.Slice((*cqe)(at(p.cqOff.cqes)), p.cqEntries)
 	r.tail = atomic.LoadUint32(r.sqTail)
-	r.submitted = r.tail
 	return nil
 }
 
@@ -200,13 +199,18 @@ func (r *Ring) Cancel(target, userData uint64) {
 // Enter submits what is queued and runs the completions due, without waiting for any (a Waiter
 // waits for them). It is a raw system call: it skips the scheduler's bookkeeping of a call that
 // may block, which would keep the runtime's monitor thread awake.
+//
+// It asks the kernel to take the entries between the kernel's head and the tail, no more: a
+// call that asks for more than are there submits those and returns at once, without running the
+// completions due. So the count comes from the head, which the kernel moves as it takes entries,
+// not from what earlier calls returned (a failed call returns -1).
 func (r *Ring) Enter() error {
 	atomic.StoreUint32(r.sqTail, r.tail)
-	n, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.tail-r.submitted), 0, enterGetEvents, 0, 0)
+	queued := r.tail - atomic.LoadUint32(r.sqHead)
+	_, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(queued), 0, enterGetEvents, 0, 0)
 	if e != 0 && e != unix.EINTR && e != unix.EBUSY && e != unix.EAGAIN {
 		return fmt.Errorf("io_uring_enter: %w", e)
 	}
-	r.submitted += uint32(n)
 	return nil
 }
 

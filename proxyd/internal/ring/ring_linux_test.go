@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -192,6 +193,29 @@ func TestFullQueueSubmitsBeforeQueueingMore(t *testing.T) {
 	if n != 20 {
 		t.Errorf("peer read %d bytes, want 20", n)
 	}
+}
+
+// TestEnterAsksForWhatTheKernelHasNotTaken: Enter asks the kernel to submit the entries it has not
+// taken yet, however they were taken before. Here a call of the test's own takes the receive's
+// entry behind Enter's back, as a call that fails after taking entries would. Were Enter to ask
+// for that entry again, the kernel would return at once without running the receive's completion,
+// which comes as deferred work once the peer sends, and the wait would end at its deadline.
+func TestEnterAsksForWhatTheKernelHasNotTaken(t *testing.T) {
+	a, b := socketPair(t)
+	buf := make([]byte, 16)
+	onRing(t, func(r *Ring, w *Waiter) {
+		r.Recv(b, buf, 1)
+		atomic.StoreUint32(r.sqTail, r.tail)
+		if _, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 1, 0, 0, 0, 0); e != 0 {
+			t.Fatalf("io_uring_enter: %v", e)
+		}
+		if _, err := unix.Write(a, []byte("hi")); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		if diff := cmp.Diff([]completion{{1, 2}}, await(t, r, w, 1)); diff != "" {
+			t.Errorf("completions (-want +got):\n%s", diff)
+		}
+	})
 }
 
 // TestWaiterWakesForCompletionsAndWake waits in the poller on a ring with a receive under way:
