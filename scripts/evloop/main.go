@@ -27,8 +27,12 @@
 //
 //   - EVLOOP_WAIT=raw: the same wait made as a raw system call, the loop's processor held meanwhile.
 //
-//     [EVLOOP_WAIT=poller|thread|raw] evloop LISTEN DEFAULT_BACKEND [-r /path=host:port]... \
-//     [flags, ignored]
+//     [EVLOOP_WAIT=poller|thread|raw] [EVLOOP_PROCS=N] evloop LISTEN DEFAULT_BACKEND \
+//     [-r /path=host:port]... [flags, ignored]
+//
+// EVLOOP_PROCS=N gives the runtime N processors, the loops staying one per GOMAXPROCS: with
+// EVLOOP_WAIT=thread and N above GOMAXPROCS, the runtime has processors to spare while the loops
+// wait, and leaves theirs to them.
 //
 // Its loops on io_uring (EVLOOP_IO=uring, up to 7a19b1b) became proxyd's --ring-loops.
 //
@@ -41,6 +45,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"unsafe"
 
@@ -183,6 +188,13 @@ func run(args []string) error {
 		return fmt.Errorf("EVLOOP_WAIT=%q: want poller, thread or raw", wait)
 	}
 	n := runtime.GOMAXPROCS(0)
+	if v := os.Getenv("EVLOOP_PROCS"); v != "" {
+		procs, err := strconv.Atoi(v)
+		if err != nil || procs < 1 {
+			return fmt.Errorf("EVLOOP_PROCS=%q: want a count of processors", v)
+		}
+		runtime.GOMAXPROCS(procs)
+	}
 	done := make(chan error, n)
 	for range n {
 		l := &loop{table: table, addrs: addrs, one: 1, pool: make([][]*backend, len(addrs))}
