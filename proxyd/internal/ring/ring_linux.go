@@ -150,10 +150,14 @@ func (r *Ring) Close() error {
 	return unix.Close(r.fd)
 }
 
+// queued is the count of entries filled that the kernel has not taken yet: from its head, which it
+// moves as it takes them, to the tail.
+func (r *Ring) queued() uint32 { return r.tail - atomic.LoadUint32(r.sqHead) }
+
 // get returns a zeroed submission queue entry, submitting what is queued first when the queue
 // is full.
 func (r *Ring) get() *sqe {
-	if r.tail-atomic.LoadUint32(r.sqHead) >= r.sqEntries {
+	if r.queued() >= r.sqEntries {
 		r.Enter()
 	}
 	i := r.tail & r.sqMask
@@ -200,14 +204,12 @@ func (r *Ring) Cancel(target, userData uint64) {
 // waits for them). It is a raw system call: it skips the scheduler's bookkeeping of a call that
 // may block, which would keep the runtime's monitor thread awake.
 //
-// It asks the kernel to take the entries between the kernel's head and the tail, no more: a
-// call that asks for more than are there submits those and returns at once, without running the
-// completions due. So the count comes from the head, which the kernel moves as it takes entries,
-// not from what earlier calls returned (a failed call returns -1).
+// It asks the kernel to take what is queued, no more: a call that asks for more than is there
+// submits that and returns at once, without running the completions due. So the count comes from
+// the kernel's head (queued), not from what earlier calls returned (a failed call returns -1).
 func (r *Ring) Enter() error {
 	atomic.StoreUint32(r.sqTail, r.tail)
-	queued := r.tail - atomic.LoadUint32(r.sqHead)
-	_, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(queued), 0, enterGetEvents, 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(r.queued()), 0, enterGetEvents, 0, 0)
 	if e != 0 && e != unix.EINTR && e != unix.EBUSY && e != unix.EAGAIN {
 		return fmt.Errorf("io_uring_enter: %w", e)
 	}

@@ -197,9 +197,10 @@ func TestFullQueueSubmitsBeforeQueueingMore(t *testing.T) {
 
 // TestEnterAsksForWhatTheKernelHasNotTaken: Enter asks the kernel to submit the entries it has not
 // taken yet, however they were taken before. Here a call of the test's own takes the receive's
-// entry behind Enter's back, as a call that fails after taking entries would. Were Enter to ask
-// for that entry again, the kernel would return at once without running the receive's completion,
-// which comes as deferred work once the peer sends, and the wait would end at its deadline.
+// entry behind Enter's back, which leaves a count kept by Enter one behind the kernel, as a failed
+// call's -1 would. Were Enter to ask for that entry again, the kernel would return at once without
+// running the receive's completion, which comes as deferred work once the peer sends, and the wait
+// would end at its deadline.
 func TestEnterAsksForWhatTheKernelHasNotTaken(t *testing.T) {
 	a, b := socketPair(t)
 	buf := make([]byte, 16)
