@@ -305,13 +305,10 @@ func (c *conn) handleSettings(f *http2.SettingsFrame) error {
 // SETTINGS_INITIAL_WINDOW_SIZE; one past h2conn.MaxWindow is a flow-control error of the
 // connection (RFC 9113 §6.9.2). Under mu.
 func (c *conn) growSendWindows(delta int64) error {
-	over := false
 	for _, s := range c.streams {
-		s.sendWindow += delta
-		over = over || s.sendWindow > h2conn.MaxWindow
-	}
-	if over {
-		return flowControlError("SETTINGS_INITIAL_WINDOW_SIZE takes a stream window over 2^31-1")
+		if s.sendWindow += delta; s.sendWindow > h2conn.MaxWindow {
+			return flowControlError("SETTINGS_INITIAL_WINDOW_SIZE takes a stream window over 2^31-1")
+		}
 	}
 	return nil
 }
