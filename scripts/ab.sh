@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Compares two builds of proxyd under one load, one of bench.sh's or one of tunnels: (a)
-# keep-alive small GETs, (b) a new connection per request, both with wrk to an nginx backend, (c)
-# 256 MiB downloads with curl, one after another, from that nginx, (e) h2load, 16 connections x 16
-# streams, small GET, to integration/cmd/h2cbackend, or (w) 8 tunnels opened by an upgrade, each
+# keep-alive small GETs, (b) a new connection per request, (d) keep-alive GETs alternating between
+# bench.sh's two routes, each with wrk to an nginx backend, (c) 256 MiB downloads with curl, one
+# after another, from that nginx, (e) h2load, 16 connections x 16 streams, small GET, to
+# integration/cmd/h2cbackend, or (w) 8 tunnels opened by an upgrade, each
 # echoing 64-byte messages a millisecond apart (integration/cmd/tunnelecho at both ends; a request
 # is a message echoed). The two are interleaved round by round so that the machine's drift touches
 # both alike, B first in every other round (of two runs back to back, the first was often 5-15%
@@ -13,7 +14,7 @@
 #
 #   bash scripts/ab.sh REV_A [REV_B] [rounds] [seconds]   (REV_B defaults to the work tree;
 #                                                        8 rounds of 3 s; scenario e)
-#   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c, e or w)
+#   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c, d, e or w)
 #   A_ENV=GOMAXPROCS=1 bash scripts/ab.sh HEAD HEAD       (the same build, another setting:
 #                                                        A_ENV and B_ENV, default GOMAXPROCS=2)
 #   B_ARGS=--ring-loops bash scripts/ab.sh HEAD HEAD     (the same build with other flags: A_ARGS
@@ -37,11 +38,11 @@ A_ARGS=${A_ARGS:-} B_ARGS=${B_ARGS:-}
 SCENARIO=${SCENARIO:-e}
 if [ -n "${CONNS:-}" ]; then WRK_A=(wrk -t"$((CONNS < 2 ? 1 : 2))" -c"$CONNS"); fi
 case $SCENARIO in
-  a | b) need wrk wrk; need nginx nginx-light ;;
+  a | b | d) need wrk wrk; need nginx nginx-light ;;
   c) need nginx nginx-light ;;
   e) need h2load nghttp2-client ;;
   w) ;;
-  *) echo "ab: SCENARIO must be a, b, c, e or w, not $SCENARIO" >&2; exit 2 ;;
+  *) echo "ab: SCENARIO must be a, b, c, d, e or w, not $SCENARIO" >&2; exit 2 ;;
 esac
 
 WORK=$(mktemp -d /tmp/proxyd-ab.XXXXXX)
@@ -68,8 +69,10 @@ build() {
 build "$REV_A" "$WORK/proxyd-a" "${A_BIN:-}"
 build "$REV_B" "$WORK/proxyd-b" "${B_BIN:-}"
 
-BACKEND=127.0.0.1:18383 PORT=18390
-start_backend "$SCENARIO" "$WORK" $BACKEND 127.0.0.1:18384
+BACKEND=127.0.0.1:18383 BACKEND_B=127.0.0.1:18384 PORT=18390
+start_backend "$SCENARIO" "$WORK" $BACKEND $BACKEND_B
+# bench.sh's routes, which scenario d alternates between.
+ROUTES="-r /a=$BACKEND -r /b=$BACKEND_B"
 # The backend's process, or its nginx's worker, whose CPU per request each run shows too.
 case $SCENARIO in
   e | w) BACKEND_PIDS=$BACKEND_PID ;;
@@ -91,8 +94,8 @@ load() {
 # measure BIN ENV ARGS: one run of the load through BIN started with ENV and the flags ARGS; prints
 # "req/s cpu_us_per_req backend_cpu_us_per_req".
 measure() {
-  # shellcheck disable=SC2086 # ENV is a list of assignments, ARGS one of flags
-  env $2 "$1" 127.0.0.1:$PORT $BACKEND --log-level=warn $3 2>>"$WORK/proxyd.log" & local p=$!
+  # shellcheck disable=SC2086 # ENV is a list of assignments, ROUTES and ARGS ones of flags
+  env $2 "$1" 127.0.0.1:$PORT $BACKEND $ROUTES --log-level=warn $3 2>>"$WORK/proxyd.log" & local p=$!
   wait_http $p 127.0.0.1:$PORT "${CURL_OPT[@]}"
   load 1 >/dev/null # warm
   local t0 b0 s0 reqs s1 t1 b1

@@ -7,8 +7,8 @@
 # duration.
 #
 #   bash scripts/profile.sh [seconds]        (scenario a, 5 s a load)
-#   SCENARIO=b bash scripts/profile.sh       (a, b or e; in e proxyd alone: nginx reaches the h2c
-#                                             backend over HTTP/1.1, a different exchange)
+#   SCENARIO=b bash scripts/profile.sh       (a, b, d or e; in e proxyd alone: nginx reaches the
+#                                             h2c backend over HTTP/1.1, a different exchange)
 #   TOP=30 bash scripts/profile.sh           (how many functions to list; default 15)
 #   PROXYD_FLAGS=--ring-loops bash scripts/profile.sh   (proxyd with further flags)
 #   PROXYD_BIN=/tmp/evloop bash scripts/profile.sh
@@ -24,9 +24,9 @@ TOP=${TOP:-15}
 PROCS=$(nproc)
 need perf linux-perf
 case $SCENARIO in
-  a | b) need wrk wrk; need nginx nginx-light ;;
+  a | b | d) need wrk wrk; need nginx nginx-light ;;
   e) need h2load nghttp2-client ;;
-  *) echo "profile: SCENARIO must be a, b or e, not $SCENARIO" >&2; exit 2 ;;
+  *) echo "profile: SCENARIO must be a, b, d or e, not $SCENARIO" >&2; exit 2 ;;
 esac
 
 WORK=$(mktemp -d /tmp/proxyd-profile.XXXXXX)
@@ -39,7 +39,9 @@ proxy_binary "$WORK/proxyd" "${PROXYD_BIN:-}"
 start_backend "$SCENARIO" "$WORK" $BACKEND_A $BACKEND_B
 
 # shellcheck disable=SC2086 # PROXYD_FLAGS is a list of words
-GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A --log-level=warn ${PROXYD_FLAGS:-} \
+# The routes of bench.sh: /b goes to the second backend, as nginx_proxy_conf sends it.
+GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B \
+  --log-level=warn ${PROXYD_FLAGS:-} \
   2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
 wait_http $PROXYD_PID 127.0.0.1:$PORT_PROXYD "${CURL_OPT[@]}"

@@ -97,19 +97,24 @@ start_backend() {
   wait_http "$BACKEND_PID" "$3" "${CURL_OPT[@]}"
 }
 
-# load_cmd SCENARIO PORT SECONDS: sets LOAD to the load of scenario a, b, e or w on 127.0.0.1:PORT
-# for SECONDS (WRK_A, WRK_B, H2LOAD, TUNNEL_LOAD), whose output `requests` reads.
+# load_cmd SCENARIO PORT SECONDS: sets LOAD to the load of scenario a, b, d, e or w on
+# 127.0.0.1:PORT for SECONDS (WRK_A, WRK_B, H2LOAD, TUNNEL_LOAD), whose output `requests` reads.
 load_cmd() {
   case $1 in
     a) LOAD=("${WRK_A[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
+    d) LOAD=("${WRK_A[@]}" -d"$3s" -s scripts/bench/check.lua "http://127.0.0.1:$2/") ;;
     b) LOAD=("${WRK_B[@]}" -d"$3s" "http://127.0.0.1:$2/") ;;
     e) LOAD=(timeout $(($3 + 30)) "${H2LOAD[@]}" -D "$3" "http://127.0.0.1:$2/") ;;
     w) LOAD=(timeout $(($3 + 30)) "$TUNNELECHO" "${TUNNEL_LOAD[@]}" -load "127.0.0.1:$2" -d "$3s") ;;
   esac
 }
 
-# requests: how many requests were done, from the output of wrk or h2load on stdin.
-requests() { awk '/requests in/ {print $1} /^requests:/ {print $6}'; }
+# requests: how many requests were done, from the output of wrk or h2load on stdin; on stderr, how
+# many responses came from the wrong backend in scenario d (bench/check.lua), if any did.
+requests() {
+  awk '/requests in/ {print $1} /^requests:/ {print $6}
+    /^WRONG [1-9]/ {print "wrong backend: " $2 " responses" >"/dev/stderr"}'
+}
 
 # backend_workers DIR: the worker process(es) of the backends' nginx started with
 # backend_conf DIR.
