@@ -56,7 +56,7 @@ fi
 # The system calls counted by name: those of an HTTP exchange, of a connection's start and end, of
 # waiting (the poller, the Go runtime's threads) and of splicing.
 CALLS="read readv recvfrom recvmsg write writev sendto sendmsg splice ppoll poll epoll_wait epoll_pwait
-  epoll_ctl futex nanosleep accept4 close shutdown setsockopt getsockopt getsockname"
+  epoll_ctl futex nanosleep accept4 close shutdown setsockopt getsockopt getsockname io_uring_enter"
 EVENTS=task-clock,context-switches,raw_syscalls:sys_enter
 for c in $CALLS; do EVENTS+=,syscalls:sys_enter_$c; done
 

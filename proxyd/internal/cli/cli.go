@@ -69,8 +69,9 @@ type Args struct {
 	ShutdownTimeout       time.Duration `default:"10s" help:"Grace period for in-flight requests on SIGTERM/SIGINT."`
 	MaxHeaderSize         int           `default:"65536" help:"Largest request head in bytes (431 beyond it)."`
 	BackendIdleConns      int           `default:"128" help:"Idle connections kept per backend for reuse."`
-	RingLoops             bool          `name:"ring-loops" help:"Serve HTTP/1.x exchanges on io_uring event loops, one per core, while at least 16 connections per core are busy (Linux 6.1 or later; experimental). Without io_uring, or where it is refused, connections are served as without the flag."`
-	RingLoopsBusy         int           `name:"ring-loops-busy" placeholder:"N" help:"With --ring-loops: the loops serve once N keep-alive connections are busy (their last wait for a request was brief), until fewer than N/2 are; 0 means 16 per core, -1 always."`
+	RingLoops             bool          `name:"ring-loops" help:"Serve HTTP/1.x exchanges on io_uring event loops, one for every two cores, while at least 16 connections per loop are busy (Linux 6.1 or later; experimental). Without io_uring, or where it is refused, connections are served as without the flag."`
+	RingLoopsBusy         int           `name:"ring-loops-busy" placeholder:"N" help:"With --ring-loops: the loops serve once N keep-alive connections are busy (their last wait for a request was brief), until fewer than N/2 are; 0 means 16 per loop, -1 always."`
+	RingLoopsCount        int           `name:"ring-loops-count" placeholder:"N" help:"With --ring-loops: how many loops serve; 0 means one for every two cores (GOMAXPROCS), at least one."`
 
 	LogLevel  string           `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	LogFormat string           `default:"text" enum:"text,json" help:"Log format: text or json."`
@@ -143,6 +144,9 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 	if a.BackendIdleConns < 0 {
 		return engine.Config{}, fmt.Errorf("--backend-idle-conns=%d: must not be negative", a.BackendIdleConns)
 	}
+	if a.RingLoopsCount < 0 {
+		return engine.Config{}, fmt.Errorf("--ring-loops-count=%d: must not be negative", a.RingLoopsCount)
+	}
 	var m *metrics.Metrics
 	if a.AdminAddr != "" {
 		m = metrics.New()
@@ -172,6 +176,7 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 		BackendIdleConns:      a.BackendIdleConns,
 		RingLoops:             a.RingLoops,
 		RingLoopsBusy:         a.RingLoopsBusy,
+		RingLoopsCount:        a.RingLoopsCount,
 		AllowConnect:          a.AllowConnect,
 		AccessLog:             a.AccessLog,
 		Logger:                logger,

@@ -77,14 +77,14 @@ func TestRoutingOptions(t *testing.T) {
 	}
 }
 
-// TestRingLoopsOptions turns the ring loops on, serving whatever the load.
+// TestRingLoopsOptions turns three ring loops on, serving whatever the load.
 func TestRingLoopsOptions(t *testing.T) {
-	cfg, err := parse(t, ":8080", "127.0.0.1:3000", "--ring-loops", "--ring-loops-busy=-1")
+	cfg, err := parse(t, ":8080", "127.0.0.1:3000", "--ring-loops", "--ring-loops-busy=-1", "--ring-loops-count=3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !cfg.RingLoops || cfg.RingLoopsBusy != -1 {
-		t.Errorf("RingLoops, RingLoopsBusy = %v, %d; want true, -1", cfg.RingLoops, cfg.RingLoopsBusy)
+	if !cfg.RingLoops || cfg.RingLoopsBusy != -1 || cfg.RingLoopsCount != 3 {
+		t.Errorf("RingLoops, RingLoopsBusy, RingLoopsCount = %v, %d, %d; want true, -1, 3", cfg.RingLoops, cfg.RingLoopsBusy, cfg.RingLoopsCount)
 	}
 }
 
@@ -156,6 +156,7 @@ func TestBadArguments(t *testing.T) {
 		{"zero timeout", []string{":8080", "127.0.0.1:1", "--dial-timeout=0s"}, "--dial-timeout"},
 		{"bad duration", []string{":8080", "127.0.0.1:1", "--idle-timeout=soon"}, "--idle-timeout"},
 		{"header size too small", []string{":8080", "127.0.0.1:1", "--max-header-size=10"}, "--max-header-size=10"},
+		{"negative ring loop count", []string{":8080", "127.0.0.1:1", "--ring-loops-count=-1"}, "--ring-loops-count=-1"},
 		{"unknown log format", []string{":8080", "127.0.0.1:1", "--log-format=xml"}, "--log-format"},
 		{"unknown flag", []string{":8080", "127.0.0.1:1", "--bogus"}, "--bogus"},
 		{"unknown escaped-slashes action", []string{":8080", "127.0.0.1:1", "--escaped-slashes=drop"}, "--escaped-slashes"},

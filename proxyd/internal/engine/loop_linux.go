@@ -20,7 +20,7 @@ import (
 // submitting these.
 const ringEntries = 1024
 
-// loops are the server's ring loops, one per processor: each serves, on a thread of its own, the
+// loops are the server's ring loops (ringLoopCount): each serves, on a thread of its own, the
 // client connections given to it from their accept on, their socket calls the entries of an
 // io_uring instance (package ring). A loop waits for a request, and serves an exchange that
 // reads nothing more from the client on a kept or pooled backend connection, whose response

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"regexp"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -121,5 +122,29 @@ func TestLoopsServeOnlyUnderLoad(t *testing.T) {
 	}
 	if n := ringExchanges(t, m) - before; n != 0 {
 		t.Errorf("one busy connection after the load: %d requests sent from the loops, want 0", n)
+	}
+}
+
+// TestRingLoopCount starts as many loops as Config.RingLoopsCount asks, and by default one for
+// every two processors, at least one.
+func TestRingLoopCount(t *testing.T) {
+	for _, tc := range []struct{ count, procs, want int }{
+		{0, 1, 1}, {0, 2, 1}, {0, 3, 1}, {0, 4, 2}, {0, 16, 8}, {3, 2, 3}, {1, 8, 1},
+	} {
+		if got := ringLoopCount(tc.count, tc.procs); got != tc.want {
+			t.Errorf("ringLoopCount(%d, %d) = %d, want %d", tc.count, tc.procs, got, tc.want)
+		}
+	}
+	be := startEcho(t, "default")
+	for _, count := range []int{0, 3} {
+		cfg := testConfig(t, routetest.Table(t, be.addr()))
+		cfg.RingLoops, cfg.RingLoopsCount = true, count
+		p := startProxy(t, cfg)
+		if p.srv.loops == nil {
+			t.Fatal("no ring loops started")
+		}
+		if got, want := len(p.srv.loops.all), ringLoopCount(count, runtime.GOMAXPROCS(0)); got != want {
+			t.Errorf("RingLoopsCount %d: %d loops, want %d", count, got, want)
+		}
 	}
 }

@@ -64,15 +64,18 @@ type Config struct {
 	// this version carrying the client's address; such connections serve one client connection
 	// only and are never pooled.
 	ProxyProtocol proxyproto.Version
-	// RingLoops serves HTTP/1.x connections from their accept on io_uring loops, one per
-	// processor, where the system has io_uring (see loops); elsewhere, and without it, each
-	// connection waits and is served on goroutines.
+	// RingLoops serves HTTP/1.x connections from their accept on io_uring loops (RingLoopsCount),
+	// where the system has io_uring (see loops); elsewhere, and without it, each connection waits
+	// and is served on goroutines.
 	RingLoops bool
 	// RingLoopsBusy is how many busy connections (clientConn.busy) make the ring loops serve:
 	// connections wait for their requests on the loops from then on, and on goroutines again once
 	// fewer than half as many are busy, where a lone client's exchange is faster. 0 means 16 for
 	// each loop; a negative value, always.
 	RingLoopsBusy int
+	// RingLoopsCount is how many ring loops serve; 0 means one for every two processors
+	// (GOMAXPROCS), at least one (see ringLoopCount).
+	RingLoopsCount int
 	// Logger receives the error and access logs.
 	Logger *slog.Logger
 }
@@ -180,13 +183,25 @@ func New(cfg Config) *Server {
 		s.log.Warn("long-idle connections wait on goroutines", "err", err)
 	}
 	if cfg.RingLoops {
-		if s.loops, err = startLoops(s, runtime.GOMAXPROCS(0)); err != nil {
+		if s.loops, err = startLoops(s, ringLoopCount(cfg.RingLoopsCount, runtime.GOMAXPROCS(0))); err != nil {
 			s.log.Warn("no ring loops: connections are served on goroutines", "err", err)
 		}
 	}
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}
 	go s.sweeper.run()
 	return s
+}
+
+// ringLoopCount is how many ring loops serve: n when set, else one for every two of procs
+// processors, at least one. On two cores, in (a) of scripts/bench.sh, one loop gave 1.10x the rate
+// of two at 0.74x the CPU per request (scripts/bench/NOTES.md): it makes half as many
+// io_uring_enter(2) calls a request, each for more connections, and wakes one thread, not two,
+// leaving the other core to the rest of the runtime and the machine.
+func ringLoopCount(n, procs int) int {
+	if n > 0 {
+		return n
+	}
+	return max(1, procs/2)
 }
 
 // newPool returns a pool for the backend at addr: up to BackendIdleConns idle connections, read
