@@ -26,7 +26,7 @@ const (
 // connections.
 const listeningMarker = "msg=listening"
 
-// noRingLoops begins the warning of a proxyd given --ring-loops that could not start them.
+// noRingLoops begins the line a proxyd logs when it could not start its ring loops.
 const noRingLoops = "no ring loops"
 
 // proxyProcess is a proxyd subprocess: its address, its command and its stderr.
@@ -46,13 +46,16 @@ func startProxy(t *testing.T, defaultBackend string, args ...string) string {
 	return runProxy(t, defaultBackend, args...).addr
 }
 
-// startProxyLoops is startProxy with --ring-loops, serving whatever the load, added when
-// ringLoops is set; it fails the test when proxyd then logs that it serves without them.
+// startProxyLoops is startProxy with ring loops serving whatever the load when ringLoops is set,
+// and with --no-ring-loops otherwise; it fails the test when proxyd logs that it serves without
+// the loops it was to start.
 func startProxyLoops(t *testing.T, ringLoops bool, defaultBackend string, args ...string) string {
 	t.Helper()
 	if ringLoops {
 		// The loops serve however few connections are busy, as a test makes only a few.
 		args = append(args[:len(args):len(args)], "--ring-loops", "--ring-loops-busy=-1")
+	} else {
+		args = append(args[:len(args):len(args)], "--no-ring-loops")
 	}
 	p := runProxy(t, defaultBackend, args...)
 	if found, _ := p.stderr.appeared(noRingLoops, 0); ringLoops && found {

@@ -27,7 +27,7 @@ type route struct {
 }
 
 // TestRoutingPerRequest sends requests for different routes over one keep-alive connection,
-// with and without --rewrite, and with and without --ring-loops (whose loops serve every request
+// with and without --rewrite, and with and without ring loops (whose loops serve every request
 // after a connection's first), and checks that each one reaches its own backend with the right
 // request-target.
 func TestRoutingPerRequest(t *testing.T) {

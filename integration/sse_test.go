@@ -22,7 +22,7 @@ const propagationTimeout = 10 * time.Second
 const maxEventLines = 10
 
 // TestSSEThroughProxy runs the server-sent events checks through a route of proxyd, with and
-// without --ring-loops (whose loop hands a response that does not come whole to a goroutine).
+// without ring loops (whose loop hands a response that does not come whole to a goroutine).
 func TestSSEThroughProxy(t *testing.T) {
 	t.Parallel()
 	for _, ringLoops := range []bool{false, true} {

@@ -22,7 +22,7 @@ import (
 const largeMessageSize = 1 << 20
 
 // TestWebSocketThroughProxy runs the WebSocket checks through a route of proxyd, with and without
-// --ring-loops (whose loop hands the upgrade to a goroutine).
+// ring loops (whose loop hands the upgrade to a goroutine).
 func TestWebSocketThroughProxy(t *testing.T) {
 	t.Parallel()
 	b := startBackend(t, api.ModeWS, "ws")

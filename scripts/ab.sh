@@ -17,7 +17,7 @@
 #   SCENARIO=a bash scripts/ab.sh HEAD~1 HEAD             (scenario a, b, c, d, e or w)
 #   A_ENV=GOMAXPROCS=1 bash scripts/ab.sh HEAD HEAD       (the same build, another setting:
 #                                                        A_ENV and B_ENV, default GOMAXPROCS=2)
-#   B_ARGS=--ring-loops bash scripts/ab.sh HEAD HEAD     (the same build with other flags: A_ARGS
+#   B_ARGS=--no-ring-loops bash scripts/ab.sh HEAD HEAD  (the same build with other flags: A_ARGS
 #                                                        and B_ARGS, default none)
 #   B_BIN=/tmp/evloop SCENARIO=a bash scripts/ab.sh HEAD  (B: another program with proxyd's
 #                                                        command line, e.g. scripts/evloop; A_BIN

@@ -11,7 +11,7 @@
 #   OPS=1 bash scripts/bench.sh                           (also proxyd with its operating features)
 #   OPS=1 OPS_FLAGS=--forwarded bash scripts/bench.sh     (... with some of them; metrics are
 #                                                          "--admin-addr 127.0.0.1:18098")
-#   PROXYD_FLAGS=--ring-loops bash scripts/bench.sh       (proxyd with further flags)
+#   PROXYD_FLAGS=--no-ring-loops bash scripts/bench.sh    (proxyd with further flags)
 #   PROXYD_BIN=/tmp/evloop SCENARIOS="a b d" bash scripts/bench.sh
 #                                                         (another program with proxyd's command
 #                                                          line in its place, e.g. scripts/evloop)

@@ -9,7 +9,7 @@
 #   bash scripts/idle-memory.sh [connections]
 #   PROTO=h2 bash scripts/idle-memory.sh [connections]
 #   PROTO=h2 BODY=16000 bash scripts/idle-memory.sh [connections]
-#   PROXYD_FLAGS=--ring-loops bash scripts/idle-memory.sh [connections]   (proxyd with further flags)
+#   PROXYD_FLAGS=--no-ring-loops bash scripts/idle-memory.sh [connections]   (proxyd with further flags)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/measure.sh

@@ -10,7 +10,7 @@
 #   SCENARIO=b bash scripts/profile.sh       (a, b, d or e; in e proxyd alone: nginx reaches the
 #                                             h2c backend over HTTP/1.1, a different exchange)
 #   TOP=30 bash scripts/profile.sh           (how many functions to list; default 15)
-#   PROXYD_FLAGS=--ring-loops bash scripts/profile.sh   (proxyd with further flags)
+#   PROXYD_FLAGS=--no-ring-loops bash scripts/profile.sh   (proxyd with further flags)
 #   PROXYD_BIN=/tmp/evloop bash scripts/profile.sh
 #                                            (another program with proxyd's command line in its
 #                                             place, e.g. scripts/evloop)

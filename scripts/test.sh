@@ -35,8 +35,9 @@ for m in "${modules[@]}"; do
   [ "$m" = integration ] && flags=(-count=1 -timeout=10m)
   (cd "$m" && go test "${flags[@]}" ./...) || status=1
 done
-# With --ring-loops the keep-alive exchanges run on io_uring loops: the engine's tests run once more
-# so (they fail where the loops cannot start).
+# proxyd serves keep-alive exchanges on io_uring loops by default; the engine's tests, whose
+# configuration leaves them off, run once more on them, serving whatever the load (they fail where
+# the loops cannot start).
 echo "== proxyd: engine tests on ring loops"
 (cd proxyd && PROXYD_TEST_RING_LOOPS=1 go test -race -count=1 ./internal/engine) || status=1
 # Distributions often build Go programs position-independent. The dynamic loader then relocates

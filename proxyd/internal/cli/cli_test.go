@@ -88,6 +88,25 @@ func TestRingLoopsOptions(t *testing.T) {
 	}
 }
 
+// TestRingLoopsOffAndOn turns the ring loops, on by default (TestDefaults), off and on.
+func TestRingLoopsOffAndOn(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want bool
+	}{
+		{[]string{"--ring-loops"}, true},
+		{[]string{"--no-ring-loops"}, false},
+	} {
+		cfg, err := parse(t, append([]string{":8080", "127.0.0.1:3000"}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.RingLoops != tc.want {
+			t.Errorf("%q: RingLoops = %v, want %v", tc.args, cfg.RingLoops, tc.want)
+		}
+	}
+}
+
 // TestClientAddressOptions turns on --forwarded with trusted prefixes and the PROXY protocol.
 func TestClientAddressOptions(t *testing.T) {
 	cfg, err := parse(t, ":8080", "127.0.0.1:3000", "--forwarded", "--trust-forwarded=10.0.0.0/8,192.0.2.1", "--trust-forwarded", "2001:db8::/32", "--proxy-protocol=v2")
@@ -124,6 +143,7 @@ func TestDefaults(t *testing.T) {
 		TunnelIdleTimeout:     time.Hour,
 		MaxHeaderSize:         64 << 10,
 		BackendIdleConns:      128,
+		RingLoops:             true,
 	}
 	if diff := cmp.Diff(want, cfg, cmpopts.IgnoreUnexported(router.Table{})); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)

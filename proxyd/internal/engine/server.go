@@ -183,8 +183,11 @@ func New(cfg Config) *Server {
 		s.log.Warn("long-idle connections wait on goroutines", "err", err)
 	}
 	if cfg.RingLoops {
-		if s.loops, err = startLoops(s, ringLoopCount(cfg.RingLoopsCount, runtime.GOMAXPROCS(0))); err != nil {
-			s.log.Warn("no ring loops: connections are served on goroutines", "err", err)
+		n := ringLoopCount(cfg.RingLoopsCount, runtime.GOMAXPROCS(0))
+		if s.loops, err = startLoops(s, n); err != nil {
+			s.log.Info("no ring loops: connections are served on goroutines", "err", err)
+		} else {
+			s.log.Info("ring loops", "loops", n)
 		}
 	}
 	s.sweeper = sweeper{s: s, tick: sweepTick(s.limits), stop: make(chan struct{}), done: make(chan struct{})}

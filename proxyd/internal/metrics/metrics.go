@@ -95,7 +95,7 @@ func New() *Metrics {
 			"HTTP/2 streams served."),
 		ringExchanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "proxyd_ring_loop_exchanges_total",
-			Help: "HTTP/1.x requests sent to a backend from a ring loop (--ring-loops).",
+			Help: "HTTP/1.x requests sent to a backend from a ring loop.",
 		}),
 		lastReloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "proxyd_route_last_reload_success_timestamp_seconds",
