@@ -61,11 +61,13 @@ EVENTS=task-clock,context-switches,raw_syscalls:sys_enter
 for c in $CALLS; do EVENTS+=,syscalls:sys_enter_$c; done
 
 # The kernel's and runtime's functions whose inclusive share of the CPU perf record reports: the
-# socket calls, waiting in poll(2) and epoll, futexes, the kernel's switching of tasks, and the Go
-# scheduler, its monitor thread (sysmon), its allocation and its collector.
+# socket calls, waiting in poll(2) and epoll, futexes, the kernel's switching of tasks, the ring
+# loops' io_uring_enter(2) with its submissions and the completions it runs, and the Go scheduler,
+# its monitor thread (sysmon), its allocation and its collector.
 SHARES="ksys_write do_writev ksys_read __sys_recvfrom __sys_recvmsg __sys_sendto do_sys_poll
-  do_epoll_wait __x64_sys_futex finish_task_switch.isra.0 runtime.schedule runtime.findRunnable
-  runtime.sysmon runtime.mallocgc runtime.gcBgMarkWorker"
+  do_epoll_wait __x64_sys_futex finish_task_switch.isra.0 __do_sys_io_uring_enter io_submit_sqes
+  __io_run_local_work runtime.schedule runtime.findRunnable runtime.sysmon runtime.mallocgc
+  runtime.gcBgMarkWorker"
 
 # pids NAME: the processes of candidate NAME.
 pids() { if [ "$1" = proxyd ]; then echo $PROXYD_PID; else nginx_workers "$WORK"; fi; }
