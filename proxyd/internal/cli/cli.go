@@ -25,6 +25,10 @@ import (
 // binary was built from (VersionString).
 const Version = "0.1.0"
 
+// maxRingLoops bounds --ring-loops-count: each loop holds a thread and an io_uring instance of
+// about 100 KiB, and one serves tens of thousands of requests a second.
+const maxRingLoops = 256
+
 // ExitUsage is the exit status for invalid arguments.
 const ExitUsage = 2
 
@@ -71,7 +75,7 @@ type Args struct {
 	BackendIdleConns      int           `default:"128" help:"Idle connections kept per backend for reuse."`
 	RingLoops             bool          `name:"ring-loops" default:"true" negatable:"" help:"Serve HTTP/1.x exchanges on io_uring event loops, one for every two cores, while at least 16 connections per loop are busy (Linux 6.1 or later); on by default, --no-ring-loops serves every connection on goroutines. Without io_uring, or where it is refused, connections are served on goroutines."`
 	RingLoopsBusy         int           `name:"ring-loops-busy" placeholder:"N" help:"With --ring-loops: the loops serve once N keep-alive connections are busy (their last wait for a request was brief), until fewer than N/2 are; 0 means 16 per loop, -1 always."`
-	RingLoopsCount        int           `name:"ring-loops-count" placeholder:"N" help:"With --ring-loops: how many loops serve; 0 means one for every two cores (GOMAXPROCS), at least one."`
+	RingLoopsCount        int           `name:"ring-loops-count" placeholder:"N" help:"With --ring-loops: how many loops serve (at most 256); 0 means one for every two cores (GOMAXPROCS), at least one."`
 
 	LogLevel  string           `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	LogFormat string           `default:"text" enum:"text,json" help:"Log format: text or json."`
@@ -144,8 +148,8 @@ func (a *Args) Config(logger *slog.Logger) (engine.Config, error) {
 	if a.BackendIdleConns < 0 {
 		return engine.Config{}, fmt.Errorf("--backend-idle-conns=%d: must not be negative", a.BackendIdleConns)
 	}
-	if a.RingLoopsCount < 0 {
-		return engine.Config{}, fmt.Errorf("--ring-loops-count=%d: must not be negative", a.RingLoopsCount)
+	if a.RingLoopsCount < 0 || a.RingLoopsCount > maxRingLoops {
+		return engine.Config{}, fmt.Errorf("--ring-loops-count=%d: must be between 0 and %d", a.RingLoopsCount, maxRingLoops)
 	}
 	var m *metrics.Metrics
 	if a.AdminAddr != "" {

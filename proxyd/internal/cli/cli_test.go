@@ -177,6 +177,7 @@ func TestBadArguments(t *testing.T) {
 		{"bad duration", []string{":8080", "127.0.0.1:1", "--idle-timeout=soon"}, "--idle-timeout"},
 		{"header size too small", []string{":8080", "127.0.0.1:1", "--max-header-size=10"}, "--max-header-size=10"},
 		{"negative ring loop count", []string{":8080", "127.0.0.1:1", "--ring-loops-count=-1"}, "--ring-loops-count=-1"},
+		{"too many ring loops", []string{":8080", "127.0.0.1:1", "--ring-loops-count=257"}, "--ring-loops-count=257: must be between 0 and 256"},
 		{"unknown log format", []string{":8080", "127.0.0.1:1", "--log-format=xml"}, "--log-format"},
 		{"unknown flag", []string{":8080", "127.0.0.1:1", "--bogus"}, "--bogus"},
 		{"unknown escaped-slashes action", []string{":8080", "127.0.0.1:1", "--escaped-slashes=drop"}, "--escaped-slashes"},
