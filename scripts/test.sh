@@ -37,7 +37,7 @@ for m in "${modules[@]}"; do
 done
 # proxyd serves keep-alive exchanges on io_uring loops by default; the engine's tests, whose
 # configuration leaves them off, run once more on them, serving whatever the load (they fail where
-# the loops cannot start).
+# the loops cannot start, and on one processor, which gets none).
 echo "== proxyd: engine tests on ring loops"
 (cd proxyd && PROXYD_TEST_RING_LOOPS=1 go test -race -count=1 ./internal/engine) || status=1
 # Distributions often build Go programs position-independent. The dynamic loader then relocates
