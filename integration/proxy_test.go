@@ -51,13 +51,12 @@ func startProxy(t *testing.T, defaultBackend string, args ...string) string {
 // the loops it was to start.
 func startProxyLoops(t *testing.T, ringLoops bool, defaultBackend string, args ...string) string {
 	t.Helper()
+	loops := []string{"--no-ring-loops"}
 	if ringLoops {
 		// The loops serve however few connections are busy, as a test makes only a few.
-		args = append(args[:len(args):len(args)], "--ring-loops", "--ring-loops-busy=-1")
-	} else {
-		args = append(args[:len(args):len(args)], "--no-ring-loops")
+		loops = []string{"--ring-loops", "--ring-loops-busy=-1"}
 	}
-	p := runProxy(t, defaultBackend, args...)
+	p := runProxy(t, defaultBackend, append(args[:len(args):len(args)], loops...)...)
 	if found, _ := p.stderr.appeared(noRingLoops, 0); ringLoops && found {
 		t.Fatalf("proxyd serves without ring loops: %s", p.stderr)
 	}

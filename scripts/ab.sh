@@ -71,8 +71,7 @@ build "$REV_B" "$WORK/proxyd-b" "${B_BIN:-}"
 
 BACKEND=127.0.0.1:18383 BACKEND_B=127.0.0.1:18384 PORT=18390
 start_backend "$SCENARIO" "$WORK" $BACKEND $BACKEND_B
-# bench.sh's routes, which scenario d alternates between.
-ROUTES="-r /a=$BACKEND -r /b=$BACKEND_B"
+bench_routes $BACKEND $BACKEND_B
 # The backend's process, or its nginx's worker, whose CPU per request each run shows too.
 case $SCENARIO in
   e | w) BACKEND_PIDS=$BACKEND_PID ;;
@@ -94,8 +93,9 @@ load() {
 # measure BIN ENV ARGS: one run of the load through BIN started with ENV and the flags ARGS; prints
 # "req/s cpu_us_per_req backend_cpu_us_per_req".
 measure() {
-  # shellcheck disable=SC2086 # ENV is a list of assignments, ROUTES and ARGS ones of flags
-  env $2 "$1" 127.0.0.1:$PORT $BACKEND $ROUTES --log-level=warn $3 2>>"$WORK/proxyd.log" & local p=$!
+  # shellcheck disable=SC2086 # ENV is a list of assignments, ARGS one of flags
+  env $2 "$1" 127.0.0.1:$PORT $BACKEND "${ROUTE_FLAGS[@]}" --log-level=warn $3 2>>"$WORK/proxyd.log" &
+  local p=$!
   wait_http $p 127.0.0.1:$PORT "${CURL_OPT[@]}"
   load 1 >/dev/null # warm
   local t0 b0 s0 reqs s1 t1 b1

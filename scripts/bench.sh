@@ -96,14 +96,15 @@ CONF
 "${PIN_PROXY[@]}" haproxy -f "$WORK/haproxy.cfg" -db >"$WORK/haproxy.log" 2>&1 & PIDS+=($!)
 HAPROXY_PID=$!
 
+bench_routes $BACKEND_A $BACKEND_B
 # shellcheck disable=SC2086 # PROXYD_FLAGS is a list of words
-GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B --log-level=warn \
-  ${PROXYD_FLAGS:-} 2>"$WORK/proxyd.log" & PIDS+=($!)
+GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A "${ROUTE_FLAGS[@]}" \
+  --log-level=warn ${PROXYD_FLAGS:-} 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
 CANDIDATES="direct proxyd nginx haproxy"
 PORT_OPS=18097 PORT_ADMIN=18098
 if [ "$OPS" = 1 ]; then
-  printf '/a=%s\n/b=%s\n' $BACKEND_A $BACKEND_B > "$WORK/routes"
+  printf '%s\n' "${ROUTES[@]}" >"$WORK/routes"
   # shellcheck disable=SC2086 # OPS_FLAGS is a list of words
   GOMAXPROCS=$PROCS "${PIN_PROXY[@]}" "$WORK/proxyd" 127.0.0.1:$PORT_OPS $BACKEND_A --routes-file "$WORK/routes" \
     ${OPS_FLAGS:---admin-addr 127.0.0.1:$PORT_ADMIN --forwarded} --log-level=warn 2>"$WORK/proxyd-ops.log" & PIDS+=($!)

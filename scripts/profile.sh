@@ -38,11 +38,10 @@ BACKEND_A=127.0.0.1:18581 BACKEND_B=127.0.0.1:18582 PORT_PROXYD=18590 PORT_NGINX
 proxy_binary "$WORK/proxyd" "${PROXYD_BIN:-}"
 start_backend "$SCENARIO" "$WORK" $BACKEND_A $BACKEND_B
 
+bench_routes $BACKEND_A $BACKEND_B
 # shellcheck disable=SC2086 # PROXYD_FLAGS is a list of words
-# The routes of bench.sh: /b goes to the second backend, as nginx_proxy_conf sends it.
-GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A -r /a=$BACKEND_A -r /b=$BACKEND_B \
-  --log-level=warn ${PROXYD_FLAGS:-} \
-  2>"$WORK/proxyd.log" & PIDS+=($!)
+GOMAXPROCS=$PROCS "$WORK/proxyd" 127.0.0.1:$PORT_PROXYD $BACKEND_A "${ROUTE_FLAGS[@]}" \
+  --log-level=warn ${PROXYD_FLAGS:-} 2>"$WORK/proxyd.log" & PIDS+=($!)
 PROXYD_PID=$!
 wait_http $PROXYD_PID 127.0.0.1:$PORT_PROXYD "${CURL_OPT[@]}"
 CANDIDATES=proxyd

@@ -123,6 +123,15 @@ backend_workers() { pgrep -P "$(cat "$1/backend.pid")"; }
 # nginx_workers DIR: the worker processes of the proxying nginx started with nginx_proxy_conf DIR.
 nginx_workers() { pgrep -P "$(cat "$1/nginx.pid")"; }
 
+# bench_routes ADDR_A ADDR_B: sets ROUTES to proxyd's routes in every scenario, /a to ADDR_A and /b
+# to ADDR_B, as nginx_proxy_conf routes them (scenario d alternates between the two), and
+# ROUTE_FLAGS to them as -r flags, the form scripts/evloop reads too.
+bench_routes() {
+  ROUTES=("/a=$1" "/b=$2") ROUTE_FLAGS=()
+  local r
+  for r in "${ROUTES[@]}"; do ROUTE_FLAGS+=(-r "$r"); done
+}
+
 # nginx_proxy_conf DIR WORKERS PORT ADDR_A ADDR_B: the configuration of nginx as the peer proxy,
 # configured fairly: WORKERS workers on 127.0.0.1:PORT (reuseport spreads the connections over
 # them), upstream keep-alive, no buffering; /b/ goes to ADDR_B, the rest to ADDR_A. Its pid and
