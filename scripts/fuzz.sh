@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of the fuzz module, and those kept beside the code they fuzz (wire's field
-# editing; proxyd's --forwarded head editing, HTTP/2 header blocks, connection engine and h2c
-# client), one after the other, for a bounded time each, and prints one summary line per target
+# editing; proxyd's HTTP/1.x engine on ring loops against goroutines, --forwarded head editing,
+# HTTP/2 header blocks, connection engine and h2c client), one after the other, for a bounded time each, and prints one summary line per target
 # (status, executions, new corpus entries, crasher). Fails if any target fails (a run that Go's
 # fuzzing coordinator ends with its own deadline error, no input having failed, is not a failure:
 # see deadlineRace). New crashers land in testdata/fuzz/<Target>/ of the target's package as go
@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-30s}
 # The packages with fuzz targets, as module-dir:package.
-PACKAGES=(fuzz:. wire:. proxyd:./internal/forwarded proxyd:./internal/h2conn proxyd:./internal/h2 proxyd:./internal/h2upstream)
+PACKAGES=(fuzz:. wire:. proxyd:./internal/engine proxyd:./internal/forwarded proxyd:./internal/h2conn proxyd:./internal/h2 proxyd:./internal/h2upstream)
 
 targets=() # module-dir:package:target
 for p in "${PACKAGES[@]}"; do
