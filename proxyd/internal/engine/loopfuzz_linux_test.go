@@ -10,7 +10,9 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -52,6 +54,10 @@ var loopFuzzSeeds = []string{
 	"POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
 	"GET / HTTP/1.1\r\nHost: a\r\n\r\n\x00\x01garbage",
 	"GET / HTTP/1.1\r\nHost: a\r\nX: " + strings.Repeat("x", testMaxHeaderSize) + "\r\n\r\n", // 431
+	// Answers of every kind: chunked, large, without a body, refused.
+	"GET /b?f HTTP/1.1\r\nHost: a\r\n\r\nGET /?n=70000 HTTP/1.1\r\nHost: a\r\n\r\nGET /?s=204 HTTP/1.1\r\nHost: a\r\n\r\n",
+	"HEAD /b?n=100&f HTTP/1.1\r\nHost: a\r\n\r\nGET /?s=304 HTTP/1.1\r\nHost: a\r\n\r\nPOST /b?s=413 HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\n\r\nx",
+	"GET /b?s=500&n=20000&f HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
 }
 
 // FuzzRingLoops sends the fuzzer's bytes as the whole stream of one client, and then its end, to
@@ -126,8 +132,8 @@ func endsWithinBody(stream []byte) bool {
 }
 
 // wholeAnswer sends in on a new connection to p and then half-closes it, and returns all p sends
-// back until it closes the connection, with how the stream ended. It fails the test when p does not
-// close it within waitLimit, or keeps the connection once closed.
+// back until it closes the connection, without Date fields, and how the stream ended. It fails
+// the test when p does not close it within waitLimit, or keeps the connection once closed.
 func wholeAnswer(t *testing.T, p *proxy, in []byte) string {
 	t.Helper()
 	c := dial(t, p.addr)
@@ -148,13 +154,19 @@ func wholeAnswer(t *testing.T, p *proxy, in []byte) string {
 	}
 	c.conn.Close()
 	waitFor(t, "the proxy lets go of the connection", func() bool { return tracked(p) == 0 })
-	return fmt.Sprintf("%s\n(%s)", out, end)
+	return fmt.Sprintf("%s\n(%s)", dateField.ReplaceAll(out, nil), end)
 }
 
+// dateField matches the Date fields of net/http's answers, which two answers to the same request
+// may not share: the proxy adds none.
+var dateField = regexp.MustCompile(`(?m)^Date: [^\r\n]*\r\n`)
+
 // startReadBack starts a backend, Go's net/http server, that answers every request with what it
-// read of it: the request line, the host, the header fields in the order of their names, the body and the
-// trailers. Its answers carry no Date field, so that two answers to the same request are the same
-// bytes. It returns its address.
+// read of it: the request line, the host, the header fields in the order of their names, the body
+// and the trailers. The query shapes the answer, so that the fuzzer reaches every way the proxy
+// relays one: s=N its status (200 to 599), n=N that many more bytes of body (at most
+// maxReadBackBody), and f a flush halfway, which makes the rest of the body chunked unless the
+// status has none. It returns its address.
 func startReadBack(t testing.TB, name string) string {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -168,16 +180,32 @@ func startReadBack(t testing.TB, name string) string {
 		for _, k := range slices.Sorted(maps.Keys(r.Trailer)) {
 			fmt.Fprintf(&b, "trailer %s: %q\n", k, r.Trailer[k])
 		}
-		w.Header()["Date"] = nil
+		q := r.URL.Query()
+		if n, err := strconv.Atoi(q.Get("n")); err == nil {
+			b.WriteString(strings.Repeat("x", min(max(n, 0), maxReadBackBody)))
+		}
 		w.Header().Set("X-Backend", name)
-		io.WriteString(w, b.String())
+		if s, err := strconv.Atoi(q.Get("s")); err == nil && s >= 200 && s < 600 {
+			w.WriteHeader(s)
+		}
+		answer := b.String()
+		if q.Has("f") {
+			io.WriteString(w, answer[:len(answer)/2])
+			w.(http.Flusher).Flush()
+			answer = answer[len(answer)/2:]
+		}
+		io.WriteString(w, answer)
 	}))
-	// OPTIONS * goes to the handler too: net/http's own answer carries a Date field.
+	// OPTIONS * goes to the handler too, as every other request does.
 	srv.Config.DisableGeneralOptionsHandler = true
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
 }
+
+// maxReadBackBody bounds the body startReadBack adds for n=N: past a read of the proxy, less than
+// a socket's buffers hold.
+const maxReadBackBody = 256 << 10
 
 // panicRecorder is a slog.Handler that keeps the first log entry of a recovered panic and drops
 // every other entry.
