@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs every fuzz target of the fuzz module, and those kept beside the code they fuzz (wire's field
 # editing; proxyd's HTTP/1.x engine on ring loops against goroutines, --forwarded head editing,
-# HTTP/2 header blocks, connection engine and h2c client), one after the other, for a bounded time each, and prints one summary line per target
-# (status, executions, new corpus entries, crasher). Fails if any target fails (a run that Go's
-# fuzzing coordinator ends with its own deadline error, no input having failed, is not a failure:
-# see deadlineRace). New crashers land in testdata/fuzz/<Target>/ of the target's package as go
-# test writes them: a failing input stays there, and from then on `go test` replays it.
+# HTTP/2 header blocks, connection engine and h2c client), one after the other, for a bounded time
+# each, and prints one summary line per target (status, executions, new corpus entries, crasher).
+# Fails if any target fails (a run that Go's fuzzing coordinator ends with its own deadline error,
+# no input having failed, is not a failure: see deadlineRace). New crashers land in
+# testdata/fuzz/<Target>/ of the target's package as go test writes them: a failing input stays
+# there, and from then on `go test` replays it.
 #
 #   bash scripts/fuzz.sh [duration]     (default 30s per target; any -fuzztime value, e.g. 2m, 500000x)
 set -euo pipefail
