@@ -79,10 +79,11 @@ func FuzzRingLoops(f *testing.F) {
 		cfg.Logger = slog.New(panics)
 		return startProxy(f, cfg)
 	}
-	// The proxies by whether they rewrite, on loops and on goroutines.
-	pairs := map[bool][2]*proxy{}
+	// The proxies by whether they rewrite.
+	type pair struct{ onLoops, onGoroutines *proxy }
+	pairs := map[bool]pair{}
 	for _, rewrite := range []bool{false, true} {
-		pairs[rewrite] = [2]*proxy{start(true, rewrite), start(false, rewrite)}
+		pairs[rewrite] = pair{onLoops: start(true, rewrite), onGoroutines: start(false, rewrite)}
 	}
 	f.Fuzz(func(t *testing.T, in []byte, rewrite bool) {
 		// HTTP/2 connections go to goroutines from the loops' first read (mayBeH2), and
@@ -97,14 +98,14 @@ func FuzzRingLoops(f *testing.F) {
 		if endsWithinBody(in) {
 			return
 		}
-		onLoops, onGoroutines := pairs[rewrite][0], pairs[rewrite][1]
-		want := wholeAnswer(t, onGoroutines, in)
-		got := wholeAnswer(t, onLoops, in)
+		p := pairs[rewrite]
+		want := wholeAnswer(t, p.onGoroutines, in)
+		got := wholeAnswer(t, p.onLoops, in)
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Errorf("the ring loops answered %q otherwise than goroutines, rewrite %v (-goroutines +loops):\n%s", in, rewrite, diff)
 		}
-		if p := panics.first(); p != "" {
-			t.Fatalf("after %q: %s", in, p)
+		if entry := panics.first(); entry != "" {
+			t.Fatalf("after %q: %s", in, entry)
 		}
 	})
 }
