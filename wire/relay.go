@@ -50,7 +50,7 @@ func relay(dst io.Writer, r *Reader, n int64, toEOF bool) (written int64, err er
 		b := r.Buffered()
 		if len(b) == 0 {
 			if trySplice && n-written >= spliceThreshold {
-				m, handled, err := splice(dst, r.Source(), n-written, r.progress, r.pipes)
+				m, handled, err := splice(dst, r.Source(), n-written, !toEOF, r.progress, r.pipes)
 				written += m
 				if handled {
 					return written, endError(err, toEOF)

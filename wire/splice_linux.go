@@ -7,6 +7,8 @@ import (
 	"math/bits"
 	"net"
 	"os"
+	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -39,6 +41,24 @@ func rawSplice(in, out, n int) (int, error) {
 	return int(r), nil
 }
 
+// setLowat sets the SO_RCVLOWAT (socket(7)) of rc's socket to n bytes: a wait for it to be
+// readable ends once that much has queued, or at its end or an error. A raw call too.
+func setLowat(rc syscall.RawConn, n int) error {
+	var errno syscall.Errno
+	err := rc.Control(func(fd uintptr) {
+		v := int32(n)
+		_, _, errno = unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT,
+			uintptr(unsafe.Pointer(&v)), 4, 0)
+	})
+	if err != nil {
+		return err
+	}
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
 // rawClose is close(2) of fd, one end of a pipe.
 func rawClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 
@@ -49,8 +69,10 @@ func rawClose(fd int) { unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0) }
 //
 // Unlike io.Copy, which splices too, it tells the failing side apart: the error is a *ReadError
 // (wrapping io.EOF when the source ended) or a *WriteError. Deadlines of both connections apply.
-// What it moves is counted in progress; the pipe grows as far as pipes allows.
-func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *PipeBudget) (written int64, handled bool, err error) {
+// What it moves is counted in progress; the pipe grows as far as pipes allows. When the body is
+// known to end after n bytes (known) and there is a progress to hurry it, a fast source's bytes
+// are batched (batcher).
+func splice(dst io.Writer, src io.Reader, n int64, known bool, progress *Progress, pipes *PipeBudget) (written int64, handled bool, err error) {
 	s, d := tcpConnOf(src), tcpConnOf(dst)
 	if d == nil || s == nil {
 		return 0, false, nil
@@ -68,6 +90,11 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *Pi
 		return 0, false, nil
 	}
 	defer p.close()
+	var batch *batcher
+	if known && progress != nil {
+		batch = &batcher{rc: rs, progress: progress}
+		defer batch.stop()
+	}
 	drain, pump := p.drain, p.pump
 	for n > 0 {
 		p.max = int(min(n, maxSpliceSize))
@@ -83,6 +110,9 @@ func splice(dst io.Writer, src io.Reader, n int64, progress *Progress, pipes *Pi
 			return p.moved, true, &ReadError{io.EOF}
 		}
 		n -= int64(p.inPipe)
+		if batch != nil {
+			batch.after(p.inPipe, n)
+		}
 		progress.setWriting(true)
 		err := rd.Write(pump)
 		progress.setWriting(false)

@@ -1,9 +1,11 @@
 package wire
 
 import (
+	"bytes"
 	"io"
 	"net"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -20,7 +22,7 @@ func TestSpliceTCP(t *testing.T) {
 		sums <- sum
 	}()
 	pipes := NewPipeBudget(maxSpliceSize)
-	n, handled, err := splice(outProxy, inProxy, size, nil, pipes)
+	n, handled, err := splice(outProxy, inProxy, size, true, nil, pipes)
 	if !handled || err != nil || n != size {
 		t.Fatalf("splice = %d, handled %v, %v; want %d, handled", n, handled, err, size)
 	}
@@ -73,14 +75,14 @@ func TestSpliceNamed(t *testing.T) {
 				sum, _ := sumOf(out, size)
 				sums <- sum
 			}()
-			if _, handled, _ := splice(outProxy, wrappedConn{inProxy}, size, nil, nil); handled {
+			if _, handled, _ := splice(outProxy, wrappedConn{inProxy}, size, true, nil, nil); handled {
 				t.Fatal("a source that does not name its connection was spliced from")
 			}
-			if _, handled, _ := splice(wrappedConn{outProxy}, inProxy, size, nil, nil); handled {
+			if _, handled, _ := splice(wrappedConn{outProxy}, inProxy, size, true, nil, nil); handled {
 				t.Fatal("a destination that does not name its connection was spliced to")
 			}
 			src, dst, named := c.ends(inProxy, outProxy)
-			n, handled, err := splice(dst, src, size, nil, nil)
+			n, handled, err := splice(dst, src, size, true, nil, nil)
 			if !handled || err != nil || n != size {
 				t.Fatalf("splice = %d, handled %v, %v; want %d, handled", n, handled, err, size)
 			}
@@ -135,5 +137,154 @@ func TestSplicePipeSize(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// sockValue returns what get reads of c's socket.
+func sockValue(t *testing.T, c *net.TCPConn, get func(fd int) (int, error)) int {
+	t.Helper()
+	rc, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var gerr error
+	if err := rc.Control(func(fd uintptr) { v, gerr = get(int(fd)) }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return v
+}
+
+// lowatOf returns the SO_RCVLOWAT of c's socket.
+func lowatOf(t *testing.T, c *net.TCPConn) int {
+	return sockValue(t, c, func(fd int) (int, error) {
+		return unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT)
+	})
+}
+
+// queued returns how many bytes wait to be read from c's socket.
+func queued(t *testing.T, c *net.TCPConn) int {
+	return sockValue(t, c, func(fd int) (int, error) { return unix.IoctlGetInt(fd, unix.SIOCINQ) })
+}
+
+// batchedRelay is a splice relay of a body of size bytes whose first fast bytes came at once:
+// the batcher has set the mark of the source's socket (inProxy) by the time newBatchedRelay
+// returns, having read those bytes at the destination (out).
+type batchedRelay struct {
+	in, inProxy, out *net.TCPConn
+	src, got         []byte // the body, and what out has read of it
+	progress         Progress
+	done             chan spliceResult
+}
+
+// spliceResult is what splice returned.
+type spliceResult struct {
+	n   int64
+	err error
+}
+
+func newBatchedRelay(t *testing.T, fast, size int) *batchedRelay {
+	in, inProxy := tcpPair(t)
+	outProxy, out := tcpPair(t)
+	r := &batchedRelay{in: in, inProxy: inProxy, out: out, src: make([]byte, size),
+		got: make([]byte, size), done: make(chan spliceResult, 1)}
+	if _, err := io.ReadFull(randomStream(int64(size), 3), r.src); err != nil {
+		t.Fatal(err)
+	}
+	// Room for the fast part from the start: a new connection's window holds about 128 KiB until
+	// the kernel's tuning grows it.
+	if err := inProxy.SetReadBuffer(4 * fast); err != nil {
+		t.Fatal(err)
+	}
+	written := make(chan error, 1)
+	go func() { _, err := in.Write(r.src[:fast]); written <- err }()
+	// The relay starts once a batch has queued, so that its first splice moves that much.
+	for deadline := time.Now().Add(waitTimeout); queued(t, inProxy) < 2*batchSize; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the source queued %d bytes; want %d", queued(t, inProxy), 2*batchSize)
+		}
+	}
+	go func() {
+		n, _, err := splice(outProxy, inProxy, int64(size), true, &r.progress, NewPipeBudget(maxSpliceSize))
+		r.done <- spliceResult{n, err}
+	}()
+	out.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := io.ReadFull(out, r.got[:fast]); err != nil {
+		t.Fatalf("reading the fast part: %v", err)
+	}
+	if err := receive(t, written, "the fast part's write"); err != nil {
+		t.Fatal(err)
+	}
+	// The relay's last splice set the mark before it pumped what out has now read.
+	if got := lowatOf(t, inProxy); got != batchSize {
+		t.Fatalf("SO_RCVLOWAT after a fast source's batch = %d, want %d", got, batchSize)
+	}
+	return r
+}
+
+// TestSpliceBatches checks the batcher on a spliced body of known length: a source that has
+// queued batchSize or more makes the relay's waits end only at batchSize bytes; bytes that come
+// short of it wait, until Progress.Hurry makes the relay take them, which ends the batching; a
+// source that sends little at a time is relayed as it comes, never batched; and the socket has the
+// kernel's default mark back once the relay returns, for what is read from it next.
+func TestSpliceBatches(t *testing.T) {
+	const fast, pause, size = 1 << 20, 1000, 2 << 20
+	r := newBatchedRelay(t, fast, size)
+	in, out, got := r.in, r.out, r.got
+	if _, err := in.Write(r.src[fast : fast+pause]); err != nil {
+		t.Fatal(err)
+	}
+	out.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if n, err := io.ReadFull(out, got[fast:fast+pause]); err == nil || n != 0 {
+		t.Fatalf("%d bytes short of the mark were relayed before Hurry (%v)", n, err)
+	}
+	r.progress.Hurry()
+	out.SetReadDeadline(time.Now().Add(waitTimeout))
+	if _, err := io.ReadFull(out, got[fast:fast+pause]); err != nil {
+		t.Fatalf("reading what came before the pause, after Hurry: %v", err)
+	}
+	if got := lowatOf(t, r.inProxy); got != 1 {
+		t.Fatalf("SO_RCVLOWAT after Hurry = %d, want 1: the batching ends", got)
+	}
+	// Little at a time now: each piece must be relayed before the next is sent.
+	for off := fast + pause; off < size; {
+		end := min(off+4096, size)
+		if _, err := in.Write(r.src[off:end]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(out, got[off:end]); err != nil {
+			t.Fatalf("reading the slow part at %d: %v", off, err)
+		}
+		off = end
+	}
+	res := receive(t, r.done, "the relay's end")
+	if res.err != nil || res.n != size {
+		t.Fatalf("splice = %d, %v; want %d", res.n, res.err, size)
+	}
+	if !bytes.Equal(got, r.src) {
+		t.Error("relayed bytes differ from the source")
+	}
+	if got := lowatOf(t, r.inProxy); got != 1 {
+		t.Errorf("SO_RCVLOWAT after the relay = %d, want 1", got)
+	}
+}
+
+// TestSpliceBatchEndsOnError checks that a batched relay that fails gives the source's socket
+// the kernel's default mark back all the same.
+func TestSpliceBatchEndsOnError(t *testing.T) {
+	const fast, size = 1 << 20, 4 << 20
+	r := newBatchedRelay(t, fast, size)
+	r.out.Close()
+	// The rest, which the relay cannot write to the closed destination.
+	go r.in.Write(r.src[fast:])
+	res := receive(t, r.done, "the relay's end")
+	if _, ok := res.err.(*WriteError); !ok {
+		t.Fatalf("splice = %d, %v; want a *WriteError", res.n, res.err)
+	}
+	if got := lowatOf(t, r.inProxy); got != 1 {
+		t.Errorf("SO_RCVLOWAT after the failed relay = %d, want 1", got)
 	}
 }

@@ -379,6 +379,8 @@ func (l *lifetime) check(now time.Duration, limits *timeouts) {
 			}
 			l.interruptLocked(c)
 			return
+		} else { // moved nothing since the previous tick: relay what has come of it
+			l.upload.Hurry()
 		}
 	}
 	age := now - l.seenAt
@@ -421,7 +423,8 @@ func (l *lifetime) expire(age, limit time.Duration, c cause) {
 
 // checkBody applies phaseBody's rule: a relay that waits to write and has moved nothing for the
 // idle timeout has a stalled client; one that waits for the backend and moved nothing since the
-// previous tick looks whether the client is still there. l.mu is held.
+// previous tick looks whether the client is still there, and relays what has come of the body
+// (wire.Progress.Hurry). l.mu is held.
 func (l *lifetime) checkBody(now time.Duration, limits *timeouts) {
 	if l.download == nil {
 		return
@@ -434,6 +437,7 @@ func (l *lifetime) checkBody(now time.Duration, limits *timeouts) {
 		l.expire(now-l.downMovedAt, limits.idle, causeClientStalled)
 		return
 	}
+	l.download.Hurry()
 	l.checkClientGone()
 }
 

@@ -82,6 +82,70 @@ func TestStreamingEventByEvent(t *testing.T) {
 	}
 }
 
+// TestStreamingAfterFastPart checks that a body of known length whose sender pauses after a fast
+// part still reaches the other side as it comes, a response's and a request's: what came before
+// the pause is relayed although the relay's wait lets a fast source's bytes queue
+// (wire.Progress.Hurry, from the sweeper). The sender sends the rest only once those bytes have
+// been read, so a proxy that waits for more before forwarding them hangs the test (until its read
+// guard).
+func TestStreamingAfterFastPart(t *testing.T) {
+	const fast, pause, rest = 8 << 20, 1000, 64 << 10
+	body := make([]byte, fast+pause+rest)
+	if _, err := io.ReadFull(rand.NewChaCha8([32]byte{4}), body); err != nil {
+		t.Fatal(err)
+	}
+	for _, upload := range []bool{false, true} {
+		t.Run(map[bool]string{false: "response body", true: "request body"}[upload], func(t *testing.T) {
+			be, c := viaScripted(t)
+			sent := make(chan error, 1)
+			sendFast := func(from *peer, head string) { // the other side reads meanwhile
+				go func() {
+					_, err := from.conn.Write(append([]byte(head), body[:fast]...))
+					sent <- err
+				}()
+			}
+			var from, to, b *peer
+			var head string
+			if upload {
+				head = fmt.Sprintf("POST /upload HTTP/1.1\r\nHost: example.test\r\nContent-Length: %d\r\n\r\n", len(body))
+				sendFast(c, head)
+				b = be.next()
+				from, to = c, b
+			} else {
+				c.send("GET /download HTTP/1.1\r\nHost: example.test\r\n\r\n")
+				b = be.next()
+				b.request()
+				head = fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n", len(body))
+				sendFast(b, head)
+				from, to = b, c
+			}
+			if diff := cmp.Diff(head, to.head()); diff != "" {
+				t.Errorf("head (-want +got):\n%s", diff)
+			}
+			got := to.readN(fast)
+			select {
+			case err := <-sent:
+				if err != nil {
+					t.Fatalf("the write of the fast part: %v", err)
+				}
+			case <-time.After(waitLimit):
+				t.Fatal("the write of the fast part did not return")
+			}
+			from.send(string(body[fast : fast+pause]))
+			got += to.readN(pause)
+			from.send(string(body[fast+pause:]))
+			got += to.readN(rest)
+			if got != string(body) {
+				t.Error("the relayed body differs from the sender's")
+			}
+			if upload {
+				b.send("HTTP/1.1 204 No Content\r\n\r\n")
+				c.response(false)
+			}
+		})
+	}
+}
+
 // largeBody is the size of the bodies relayed whole in each direction.
 const largeBody = 64 << 20
 
