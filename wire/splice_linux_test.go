@@ -2,7 +2,9 @@ package wire
 
 import (
 	"bytes"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
@@ -286,5 +288,105 @@ func TestSpliceBatchEndsOnError(t *testing.T) {
 	}
 	if got := lowatOf(t, r.inProxy); got != 1 {
 		t.Errorf("SO_RCVLOWAT after the failed relay = %d, want 1", got)
+	}
+}
+
+// TestSpliceBatchesAnySender relays bodies whose sender writes pieces of random sizes, now and then
+// waiting until everything sent so far has arrived (a pause that the batching must not keep
+// waiting), while a watcher calls Hurry whenever the relay moved nothing since its previous look,
+// as the engine's sweeper does. Every body must arrive whole and intact, and the source's socket
+// have the default mark back.
+func TestSpliceBatchesAnySender(t *testing.T) {
+	const size = 8 << 20
+	for seed := range uint64(16) {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 1))
+			in, inProxy := tcpPair(t)
+			outProxy, out := tcpPair(t)
+			if err := inProxy.SetReadBuffer(4 << 20); err != nil {
+				t.Fatal(err)
+			}
+			src := make([]byte, size)
+			if _, err := io.ReadFull(randomStream(size, byte(seed)), src); err != nil {
+				t.Fatal(err)
+			}
+			var p Progress
+			done := make(chan spliceResult, 1)
+			go func() {
+				n, _, err := splice(outProxy, inProxy, size, true, &p, NewPipeBudget(maxSpliceSize))
+				done <- spliceResult{n, err}
+			}()
+			stop := make(chan struct{})
+			defer close(stop)
+			go func() { // the watcher
+				tick := time.NewTicker(time.Millisecond)
+				defer tick.Stop()
+				last := int64(-1)
+				for {
+					select {
+					case <-stop:
+						return
+					case <-tick.C:
+						if m := p.Moved(); m == last {
+							p.Hurry()
+						} else {
+							last = m
+						}
+					}
+				}
+			}()
+			arrived := make(chan int64, 1) // how far the receiver has read, after each read
+			received := make(chan error, 1)
+			got := make([]byte, size)
+			go func() {
+				var n int64
+				var err error
+				out.SetReadDeadline(time.Now().Add(waitTimeout))
+				for n < size && err == nil {
+					var m int
+					m, err = out.Read(got[n:])
+					n += int64(m)
+					select {
+					case <-arrived:
+					default:
+					}
+					arrived <- n
+				}
+				received <- err
+			}()
+			for off := 0; off < size; {
+				end := min(off+1+rng.IntN(1<<20), size)
+				if _, err := in.Write(src[off:end]); err != nil {
+					t.Fatal(err)
+				}
+				off = end
+				if rng.IntN(4) == 0 { // a pause: nothing more until all of it has arrived
+					for deadline := time.After(waitTimeout); ; {
+						var n int64
+						select {
+						case n = <-arrived:
+						case <-deadline:
+							t.Fatalf("%d bytes sent never all arrived", off)
+						}
+						if n >= int64(off) {
+							break
+						}
+					}
+				}
+			}
+			res := receive(t, done, "the relay's end")
+			if res.err != nil || res.n != size {
+				t.Fatalf("splice = %d, %v; want %d", res.n, res.err, size)
+			}
+			if err := receive(t, received, "the receiver's end"); err != nil {
+				t.Fatalf("receiving: %v", err)
+			}
+			if !bytes.Equal(got, src) {
+				t.Error("relayed bytes differ from the source")
+			}
+			if got := lowatOf(t, inProxy); got != 1 {
+				t.Errorf("SO_RCVLOWAT after the relay = %d, want 1", got)
+			}
+		})
 	}
 }
