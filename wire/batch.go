@@ -13,7 +13,7 @@ const batchSize = 128 << 10
 // waits for them. Once one splice from the source has moved batchSize bytes or more, the relay's
 // waits end only when min(batchSize, what is left of the body) bytes have come, the source has
 // ended, or an error is pending (SO_RCVLOWAT, socket(7)), not at the first segment that arrives. A
-// relay whose source sends faster than it drains then wakes and splices about half as often, and
+// relay whose source sends faster than it drains then wakes and splices a third as often, and
 // leaves the cores to the source and the destination meanwhile.
 //
 // A source that pauses while less than the mark has queued holds those bytes back until it sends

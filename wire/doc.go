@@ -10,12 +10,14 @@
 // size; [ReadHead] reads a head into such a parser from a [Reader], under a size limit.
 //
 // A [Reader] buffers a connection with a buffer the caller attaches and takes back while the
-// connection is idle. The body relays ([CopyLength], [CopyChunked], [CopyUntilEOF], [CopyBody]) write
-// what they read at once and move large bodies between TCP connections with splice(2) on Linux,
-// through pipes grown as far as a [PipeBudget] shared by the Readers allows; their errors tell a
-// failing source ([ReadError]) from a failing destination ([WriteError]). A
-// [ChunkedReader] decodes a chunked body, trailers included, for a client that needs the data
-// rather than the framing.
+// connection is idle. The body relays ([CopyLength], [CopyChunked], [CopyUntilEOF], [CopyBody])
+// write what they read at once and move large bodies between TCP connections with splice(2) on
+// Linux, through pipes grown as far as a [PipeBudget] shared by the Readers allows. A relay that
+// counts in a [Progress] lets a fast source's bytes of a known-length body queue, up to 128 KiB,
+// before it splices them; whoever watches the Progress calls [Progress.Hurry] when the relay stops
+// moving. Their errors tell a failing source ([ReadError]) from a failing destination
+// ([WriteError]). A [ChunkedReader] decodes a chunked body, trailers included, for a client that
+// needs the data rather than the framing.
 //
 // [MatchH2Preface] recognises a connection that starts with the HTTP/2 client preface, and
 // [InvalidH2Preface] and [ForeignRequestLine] first bytes that are neither HTTP/2 nor HTTP/1.x.
