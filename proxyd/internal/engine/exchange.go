@@ -264,8 +264,19 @@ func (c *clientConn) backendConn(pool *upstream.Pool, fresh bool) (*upstream.Con
 // still quiet. Otherwise it returns nil, and gives the kept connection back to its pool, or
 // drops it when it goes to that backend: it sent something or closed since its last response.
 func (c *clientConn) reuseBackend(pool *upstream.Pool) *upstream.Conn {
+	b := c.keptBackend(pool)
+	if b != nil && !upstream.Quiet(b) {
+		c.dropBackend(b)
+		return nil
+	}
+	return b
+}
+
+// keptBackend is reuseBackend without asking the socket whether it is still quiet: only whether
+// its Reader holds bytes. Its caller asks the socket before it writes a request.
+func (c *clientConn) keptBackend(pool *upstream.Pool) *upstream.Conn {
 	if c.backend != nil && c.backendPool == pool {
-		if upstream.Quiet(c.backend) {
+		if len(c.backend.Reader.Buffered()) == 0 {
 			return c.backend
 		}
 		c.dropBackend(c.backend)

@@ -137,6 +137,10 @@ type loop struct {
 	conns   []*clientConn
 	free    []uint32
 	scratch []*clientConn
+	// The exchanges whose request waits for the check of its backend connection (forward), and
+	// the poll(2) entries of those connections, in the same order; owned by the loop's goroutine.
+	forwards []*clientConn
+	checks   []unix.PollFd
 }
 
 // ringConn is the state of a client connection that a loop serves, what every connection holds:
@@ -228,7 +232,9 @@ func (l *loop) pass() bool {
 		if err := l.r.Enter(); err != nil {
 			l.s.log.Error("ring loop", "err", err)
 		}
-		if l.r.Complete(l.complete) == 0 && len(in) == 0 {
+		n := l.r.Complete(l.complete)
+		l.forward()
+		if n == 0 && len(in) == 0 {
 			return stopping
 		}
 	}
@@ -380,8 +386,9 @@ func mayBeH2(first []byte) bool {
 	return match || more || wire.InvalidH2Preface(first)
 }
 
-// serve forwards the request in c.ex.head, whose exchange reads nothing more from the client, on
-// a kept or pooled backend connection, and waits for the response.
+// serve readies the request in c.ex.head, whose exchange reads nothing more from the client, for
+// a kept or pooled backend connection, which forward checks, with those of the pass's other
+// exchanges, before it sends the request.
 func (l *loop) serve(c *clientConn) {
 	ex := c.ex
 	c.beginExchange()
@@ -390,9 +397,9 @@ func (l *loop) serve(c *clientConn) {
 		l.handBack(c, contRefuse)
 		return
 	}
-	b := c.reuseBackend(ex.pool)
+	b := c.keptBackend(ex.pool)
 	if b == nil && c.srv.cfg.ProxyProtocol == 0 {
-		if b = ex.pool.TryGet(); b != nil {
+		if b = ex.pool.TakeIdle(); b != nil {
 			c.keepBackend(b, ex.pool)
 		}
 	}
@@ -400,12 +407,35 @@ func (l *loop) serve(c *clientConn) {
 		l.handBack(c, contForward)
 		return
 	}
-	c.life.enter(phaseAwait)
-	c.srv.cfg.Metrics.RingLoopExchange()
-	re := &ex.ring
-	re.sendLen = layOut(&re.backendMsg, &re.backendIov, ex.parts)
-	l.r.Sendmsg(b.Fd, &re.backendMsg, begin(c, opBackendSend))
-	l.r.Recv(b.Fd, b.Reader.Space(), begin(c, opBackendRecv))
+	l.forwards = append(l.forwards, c)
+	l.checks = append(l.checks, unix.PollFd{Fd: int32(b.Fd)})
+}
+
+// forward sends the requests that serve readied, each on its backend connection, and waits for
+// their responses, once one poll(2) for all those connections has found them quiet, as the
+// goroutines' check of each (upstream.Quiet) does; a request whose connection is not quiet goes
+// to a goroutine, which takes another connection, the one it had closed.
+func (l *loop) forward() {
+	if len(l.forwards) == 0 {
+		return
+	}
+	netpoll.PollQuiet(l.checks)
+	for i, c := range l.forwards {
+		b := c.backend
+		if l.checks[i].Revents != 0 {
+			c.dropBackend(b)
+			l.handBack(c, contForward)
+			continue
+		}
+		c.life.enter(phaseAwait)
+		c.srv.cfg.Metrics.RingLoopExchange()
+		re := &c.ex.ring
+		re.sendLen = layOut(&re.backendMsg, &re.backendIov, c.ex.parts)
+		l.r.Sendmsg(b.Fd, &re.backendMsg, begin(c, opBackendSend))
+		l.r.Recv(b.Fd, b.Reader.Space(), begin(c, opBackendRecv))
+	}
+	clear(l.forwards)
+	l.forwards, l.checks = l.forwards[:0], l.checks[:0]
 }
 
 // layOut points msg at the bytes of parts through iov, and returns their length.

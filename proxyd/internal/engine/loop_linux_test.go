@@ -1,10 +1,15 @@
 package engine
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"regexp"
 	"runtime"
 	"strconv"
+	"sync"
 	"testing"
+	"time"
 
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
@@ -147,6 +152,87 @@ func TestRingLoopCount(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("RingLoopsCount %d under GOMAXPROCS %d: %d loops, want %d", count, runtime.GOMAXPROCS(0), got, want)
+		}
+	}
+}
+
+// TestLoopChecksEachOfManyConnections has several clients that wait on a ring loop send a request
+// at once, when every other pooled backend connection has sent bytes while idle: the loop checks
+// the connections of the exchanges it forwards together (in one poll), and no request goes on a
+// connection that is not quiet, nor a stale byte to a client.
+func TestLoopChecksEachOfManyConnections(t *testing.T) {
+	const n = testBackendIdleConns
+	allDialled, poke := make(chan struct{}), make(chan struct{})
+	staleSent, staleClosed := make(chan int, n), make(chan int, n)
+	var mu sync.Mutex
+	accepted := 0
+	be := startBackend(t, func(nc net.Conn) {
+		mu.Lock()
+		i := accepted
+		if accepted++; accepted == n {
+			close(allDialled)
+		}
+		mu.Unlock()
+		stale := i < n && i%2 == 1
+		br := bufio.NewReader(nc)
+		for served := 0; ; served++ {
+			if _, err := readMessage(br, false, false); err != nil {
+				if stale {
+					staleClosed <- i
+				}
+				return
+			}
+			if served == 0 && i < n {
+				<-allDialled // every first exchange holds a connection of its own
+			}
+			if _, err := io.WriteString(nc, followUpResp); err != nil {
+				return
+			}
+			if served == 0 && stale {
+				<-poke
+				if _, err := io.WriteString(nc, staleResponse); err != nil {
+					return
+				}
+				staleSent <- i
+			}
+		}
+	})
+	cfg := testConfig(t, routetest.Table(t, be.addr()))
+	cfg.RingLoops = true
+	p := startProxy(t, cfg)
+	clients := make([]*peer, n)
+	for i := range clients {
+		clients[i] = dial(t, p.addr)
+		clients[i].send(simpleGet)
+	}
+	for _, c := range clients {
+		if resp := c.response(false); resp != followUpResp {
+			t.Fatalf("first response %q, want %q", resp, followUpResp)
+		}
+	}
+	pool := p.srv.routes.Load().pools[0]
+	waitFor(t, "every backend connection is pooled", func() bool { return pool.Idle() == n })
+	close(poke)
+	for range n / 2 { // on loopback, written is in the proxy's socket
+		select {
+		case <-staleSent:
+		case <-time.After(waitLimit):
+			t.Fatal("a backend connection did not send its stale bytes")
+		}
+	}
+	for _, c := range clients {
+		c.send(simpleGet)
+	}
+	for _, c := range clients {
+		if resp := c.response(false); resp != followUpResp {
+			t.Errorf("second response %q, want %q: a stale connection was used", resp, followUpResp)
+		}
+	}
+	for range n / 2 {
+		select {
+		case <-staleClosed:
+		case <-time.After(waitLimit):
+			t.Fatal("a backend connection that sent bytes while idle was not closed")
 		}
 	}
 }

@@ -14,6 +14,20 @@ func events(fd uintptr) int16 {
 	return int16(fds[0].Revents) // uint16 on AIX
 }
 
+// PollQuiet asks poll(2) about every descriptor of fds at once, without waiting, what Quiet asks
+// about one: a descriptor whose Revents is 0 afterwards is quiet. A failing call sets POLLERR in
+// every Revents. One raw system call, whatever the number of descriptors.
+func PollQuiet(fds []unix.PollFd) {
+	for i := range fds {
+		fds[i].Events, fds[i].Revents = askEvents, 0
+	}
+	if sysPoll(fds) != nil {
+		for i := range fds {
+			fds[i].Revents = unix.POLLERR
+		}
+	}
+}
+
 // quiet reports whether poll(2) reports nothing at all for fd.
 func quiet(fd uintptr) bool { return events(fd) == 0 }
 

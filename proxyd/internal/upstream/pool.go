@@ -91,16 +91,22 @@ func (p *Pool) Addr() string { return p.addr }
 // or on which it sent anything while idle, is closed, never reused, so that no bytes that arrived
 // before a request was written are taken for its response.
 func (p *Pool) Get() (*Conn, error) {
-	if c := p.TryGet(); c != nil {
-		return c, nil
+	for c := p.TakeIdle(); c != nil; c = p.TakeIdle() {
+		if Quiet(c) {
+			return c, nil
+		}
+		p.Discard(c)
 	}
 	return p.Dial()
 }
 
-// TryGet is Get without the dial: it returns nil when no idle connection is fit for reuse.
-func (p *Pool) TryGet() *Conn {
+// TakeIdle returns an idle connection younger than MaxIdleTime, with a read buffer attached,
+// without asking whether it is still quiet: the caller asks before it writes a request on it
+// (Quiet, or netpoll.PollQuiet for several connections in one call) and gives one that is not to
+// Discard. It returns nil when no idle connection is young enough.
+func (p *Pool) TakeIdle() *Conn {
 	for c := p.popIdle(); c != nil; c = p.popIdle() {
-		if time.Since(c.idleSince) < MaxIdleTime && Quiet(c) {
+		if time.Since(c.idleSince) < MaxIdleTime {
 			c.Reader.Attach(p.bufs.Get())
 			return c
 		}
