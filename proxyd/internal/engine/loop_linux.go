@@ -413,8 +413,8 @@ func (l *loop) serve(c *clientConn) {
 
 // forward sends the requests that serve readied, each on its backend connection, and waits for
 // their responses, once one poll(2) for all those connections has found them quiet, as the
-// goroutines' check of each (upstream.Quiet) does; a request whose connection is not quiet goes
-// to a goroutine, which takes another connection, the one it had closed.
+// goroutines' check of each (upstream.Quiet) does. A request whose connection is not quiet goes
+// to a goroutine with that connection closed, and the goroutine takes another.
 func (l *loop) forward() {
 	if len(l.forwards) == 0 {
 		return

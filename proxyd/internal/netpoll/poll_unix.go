@@ -7,16 +7,14 @@ import "golang.org/x/sys/unix"
 // events returns what poll(2) reports for fd at once, asked for askEvents without waiting; a
 // failing call reports POLLERR.
 func events(fd uintptr) int16 {
-	fds := [1]unix.PollFd{{Fd: int32(fd), Events: askEvents}}
-	if sysPoll(fds[:]) != nil {
-		return unix.POLLERR
-	}
+	fds := [1]unix.PollFd{{Fd: int32(fd)}}
+	PollQuiet(fds[:])
 	return int16(fds[0].Revents) // uint16 on AIX
 }
 
 // PollQuiet asks poll(2) about every descriptor of fds at once, without waiting, what Quiet asks
-// about one: a descriptor whose Revents is 0 afterwards is quiet. A failing call sets POLLERR in
-// every Revents. One raw system call, whatever the number of descriptors.
+// about one (askEvents): a descriptor whose Revents is 0 afterwards is quiet. A failing call sets
+// POLLERR in every Revents. One raw system call, whatever the number of descriptors.
 func PollQuiet(fds []unix.PollFd) {
 	for i := range fds {
 		fds[i].Events, fds[i].Revents = askEvents, 0
