@@ -125,6 +125,18 @@ func (p *peer) send(s string) {
 	}
 }
 
+// receive returns the next value of ch, and fails the test when none comes within waitLimit.
+func receive[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(waitLimit):
+		t.Fatalf("gave up waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
 // guard bounds the next reads, so that a proxy that never answers fails the test instead of
 // hanging it.
 func (p *peer) guard() { p.conn.SetReadDeadline(time.Now().Add(waitLimit)) }

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"sync"
 	"testing"
-	"time"
 
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
@@ -214,11 +213,7 @@ func TestLoopChecksEachOfManyConnections(t *testing.T) {
 	waitFor(t, "every backend connection is pooled", func() bool { return pool.Idle() == n })
 	close(poke)
 	for range n / 2 { // on loopback, written is in the proxy's socket
-		select {
-		case <-staleSent:
-		case <-time.After(waitLimit):
-			t.Fatal("a backend connection did not send its stale bytes")
-		}
+		receive(t, staleSent, "a backend connection to send its stale bytes")
 	}
 	for _, c := range clients {
 		c.send(simpleGet)
@@ -229,10 +224,6 @@ func TestLoopChecksEachOfManyConnections(t *testing.T) {
 		}
 	}
 	for range n / 2 {
-		select {
-		case <-staleClosed:
-		case <-time.After(waitLimit):
-			t.Fatal("a backend connection that sent bytes while idle was not closed")
-		}
+		receive(t, staleClosed, "the close of a backend connection that sent bytes while idle")
 	}
 }

@@ -31,13 +31,7 @@ func shutdownAsync(p *proxy, timeout time.Duration) <-chan error {
 // result waits for a Shutdown result.
 func result(t *testing.T, done <-chan error) error {
 	t.Helper()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(waitLimit):
-		t.Fatal("Shutdown did not return")
-		return nil
-	}
+	return receive(t, done, "Shutdown to return")
 }
 
 // expectRefused checks that the proxy accepts no new connection.

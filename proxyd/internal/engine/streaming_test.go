@@ -123,13 +123,8 @@ func TestStreamingAfterFastPart(t *testing.T) {
 				t.Errorf("head (-want +got):\n%s", diff)
 			}
 			got := to.readN(fast)
-			select {
-			case err := <-sent:
-				if err != nil {
-					t.Fatalf("the write of the fast part: %v", err)
-				}
-			case <-time.After(waitLimit):
-				t.Fatal("the write of the fast part did not return")
+			if err := receive(t, sent, "the write of the fast part to return"); err != nil {
+				t.Fatalf("the write of the fast part: %v", err)
 			}
 			from.send(string(body[fast : fast+pause]))
 			got += to.readN(pause)
