@@ -179,7 +179,7 @@ type batchedRelay struct {
 	in, inProxy, out *net.TCPConn
 	src, got         []byte // the body, and what out has read of it
 	progress         Progress
-	done             chan spliceResult
+	done             <-chan spliceResult
 }
 
 // spliceResult is what splice returned.
@@ -188,11 +188,21 @@ type spliceResult struct {
 	err error
 }
 
+// spliceAsync relays a body of size bytes from src to dst with splice, counting in p, in a
+// goroutine of its own, and sends what splice returned on the channel it returns.
+func spliceAsync(dst, src *net.TCPConn, size int64, p *Progress) <-chan spliceResult {
+	done := make(chan spliceResult, 1)
+	go func() {
+		n, _, err := splice(dst, src, size, true, p, NewPipeBudget(maxSpliceSize))
+		done <- spliceResult{n, err}
+	}()
+	return done
+}
+
 func newBatchedRelay(t *testing.T, fast, size int) *batchedRelay {
 	in, inProxy := tcpPair(t)
 	outProxy, out := tcpPair(t)
-	r := &batchedRelay{in: in, inProxy: inProxy, out: out, src: make([]byte, size),
-		got: make([]byte, size), done: make(chan spliceResult, 1)}
+	r := &batchedRelay{in: in, inProxy: inProxy, out: out, src: make([]byte, size), got: make([]byte, size)}
 	if _, err := io.ReadFull(randomStream(int64(size), 3), r.src); err != nil {
 		t.Fatal(err)
 	}
@@ -209,10 +219,7 @@ func newBatchedRelay(t *testing.T, fast, size int) *batchedRelay {
 			t.Fatalf("the source queued %d bytes; want %d", queued(t, inProxy), 2*batchSize)
 		}
 	}
-	go func() {
-		n, _, err := splice(outProxy, inProxy, int64(size), true, &r.progress, NewPipeBudget(maxSpliceSize))
-		r.done <- spliceResult{n, err}
-	}()
+	r.done = spliceAsync(outProxy, inProxy, int64(size), &r.progress)
 	out.SetReadDeadline(time.Now().Add(waitTimeout))
 	if _, err := io.ReadFull(out, r.got[:fast]); err != nil {
 		t.Fatalf("reading the fast part: %v", err)
@@ -311,11 +318,7 @@ func TestSpliceBatchesAnySender(t *testing.T) {
 				t.Fatal(err)
 			}
 			var p Progress
-			done := make(chan spliceResult, 1)
-			go func() {
-				n, _, err := splice(outProxy, inProxy, size, true, &p, NewPipeBudget(maxSpliceSize))
-				done <- spliceResult{n, err}
-			}()
+			done := spliceAsync(outProxy, inProxy, size, &p)
 			stop := make(chan struct{})
 			defer close(stop)
 			go func() { // the watcher
