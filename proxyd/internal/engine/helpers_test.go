@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/routetest"
 	"proxyd.dev/router"
 )
@@ -135,6 +136,23 @@ func receive[T any](t testing.TB, ch <-chan T, what string) T {
 		t.Fatalf("gave up waiting for %s", what)
 		panic("unreachable")
 	}
+}
+
+// waitingLifetime returns the lifetime of a client connection over conn that waits for its next
+// request (lifetime.beginWait), with conn's RawConn. It belongs to no Server: a test drives it
+// alone, as the sweeper (lifetime.check) and the connection's goroutine would.
+func waitingLifetime(t testing.TB, conn *net.TCPConn) (*lifetime, syscall.RawConn) {
+	t.Helper()
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := new(netpoll.Socket)
+	sock.Init(conn, rc)
+	l := new(lifetime)
+	l.init(nil, sock, nil)
+	l.beginWait(true)
+	return l, rc
 }
 
 // guard bounds the next reads, so that a proxy that never answers fails the test instead of

@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"proxyd.dev/proxyd/internal/loopback"
-	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -26,15 +25,7 @@ func TestEndWaitBrief(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			client, _ := loopback.Pair(t)
 			limits := timeouts{header: testTimeout, idle: testTimeout, responseHeader: testTimeout, tunnelIdle: testTimeout}
-			rc, err := client.SyscallConn()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var sock netpoll.Socket
-			sock.Init(client, rc)
-			var l lifetime
-			l.init(nil, &sock, nil)
-			l.beginWait(true)
+			l, _ := waitingLifetime(t, client)
 			for i := range tc.sweeps {
 				l.check(time.Duration(i)*time.Millisecond, &limits)
 			}

@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"proxyd.dev/proxyd/internal/loopback"
-	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -157,15 +156,7 @@ func TestServeAfterShutdown(t *testing.T) {
 // close waits for the callback, so it must not hold the lifetime's lock meanwhile.
 func TestCloseIfWaitingDuringIdleRead(t *testing.T) {
 	_, client := loopback.Pair(t)
-	rc, err := client.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var sock netpoll.Socket
-	sock.Init(client, rc)
-	var l lifetime
-	l.init(nil, &sock, nil)
-	l.beginWait(true)
+	l, rc := waitingLifetime(t, client)
 	inside, proceed, read := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(read)
@@ -192,10 +183,6 @@ func TestCloseIfWaitingDuringIdleRead(t *testing.T) {
 	}
 	close(proceed)
 	for _, ch := range []chan struct{}{read, closed} {
-		select {
-		case <-ch:
-		case <-time.After(waitLimit):
-			t.Fatal("closeIfWaiting and the idle read's callback deadlocked")
-		}
+		receive(t, ch, "closeIfWaiting and the idle read's callback, which deadlock if the close holds the lifetime's lock")
 	}
 }
