@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"go.uber.org/goleak"
 
+	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/netpoll"
 	"proxyd.dev/proxyd/internal/routetest"
 	"proxyd.dev/router"
@@ -129,13 +130,13 @@ func (p *peer) send(s string) {
 // receive returns the next value of ch, and fails the test when none comes within waitLimit.
 func receive[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitLimit):
-		t.Fatalf("gave up waiting for %s", what)
-		panic("unreachable")
-	}
+	return h2test.Receive(t, waitLimit, ch, what)
+}
+
+// waitFor polls cond, at most waitLimit, until it holds.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	h2test.Eventually(t, waitLimit, what, cond)
 }
 
 // waitingLifetime returns the lifetime of a client connection over conn that waits for its next

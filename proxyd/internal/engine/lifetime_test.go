@@ -309,16 +309,6 @@ func TestPoolNoticesBackendClose(t *testing.T) {
 	}
 }
 
-// waitFor polls cond, at most waitLimit, until it holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(waitLimit); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting until %s", what)
-		}
-	}
-}
-
 // TestShutdownTwice lets a second Shutdown return as the first does.
 func TestShutdownTwice(t *testing.T) {
 	up := startEcho(t, "up")

@@ -61,13 +61,7 @@ func eventually(t testing.TB, what string, cond func() bool) {
 // waitLimit.
 func waitFor[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitLimit):
-		t.Fatalf("%s: not within %v", what, waitLimit)
-		panic("unreachable")
-	}
+	return h2test.Receive(t, waitLimit, ch, what)
 }
 
 // bounded runs f on a goroutine of its own and fails the test when f does not return within

@@ -16,3 +16,15 @@ func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 		time.Sleep(5 * time.Millisecond) // a poll of a bounded wait, not a synchronisation
 	}
 }
+
+// Receive returns the next value of ch, and fails the test when none comes within limit.
+func Receive[T any](t testing.TB, limit time.Duration, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(limit):
+		t.Fatalf("%s: not within %v", what, limit)
+		panic("unreachable")
+	}
+}

@@ -1,5 +1,5 @@
 // Package h2test holds test helpers for HTTP/2 on the wire, shared by the tests of packages h2,
-// h2upstream and engine: a raw client, a raw server, an h2c client and a bounded wait.
+// h2upstream and engine: a raw client, a raw server, an h2c client and bounded waits.
 package h2test
 
 import (
