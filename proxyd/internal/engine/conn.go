@@ -64,8 +64,7 @@ type clientAddrs struct{ peer, local netip.AddrPort }
 
 func newClientConn(s *Server, nc *net.TCPConn) *clientConn {
 	c := &clientConn{srv: s, conn: nc}
-	raw, _ := nc.SyscallConn() // a *net.TCPConn always has one
-	c.sock.Init(nc, raw)
+	c.sock.Init(nc) // a *net.TCPConn from Accept is set up: it always has a RawConn
 	c.life.init(c, &c.sock, s.idle)
 	c.rd.Reset(&c.sock)
 	c.rd.SetPipeBudget(s.pipes)

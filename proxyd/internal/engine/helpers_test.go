@@ -144,16 +144,14 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 // alone, as the sweeper (lifetime.check) and the connection's goroutine would.
 func waitingLifetime(t testing.TB, conn *net.TCPConn) (*lifetime, syscall.RawConn) {
 	t.Helper()
-	rc, err := conn.SyscallConn()
-	if err != nil {
+	sock := new(netpoll.Socket)
+	if err := sock.Init(conn); err != nil {
 		t.Fatal(err)
 	}
-	sock := new(netpoll.Socket)
-	sock.Init(conn, rc)
 	l := new(lifetime)
 	l.init(nil, sock, nil)
 	l.beginWait(true)
-	return l, rc
+	return l, sock.RawConn()
 }
 
 // guard bounds the next reads, so that a proxy that never answers fails the test instead of

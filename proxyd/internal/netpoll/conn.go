@@ -27,12 +27,10 @@ func WithSocket(nc net.Conn) net.Conn {
 	if !ok {
 		return nc
 	}
-	rc, err := tc.SyscallConn()
-	if err != nil {
+	c := &Conn{TCPConn: tc}
+	if c.sock.Init(tc) != nil {
 		return nc
 	}
-	c := &Conn{TCPConn: tc}
-	c.sock.Init(tc, rc)
 	return c
 }
 

@@ -18,9 +18,7 @@ import (
 // newSender returns a Sender for c, failing the test if it cannot.
 func newSender(t *testing.T, c *net.TCPConn) *Sender {
 	t.Helper()
-	s := new(Socket)
-	s.Init(c, rawConn(t, c))
-	return NewSender(s)
+	return NewSender(newSocket(t, c))
 }
 
 // answerAfterRequest makes peer read a request of n bytes and then do what answers it; the

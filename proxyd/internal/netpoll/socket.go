@@ -18,10 +18,16 @@ type Socket struct {
 	calls socketCalls
 }
 
-// Init sets s up for conn, whose RawConn is rc.
-func (s *Socket) Init(conn *net.TCPConn, rc syscall.RawConn) {
+// Init sets s up for conn. It fails only as conn.SyscallConn does, for a connection that is not
+// set up.
+func (s *Socket) Init(conn *net.TCPConn) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return err
+	}
 	s.conn, s.rc = conn, rc
 	s.calls.init()
+	return nil
 }
 
 // TCPConn returns the connection: a wire.Reader over s splices from it (wire.TCPSource) and the

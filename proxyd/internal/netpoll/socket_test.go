@@ -16,7 +16,9 @@ import (
 func newSocket(t *testing.T, c *net.TCPConn) *Socket {
 	t.Helper()
 	var s Socket
-	s.Init(c, rawConn(t, c))
+	if err := s.Init(c); err != nil {
+		t.Fatalf("Init: %v", err)
+	}
 	return &s
 }
 

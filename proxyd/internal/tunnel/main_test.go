@@ -52,12 +52,10 @@ func newRig(t *testing.T) *rig {
 // socketOf returns a socket over c.
 func socketOf(t *testing.T, c *net.TCPConn) *netpoll.Socket {
 	t.Helper()
-	rc, err := c.SyscallConn()
-	if err != nil {
+	s := new(netpoll.Socket)
+	if err := s.Init(c); err != nil {
 		t.Fatal(err)
 	}
-	s := new(netpoll.Socket)
-	s.Init(c, rc)
 	return s
 }
 

@@ -147,13 +147,13 @@ func (p *Pool) Dial() (*Conn, error) {
 		return nil, err
 	}
 	tc := nc.(*net.TCPConn)
-	rc, err := tc.SyscallConn()
-	if err != nil {
+	c := &Conn{TCPConn: tc}
+	if err := c.sock.Init(tc); err != nil {
 		tc.Close()
 		return nil, err
 	}
-	c := &Conn{TCPConn: tc, Fd: netpoll.Fd(rc), quiet: netpoll.NewChecker(rc)}
-	c.sock.Init(tc, rc)
+	rc := c.sock.RawConn()
+	c.Fd, c.quiet = netpoll.Fd(rc), netpoll.NewChecker(rc)
 	c.send = netpoll.NewSender(&c.sock)
 	c.Reader.Reset(&c.sock)
 	c.Reader.SetPipeBudget(p.pipes)
