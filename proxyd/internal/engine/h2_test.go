@@ -137,11 +137,7 @@ func TestH2ShutdownGoAway(t *testing.T) {
 	c := h2test.Dial(t, p.addr, waitLimit)
 	c.Settings()
 	c.Get(1, "/held")
-	select {
-	case <-arrived:
-	case <-time.After(waitLimit):
-		t.Fatal("the request did not reach the backend")
-	}
+	receive(t, arrived, "the request to reach the backend")
 
 	done := shutdownAsync(p, waitLimit)
 	c.ExpectGoAway()

@@ -288,13 +288,7 @@ func (b *rawBackend) accepts() int {
 	defer nc.Close()
 	b.probes[nc.LocalAddr().String()] = reached
 	b.mu.Unlock()
-	select {
-	case n := <-reached:
-		return n
-	case <-time.After(waitLimit):
-		b.t.Fatal("backend did not accept the probe connection")
-		return 0
-	}
+	return receive(b.t, reached, "the backend to accept the probe connection")
 }
 
 func (b *rawBackend) close() {
@@ -322,13 +316,7 @@ func startScripted(t testing.TB) *scriptedBackend {
 // next returns the next connection the proxy opened to the backend.
 func (s *scriptedBackend) next() *peer {
 	s.t.Helper()
-	select {
-	case nc := <-s.conns:
-		return newPeer(s.t, nc)
-	case <-time.After(waitLimit):
-		s.t.Fatal("the proxy opened no connection to the backend")
-		return nil
-	}
+	return newPeer(s.t, receive(s.t, s.conns, "the proxy to open a connection to the backend"))
 }
 
 // expectNoConns checks that no connection to the backend was ever opened.
