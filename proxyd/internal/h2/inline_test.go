@@ -2,7 +2,11 @@ package h2
 
 import (
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"runtime"
+	"sync/atomic"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -113,5 +117,107 @@ func TestBackendCancelResetsStream(t *testing.T) {
 				t.Fatalf("GET %s: %d %q, want 200 \"ok\"", path, resp.StatusCode, body)
 			}
 		}
+	}
+}
+
+// TestBurstWaitsForADialWithoutGoroutines sends a burst of streams to an h2c backend whose one
+// connection has gone away (GOAWAY): they wait for the connection dialled for them without a
+// goroutine each (h2upstream.Transport.AwaitRoom), and are all answered once it is open; or the
+// client leaves while they wait, and the connection ends once the dial has, leaking nothing (the
+// proxy's cleanup checks that it drains, TestMain that no goroutine is left).
+func TestBurstWaitsForADialWithoutGoroutines(t *testing.T) {
+	for _, leave := range []bool{false, true} {
+		t.Run(map[bool]string{false: "answered", true: "client leaves"}[leave], func(t *testing.T) {
+			testBurstWaitsForADial(t, leave)
+		})
+	}
+}
+
+func testBurstWaitsForADial(t *testing.T, leave bool) {
+	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+		for {
+			h, err := c.Request()
+			if err != nil {
+				return
+			}
+			if h.PseudoValue("path") == "/first" {
+				// Gone away before the response: the proxy has seen it once the client has that.
+				c.Framer().WriteGoAway(h.StreamID, http2.ErrCodeNo, nil)
+			}
+			c.Respond(h.StreamID, "ok")
+		}
+	})
+	// The backend's connections pass through a relay that holds the new ones once gated is set,
+	// until release is closed.
+	var gated atomic.Bool
+	release := make(chan struct{})
+	relay := h2test.Listen(t, func(nc net.Conn, _ int) {
+		if gated.Load() {
+			<-release
+		}
+		up, err := net.Dial("tcp", be.Addr())
+		if err != nil {
+			nc.Close()
+			return
+		}
+		go func() {
+			io.Copy(up, nc)
+			up.Close()
+		}()
+		io.Copy(nc, up)
+		nc.Close()
+	})
+	p := startProxy(t, testConfig(t, routetest.Table(t, relay.Addr())))
+	c := h2test.Dial(t, p.addr, waitLimit)
+	c.Get(1, "/first")
+	if status, body := c.Response(); status != "200" || string(body) != "ok" {
+		t.Fatalf("GET /first: %s %q, want 200 ok", status, body)
+	}
+	gated.Store(true)
+	t.Cleanup(func() { close(release) }) // before the proxy's cleanup, which waits for the streams
+
+	const n = 32
+	before := runtime.NumGoroutine()
+	for i := range n {
+		c.Get(uint32(3+2*i), "/burst")
+	}
+	// The reader handles frames in order: once the PING is acknowledged, every stream of the
+	// burst has been dispatched.
+	if err := c.Framer().WritePing(false, [8]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if ping, ok := c.Next().(*http2.PingFrame); ok && ping.IsAck() {
+			break
+		}
+	}
+	if extra := runtime.NumGoroutine() - before; extra >= n/4 {
+		t.Errorf("%d more goroutines while %d streams wait for a backend connection, want fewer than %d", extra, n, n/4)
+	}
+	if leave {
+		c.Close()
+		return
+	}
+	release <- struct{}{} // lets the held connection through; the cleanup frees the rest
+	ended, ok := 0, 0
+	for ended < n {
+		switch f := c.Next().(type) {
+		case *http2.MetaHeadersFrame:
+			if f.PseudoValue("status") == "200" {
+				ok++
+			}
+			if f.StreamEnded() {
+				ended++
+			}
+		case *http2.DataFrame:
+			if f.StreamEnded() {
+				ended++
+			}
+		case *http2.RSTStreamFrame:
+			ended++
+		}
+	}
+	if ok != n {
+		t.Errorf("%d of %d streams answered 200", ok, n)
 	}
 }

@@ -38,6 +38,9 @@ type stream struct {
 	// call is the upstream call of a stream started on the connection's reader (see startInline),
 	// set once the head, or the call's failure, came.
 	call h2upstream.Call
+	// startErr is why a stream that waited for a backend connection (see startInline) could not
+	// start: the dial's error.
+	startErr error
 }
 
 // clientGone reports whether the client reset the stream or went away: its request's context
@@ -122,8 +125,10 @@ func (s *Server) serveStream(st *stream, tooLarge bool) {
 // runs once the response head comes (resumeStream): on the backend connection's reader when the
 // whole response came at once and relaying it waits for nothing (relayOnReader), else on a
 // handler of its own. So a stream costs one hand-over between goroutines, or none, rather than
-// two. It returns false, having sent nothing, for any other stream, whose handler then starts at
-// once.
+// two. When no connection has room, the stream waits for the one dialled for it, on no goroutine
+// of its own, and starts from the dialling goroutine (h2upstream.Transport.AwaitRoom): a burst of
+// streams to a backend whose connections are closed or full is not a burst of goroutines. It
+// returns false, having sent nothing, for any other stream, whose handler then starts at once.
 func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	st, r := &cs.proxied, &cs.req
 	if !cs.recvEnd || r.Method == http.MethodConnect || st.routing.err != nil {
@@ -133,10 +138,24 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	if protocol(b.proto.Load()) != protoH2C {
 		return false
 	}
-	room, ok := b.h2c.Reserve()
-	if !ok {
-		return false
+	if room, ok := b.h2c.Reserve(); ok {
+		c.started = append(c.started, s.start(c, cs, b, room))
+		return true
 	}
+	return b.h2c.AwaitRoom(func(room h2upstream.Reservation, err error) {
+		if err != nil {
+			st.startErr = err
+			s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
+			return
+		}
+		s.start(c, cs, b, room)
+	})
+}
+
+// start sends the request of a stream that startInline started on room, a connection of backend
+// b, and returns its call; the HEADERS wait there for the caller's flush.
+func (s *Server) start(c *clientConn, cs *clientStream, b *backend, room h2upstream.Reservation) h2upstream.Call {
+	st := &cs.proxied
 	req := s.upstreamRequest(st, b, st.routing.target, protoH2C, http.NoBody)
 	st.timer.start(time.Now())
 	call := room.Start(req, func(call h2upstream.Call, complete bool) *h2conn.Conn {
@@ -147,7 +166,6 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 		s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
 		return nil
 	})
-	c.started = append(c.started, call)
 	c.mu.Lock()
 	cs.upstream = call
 	ended, err := cs.removed, cs.err // the stream ended before its call was there to cancel
@@ -155,7 +173,7 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	if ended {
 		call.Cancel(err)
 	}
-	return true
+	return call
 }
 
 // relayOnReader runs the handler of a stream whose whole response came at once on the backend
@@ -180,9 +198,14 @@ func (s *Server) relayOnReader(c *clientConn, cs *clientStream) bool {
 }
 
 // resumeStream is the handler of a stream started by startInline, run once its response head, or
-// its failure, came: it relays the response, or answers 502/504, as forward does.
+// its failure, came, or once the connection it waited for could not be opened (startErr): it
+// relays the response, or answers 502/504, as forward does.
 func (s *Server) resumeStream(st *stream) {
-	resp, err := st.call.Result()
+	var resp *http.Response
+	err := st.startErr
+	if err == nil {
+		resp, err = st.call.Result()
+	}
 	s.respond(st, streamBackend(st.r.Context(), st.backend), resp, err)
 }
 

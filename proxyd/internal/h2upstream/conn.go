@@ -157,11 +157,24 @@ func (c *conn) handOver() {
 func (c *conn) reserve() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.err != nil || c.goAway || uint32(len(c.streams)+c.reserved) >= c.maxStreams || c.nextID > 1<<31-1-2*uint32(c.reserved) {
+	if !c.roomLocked() {
 		return false
 	}
 	c.reserved++
 	return true
+}
+
+// hasRoom reports whether the connection could take one more stream now.
+func (c *conn) hasRoom() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.roomLocked()
+}
+
+// roomLocked reports whether the connection could take one more stream: it has not failed or
+// gone away, and neither its streams nor its stream ids have run out. Under mu.
+func (c *conn) roomLocked() bool {
+	return c.err == nil && !c.goAway && uint32(len(c.streams)+c.reserved) < c.maxStreams && c.nextID <= 1<<31-1-2*uint32(c.reserved)
 }
 
 // writeControl writes one frame of the connection's own (an acknowledgement, a window update, a

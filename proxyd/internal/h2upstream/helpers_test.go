@@ -253,6 +253,18 @@ func (g *gate) Wait(ctx context.Context) bool {
 	}
 }
 
+// startGated serves h2c (cfg as startGo's) with handlers that answer with the request's path once
+// g has opened, 503 when it gives up; a request for /warm is answered without waiting.
+func startGated(t testing.TB, g *gate, cfg *http.HTTP2Config) *goServer {
+	return startGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/warm" && !g.Wait(r.Context()) {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		io.WriteString(w, r.URL.Path)
+	}), cfg)
+}
+
 // most returns the most callers that were waiting at once.
 func (g *gate) most() int {
 	g.mu.Lock()

@@ -1,9 +1,13 @@
 package h2upstream
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -244,4 +248,122 @@ func startOnOpenConn(t *testing.T, tr *Transport, url, path string) (Call, <-cha
 	})
 	call.Flush()
 	return call, done
+}
+
+// TestAwaitRoom checks the streams that wait for a connection: with none open, every call of
+// AwaitRoom waits for one dial, no ready is called before it ends, and then each ready is called
+// once, with room on a connection; those the connection has no room for
+// (two streams a connection here, each held by the backend until all have come) wait for the
+// next dial, one at a time. The transport flushes what the readies started: every request
+// reaches the backend and is answered.
+func TestAwaitRoom(t *testing.T) {
+	checkGoroutines(t)
+	const n = 5
+	be := startGated(t, newGate(n), &http.HTTP2Config{MaxConcurrentStreams: 2})
+	tr := newTransport(t, be.addr)
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	var dials atomic.Int32
+	tr.Dial = func(ctx context.Context) (net.Conn, error) {
+		dials.Add(1)
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-release
+		return dialer(be.addr)(ctx)
+	}
+	readied := make(chan int, n)
+	done := make(chan Call, n)
+	for i := range n {
+		ok := tr.AwaitRoom(func(room Reservation, err error) {
+			if err != nil {
+				t.Errorf("waiter %d: %v", i, err)
+				return
+			}
+			readied <- i
+			path := fmt.Sprintf("/%d", i)
+			room.Start(newRequest(t, http.MethodGet, be.url+path, nil), func(c Call, _ bool) *h2conn.Conn {
+				done <- c
+				return nil
+			})
+		})
+		if !ok {
+			t.Fatalf("AwaitRoom %d reported a connection with room; none is open", i)
+		}
+	}
+	waitFor(t, entered, "the dial")
+	if d := dials.Load(); d != 1 {
+		t.Errorf("%d dials under way for %d waiters, want 1", d, n)
+	}
+	if len(readied) != 0 {
+		t.Error("a ready was called before the dial ended")
+	}
+	close(release)
+	seen := make(map[int]bool)
+	for range n {
+		i := waitFor(t, readied, "the next ready")
+		if seen[i] {
+			t.Errorf("ready of waiter %d called twice", i)
+		}
+		seen[i] = true
+	}
+	bodies := make(map[string]bool)
+	for range n {
+		resp, err := waitFor(t, done, "a started call's head").Result()
+		if err != nil {
+			t.Fatalf("Result: %v", err)
+		}
+		bodies[string(mustReadAll(t, resp.Body))] = true
+		resp.Body.Close()
+	}
+	for i := range n {
+		if want := fmt.Sprintf("/%d", i); !bodies[want] {
+			t.Errorf("no response %q among %v", want, bodies)
+		}
+	}
+	if d, o := dials.Load(), be.opened.Load(); d != 3 || o != 3 {
+		t.Errorf("%d dials and %d connections at the backend for %d streams at 2 a connection, want 3", d, o, n)
+	}
+}
+
+// TestAwaitRoomFails checks that every waiter learns why no connection came: the dial's error,
+// or, from a backend that takes no stream (SETTINGS_MAX_CONCURRENT_STREAMS 0), errNoRoom after one
+// dial rather than dials without end.
+func TestAwaitRoomFails(t *testing.T) {
+	checkGoroutines(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close()
+	full := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
+		for {
+			if _, err := c.Next(); err != nil {
+				return
+			}
+		}
+	}, http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 0})
+	for _, tc := range []struct {
+		name, addr string
+		want       func(error) bool
+	}{
+		{"closed port", closed, func(err error) bool { return opError(err, "dial") }},
+		{"no room", full.Addr(), func(err error) bool { return errors.Is(err, errNoRoom) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := newTransport(t, tc.addr)
+			failed := make(chan error, 2)
+			for range 2 {
+				if !tr.AwaitRoom(func(_ Reservation, err error) { failed <- err }) {
+					t.Fatal("AwaitRoom reported a connection with room; none is open")
+				}
+			}
+			for range 2 {
+				if err := waitFor(t, failed, "the waiter's error"); !tc.want(err) {
+					t.Errorf("waiter got %v (%T)", err, err)
+				}
+			}
+		})
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -56,6 +57,8 @@ type Transport struct {
 	mu      sync.Mutex
 	conns   []*conn   // open connections, in the order they were dialled
 	dialing *dialCall // the dial under way, shared by the requests that wait for a connection
+	// waiters are the calls of AwaitRoom that wait for the next dial, in the order they came.
+	waiters []func(Reservation, error)
 }
 
 // dialCall is one dial of a new connection, which every request finding no room waits for.
@@ -70,6 +73,9 @@ var (
 	// of its GOAWAY, or reset with REFUSED_STREAM (RFC 9113 §8.7). RoundTrip retries it once on
 	// another connection when it has no body.
 	errUnprocessed = errors.New("h2upstream: the backend refused the stream unprocessed")
+	// errNoRoom is what streams that waited for a connection (Transport.AwaitRoom) fail with
+	// when the connection dialled for them had room for none of them.
+	errNoRoom = errors.New("h2upstream: the new connection has no room for a stream")
 	// errConnClosed is a connection closed by the transport (idle, or CloseIdleConnections).
 	errConnClosed = errors.New("h2upstream: connection closed")
 )
@@ -147,14 +153,7 @@ func (t *Transport) getConn(ctx context.Context, avoid *conn) (*conn, error) {
 			t.mu.Unlock()
 			return c, nil
 		}
-		d := t.dialing
-		if d == nil {
-			d = &dialCall{done: make(chan struct{})}
-			t.dialing = d
-			// Not bound to ctx: the connection serves every waiting request, and the dial has its
-			// own timeout.
-			go t.dial(context.WithoutCancel(ctx), d)
-		}
+		d := t.startDialLocked()
 		t.mu.Unlock()
 		select {
 		case <-d.done:
@@ -190,6 +189,38 @@ func (t *Transport) Reserve() (r Reservation, ok bool) {
 	defer t.mu.Unlock()
 	r.c = t.reserveConn(nil, true)
 	return r, r.c != nil
+}
+
+// AwaitRoom is Reserve for when no open connection has room for a stream: ready is called once,
+// with room on the next connection dialled (which this call starts unless one is under way), or
+// with the dial's error. It is called on a dialling goroutine, and must not wait: it Starts the reservation, and the transport flushes every connection it
+// reserved room on once each ready has returned, so that the HEADERS of the streams that waited
+// leave together. So a burst of streams to a backend with no connection open costs one goroutine,
+// the dial's, rather than one for each stream. AwaitRoom reports false, calling nothing, when
+// some connection has room, one Reserve passed over because its writes back up: the caller then
+// sends as RoundTrip does.
+func (t *Transport) AwaitRoom(ready func(Reservation, error)) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, c := range t.conns {
+		if c.hasRoom() {
+			return false
+		}
+	}
+	t.waiters = append(t.waiters, ready)
+	t.startDialLocked()
+	return true
+}
+
+// startDialLocked returns the dial under way, starting one when there is none. Under mu.
+func (t *Transport) startDialLocked() *dialCall {
+	if t.dialing == nil {
+		t.dialing = &dialCall{done: make(chan struct{})}
+		// Not bound to a request's context: the connection serves every waiting request, and
+		// the dial has its own timeout.
+		go t.dial(context.Background(), t.dialing)
+	}
+	return t.dialing
 }
 
 // Call is a request Start sent, whose response head, or failure, comes later.
@@ -286,8 +317,50 @@ func (t *Transport) dial(ctx context.Context, d *dialCall) {
 	t.mu.Lock()
 	d.err = err
 	t.dialing = nil
+	rooms, waiters := t.takeWaitersLocked(&err)
 	t.mu.Unlock()
 	close(d.done)
+	var reserved []*conn // the connections to flush, each once
+	for i, ready := range waiters {
+		if i >= len(rooms) {
+			ready(Reservation{}, err)
+			continue
+		}
+		ready(rooms[i], nil)
+		if !slices.Contains(reserved, rooms[i].c) {
+			reserved = append(reserved, rooms[i].c)
+		}
+	}
+	for _, c := range reserved {
+		c.fc.Flush()
+	}
+}
+
+// takeWaitersLocked takes the waiters of AwaitRoom that a dial ending with err answers, and
+// reserves room for them on the open connections: rooms[i] is waiters[i]'s, and a waiter beyond
+// rooms is answered with err. When the dial failed, that is every waiter. When it opened a
+// connection, the waiters it has no room for keep waiting, for a dial started for them; all of
+// them fail with errNoRoom if none found room, so that a backend that takes no stream is not
+// dialled without end. Under mu.
+func (t *Transport) takeWaitersLocked(err *error) (rooms []Reservation, waiters []func(Reservation, error)) {
+	waiters, t.waiters = t.waiters, nil
+	if *err != nil {
+		return nil, waiters
+	}
+	for i := range waiters {
+		c := t.reserveConn(nil, false)
+		if c == nil && i == 0 {
+			*err = errNoRoom
+			return nil, waiters
+		}
+		if c == nil {
+			t.waiters = waiters[i:]
+			t.startDialLocked()
+			return rooms, waiters[:i]
+		}
+		rooms = append(rooms, Reservation{c})
+	}
+	return rooms, waiters
 }
 
 // removeConn forgets c, once it has failed or closed.

@@ -412,13 +412,7 @@ func TestConcurrentRequestsShareConnections(t *testing.T) {
 	checkGoroutines(t)
 	const n = 200
 	g := newGate(n)
-	be := startGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !g.Wait(r.Context()) {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, r.URL.Path)
-	}), nil)
+	be := startGated(t, g, nil)
 	tr := newTransport(t, be.addr)
 	concurrentGets(t, tr, be.url, n)
 	if g.most() != n {
@@ -474,13 +468,7 @@ func testMaxConcurrentStreams(t *testing.T, warm bool) {
 	checkGoroutines(t)
 	const n = 10
 	g := newGate(n)
-	be := startGo(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/warm" && !g.Wait(r.Context()) {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, r.URL.Path)
-	}), &http.HTTP2Config{MaxConcurrentStreams: 2})
+	be := startGated(t, g, &http.HTTP2Config{MaxConcurrentStreams: 2})
 	tr := newTransport(t, be.addr)
 	if warm {
 		get(t, tr, be.url+"/warm")
