@@ -193,12 +193,12 @@ func (t *Transport) Reserve() (r Reservation, ok bool) {
 
 // AwaitRoom is Reserve for when no open connection has room for a stream: ready is called once,
 // with room on the next connection dialled (which this call starts unless one is under way), or
-// with the dial's error. It is called on a dialling goroutine, and must not wait: it Starts the reservation, and the transport flushes every connection it
-// reserved room on once each ready has returned, so that the HEADERS of the streams that waited
-// leave together. So a burst of streams to a backend with no connection open costs one goroutine,
-// the dial's, rather than one for each stream. AwaitRoom reports false, calling nothing, when
-// some connection has room, one Reserve passed over because its writes back up: the caller then
-// sends as RoundTrip does.
+// with the dial's error. It is called on a dialling goroutine, and must not wait: it Starts the
+// reservation, and the transport flushes every connection it reserved room on once each ready has
+// returned, so that the HEADERS of the streams that waited leave together. So a burst of streams
+// to a backend with no connection open costs one goroutine, the dial's, rather than one for each
+// stream. AwaitRoom reports false, calling nothing, when some connection has room, one Reserve
+// passed over because its writes back up: the caller then sends as RoundTrip does.
 func (t *Transport) AwaitRoom(ready func(Reservation, error)) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -301,22 +301,21 @@ func (t *Transport) dial(ctx context.Context, d *dialCall) {
 		ctx, cancel = context.WithTimeout(ctx, t.DialTimeout)
 		defer cancel()
 	}
+	var c *conn
 	nc, err := t.Dial(ctx)
 	if err == nil {
-		var c *conn
 		if c, err = newConn(t, nc); err == nil {
 			go c.readLoop()
 			err = c.awaitSettings(ctx)
 		}
-		if err == nil {
-			t.mu.Lock()
-			t.conns = append(t.conns, c)
-			t.mu.Unlock()
-		}
 	}
 	t.mu.Lock()
+	if err == nil {
+		t.conns = append(t.conns, c)
+	}
 	d.err = err
 	t.dialing = nil
+	// The waiters take their room before anyone else can: what they do not take, no stream can.
 	rooms, waiters := t.takeWaitersLocked(&err)
 	t.mu.Unlock()
 	close(d.done)
