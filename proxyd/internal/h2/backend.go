@@ -33,8 +33,20 @@ type backend struct {
 	h2c         *h2upstream.Transport
 	// proto is the protocol found by the last probe; protoUnknown makes the next request probe.
 	proto atomic.Int32
-	// probing is held while a probe runs, so that one stream probes and the others wait for it.
-	probing sync.Mutex
+
+	mu sync.Mutex
+	// probe is the probe under way, which every stream that finds the protocol unknown waits for;
+	// nil when none is. Guarded by mu.
+	probe *probeCall
+}
+
+// probeCall is one probe of a backend's protocol (probeH2C) and the streams that wait for it.
+type probeCall struct {
+	done  chan struct{} // closed once proto and err are set
+	proto protocol
+	err   error // the dial's: the backend could not be reached
+	// waiters are awaitProtocol's, called once the probe has ended; guarded by backend.mu.
+	waiters []func(protocol, error)
 }
 
 // newBackend returns s's backend at addr, whose HTTP/1.1 connections come from pool and read
@@ -68,28 +80,83 @@ func (b *backend) connect(ctx context.Context) (net.Conn, error) {
 }
 
 // transport returns the backend's protocol and the transport for it, probing the backend first when
-// its protocol is not known. A probe that cannot connect returns the dial error.
+// its protocol is not known. A probe that cannot connect returns the dial error; ctx ending first
+// returns its cause (the probe goes on for the others that wait for it).
 func (b *backend) transport(ctx context.Context) (protocol, http.RoundTripper, error) {
 	p := protocol(b.proto.Load())
 	if p == protoUnknown {
-		b.probing.Lock()
-		defer b.probing.Unlock()
-		if p = protocol(b.proto.Load()); p == protoUnknown {
-			h2c, err := probeH2C(ctx, b.connect, b.dialer.Timeout)
-			if err != nil {
-				return protoUnknown, nil, err
-			}
-			p = protoHTTP1
-			if h2c {
-				p = protoH2C
-			}
-			b.proto.Store(int32(p))
+		b.mu.Lock()
+		if p = protocol(b.proto.Load()); p != protoUnknown && b.probe == nil {
+			b.mu.Unlock()
+			return b.transportFor(p)
 		}
+		pc := b.startProbeLocked()
+		b.mu.Unlock()
+		select {
+		case <-pc.done:
+		case <-ctx.Done():
+			return protoUnknown, nil, context.Cause(ctx)
+		}
+		if pc.err != nil {
+			return protoUnknown, nil, pc.err
+		}
+		p = pc.proto
 	}
+	return b.transportFor(p)
+}
+
+// transportFor returns p, known, and the backend's transport for it.
+func (b *backend) transportFor(p protocol) (protocol, http.RoundTripper, error) {
 	if p == protoH2C {
 		return p, b.h2c, nil
 	}
 	return p, b.h1, nil
+}
+
+// awaitProtocol calls ready with the backend's protocol, or the probe's dial error, once the probe
+// under way (which it starts unless one is) has ended, on the probe's goroutine: the streams that
+// find the protocol unknown wait for it on no goroutine of their own. ready must not wait. It
+// reports false, calling nothing, when the protocol has become known meanwhile.
+func (b *backend) awaitProtocol(ready func(protocol, error)) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if protocol(b.proto.Load()) != protoUnknown && b.probe == nil {
+		return false
+	}
+	pc := b.startProbeLocked()
+	pc.waiters = append(pc.waiters, ready)
+	return true
+}
+
+// startProbeLocked returns the probe under way, starting one when there is none. Under mu.
+func (b *backend) startProbeLocked() *probeCall {
+	if b.probe == nil {
+		b.probe = &probeCall{done: make(chan struct{})}
+		go b.runProbe(b.probe)
+	}
+	return b.probe
+}
+
+// runProbe probes the backend for pc, remembers what it speaks, and answers those that wait. The
+// probe is bound by the dial timeout and its own (probeH2C), not by any stream's context.
+func (b *backend) runProbe(pc *probeCall) {
+	h2c, err := probeH2C(context.Background(), b.connect, b.dialer.Timeout)
+	pc.proto, pc.err = protoHTTP1, err
+	switch {
+	case err != nil:
+		pc.proto = protoUnknown
+	case h2c:
+		pc.proto = protoH2C
+	}
+	b.proto.Store(int32(pc.proto))
+	b.mu.Lock()
+	b.probe = nil
+	waiters := pc.waiters
+	b.mu.Unlock()
+	close(pc.done)
+	for _, ready := range waiters {
+		ready(pc.proto, pc.err)
+	}
 }
 
 // recheck forgets the backend's protocol after a request to it failed, so the next request probes

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -121,19 +122,26 @@ func TestBackendCancelResetsStream(t *testing.T) {
 }
 
 // TestBurstWaitsForADialWithoutGoroutines sends a burst of streams to an h2c backend whose one
-// connection has gone away (GOAWAY): they wait for the connection dialled for them without a
-// goroutine each (h2upstream.Transport.AwaitRoom), and are all answered once it is open; or the
-// client leaves while they wait, and the connection ends once the dial has, leaking nothing (the
-// proxy's cleanup checks that it drains, TestMain that no goroutine is left).
+// connection has gone away (GOAWAY), or that proxyd has not probed yet: they wait for the probe
+// and the connection dialled for them without a goroutine each (backend.awaitProtocol,
+// h2upstream.Transport.AwaitRoom), and are all answered once it is open; or the client leaves
+// while they wait, and the connection ends once the dial has, leaking nothing (the proxy's
+// cleanup checks that it drains, TestMain that no goroutine is left).
 func TestBurstWaitsForADialWithoutGoroutines(t *testing.T) {
-	for _, leave := range []bool{false, true} {
-		t.Run(map[bool]string{false: "answered", true: "client leaves"}[leave], func(t *testing.T) {
-			testBurstWaitsForADial(t, leave)
-		})
+	for _, tc := range []struct {
+		name         string
+		probed, left bool
+	}{
+		{"gone away", true, false},
+		{"gone away, client leaves", true, true},
+		{"not probed", false, false},
+		{"not probed, client leaves", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testBurstWaitsForADial(t, tc.probed, tc.left) })
 	}
 }
 
-func testBurstWaitsForADial(t *testing.T, leave bool) {
+func testBurstWaitsForADial(t *testing.T, probed, leave bool) {
 	be := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		for {
 			h, err := c.Request()
@@ -169,12 +177,15 @@ func testBurstWaitsForADial(t *testing.T, leave bool) {
 	})
 	p := startProxy(t, testConfig(t, routetest.Table(t, relay.Addr())))
 	c := h2test.Dial(t, p.addr, waitLimit)
-	c.Get(1, "/first")
-	if status, body := c.Response(); status != "200" || string(body) != "ok" {
-		t.Fatalf("GET /first: %s %q, want 200 ok", status, body)
+	if probed {
+		c.Get(1, "/first")
+		if status, body := c.Response(); status != "200" || string(body) != "ok" {
+			t.Fatalf("GET /first: %s %q, want 200 ok", status, body)
+		}
 	}
 	gated.Store(true)
-	t.Cleanup(func() { close(release) }) // before the proxy's cleanup, which waits for the streams
+	released := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(released) // before the proxy's cleanup, which waits for the streams
 
 	const n = 32
 	before := runtime.NumGoroutine()
@@ -198,7 +209,7 @@ func testBurstWaitsForADial(t *testing.T, leave bool) {
 		c.Close()
 		return
 	}
-	release <- struct{}{} // lets the held connection through; the cleanup frees the rest
+	released()
 	ended, ok := 0, 0
 	for ended < n {
 		switch f := c.Next().(type) {

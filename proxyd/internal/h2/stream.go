@@ -126,30 +126,74 @@ func (s *Server) serveStream(st *stream, tooLarge bool) {
 // whole response came at once and relaying it waits for nothing (relayOnReader), else on a
 // handler of its own. So a stream costs one hand-over between goroutines, or none, rather than
 // two. When no connection has room, the stream waits for the one dialled for it, on no goroutine
-// of its own, and starts from the dialling goroutine (h2upstream.Transport.AwaitRoom): a burst of
-// streams to a backend whose connections are closed or full is not a burst of goroutines. It
-// returns false, having sent nothing, for any other stream, whose handler then starts at once.
+// of its own, and starts from the dialling goroutine (h2upstream.Transport.AwaitRoom); when the
+// backend's protocol is not known, it waits so for the probe (backend.awaitProtocol): a burst of
+// streams to a backend not probed yet, or whose connections are closed or full, is not a burst of
+// goroutines. It returns false, having sent nothing, for any other stream, whose handler then
+// starts at once.
 func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	st, r := &cs.proxied, &cs.req
 	if !cs.recvEnd || r.Method == http.MethodConnect || st.routing.err != nil {
 		return false
 	}
 	b := streamBackend(cs.ctx, st.backend)
-	if protocol(b.proto.Load()) != protoH2C {
+	switch protocol(b.proto.Load()) {
+	case protoUnknown:
+		if b.awaitProtocol(func(p protocol, err error) { s.startProbed(c, cs, b, p, err) }) {
+			return true
+		}
+		if protocol(b.proto.Load()) != protoH2C {
+			return false
+		}
+	case protoHTTP1:
 		return false
 	}
 	if room, ok := b.h2c.Reserve(); ok {
 		c.started = append(c.started, s.start(c, cs, b, room))
 		return true
 	}
+	return s.awaitRoom(c, cs, b)
+}
+
+// awaitRoom makes a stream that startInline starts wait for a connection to b with room
+// (h2upstream.Transport.AwaitRoom), and reports whether it does.
+func (s *Server) awaitRoom(c *clientConn, cs *clientStream, b *backend) bool {
 	return b.h2c.AwaitRoom(func(room h2upstream.Reservation, err error) {
 		if err != nil {
-			st.startErr = err
-			s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
+			s.failStart(c, cs, err)
 			return
 		}
 		s.start(c, cs, b, room)
 	})
+}
+
+// startProbed goes on with a stream that startInline made wait for the probe of b, which found p
+// or failed with err, on the probe's goroutine: on an h2c connection as startInline would, else
+// on a handler of its own.
+func (s *Server) startProbed(c *clientConn, cs *clientStream, b *backend, p protocol, err error) {
+	switch {
+	case err != nil:
+		s.failStart(c, cs, err)
+	case p == protoH2C:
+		if room, ok := b.h2c.Reserve(); ok {
+			s.start(c, cs, b, room).Flush()
+			return
+		}
+		if s.awaitRoom(c, cs, b) {
+			return
+		}
+		fallthrough
+	default:
+		s.starting.Add(1)
+		s.handlers.Run(streamStart{c: c, st: cs})
+	}
+}
+
+// failStart answers a stream that could not start, err being why (the dial's error), on a
+// handler of its own.
+func (s *Server) failStart(c *clientConn, cs *clientStream, err error) {
+	cs.proxied.startErr = err
+	s.handlers.Run(streamStart{c: c, st: cs, resumed: true})
 }
 
 // start sends the request of a stream that startInline started on room, a connection of backend
