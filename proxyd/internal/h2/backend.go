@@ -32,6 +32,7 @@ type backend struct {
 	h1          *h1Transport
 	h2c         *h2upstream.Transport
 	// proto is the protocol found by the last probe; protoUnknown makes the next request probe.
+	// A probe sets it under mu as it ends: known, it has no probe under way.
 	proto atomic.Int32
 
 	mu sync.Mutex
@@ -86,7 +87,7 @@ func (b *backend) transport(ctx context.Context) (protocol, http.RoundTripper, e
 	p := protocol(b.proto.Load())
 	if p == protoUnknown {
 		b.mu.Lock()
-		if p = protocol(b.proto.Load()); p != protoUnknown && b.probe == nil {
+		if p = protocol(b.proto.Load()); p != protoUnknown {
 			b.mu.Unlock()
 			return b.transportFor(p)
 		}
@@ -120,7 +121,7 @@ func (b *backend) transportFor(p protocol) (protocol, http.RoundTripper, error) 
 func (b *backend) awaitProtocol(ready func(protocol, error)) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if protocol(b.proto.Load()) != protoUnknown && b.probe == nil {
+	if protocol(b.proto.Load()) != protoUnknown {
 		return false
 	}
 	pc := b.startProbeLocked()
@@ -148,8 +149,8 @@ func (b *backend) runProbe(pc *probeCall) {
 	case h2c:
 		pc.proto = protoH2C
 	}
-	b.proto.Store(int32(pc.proto))
 	b.mu.Lock()
+	b.proto.Store(int32(pc.proto))
 	b.probe = nil
 	waiters := pc.waiters
 	b.mu.Unlock()

@@ -137,28 +137,32 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 		return false
 	}
 	b := streamBackend(cs.ctx, st.backend)
-	switch protocol(b.proto.Load()) {
-	case protoUnknown:
+	p := protocol(b.proto.Load())
+	if p == protoUnknown {
 		if b.awaitProtocol(func(p protocol, err error) { s.startProbed(c, cs, b, p, err) }) {
 			return true
 		}
-		if protocol(b.proto.Load()) != protoH2C {
-			return false
-		}
-	case protoHTTP1:
+		p = protocol(b.proto.Load()) // found meanwhile
+	}
+	if p != protoH2C {
 		return false
 	}
-	if room, ok := b.h2c.Reserve(); ok {
-		c.started = append(c.started, s.start(c, cs, b, room))
-		return true
+	call, ok := s.startH2C(c, cs, b)
+	if call != (h2upstream.Call{}) {
+		c.started = append(c.started, call)
 	}
-	return s.awaitRoom(c, cs, b)
+	return ok
 }
 
-// awaitRoom makes a stream that startInline starts wait for a connection to b with room
-// (h2upstream.Transport.AwaitRoom), and reports whether it does.
-func (s *Server) awaitRoom(c *clientConn, cs *clientStream, b *backend) bool {
-	return b.h2c.AwaitRoom(func(room h2upstream.Reservation, err error) {
+// startH2C starts a stream that startInline starts on a connection to b, an h2c backend: at once
+// when one has room, returning the call, whose HEADERS wait for the caller's flush; else once the
+// connection dialled for it is open (h2upstream.Transport.AwaitRoom), returning the zero Call. It
+// reports false, having done neither, when a connection has room but is backed up.
+func (s *Server) startH2C(c *clientConn, cs *clientStream, b *backend) (h2upstream.Call, bool) {
+	if room, ok := b.h2c.Reserve(); ok {
+		return s.start(c, cs, b, room), true
+	}
+	return h2upstream.Call{}, b.h2c.AwaitRoom(func(room h2upstream.Reservation, err error) {
 		if err != nil {
 			s.failStart(c, cs, err)
 			return
@@ -171,22 +175,21 @@ func (s *Server) awaitRoom(c *clientConn, cs *clientStream, b *backend) bool {
 // or failed with err, on the probe's goroutine: on an h2c connection as startInline would, else
 // on a handler of its own.
 func (s *Server) startProbed(c *clientConn, cs *clientStream, b *backend, p protocol, err error) {
-	switch {
-	case err != nil:
+	if err != nil {
 		s.failStart(c, cs, err)
-	case p == protoH2C:
-		if room, ok := b.h2c.Reserve(); ok {
-			s.start(c, cs, b, room).Flush()
-			return
-		}
-		if s.awaitRoom(c, cs, b) {
-			return
-		}
-		fallthrough
-	default:
-		s.starting.Add(1)
-		s.handlers.Run(streamStart{c: c, st: cs})
+		return
 	}
+	if p == protoH2C {
+		call, ok := s.startH2C(c, cs, b)
+		if call != (h2upstream.Call{}) {
+			call.Flush()
+		}
+		if ok {
+			return
+		}
+	}
+	s.starting.Add(1)
+	s.handlers.Run(streamStart{c: c, st: cs})
 }
 
 // failStart answers a stream that could not start, err being why (the dial's error), on a

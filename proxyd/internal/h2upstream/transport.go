@@ -316,7 +316,7 @@ func (t *Transport) dial(ctx context.Context, d *dialCall) {
 	d.err = err
 	t.dialing = nil
 	// The waiters take their room before anyone else can: what they do not take, no stream can.
-	rooms, waiters := t.takeWaitersLocked(&err)
+	rooms, waiters, err := t.takeWaitersLocked(err)
 	t.mu.Unlock()
 	close(d.done)
 	var reserved []*conn // the connections to flush, each once
@@ -335,31 +335,30 @@ func (t *Transport) dial(ctx context.Context, d *dialCall) {
 	}
 }
 
-// takeWaitersLocked takes the waiters of AwaitRoom that a dial ending with err answers, and
+// takeWaitersLocked takes the waiters of AwaitRoom that a dial ending with dialErr answers, and
 // reserves room for them on the open connections: rooms[i] is waiters[i]'s, and a waiter beyond
-// rooms is answered with err. When the dial failed, that is every waiter. When it opened a
-// connection, the waiters it has no room for keep waiting, for a dial started for them; all of
-// them fail with errNoRoom if none found room, so that a backend that takes no stream is not
-// dialled without end. Under mu.
-func (t *Transport) takeWaitersLocked(err *error) (rooms []Reservation, waiters []func(Reservation, error)) {
+// rooms is answered with err. When the dial failed, that is every waiter, and err is dialErr. When
+// it opened a connection, the waiters it has no room for keep waiting, for a dial started for
+// them; all of them fail with errNoRoom if none found room, so that a backend that takes no
+// stream is not dialled without end. Under mu.
+func (t *Transport) takeWaitersLocked(dialErr error) (rooms []Reservation, waiters []func(Reservation, error), err error) {
 	waiters, t.waiters = t.waiters, nil
-	if *err != nil {
-		return nil, waiters
+	if dialErr != nil {
+		return nil, waiters, dialErr
 	}
 	for i := range waiters {
 		c := t.reserveConn(nil, false)
 		if c == nil && i == 0 {
-			*err = errNoRoom
-			return nil, waiters
+			return nil, waiters, errNoRoom
 		}
 		if c == nil {
 			t.waiters = waiters[i:]
 			t.startDialLocked()
-			return rooms, waiters[:i]
+			return rooms, waiters[:i], nil
 		}
 		rooms = append(rooms, Reservation{c})
 	}
-	return rooms, waiters
+	return rooms, waiters, nil
 }
 
 // removeConn forgets c, once it has failed or closed.
