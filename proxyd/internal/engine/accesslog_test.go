@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -101,7 +102,7 @@ func accessLog(t *testing.T, p *proxy, buf *logBuffer) []accessRecord {
 // its method, target, backend, status and response body bytes.
 func TestAccessLog(t *testing.T) {
 	var buf logBuffer
-	api, def, down := startEcho(t, "api"), startEcho(t, "default"), closedAddr(t)
+	api, def, down := startEcho(t, "api"), startEcho(t, "default"), loopback.ClosedAddr(t)
 	cfg := testConfig(t, routetest.Table(t, def.addr(), "/api="+api.addr(), "/down="+down))
 	withAccessLog(&buf)(&cfg)
 	p := startProxy(t, cfg)

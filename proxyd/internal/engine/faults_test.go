@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -16,7 +17,7 @@ const simpleGet = "GET /x HTTP/1.1\r\nHost: example.test\r\n\r\n"
 // connection usable for a request to another backend.
 func TestBackendRefuses(t *testing.T) {
 	up := startEcho(t, "up")
-	p := startProxy(t, testConfig(t, routetest.Table(t, up.addr(), "/down="+closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, up.addr(), "/down="+loopback.ClosedAddr(t))))
 	c := dial(t, p.addr)
 
 	c.send("GET /down/x HTTP/1.1\r\nHost: example.test\r\n\r\n")

@@ -425,18 +425,6 @@ func relayHops(t testing.TB, be *scriptedBackend, c *peer, hops []hop) *peer {
 	return b
 }
 
-// closedAddr returns a loopback address where nothing listens: connecting to it is refused.
-func closedAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // answer is the response the proxy writes itself for status, with "Connection: close" when it
 // closes the connection after it.
 func answer(status int, closing bool) string {

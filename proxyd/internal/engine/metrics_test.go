@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
 )
@@ -26,7 +27,7 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 // exposes them.
 func TestMetrics(t *testing.T) {
 	api, def := startEcho(t, "api"), startEcho(t, "default")
-	down := closedAddr(t)
+	down := loopback.ClosedAddr(t)
 	cfg := testConfig(t, routetest.Table(t, def.addr(), "/api="+api.addr(), "/down*="+down))
 	m := metrics.New()
 	cfg.Metrics = m

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -25,7 +26,7 @@ func reuseRequest(i int, backends string) (req, resp string) {
 // startReuse starts echo backends A and B behind the routes /A and /B of a proxy.
 func startReuse(t *testing.T) (a, b *rawBackend, p *proxy) {
 	a, b = startEcho(t, "A"), startEcho(t, "B")
-	return a, b, startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t), "/A="+a.addr(), "/B="+b.addr())))
+	return a, b, startProxy(t, testConfig(t, routetest.Table(t, loopback.ClosedAddr(t), "/A="+a.addr(), "/B="+b.addr())))
 }
 
 // TestBackendConnectionReuse counts the connections the backends accept while one keep-alive

@@ -11,6 +11,7 @@ import (
 	"github.com/coder/websocket"
 	"github.com/google/go-cmp/cmp"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -126,7 +127,7 @@ func echo(t *testing.T, conn *websocket.Conn, typ websocket.MessageType, msg []b
 // opens a WebSocket to it through the proxy.
 func webSocketProxy(t *testing.T, closeAfter int) (*websocket.Conn, <-chan websocket.StatusCode) {
 	addr, ended := startWebSocket(t, closeAfter)
-	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t), "/ws="+addr)))
+	p := startProxy(t, testConfig(t, routetest.Table(t, loopback.ClosedAddr(t), "/ws="+addr)))
 	return dialWebSocket(t, "ws://"+p.addr+"/ws/echo"), ended
 }
 

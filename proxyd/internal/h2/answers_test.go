@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/reply"
 	"proxyd.dev/proxyd/internal/routetest"
 )
@@ -30,7 +31,7 @@ func TestConnectRefused(t *testing.T) {
 // the client connection carries the next stream.
 func TestBackendUnreachable(t *testing.T) {
 	be := startH1(t, echoHandler("up"))
-	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be), "/down="+closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be), "/down="+loopback.ClosedAddr(t))))
 	c := newClient(t)
 	resp, body := get(t, c, p, "/down/x")
 	checkAnswer(t, resp, body, http.StatusBadGateway)
@@ -85,7 +86,7 @@ func TestResponseHeaderTimeout(t *testing.T) {
 
 // TestHeadAnswerHasNoBody answers a HEAD request with the status and Content-Length but no body.
 func TestHeadAnswerHasNoBody(t *testing.T) {
-	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, loopback.ClosedAddr(t))))
 	req, err := http.NewRequest(http.MethodHead, "http://"+p.addr+"/x", nil)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -79,7 +80,7 @@ func FuzzClientFrames(f *testing.F) {
 	for _, seed := range fuzzSeeds() {
 		f.Add(seed)
 	}
-	cfg := testConfig(f, routetest.Table(f, closedAddr(f)))
+	cfg := testConfig(f, routetest.Table(f, loopback.ClosedAddr(f)))
 	cfg.AccessLog = false
 	cfg.Logger = slog.New(slog.DiscardHandler)
 	withPools(f, &cfg, testIdleConns)

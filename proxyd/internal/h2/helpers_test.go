@@ -307,17 +307,6 @@ func decodeEcho(t testing.TB, req *http.Request, c *http.Client) echo {
 	return e
 }
 
-// closedAddr returns a loopback address on which nothing listens.
-func closedAddr(t testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := ln.Addr().String()
-	ln.Close()
-	return a
-}
-
 // within waits for ch, failing the test after waitLimit.
 func within(t testing.TB, ch <-chan struct{}, what string) {
 	t.Helper()

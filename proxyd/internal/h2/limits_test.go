@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -130,7 +131,7 @@ func TestPingFloodUnread(t *testing.T) {
 // TestContinuationFlood sends a header block in CONTINUATION frames without end, far over the
 // header list limit: the connection ends with GOAWAY long before the client runs out of frames.
 func TestContinuationFlood(t *testing.T) {
-	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, loopback.ClosedAddr(t))))
 	c := dialReady(t, p.addr)
 	block := c.Request("/", [2]string{"x-big", strings.Repeat("a", 100)})
 	if err := c.Framer().WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: block}); err != nil {
@@ -178,7 +179,7 @@ func TestContinuationFlood(t *testing.T) {
 // TestIdleConnectionGoAway checks that a connection without streams gets GOAWAY NO_ERROR once it
 // has been idle for the idle timeout, and is closed.
 func TestIdleConnectionGoAway(t *testing.T) {
-	cfg := testConfig(t, routetest.Table(t, closedAddr(t)))
+	cfg := testConfig(t, routetest.Table(t, loopback.ClosedAddr(t)))
 	cfg.IdleTimeout = shortIdle
 	p := startProxy(t, cfg)
 	c := dialReady(t, p.addr)

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
 )
@@ -14,7 +15,7 @@ import (
 func TestMetrics(t *testing.T) {
 	api := startH2C(t, echoHandler("api"))
 	def := startH1(t, echoHandler("default"))
-	down := closedAddr(t)
+	down := loopback.ClosedAddr(t)
 	cfg := testConfig(t, routetest.Table(t, addr(def), "/api="+addr(api), "/down="+down))
 	m := metrics.New()
 	cfg.Metrics = m

@@ -8,6 +8,7 @@ import (
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/h2conn"
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -15,7 +16,7 @@ import (
 // size of RFC 9113, the HPACK table size proxyd decodes with, and a header list size equal
 // to the configured head size.
 func TestSettings(t *testing.T) {
-	p := startProxy(t, testConfig(t, routetest.Table(t, closedAddr(t))))
+	p := startProxy(t, testConfig(t, routetest.Table(t, loopback.ClosedAddr(t))))
 	got := h2test.Dial(t, p.addr, waitLimit).Settings()
 	want := map[http2.SettingID]uint32{
 		http2.SettingMaxConcurrentStreams: MaxConcurrentStreams,

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
+	"proxyd.dev/proxyd/internal/loopback"
 	"proxyd.dev/proxyd/internal/routetest"
 )
 
@@ -108,7 +109,7 @@ func TestWebSocketOverHTTP2(t *testing.T) {
 		c.send("echo:" + string(echoed))
 		c.Close()
 	})
-	cfg := testConfig(t, routetest.Table(t, closedAddr(t), "/ws="+be.addr()))
+	cfg := testConfig(t, routetest.Table(t, loopback.ClosedAddr(t), "/ws="+be.addr()))
 	cfg.Rewrite = true
 	p := startProxy(t, cfg)
 

@@ -331,12 +331,6 @@ func TestAwaitRoom(t *testing.T) {
 // dial rather than dials without end.
 func TestAwaitRoomFails(t *testing.T) {
 	checkGoroutines(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ln.Addr().String()
-	ln.Close()
 	full := h2test.StartRawServer(t, func(c *h2test.RawServerConn) {
 		for {
 			if _, err := c.Next(); err != nil {
@@ -348,7 +342,7 @@ func TestAwaitRoomFails(t *testing.T) {
 		name, addr string
 		want       func(error) bool
 	}{
-		{"closed port", closed, func(err error) bool { return opError(err, "dial") }},
+		{"closed port", loopback.ClosedAddr(t), func(err error) bool { return opError(err, "dial") }},
 		{"no room", full.Addr(), func(err error) bool { return errors.Is(err, errNoRoom) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

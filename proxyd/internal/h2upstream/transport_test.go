@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"sort"
@@ -25,6 +24,7 @@ import (
 
 	"proxyd.dev/proxyd/internal/h2/h2test"
 	"proxyd.dev/proxyd/internal/h2conn"
+	"proxyd.dev/proxyd/internal/loopback"
 )
 
 // seen is what a Go backend saw of a request.
@@ -802,14 +802,9 @@ func TestRefusedStreamRetried(t *testing.T) {
 // with Op "dial".
 func TestDialError(t *testing.T) {
 	checkGoroutines(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := loopback.ClosedAddr(t)
 	tr := newTransport(t, addr)
-	_, err = roundTrip(t, tr, newRequest(t, http.MethodGet, "http://"+addr+"/", nil))
+	_, err := roundTrip(t, tr, newRequest(t, http.MethodGet, "http://"+addr+"/", nil))
 	if !opError(err, "dial") {
 		t.Errorf("RoundTrip to a closed port: %v (%T), want a *net.OpError with Op \"dial\"", err, err)
 	}

@@ -27,3 +27,15 @@ func Pair(t testing.TB) (dialed, accepted *net.TCPConn) {
 	t.Cleanup(func() { accepted.Close() })
 	return dialed, accepted
 }
+
+// ClosedAddr returns a loopback address where nothing listens: connecting to it is refused.
+func ClosedAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
