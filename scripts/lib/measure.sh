@@ -1,5 +1,5 @@
-# What the measuring scripts (bench.sh, ab.sh, idle-memory.sh, profile.sh) share. Sourced, from the
-# repository's root, by scripts that set -euo pipefail.
+# What the measuring scripts (bench.sh, ab.sh, idle-memory.sh, h2-burst-memory.sh, profile.sh)
+# share. Sourced, from the repository's root, by scripts that set -euo pipefail.
 
 # build_static OUT: proxyd built as the container image and a release ship it, static and without
 # libc (README.md, Install).
@@ -16,24 +16,30 @@ need() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
-# wait_http PID ADDR [curl option]...: waits up to 10 s for process PID to listen on ADDR's port and
-# answer GET / there, and fails when PID exits first or the time is up. A server whose port was
+# wait_ready PID ADDR COMMAND...: waits up to 10 s for process PID to listen on ADDR's port and for
+# COMMAND to succeed then, and fails when PID exits first or the time is up. A server whose port was
 # taken exits at start, and whatever holds the port must not be measured in its place.
-wait_http() {
+wait_ready() {
   local pid=$1 addr=$2
   shift 2
   need ss iproute2
   for _ in $(seq 100); do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "process $pid exited before it answered on http://$addr/" >&2
+      echo "process $pid exited before it was ready on $addr" >&2
       return 1
     fi
-    ss -Hltnp "sport = :${addr##*:}" | grep -q "pid=$pid," && curl -fso /dev/null "$@" "http://$addr/" && return
+    ss -Hltnp "sport = :${addr##*:}" | grep -q "pid=$pid," && "$@" && return
     sleep 0.1
   done
-  echo "no answer from process $pid on http://$addr/ within 10 s" >&2
+  echo "process $pid not ready on $addr within 10 s" >&2
   return 1
 }
+
+# wait_http PID ADDR [curl option]...: wait_ready for PID to answer GET / on ADDR.
+wait_http() { wait_ready "$1" "$2" curl -fso /dev/null "${@:3}" "http://$2/"; }
+
+# wait_listen PID ADDR: wait_ready for PID to listen on ADDR, with no request made.
+wait_listen() { wait_ready "$1" "$2" true; }
 
 # cpu_ticks PID...: the CPU time the processes have used, user and system, in 10 ms ticks.
 cpu_ticks() {
