@@ -13,8 +13,8 @@
 #
 # Per round: proxyd's peak RSS in the round (VmHWM, reset at the round's start through
 # /proc/PID/clear_refs), the peak of its anonymous memory (RssAnon, read every 20 ms during the
-# burst) and h2load's completed requests; then the medians. Root only (clear_refs). Loopback only;
-# every burst is bounded by h2load's duration.
+# burst) and h2load's completed requests; then the medians. Loopback only; every burst is bounded by
+# h2load's duration.
 #
 #   bash scripts/h2-burst-memory.sh [rounds]            (default 4)
 #   MODE=cold bash scripts/h2-burst-memory.sh 3
