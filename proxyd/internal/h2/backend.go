@@ -36,18 +36,10 @@ type backend struct {
 	proto atomic.Int32
 
 	mu sync.Mutex
-	// probe is the probe under way, which every stream that finds the protocol unknown waits for;
-	// nil when none is. Guarded by mu.
-	probe *probeCall
-}
-
-// probeCall is one probe of a backend's protocol (probeH2C) and the streams that wait for it.
-type probeCall struct {
-	done  chan struct{} // closed once proto and err are set
-	proto protocol
-	err   error // the dial's: the backend could not be reached
-	// waiters are awaitProtocol's, called once the probe has ended; guarded by backend.mu.
-	waiters []func(protocol, error)
+	// probing is set while a probe runs; probeWaiters are the calls of awaitProtocol that wait for
+	// it, in the order they came. Guarded by mu.
+	probing      bool
+	probeWaiters []func(protocol, error)
 }
 
 // newBackend returns s's backend at addr, whose HTTP/1.1 connections come from pool and read
@@ -84,24 +76,25 @@ func (b *backend) connect(ctx context.Context) (net.Conn, error) {
 // its protocol is not known. A probe that cannot connect returns the dial error; ctx ending first
 // returns its cause (the probe goes on for the others that wait for it).
 func (b *backend) transport(ctx context.Context) (protocol, http.RoundTripper, error) {
-	p := protocol(b.proto.Load())
-	if p == protoUnknown {
-		b.mu.Lock()
-		if p = protocol(b.proto.Load()); p != protoUnknown {
-			b.mu.Unlock()
-			return b.transportFor(p)
-		}
-		pc := b.startProbeLocked()
-		b.mu.Unlock()
+	if p := protocol(b.proto.Load()); p != protoUnknown {
+		return b.transportFor(p)
+	}
+	type found struct {
+		p   protocol
+		err error
+	}
+	probed := make(chan found, 1) // the probe's answer is left there if ctx ends first
+	p, waiting := b.awaitProtocol(func(p protocol, err error) { probed <- found{p, err} })
+	if waiting {
 		select {
-		case <-pc.done:
+		case f := <-probed:
+			if f.err != nil {
+				return protoUnknown, nil, f.err
+			}
+			p = f.p
 		case <-ctx.Done():
 			return protoUnknown, nil, context.Cause(ctx)
 		}
-		if pc.err != nil {
-			return protoUnknown, nil, pc.err
-		}
-		p = pc.proto
 	}
 	return b.transportFor(p)
 }
@@ -116,47 +109,43 @@ func (b *backend) transportFor(p protocol) (protocol, http.RoundTripper, error) 
 
 // awaitProtocol calls ready with the backend's protocol, or the probe's dial error, once the probe
 // under way (which it starts unless one is) has ended, on the probe's goroutine: the streams that
-// find the protocol unknown wait for it on no goroutine of their own. ready must not wait. It
-// reports false, calling nothing, when the protocol has become known meanwhile.
-func (b *backend) awaitProtocol(ready func(protocol, error)) bool {
+// find the protocol unknown wait for it on no goroutine of their own. ready must not wait. When
+// the protocol is known, it returns it instead, with waiting false, and calls nothing.
+func (b *backend) awaitProtocol(ready func(protocol, error)) (p protocol, waiting bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if protocol(b.proto.Load()) != protoUnknown {
-		return false
+	if p = protocol(b.proto.Load()); p != protoUnknown {
+		return p, false
 	}
-	pc := b.startProbeLocked()
-	pc.waiters = append(pc.waiters, ready)
-	return true
+	b.probeWaiters = append(b.probeWaiters, ready)
+	if !b.probing {
+		b.probing = true
+		go b.runProbe()
+	}
+	return protoUnknown, true
 }
 
-// startProbeLocked returns the probe under way, starting one when there is none. Under mu.
-func (b *backend) startProbeLocked() *probeCall {
-	if b.probe == nil {
-		b.probe = &probeCall{done: make(chan struct{})}
-		go b.runProbe(b.probe)
-	}
-	return b.probe
-}
-
-// runProbe probes the backend for pc, remembers what it speaks, and answers those that wait. The
-// probe is bound by the dial timeout and its own (probeH2C), not by any stream's context.
-func (b *backend) runProbe(pc *probeCall) {
+// runProbe probes the backend, remembers what it speaks, and answers those that wait. The probe is
+// bound by the dial timeout and its own (probeH2C), not by any stream's context.
+func (b *backend) runProbe() {
 	h2c, err := probeH2C(context.Background(), b.connect, b.dialer.Timeout)
-	pc.proto, pc.err = protoHTTP1, err
+	var p protocol
 	switch {
 	case err != nil:
-		pc.proto = protoUnknown
+		p = protoUnknown
 	case h2c:
-		pc.proto = protoH2C
+		p = protoH2C
+	default:
+		p = protoHTTP1
 	}
 	b.mu.Lock()
-	b.proto.Store(int32(pc.proto))
-	b.probe = nil
-	waiters := pc.waiters
+	b.proto.Store(int32(p))
+	b.probing = false
+	waiters := b.probeWaiters
+	b.probeWaiters = nil
 	b.mu.Unlock()
-	close(pc.done)
 	for _, ready := range waiters {
-		ready(pc.proto, pc.err)
+		ready(p, err)
 	}
 }
 

@@ -139,10 +139,11 @@ func (s *Server) startInline(c *clientConn, cs *clientStream) bool {
 	b := streamBackend(cs.ctx, st.backend)
 	p := protocol(b.proto.Load())
 	if p == protoUnknown {
-		if b.awaitProtocol(func(p protocol, err error) { s.startProbed(c, cs, b, p, err) }) {
+		start := func(p protocol, err error) { s.startProbed(c, cs, b, p, err) }
+		var waiting bool
+		if p, waiting = b.awaitProtocol(start); waiting {
 			return true
 		}
-		p = protocol(b.proto.Load()) // found meanwhile
 	}
 	if p != protoH2C {
 		return false
