@@ -125,7 +125,6 @@ for r in $(seq "$ROUNDS"); do
     "$r" "$ra" "$ca" "$ba" "$rb" "$cb" "$bb"
   printf '  B/A rate %s cpu %s backend %s\n' "$rr" "$cr" "$br"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{v[NR] = $1} END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 echo "scenario $SCENARIO  A: ${A_BIN:-$REV_A} ($A_ENV${A_ARGS:+ $A_ARGS})  B: ${B_BIN:-${REV_B:-work tree}} ($B_ENV${B_ARGS:+ $B_ARGS})"
-echo "median B/A: rate $(median "${rate_ratios[@]}"), CPU per request $(median "${cpu_ratios[@]}"),\
- the backend's $(median "${backend_ratios[@]}")"
+echo "median B/A: rate $(median %.2f "${rate_ratios[@]}"), CPU per request $(median %.2f "${cpu_ratios[@]}"),\
+ the backend's $(median %.2f "${backend_ratios[@]}")"

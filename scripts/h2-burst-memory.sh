@@ -38,17 +38,12 @@ trap cleanup EXIT
 
 BACKEND=127.0.0.1:18781 PORT=18790
 proxy_binary "$WORK/proxyd" "${PROXYD_BIN:-}"
-(cd integration && go build -o "$WORK/h2cbackend" ./cmd/h2cbackend)
 
 # stop PID: ends the process PID started here and waits for it.
 stop() { kill "$1"; wait "$1" 2>/dev/null || true; }
 
-# backend_up: starts the h2c backend, sets BACKEND_PID, and waits until it answers.
-backend_up() {
-  "$WORK/h2cbackend" -addr $BACKEND >>"$WORK/h2cbackend.log" 2>&1 & PIDS+=($!)
-  BACKEND_PID=$!
-  wait_http $BACKEND_PID $BACKEND --http2-prior-knowledge
-}
+# backend_up: starts the h2c backend of scenario (e), sets BACKEND_PID, and waits until it answers.
+backend_up() { start_backend e "$WORK" $BACKEND $BACKEND; }
 
 # proxyd_up: starts proxyd in front of the backend, sets PROXYD_PID, and waits until it listens,
 # without a request.
@@ -80,6 +75,7 @@ if [ "$MODE" = restart ]; then
   proxyd_up
   curl -fso /dev/null --http2-prior-knowledge "http://127.0.0.1:$PORT/" # the probe, done once
 fi
+hwms=() anons=()
 for r in $(seq "$ROUNDS"); do
   if [ "$MODE" = restart ]; then
     stop "$BACKEND_PID"
@@ -89,13 +85,8 @@ for r in $(seq "$ROUNDS"); do
     proxyd_up
   fi
   read -r hwm anon n <<<"$(burst)"
-  printf 'round %d  peak RSS %s KiB  peak anonymous %s KiB  requests %s\n' "$r" "$hwm" "$anon" "$n" |
-    tee -a "$WORK/rounds"
+  printf 'round %d  peak RSS %s KiB  peak anonymous %s KiB  requests %s\n' "$r" "$hwm" "$anon" "$n"
+  hwms+=("$hwm") anons+=("$anon")
 done
-awk '{ h[NR] = $5; a[NR] = $9 }
-  function median(v, n,   i, j, t) {
-    for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-    return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-  }
-  END { printf "mode %s, %d rounds: median peak RSS %d KiB, median peak anonymous %d KiB\n",
-    mode, NR, median(h, NR), median(a, NR) }' mode="$MODE" "$WORK/rounds"
+echo "mode $MODE, $ROUNDS rounds: median peak RSS $(median %.0f "${hwms[@]}") KiB, median peak anonymous\
+ $(median %.0f "${anons[@]}") KiB"

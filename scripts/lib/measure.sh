@@ -41,6 +41,14 @@ wait_http() { wait_ready "$1" "$2" curl -fso /dev/null "${@:3}" "http://$2/"; }
 # wait_listen PID ADDR: wait_ready for PID to listen on ADDR, with no request made.
 wait_listen() { wait_ready "$1" "$2" true; }
 
+# median FORMAT VALUE...: the median of the VALUEs, printed with printf's FORMAT.
+median() {
+  local fmt=$1
+  shift
+  printf '%s\n' "$@" | sort -n |
+    awk -v fmt="$fmt" '{v[NR] = $1} END { printf fmt, NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # cpu_ticks PID...: the CPU time the processes have used, user and system, in 10 ms ticks.
 cpu_ticks() {
   local p t=0
