@@ -105,37 +105,40 @@ func FuzzChunked(f *testing.F) {
 	for _, s := range chunkedSeeds() {
 		f.Add([]byte(s.body), s.bufSize)
 	}
-	f.Fuzz(func(t *testing.T, body []byte, bufSize uint16) {
-		size := chunkBufferSize(bufSize)
-		buf := make([]byte, size)
-		out, consumed, err := copyChunked(t, body, buf)
-		if !bytes.HasPrefix(body, out) {
-			t.Fatalf("CopyChunked of %q wrote %q, not a prefix of its input", body, out)
+	f.Fuzz(checkChunked)
+}
+
+// checkChunked is FuzzChunked's check of one input.
+func checkChunked(t *testing.T, body []byte, bufSize uint16) {
+	size := chunkBufferSize(bufSize)
+	buf := make([]byte, size)
+	out, consumed, err := copyChunked(t, body, buf)
+	if !bytes.HasPrefix(body, out) {
+		t.Fatalf("CopyChunked of %q wrote %q, not a prefix of its input", body, out)
+	}
+	payload, n, refOK := chunkedReference(body)
+	if err != nil {
+		checkChunkedError(t, body, err)
+		if refOK && size >= wire.MaxChunkLineSize {
+			t.Fatalf("CopyChunked rejects %q, a valid body of %d bytes: %v", body, n, err)
 		}
-		payload, n, refOK := chunkedReference(body)
-		if err != nil {
-			checkChunkedError(t, body, err)
-			if refOK && size >= wire.MaxChunkLineSize {
-				t.Fatalf("CopyChunked rejects %q, a valid body of %d bytes: %v", body, n, err)
-			}
-			return
+		return
+	}
+	if !bytes.Equal(out, body[:consumed]) {
+		t.Fatalf("CopyChunked of %q consumed %d bytes but wrote %q", body, consumed, out)
+	}
+	if !refOK || n != consumed {
+		t.Fatalf("CopyChunked accepts %d bytes of %q; the reference: ok %v, %d bytes", consumed, body, refOK, n)
+	}
+	if len(out)-len(payload) <= netHTTPMaxChunkOverhead {
+		checkNetHTTPChunked(t, out, payload)
+	}
+	for k := range properPrefixes(len(out), maxTruncations) {
+		var re *wire.ReadError
+		if _, _, err := copyChunked(t, out[:k], buf); !errors.As(err, &re) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("truncation %q of the body %q: got %v, want a *wire.ReadError for the unexpected end", out[:k], out, err)
 		}
-		if !bytes.Equal(out, body[:consumed]) {
-			t.Fatalf("CopyChunked of %q consumed %d bytes but wrote %q", body, consumed, out)
-		}
-		if !refOK || n != consumed {
-			t.Fatalf("CopyChunked accepts %d bytes of %q; the reference: ok %v, %d bytes", consumed, body, refOK, n)
-		}
-		if len(out)-len(payload) <= netHTTPMaxChunkOverhead {
-			checkNetHTTPChunked(t, out, payload)
-		}
-		for k := range properPrefixes(len(out), maxTruncations) {
-			var re *wire.ReadError
-			if _, _, err := copyChunked(t, out[:k], buf); !errors.As(err, &re) || !errors.Is(err, io.ErrUnexpectedEOF) {
-				t.Fatalf("truncation %q of the body %q: got %v, want a *wire.ReadError for the unexpected end", out[:k], out, err)
-			}
-		}
-	})
+	}
 }
 
 // copyChunked relays the chunked body at the start of body with wire.CopyChunked through a
@@ -213,32 +216,35 @@ func FuzzChunkedReader(f *testing.F) {
 		f.Add([]byte(s.body), s.bufSize, uint16(16<<10))
 		f.Add([]byte(s.body), s.bufSize, uint16(0)) // one byte at a time
 	}
-	f.Fuzz(func(t *testing.T, body []byte, bufSize, readSize uint16) {
-		size := chunkBufferSize(bufSize)
-		out, consumed, copyErr := copyChunked(t, body, make([]byte, size))
-		data, trailer, readConsumed, err := readChunked(body, make([]byte, size), 1+int(readSize))
-		checkDechunked(t, body, size, consumed, copyErr)
-		trailerTooLarge := func(err error) bool {
-			var e *wire.Error
-			return errors.As(err, &e) && e.Reason == "trailer section too large" && len(out) > wire.MaxTrailerSize
+	f.Fuzz(checkChunkedReader)
+}
+
+// checkChunkedReader is FuzzChunkedReader's check of one input.
+func checkChunkedReader(t *testing.T, body []byte, bufSize, readSize uint16) {
+	size := chunkBufferSize(bufSize)
+	out, consumed, copyErr := copyChunked(t, body, make([]byte, size))
+	data, trailer, readConsumed, err := readChunked(body, make([]byte, size), 1+int(readSize))
+	checkDechunked(t, body, size, consumed, copyErr)
+	trailerTooLarge := func(err error) bool {
+		var e *wire.Error
+		return errors.As(err, &e) && e.Reason == "trailer section too large" && len(out) > wire.MaxTrailerSize
+	}
+	if failedAlike(t, "ChunkedReader", body, copyErr, err, trailerTooLarge) {
+		return
+	}
+	if readConsumed != consumed {
+		t.Fatalf("ChunkedReader consumed %d bytes of %q, CopyChunked %d", readConsumed, body, consumed)
+	}
+	payload, _, _ := chunkedReference(body)
+	if !bytes.Equal(data, payload) {
+		t.Fatalf("ChunkedReader decodes %q from %q, the reference %q", data, body, payload)
+	}
+	if len(out)-len(payload) <= netHTTPMaxChunkOverhead {
+		want := checkNetHTTPChunked(t, out, payload)
+		if diff := cmp.Diff(want, trailer, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("body %q: trailer fields (-net/textproto +ChunkedReader):\n%s", body, diff)
 		}
-		if failedAlike(t, "ChunkedReader", body, copyErr, err, trailerTooLarge) {
-			return
-		}
-		if readConsumed != consumed {
-			t.Fatalf("ChunkedReader consumed %d bytes of %q, CopyChunked %d", readConsumed, body, consumed)
-		}
-		payload, _, _ := chunkedReference(body)
-		if !bytes.Equal(data, payload) {
-			t.Fatalf("ChunkedReader decodes %q from %q, the reference %q", data, body, payload)
-		}
-		if len(out)-len(payload) <= netHTTPMaxChunkOverhead {
-			want := checkNetHTTPChunked(t, out, payload)
-			if diff := cmp.Diff(want, trailer, cmpopts.EquateEmpty()); diff != "" {
-				t.Fatalf("body %q: trailer fields (-net/textproto +ChunkedReader):\n%s", body, diff)
-			}
-		}
-	})
+	}
 }
 
 // checkDechunked relays body with wire.CopyDechunked through a buffer of size bytes and fails t

@@ -23,30 +23,33 @@ import (
 // parser rejects the target, the comparison is made on the head with the target replaced by "/".
 func FuzzRequestHeadDifferential(f *testing.F) {
 	addRequestSeeds(f)
-	f.Fuzz(func(t *testing.T, buf []byte) {
-		var h wire.RequestHead
-		if wire.ParseRequestHead(buf, &h) != nil {
-			return
+	f.Fuzz(checkRequestHeadDifferential)
+}
+
+// checkRequestHeadDifferential is FuzzRequestHeadDifferential's check of one input.
+func checkRequestHeadDifferential(t *testing.T, buf []byte) {
+	var h wire.RequestHead
+	if wire.ParseRequestHead(buf, &h) != nil {
+		return
+	}
+	head := buf[:h.Len]
+	if !netHTTPParsesTarget(string(h.Method), string(h.Target)) {
+		head = slices.Concat(head[:h.TargetStart], []byte("/"), head[h.TargetStart+len(h.Target):])
+		if err := wire.ParseRequestHead(head, &h); err != nil {
+			t.Fatalf("head %q with its target replaced by \"/\": %v", head, err)
 		}
-		head := buf[:h.Len]
-		if !netHTTPParsesTarget(string(h.Method), string(h.Target)) {
-			head = slices.Concat(head[:h.TargetStart], []byte("/"), head[h.TargetStart+len(h.Target):])
-			if err := wire.ParseRequestHead(head, &h); err != nil {
-				t.Fatalf("head %q with its target replaced by \"/\": %v", head, err)
-			}
-		}
-		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
-		if err != nil {
-			t.Fatalf("wire accepts %q (%+v) but net/http rejects it: %v", head, h.Body, err)
-		}
-		if req.Method != string(h.Method) || req.RequestURI != string(h.Target) {
-			t.Errorf("head %q: net/http reads %q %q, wire %q %q", head, req.Method, req.RequestURI, h.Method, h.Target)
-		}
-		if got := netHTTPFraming(req.Body, req.ContentLength, req.TransferEncoding, false); got != h.Body {
-			t.Errorf("smuggling candidate: head %q is framed %+v by wire, %+v by net/http (ContentLength %d, TransferEncoding %q)",
-				head, h.Body, got, req.ContentLength, req.TransferEncoding)
-		}
-	})
+	}
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
+	if err != nil {
+		t.Fatalf("wire accepts %q (%+v) but net/http rejects it: %v", head, h.Body, err)
+	}
+	if req.Method != string(h.Method) || req.RequestURI != string(h.Target) {
+		t.Errorf("head %q: net/http reads %q %q, wire %q %q", head, req.Method, req.RequestURI, h.Method, h.Target)
+	}
+	if got := netHTTPFraming(req.Body, req.ContentLength, req.TransferEncoding, false); got != h.Body {
+		t.Errorf("smuggling candidate: head %q is framed %+v by wire, %+v by net/http (ContentLength %d, TransferEncoding %q)",
+			head, h.Body, got, req.ContentLength, req.TransferEncoding)
+	}
 }
 
 // netHTTPParsesTarget reports whether net/http's http.ReadRequest accepts target as the

@@ -23,38 +23,41 @@ import (
 //     wire must close the connection after the body (RFC 9112 §6.1), so no next response follows.
 func FuzzResponseHeadDifferential(f *testing.F) {
 	addResponseSeeds(f)
-	f.Fuzz(func(t *testing.T, buf []byte) {
-		var h wire.ResponseHead
-		if wire.ParseResponseHead(buf, &h) != nil {
-			return
+	f.Fuzz(checkResponseHeadDifferential)
+}
+
+// checkResponseHeadDifferential is FuzzResponseHeadDifferential's check of one input.
+func checkResponseHeadDifferential(t *testing.T, buf []byte) {
+	var h wire.ResponseHead
+	if wire.ParseResponseHead(buf, &h) != nil {
+		return
+	}
+	head := buf[:h.Len]
+	framing := h.Framing([]byte(http.MethodGet))
+	codings := transferCodings(t, head)
+	switch {
+	case len(codings) > 0 && h.Version == wire.HTTP10:
+		if !h.Close {
+			t.Errorf("HTTP/1.0 head %q with Transfer-Encoding %q does not close the connection", head, codings)
 		}
-		head := buf[:h.Len]
-		framing := h.Framing([]byte(http.MethodGet))
-		codings := transferCodings(t, head)
-		switch {
-		case len(codings) > 0 && h.Version == wire.HTTP10:
-			if !h.Close {
-				t.Errorf("HTTP/1.0 head %q with Transfer-Encoding %q does not close the connection", head, codings)
-			}
-			return
-		case len(codings) > 0 && (len(codings) != 1 || !strings.EqualFold(codings[0], "chunked")):
-			if want := codingsFraming(h.Status, codings); framing != want {
-				t.Errorf("head %q with Transfer-Encoding %q is framed %+v, RFC 9112 says %+v", head, codings, framing, want)
-			}
-			return
+		return
+	case len(codings) > 0 && (len(codings) != 1 || !strings.EqualFold(codings[0], "chunked")):
+		if want := codingsFraming(h.Status, codings); framing != want {
+			t.Errorf("head %q with Transfer-Encoding %q is framed %+v, RFC 9112 says %+v", head, codings, framing, want)
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), &http.Request{Method: http.MethodGet})
-		if err != nil {
-			t.Fatalf("wire accepts %q (%+v) but net/http rejects it: %v", head, framing, err)
-		}
-		if resp.StatusCode != h.Status {
-			t.Errorf("head %q: status %d for net/http, %d for wire", head, resp.StatusCode, h.Status)
-		}
-		if got := netHTTPFraming(resp.Body, resp.ContentLength, resp.TransferEncoding, true); got != framing {
-			t.Errorf("desync candidate: head %q is framed %+v by wire, %+v by net/http (ContentLength %d, TransferEncoding %q)",
-				head, framing, got, resp.ContentLength, resp.TransferEncoding)
-		}
-	})
+		return
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(head)), &http.Request{Method: http.MethodGet})
+	if err != nil {
+		t.Fatalf("wire accepts %q (%+v) but net/http rejects it: %v", head, framing, err)
+	}
+	if resp.StatusCode != h.Status {
+		t.Errorf("head %q: status %d for net/http, %d for wire", head, resp.StatusCode, h.Status)
+	}
+	if got := netHTTPFraming(resp.Body, resp.ContentLength, resp.TransferEncoding, true); got != framing {
+		t.Errorf("desync candidate: head %q is framed %+v by wire, %+v by net/http (ContentLength %d, TransferEncoding %q)",
+			head, framing, got, resp.ContentLength, resp.TransferEncoding)
+	}
 }
 
 // transferCodings returns the values of the Transfer-Encoding fields of head, read with
