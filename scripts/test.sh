@@ -25,10 +25,12 @@ for m in "${modules[@]}"; do
     (cd "$m" && GOOS="${target%/*}" GOARCH="${target#*/}" go vet ./...) || status=1
   done
 done
-# scripts/evloop, a measuring tool and a module outside the workspace, builds against router and wire
-# as they are.
-echo "== scripts/evloop: go vet"
-(cd scripts/evloop && GOWORK=off go vet .) || status=1
+# scripts/evloop and scripts/desync, tools in modules outside the workspace, build against the
+# workspace's modules as they are.
+for m in scripts/evloop scripts/desync; do
+  echo "== $m: go vet"
+  (cd "$m" && GOWORK=off go vet .) || status=1
+done
 for m in "${modules[@]}"; do
   echo "== $m: go test"
   flags=(-race -count=1)

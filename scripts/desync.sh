@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Attacks proxyd as a request smuggler would: scripts/desync sends the framing mutations of
+# proxyd.dev/fuzz (every byte value at each place of a Transfer-Encoding, Content-Length or
+# request line, and of a chunked body's framing; about 10,000 requests) through proxyd to
+# backends of other stacks, and reports for each backend how many requests were closed (refused
+# by proxyd or the backend), agreed (the backend ended the request where proxyd did) and split
+# (they disagree: a smuggled request). Exits 1 when any request was split. Loopback only; every
+# request waits at most 2 s.
+#
+#   bash scripts/desync.sh                        (Go's net/http, Node.js's http module, and nginx)
+#   BACKENDS="go node nginx tomcat" bash scripts/desync.sh
+#
+# go: net/http (desync -serve). node: Node.js's http server (llhttp), scripts/desync/echo.js. nginx: nginx proxying to it, with
+# its request buffering, so that nginx reads every body before it answers. tomcat: Tomcat 10 with
+# a JSP that reads the body; it needs Debian's tomcat10 package, which this script does not
+# install (the package starts a Tomcat of its own where systemd runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/measure.sh
+source scripts/lib/measure.sh
+BACKENDS=${BACKENDS:-go node nginx}
+TOMCAT_HOME=/usr/share/tomcat10
+for b in $BACKENDS; do
+  case $b in
+    go) ;;
+    node) need node nodejs ;;
+    nginx) need node nodejs; need nginx nginx-light ;;
+    tomcat) [ -x $TOMCAT_HOME/bin/catalina.sh ] || { echo "desync: tomcat needs Debian's tomcat10 package" >&2; exit 2; } ;;
+    *) echo "desync: BACKENDS holds go, node, nginx or tomcat, not $b" >&2; exit 2 ;;
+  esac
+done
+
+WORK=$(mktemp -d /tmp/proxyd-desync.XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+GO=127.0.0.1:18954 NODE=127.0.0.1:18951 NGINX=127.0.0.1:18952 TOMCAT=127.0.0.1:18953 PROXYD=127.0.0.1:18950
+build_static "$WORK/proxyd"
+(cd scripts/desync && GOWORK=off go build -o "$WORK/desync" .)
+
+# start_backend NAME: starts backend NAME and sets ADDR to its address.
+start_backend() {
+  case $1 in
+    go)
+      "$WORK/desync" -serve $GO 2>"$WORK/go.log" & PIDS+=($!)
+      wait_listen $! $GO
+      ADDR=$GO ;;
+    node | nginx)
+      if [ -z "${NODE_PID:-}" ]; then
+        node scripts/desync/echo.js $NODE 2>"$WORK/node.log" & PIDS+=($!)
+        NODE_PID=$!
+        wait_listen $NODE_PID $NODE
+      fi
+      ADDR=$NODE ;;&
+    nginx)
+      cat >"$WORK/nginx.conf" <<CONF
+worker_processes 1; daemon off; pid $WORK/nginx.pid; error_log $WORK/nginx.err;
+events { worker_connections 256; }
+http {
+  access_log off;
+  server {
+    listen $NGINX;
+    location / { proxy_pass http://$NODE; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+      nginx -c "$WORK/nginx.conf" -e "$WORK/nginx.err" & PIDS+=($!)
+      wait_http $! $NGINX
+      ADDR=$NGINX ;;
+    tomcat)
+      local base=$WORK/tomcat
+      mkdir -p "$base"/{conf,logs,temp,work,webapps/ROOT}
+      cp /etc/tomcat10/web.xml "$base/conf/" # the JSP servlet's mapping
+      cat >"$base/conf/server.xml" <<CONF
+<?xml version="1.0" encoding="UTF-8"?>
+<Server port="-1" shutdown="SHUTDOWN">
+  <Service name="Catalina">
+    <Connector address="${TOMCAT%:*}" port="${TOMCAT##*:}" protocol="HTTP/1.1" connectionTimeout="20000"/>
+    <Engine name="Catalina" defaultHost="localhost">
+      <Host name="localhost" appBase="webapps" unpackWARs="false" autoDeploy="false"/>
+    </Engine>
+  </Service>
+</Server>
+CONF
+      # The JSP reads the body to its end and answers with the path and the body's length.
+      cat >"$base/webapps/ROOT/index.jsp" <<'JSP'
+<%@ page contentType="text/plain" %><% int n = 0; java.io.InputStream in = request.getInputStream(); byte[] b = new byte[4096]; for (int k; (k = in.read(b)) > 0;) n += k; %>{"path":"<%= request.getRequestURI() %>","length":<%= n %>}
+JSP
+      CATALINA_HOME=$TOMCAT_HOME CATALINA_BASE=$base $TOMCAT_HOME/bin/catalina.sh run >"$WORK/tomcat.log" 2>&1 & PIDS+=($!)
+      # Tomcat takes seconds to start: wait for its port up to a minute, then for an answer.
+      for _ in $(seq 60); do curl -fso /dev/null "http://$TOMCAT/" && break; sleep 1; done
+      wait_http $! $TOMCAT
+      ADDR=$TOMCAT ;;
+  esac
+}
+
+status=0
+for b in $BACKENDS; do
+  start_backend "$b"
+  "$WORK/proxyd" $PROXYD "$ADDR" --log-level=error 2>"$WORK/proxyd.log" & PIDS+=($!)
+  proxyd_pid=$!
+  wait_http $proxyd_pid $PROXYD
+  "$WORK/desync" -proxy $PROXYD -name "$b" || status=1
+  kill $proxyd_pid
+  wait $proxyd_pid 2>/dev/null || true
+done
+exit $status

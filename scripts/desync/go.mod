@@ -1,0 +1,16 @@
+module proxyd.dev/scripts/desync
+
+go 1.26.0
+
+require (
+	proxyd.dev/fuzz v0.0.0
+	proxyd.dev/wire v0.0.0
+)
+
+require golang.org/x/sys v0.50.0 // indirect
+
+replace proxyd.dev/fuzz => ../../fuzz
+
+replace proxyd.dev/router => ../../router
+
+replace proxyd.dev/wire => ../../wire
