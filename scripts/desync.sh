@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Attacks proxyd as a request smuggler would: scripts/desync sends the framing mutations of
 # proxyd.dev/fuzz (every byte value at each place of a Transfer-Encoding, Content-Length or
-# request line, and of a chunked body's framing; about 10,000 requests) through proxyd to
-# backends of other stacks, and reports for each backend how many requests were closed (refused
-# by proxyd or the backend), agreed (the backend ended the request where proxyd did) and split
-# (they disagree: a smuggled request). Exits 1 when any request was split. Loopback only; every
-# request waits at most 2 s.
+# request line, and of a chunked body's framing; about 10,000 requests), and 1,556 HTTP/2 requests
+# with such bytes in their fields or a body at odds with its content-length (forwarded as
+# HTTP/1.1), through proxyd to backends of other stacks. For each backend it reports how many
+# requests were closed or refused (by proxyd or the backend), agreed (the backend ended the request
+# where proxyd did, and answered the request after it) and split (they disagree: a smuggled
+# request). Exits 1 when any request was split. Loopback only; every request waits at most 2 s.
 #
 #   bash scripts/desync.sh                        (Go's net/http, Node.js's http module, and nginx)
 #   BACKENDS="go node nginx tomcat" bash scripts/desync.sh

@@ -1,10 +1,12 @@
 // Command desync sends the framing mutations of proxyd.dev/fuzz (every byte value at each place of
 // a Transfer-Encoding, Content-Length or request line, and of a chunked body's framing, after the
-// families of the public desync lists) through proxyd to one backend, and reports whether the
-// backend read each request where proxyd did. scripts/desync.sh runs it against servers of other
-// stacks (Node.js, nginx, Tomcat).
+// families of the public desync lists), and HTTP/2 requests with such bytes in their fields and
+// bodies at odds with their content-length, through proxyd to one backend, and reports whether
+// the backend read each request where proxyd did. scripts/desync.sh runs it against servers of
+// other stacks (Go's net/http, Node.js, nginx, Tomcat).
 //
 //	desync -proxy 127.0.0.1:18900 -name node
+//	desync -serve 127.0.0.1:18901        (a net/http backend: path and body length)
 //
 // Each mutated request goes on a connection of its own, with the body proxyd's parser frames for
 // it (as many bytes as a Content-Length says, or one chunk of five bytes when chunked; a mutated
@@ -19,6 +21,11 @@
 //   - split otherwise (answers that stop coming, a second answer to another request): the backend
 //     took part of the body for a request of its own, or the follow-up for part of the body, and
 //     proxyd and the backend no longer agree on the connection.
+//
+// Then the HTTP/2 requests of h2Mutations, which proxyd forwards to the backend over HTTP/1.1: each
+// on stream 1 of a connection of its own, and once it ended, a GET of FollowUp on stream 3. One is
+// answered or refused (reset, or answered 400 or above) when the follow-up's answer is the
+// backend's to FollowUp, closed when the connection ends first, and split otherwise.
 //
 // The backend must name the path of a request it answers in the answer's body, as an echo or in
 // an error page ("&#47;" for "/" counts). The exit status is 1 when any request was split.
@@ -99,6 +106,21 @@ func main() {
 			*name, family.what, len(family.requests), count[closed], count[agreed], count[split])
 		splits += count[split]
 	}
+	var h2count [4]int
+	for _, req := range h2Mutations() {
+		v, how, err := checkH2(*proxy, *wait, req)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "desync: %v\n", err)
+			os.Exit(2)
+		}
+		h2count[v]++
+		if v == h2Split {
+			c.splits = append(c.splits, splitRequest{fmt.Sprintf("HTTP/2 %q with %d bytes of data", req.fields, len(req.data)), how})
+		}
+	}
+	fmt.Printf("%s, HTTP/2 requests: %d sent, %d answered, %d refused, %d closed, %d split\n", *name,
+		len(h2Mutations()), h2count[h2Answered], h2count[h2Refused], h2count[h2Closed], h2count[h2Split])
+	splits += h2count[h2Split]
 	for _, s := range c.splits {
 		fmt.Printf("  split: %q: %s\n", s.request, s.answers)
 	}
@@ -107,8 +129,9 @@ func main() {
 	}
 }
 
-// withBody returns the request head h (with what follows its end in h dropped) and the body proxyd's
-// parser frames for it; a head the parser refuses is returned alone, which proxyd answers itself.
+// withBody returns the request head h (with what follows its end in h dropped) and the body
+// proxyd's parser frames for it; a head the parser refuses is returned alone, which proxyd answers
+// itself.
 func withBody(h string) string {
 	var head wire.RequestHead
 	if wire.ParseRequestHead([]byte(h), &head) != nil {
