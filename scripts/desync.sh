@@ -6,7 +6,10 @@
 # HTTP/1.1), through proxyd to backends of other stacks. For each backend it reports how many
 # requests were closed or refused (by proxyd or the backend), agreed (the backend ended the request
 # where proxyd did, and answered the request after it) and split (they disagree: a smuggled
-# request). Exits 1 when any request was split. Loopback only; every request waits at most 2 s.
+# request). Then the other way: 5,160 mutated responses (the same bytes in a Transfer-Encoding or
+# Content-Length line of a response) from a raw backend, each followed by a second request on the
+# same connection, read through proxyd by net/http's client. Exits 1 when any request was split.
+# Loopback only; every request waits at most 2 s.
 #
 #   bash scripts/desync.sh                        (Go's net/http, Node.js's http module, and nginx)
 #   BACKENDS="go node nginx tomcat" bash scripts/desync.sh
@@ -36,7 +39,7 @@ PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-GO=127.0.0.1:18954 NODE=127.0.0.1:18951 NGINX=127.0.0.1:18952 TOMCAT=127.0.0.1:18953 PROXYD=127.0.0.1:18950
+GO=127.0.0.1:18954 RESPONSES=127.0.0.1:18955 NODE=127.0.0.1:18951 NGINX=127.0.0.1:18952 TOMCAT=127.0.0.1:18953 PROXYD=127.0.0.1:18950
 build_static "$WORK/proxyd"
 (cd scripts/desync && GOWORK=off go build -o "$WORK/desync" .)
 
@@ -96,14 +99,26 @@ JSP
   esac
 }
 
+# through_proxyd ADDR ARG...: runs desync with ARGs through a proxyd in front of ADDR.
+through_proxyd() {
+  local addr=$1
+  shift
+  "$WORK/proxyd" $PROXYD "$addr" --log-level=error 2>"$WORK/proxyd.log" & PIDS+=($!)
+  local pid=$!
+  wait_listen $pid $PROXYD
+  "$WORK/desync" -proxy $PROXYD "$@" || status=1
+  kill $pid
+  wait $pid 2>/dev/null || true
+}
+
 status=0
 for b in $BACKENDS; do
   start_backend "$b"
-  "$WORK/proxyd" $PROXYD "$ADDR" --log-level=error 2>"$WORK/proxyd.log" & PIDS+=($!)
-  proxyd_pid=$!
-  wait_http $proxyd_pid $PROXYD
-  "$WORK/desync" -proxy $PROXYD -name "$b" || status=1
-  kill $proxyd_pid
-  wait $proxyd_pid 2>/dev/null || true
+  through_proxyd "$ADDR" -name "$b"
 done
+# The other way: a backend that answers with the mutated responses, read through proxyd by
+# net/http's client.
+"$WORK/desync" -serve-responses $RESPONSES 2>"$WORK/responses.log" & PIDS+=($!)
+wait_listen $! $RESPONSES
+through_proxyd $RESPONSES -name "a raw backend" -responses
 exit $status

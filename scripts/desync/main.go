@@ -6,16 +6,19 @@
 // other stacks (Go's net/http, Node.js, nginx, Tomcat).
 //
 //	desync -proxy 127.0.0.1:18900 -name node
-//	desync -serve 127.0.0.1:18901        (a net/http backend: path and body length)
+//	desync -serve 127.0.0.1:18901            (a net/http backend: path and body length)
+//	desync -serve-responses 127.0.0.1:18902  (a backend of mutated responses)
+//	desync -proxy 127.0.0.1:18900 -responses (proxyd in front of that backend)
 //
 // Each mutated request goes on a connection of its own, with the body proxyd's parser frames for
 // it (as many bytes as a Content-Length says, or one chunk of five bytes when chunked; a mutated
 // chunked body is the body itself, sent only when it is complete as proxyd's parser reads it),
 // followed at once by a GET of FollowUp. A request is:
 //
-//   - closed when the connection closes after at most one answer: proxyd refused the head or the
+//   - closed when the connection ends after at most one answer: proxyd refused the head or the
 //     body (its own 4xx answer), or the backend did, or the backend answered before the body had
-//     come and proxyd, unable to keep the connection, closed it after that answer;
+//     come and proxyd, unable to keep the connection, closed it after that answer, or the client
+//     (net/http's parser) could not read an answer and ends the connection itself;
 //   - agreed when two answers come and the second is the backend's to FollowUp: the backend ended
 //     the request where proxyd did;
 //   - split otherwise (answers that stop coming, a second answer to another request): the backend
@@ -26,6 +29,10 @@
 // on stream 1 of a connection of its own, and once it ended, a GET of FollowUp on stream 3. One is
 // answered or refused (reset, or answered 400 or above) when the follow-up's answer is the
 // backend's to FollowUp, closed when the connection ends first, and split otherwise.
+//
+// With -responses it asks instead for each of the mutated responses of fuzz.ResponseMutations, each
+// followed by the follow-up on the same connection, from a backend -serve-responses runs; the
+// verdicts are the same, from what net/http's client reads.
 //
 // The backend must name the path of a request it answers in the answer's body, as an echo or in
 // an error page ("&#47;" for "/" counts). The exit status is 1 when any request was split.
@@ -65,20 +72,44 @@ const (
 )
 
 func main() {
-	proxy := flag.String("proxy", "", "proxyd's address, host:port (required)")
+	proxy := flag.String("proxy", "", "proxyd's address, host:port")
 	name := flag.String("name", "backend", "the backend's name in the report")
 	wait := flag.Duration("wait", 2*time.Second, "how long to wait for the answers to one request")
+	responses := flag.Bool("responses", false, "ask for the mutated responses of -serve-responses instead")
 	serve := flag.String("serve", "", "serve as a net/http backend on this address instead")
+	serveResp := flag.String("serve-responses", "", "serve the mutated responses on this address instead")
 	flag.Parse()
 	switch {
-	case *serve != "" && flag.NArg() == 0:
+	case flag.NArg() > 0:
+	case *serve != "":
 		fmt.Fprintln(os.Stderr, echo(*serve))
 		os.Exit(1)
-	case *proxy == "" || flag.NArg() > 0:
-		fmt.Fprintln(os.Stderr, "usage: desync -proxy host:port [-name NAME] [-wait DURATION] | -serve host:port")
-		os.Exit(2)
+	case *serveResp != "":
+		fmt.Fprintln(os.Stderr, serveResponses(*serveResp))
+		os.Exit(1)
+	case *proxy != "":
+		c := checker{proxy: *proxy, wait: *wait, name: *name}
+		if *responses {
+			c.family("mutated responses", responseRequests())
+		} else {
+			c.requestFamilies()
+		}
+		for _, s := range c.splits {
+			fmt.Printf("  split: %q: %s\n", s.request, s.answers)
+		}
+		if len(c.splits) > 0 {
+			os.Exit(1)
+		}
+		return
 	}
-	c := checker{proxy: *proxy, wait: *wait}
+	fmt.Fprintln(os.Stderr, "usage: desync -proxy host:port [-name NAME] [-wait DURATION] [-responses]\n"+
+		"       desync -serve host:port | -serve-responses host:port")
+	os.Exit(2)
+}
+
+// requestFamilies sends the mutated request heads, the mutated chunked bodies and the mutated
+// HTTP/2 requests, and prints what became of each family.
+func (c *checker) requestFamilies() {
 	var heads, bodies []string
 	for _, h := range fuzz.RequestMutations() {
 		heads = append(heads, withBody(h))
@@ -88,45 +119,41 @@ func main() {
 			bodies = append(bodies, chunkedHead+b)
 		}
 	}
-	splits := 0
-	for _, family := range []struct {
-		what     string
-		requests []string
-	}{{"request heads", heads}, {"chunked bodies", bodies}} {
-		var count [3]int
-		for _, req := range family.requests {
-			v, err := c.check(req)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "desync: %v\n", err)
-				os.Exit(2)
-			}
-			count[v]++
-		}
-		fmt.Printf("%s, %s: %d sent, %d closed, %d agreed, %d split\n",
-			*name, family.what, len(family.requests), count[closed], count[agreed], count[split])
-		splits += count[split]
-	}
-	var h2count [4]int
+	c.family("request heads", heads)
+	c.family("chunked bodies", bodies)
+	var count [4]int
 	for _, req := range h2Mutations() {
-		v, how, err := checkH2(*proxy, *wait, req)
+		v, how, err := checkH2(c.proxy, c.wait, req)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "desync: %v\n", err)
-			os.Exit(2)
+			fail(err)
 		}
-		h2count[v]++
+		count[v]++
 		if v == h2Split {
 			c.splits = append(c.splits, splitRequest{fmt.Sprintf("HTTP/2 %q with %d bytes of data", req.fields, len(req.data)), how})
 		}
 	}
-	fmt.Printf("%s, HTTP/2 requests: %d sent, %d answered, %d refused, %d closed, %d split\n", *name,
-		len(h2Mutations()), h2count[h2Answered], h2count[h2Refused], h2count[h2Closed], h2count[h2Split])
-	splits += h2count[h2Split]
-	for _, s := range c.splits {
-		fmt.Printf("  split: %q: %s\n", s.request, s.answers)
+	fmt.Printf("%s, HTTP/2 requests: %d sent, %d answered, %d refused, %d closed, %d split\n", c.name,
+		len(h2Mutations()), count[h2Answered], count[h2Refused], count[h2Closed], count[h2Split])
+}
+
+// family sends the HTTP/1.1 requests of one family and prints what became of them.
+func (c *checker) family(what string, requests []string) {
+	var count [3]int
+	for _, req := range requests {
+		v, err := c.check(req)
+		if err != nil {
+			fail(err)
+		}
+		count[v]++
 	}
-	if splits > 0 {
-		os.Exit(1)
-	}
+	fmt.Printf("%s, %s: %d sent, %d closed, %d agreed, %d split\n",
+		c.name, what, len(requests), count[closed], count[agreed], count[split])
+}
+
+// fail reports err, an error reaching proxyd, and exits with status 2.
+func fail(err error) {
+	fmt.Fprintf(os.Stderr, "desync: %v\n", err)
+	os.Exit(2)
 }
 
 // withBody returns the request head h (with what follows its end in h dropped) and the body
@@ -161,6 +188,7 @@ func complete(b string) bool {
 type checker struct {
 	proxy  string
 	wait   time.Duration
+	name   string // the backend's, in the report
 	splits []splitRequest
 }
 
@@ -202,8 +230,10 @@ func (c *checker) check(req string) (verdict, error) {
 		statuses = append(statuses, resp.StatusCode)
 		second = body
 	}
+	var ne net.Error
 	switch {
-	case errors.Is(readErr, io.EOF) || errors.Is(readErr, io.ErrUnexpectedEOF):
+	case len(statuses) < 2 && readErr != nil && !(errors.As(readErr, &ne) && ne.Timeout()):
+		// The connection ended, or the client could not read an answer and ends it.
 		return closed, nil
 	case len(statuses) == 2 && answersFollowUp(second):
 		return agreed, nil
