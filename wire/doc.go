@@ -22,5 +22,6 @@
 // [MatchH2Preface] recognises a connection that starts with the HTTP/2 client preface, and
 // [InvalidH2Preface] and [ForeignRequestLine] first bytes that are neither HTTP/2 nor HTTP/1.x.
 // [StripH2CUpgrade], [StripConnectionClose] and [AppendCloseHead] rewrite heads on the rare paths
-// that need it; [Fields] walks the fields of a head and [AppendWithoutFields] drops some.
+// that need it; [Fields] walks the fields of a head, [AppendWithoutFields] drops some and
+// [AppendWithoutOptions] drops Connection options too.
 package wire

@@ -66,6 +66,44 @@ func TestAppendCloseHead(t *testing.T) {
 	})
 }
 
+func TestAppendWithoutOptions(t *testing.T) {
+	const line = "GET /x HTTP/1.1\r\nHost: a\r\n"
+	tests := []rewriteCase{
+		{"a field and the option naming it",
+			line + "Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\nAccept: */*\r\n\r\n",
+			line + "Connection: keep-alive\r\nAccept: */*\r\n\r\n"},
+		{"any case",
+			line + "Connection: x-keep, X-HOP\r\nx-HOP: 1\r\n\r\n",
+			line + "Connection: x-keep\r\n\r\n"},
+		{"a Connection field left empty dropped, others kept",
+			line + "Connection: x-hop\r\nConnection: close\r\n\r\n",
+			line + "Connection: close\r\n\r\n"},
+		{"empty list elements dropped with the list rewritten",
+			line + "Connection: ,x-hop, , upgrade\r\nUpgrade: websocket\r\n\r\n",
+			line + "Connection: upgrade\r\nUpgrade: websocket\r\n\r\n"},
+		{"nothing to drop",
+			line + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+			line + "Connection: Upgrade\r\nUpgrade: websocket\r\n\r\n"},
+		{"similar names kept",
+			line + "Connection-Id: x-hop\r\nX-Hops: 2\r\n\r\n",
+			line + "Connection-Id: x-hop\r\nX-Hops: 2\r\n\r\n"},
+		{"bytes after the head are kept",
+			line + "Connection: x-hop\r\n\r\nBODY",
+			line + "\r\nBODY"},
+	}
+	isHop := func(b []byte) bool { return FieldNameEqual(b, "x-hop") }
+	parses := func(got []byte) error {
+		var h RequestHead
+		return ParseRequestHead(got, &h)
+	}
+	checkRewrite(t, func(dst, head []byte) []byte { return AppendWithoutOptions(dst, head, isHop, isHop) }, tests, parses)
+	// The options alone: the fields they name stay.
+	never := func([]byte) bool { return false }
+	checkRewrite(t, func(dst, head []byte) []byte { return AppendWithoutOptions(dst, head, never, isHop) }, []rewriteCase{
+		{"field kept", line + "Connection: keep-alive, X-Hop\r\nX-Hop: 1\r\n\r\n", line + "Connection: keep-alive\r\nX-Hop: 1\r\n\r\n"},
+	}, parses)
+}
+
 func TestStripConnectionClose(t *testing.T) {
 	tests := []rewriteCase{
 		{"close dropped with its field",
