@@ -14,8 +14,9 @@ import (
 )
 
 // TestForwarded tells the backend the client's address with --forwarded: the fields an untrusted
-// client sent are removed, a trusted client's are extended, the rest of the head (rewritten
-// target, "Connection: close" honoured on the client side) is as without it.
+// client sent are removed, a trusted client's are extended, Connection options that name them are
+// removed, the rest of the head (rewritten target, "Connection: close" honoured on the client side)
+// is as without it.
 func TestForwarded(t *testing.T) {
 	const added = "X-Forwarded-For: 127.0.0.1\r\nX-Forwarded-Proto: http\r\nForwarded: for=127.0.0.1;proto=http\r\n"
 	for _, tc := range []struct {
@@ -32,6 +33,7 @@ func TestForwarded(t *testing.T) {
 			"X-Forwarded-For: 192.0.2.1\r\nAccept: */*\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 192.0.2.2\r\n",
 			"Accept: */*\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 192.0.2.1, 192.0.2.2, 127.0.0.1\r\nForwarded: for=127.0.0.1;proto=http\r\n"},
 		{"connection close", nil, "Connection: close\r\n", added},
+		{"connection options naming the fields", nil, "Connection: close, X-Forwarded-For, Forwarded\r\n", added},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			be := startScripted(t)

@@ -197,8 +197,8 @@ func (c *clientConn) editHead() error {
 	}
 	ex.edited = head
 	if !reparse {
-		// Only the client-address fields changed: they frame nothing, and the request line, so
-		// TargetStart, is as the client sent it.
+		// Only the client-address fields and the Connection options naming them changed: they
+		// frame nothing, and the request line, so TargetStart, is as the client sent it.
 		return nil
 	}
 	return wire.ParseRequestHead(head, &ex.head)

@@ -59,8 +59,12 @@ var writtenFields = [...]written{
 //     when it sent none).
 //
 // Removed fields are matched ignoring case, and also with '_' for '-': a backend that reads fields
-// as CGI variables (WSGI, PHP) takes X_Forwarded_For for X-Forwarded-For. The fields proxyd writes
-// go last, before the empty line that ends the head; every other byte is unchanged. An IPv6 client
+// as CGI variables (WSGI, PHP) takes X_Forwarded_For for X-Forwarded-For. Connection options that
+// name any of those fields are removed too, whether the client is trusted or not (a Connection
+// field left without options is dropped): an intermediary between proxyd and the backend removes
+// the fields a request's Connection options name (RFC 9110 §7.6.1), and would otherwise take out
+// the fields proxyd wrote, as the client asked. The fields proxyd writes go last, before the empty
+// line that ends the head; every other byte is unchanged. An IPv6 client
 // is written as X-Forwarded-For 2001:db8::1 and Forwarded for="[2001:db8::1]" (RFC 7239 §6), an
 // IPv4-mapped one as IPv4, without a zone; a client without an address as "unknown" (§6.3).
 //
@@ -90,7 +94,7 @@ func (p *Policy) AppendHead(dst, head []byte, client netip.Addr) ([]byte, error)
 			return false
 		}
 	}
-	dst = wire.AppendWithoutFields(dst, head, drop)
+	dst = wire.AppendWithoutOptions(dst, head, drop, isClientField[[]byte])
 	return appendWritten(dst[:len(dst)-len(crlf)], head, client, &sent), nil
 }
 
@@ -119,10 +123,10 @@ func appendWritten(dst, head []byte, client netip.Addr, sent *[len(writtenFields
 	return append(dst, crlf...)
 }
 
-// namesClient reports whether the valid head has a field that names the client: one of
-// clientFields. Only the names of lines that start with an 'x' or an 'f', in either case, are
-// compared; the lines are found with bytes.IndexByte, so a head without such fields, nearly every
-// one, costs little more than a copy.
+// namesClient reports whether the valid head has a field that names the client, one of
+// clientFields, or a Connection option that names one. Only the names of lines that start with an
+// 'x', an 'f' or a 'c', in either case, are compared; the lines are found with bytes.IndexByte, so a
+// head without such fields, nearly every one, costs little more than a copy.
 func namesClient(head []byte) bool {
 	for i := bytes.IndexByte(head, '\n') + 1; i < len(head); {
 		n := bytes.IndexByte(head[i:], '\n')
@@ -130,8 +134,15 @@ func namesClient(head []byte) bool {
 			break
 		}
 		line := head[i : i+n]
-		if c := line[0] | 0x20; c == 'x' || c == 'f' {
-			if colon := bytes.IndexByte(line, ':'); colon > 0 && isClientField(line[:colon]) {
+		if c := line[0] | 0x20; c == 'x' || c == 'f' || c == 'c' {
+			colon := bytes.IndexByte(line, ':')
+			switch {
+			case colon <= 0:
+			case c == 'c':
+				if wire.FieldNameEqual(line[:colon], "Connection") && listsClientField(line[colon+1:]) {
+					return true
+				}
+			case isClientField(line[:colon]):
 				return true
 			}
 		}
@@ -210,6 +221,25 @@ func (v *value) separate() []byte {
 		return append(v.dst, ", "...)
 	}
 	return v.dst
+}
+
+// listsClientField reports whether the Connection field value `value` (a comma-separated list,
+// with whitespace around its elements and the line's CR) has an element that is one of
+// clientFields.
+func listsClientField(value []byte) bool {
+	if bytes.IndexAny(value, "fFxX") < 0 {
+		// The usual options (keep-alive, close, upgrade, TE) hold neither letter; every one of
+		// clientFields holds one.
+		return false
+	}
+	for len(value) > 0 {
+		var option []byte
+		option, value, _ = bytes.Cut(value, []byte{','})
+		if isClientField(bytes.Trim(option, " \t\r")) {
+			return true
+		}
+	}
+	return false
 }
 
 // isClientField reports whether name is one of clientFields, ignoring case and taking '_' for '-'.

@@ -83,8 +83,29 @@ func (tc editCase) policy(t *testing.T) (*Policy, netip.Addr) {
 	return New(prefixes), client
 }
 
+// connectionCases are editCases with Connection options naming client fields, which AppendHead
+// removes; EditHeader edits the fields of HTTP/2 requests, which have no Connection field.
+func connectionCases() []editCase {
+	const added = "X-Forwarded-For: 192.0.2.7\r\nX-Forwarded-Proto: http\r\nForwarded: for=192.0.2.7;proto=http\r\n"
+	return []editCase{
+		{"untrusted: options naming client fields removed", "", "192.0.2.7",
+			"Connection: keep-alive, X-Forwarded-For\r\nX-Forwarded-For: 1.2.3.4\r\nAccept: */*\r\n",
+			"Connection: keep-alive\r\nAccept: */*\r\n" + added},
+		{"untrusted: a Connection field left empty dropped", "", "192.0.2.7",
+			"Connection: Forwarded , x-real-ip,X_Forwarded_Proto\r\n", added},
+		{"trusted: options removed, fields kept", "192.0.2.7", "192.0.2.7",
+			"Connection: x-forwarded-proto, Upgrade, X-Forwarded-Host\r\nUpgrade: websocket\r\n" +
+				"X-Forwarded-Proto: https\r\nX-Forwarded-Host: www.example\r\n",
+			"Connection: Upgrade\r\nUpgrade: websocket\r\nX-Forwarded-Proto: https\r\n" +
+				"X-Forwarded-Host: www.example\r\nX-Forwarded-For: 192.0.2.7\r\nForwarded: for=192.0.2.7;proto=http\r\n"},
+		{"other options kept", "", "192.0.2.7",
+			"Connection: Upgrade, X-Forwarded-Fo\r\nUpgrade: websocket\r\n",
+			"Connection: Upgrade, X-Forwarded-Fo\r\nUpgrade: websocket\r\n" + added},
+	}
+}
+
 func TestAppendHead(t *testing.T) {
-	for _, tc := range editCases() {
+	for _, tc := range append(editCases(), connectionCases()...) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, client := tc.policy(t)
 			head := requestLine + tc.fields + "\r\n"
@@ -232,9 +253,10 @@ func benchAppendHead(b *testing.B, p *Policy, head []byte, client netip.Addr) {
 
 // FuzzAppendHead checks AppendHead on every head the request parser accepts, from a client that is
 // trusted and from one that is not: the result is one head with the same start line, the fields
-// that name no client kept in order, and the client's address last in its X-Forwarded-For.
+// that name no client kept in order (Connection fields aside), no Connection option that names a
+// client field, and the client's address last in its X-Forwarded-For.
 func FuzzAppendHead(f *testing.F) {
-	for _, tc := range editCases() {
+	for _, tc := range append(editCases(), connectionCases()...) {
 		f.Add(requestLine + tc.fields + "\r\n")
 	}
 	client := netip.MustParseAddr("192.0.2.7")
@@ -263,8 +285,11 @@ func FuzzAppendHead(f *testing.F) {
 			}
 			var xff []string
 			for it := wire.Fields(got); it.Next(); {
-				if wire.FieldNameEqual(it.Name(), "x-forwarded-for") {
+				switch {
+				case wire.FieldNameEqual(it.Name(), "x-forwarded-for"):
 					xff = append(xff, string(it.Value()))
+				case wire.FieldNameEqual(it.Name(), "connection") && listsClientField(it.Value()):
+					t.Errorf("AppendHead(%q), trusted %v: Connection option naming a client field left: %q", head, trusted, it.Value())
 				}
 			}
 			if len(xff) != 1 || !strings.HasSuffix(xff[0], "192.0.2.7") || !trusted && xff[0] != "192.0.2.7" {
@@ -275,11 +300,11 @@ func FuzzAppendHead(f *testing.F) {
 }
 
 // otherFields returns the field lines of head that do not name a client (nor look like they do),
-// as name: value.
+// Connection fields aside, as name: value.
 func otherFields(head []byte) []string {
 	var fields []string
 	for it := wire.Fields(head); it.Next(); {
-		if !isClientField(it.Name()) {
+		if !isClientField(it.Name()) && !wire.FieldNameEqual(it.Name(), "connection") {
 			fields = append(fields, string(it.Name())+": "+string(it.Value()))
 		}
 	}
