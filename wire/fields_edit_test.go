@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -215,6 +216,76 @@ func FuzzAppendWithoutFields(f *testing.F) {
 		}
 		checkWithoutFields(t, buf[:h.Len])
 	})
+}
+
+// FuzzAppendWithoutOptions checks AppendWithoutOptions on every head the request parser accepts,
+// dropping each Connection option it has in turn (the first maxSingleDrops, with the field of that
+// name) and none: the fields other than Connection are those of the head less the dropped ones, in
+// order; the Connection options are the head's less the dropped one, in order; and the result is
+// one head with the same start line.
+func FuzzAppendWithoutOptions(f *testing.F) {
+	for _, tc := range validRequests() {
+		f.Add(tc.head)
+	}
+	f.Add("GET / HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, X-Hop ,,x-other\r\nX-Hop: 1\r\nConnection: x-hop\r\n\r\n")
+	f.Fuzz(func(t *testing.T, buf string) {
+		var h RequestHead
+		if ParseRequestHead([]byte(buf), &h) != nil {
+			return
+		}
+		head := []byte(buf[:h.Len])
+		fields, options := splitConnection(head)
+		drops := []string{"\x00none"}
+		for _, o := range options[:min(len(options), maxSingleDrops)] {
+			drops = append(drops, o)
+		}
+		for _, d := range drops {
+			drop := dropNamed(d)
+			got := AppendWithoutOptions(nil, head, drop, drop)
+			var again RequestHead
+			if err := ParseRequestHead(got, &again); err != nil && !drop([]byte("host")) {
+				t.Fatalf("AppendWithoutOptions(%q) dropping %q = %q: %v", head, d, got, err)
+			}
+			if !bytes.HasPrefix(got, head[:h.TargetStart+len(h.Target)]) {
+				t.Fatalf("AppendWithoutOptions(%q) dropping %q = %q: another start line", head, d, got)
+			}
+			gotFields, gotOptions := splitConnection(got)
+			var wantFields []field
+			for _, f := range fields {
+				if !drop([]byte(f.Name)) {
+					wantFields = append(wantFields, f)
+				}
+			}
+			var wantOptions []string
+			for _, o := range options {
+				if !drop([]byte(o)) {
+					wantOptions = append(wantOptions, o)
+				}
+			}
+			if diff := cmp.Diff(wantFields, gotFields); diff != "" {
+				t.Errorf("AppendWithoutOptions(%q) dropping %q: fields (-want +got):\n%s", head, d, diff)
+			}
+			if diff := cmp.Diff(wantOptions, gotOptions); diff != "" {
+				t.Errorf("AppendWithoutOptions(%q) dropping %q: Connection options (-want +got):\n%s", head, d, diff)
+			}
+		}
+	})
+}
+
+// splitConnection returns the fields of head other than Connection, and the options of its
+// Connection fields, in order.
+func splitConnection(head []byte) (fields []field, options []string) {
+	for _, f := range fieldsOf(head) {
+		if !FieldNameEqual([]byte(f.Name), "connection") {
+			fields = append(fields, f)
+			continue
+		}
+		it := listIter{rest: []byte(f.Value)}
+		for o, ok := it.next(); ok; o, ok = it.next() {
+			options = append(options, string(o))
+		}
+	}
+	return fields, options
 }
 
 func TestFieldEditsDoNotAllocate(t *testing.T) {
