@@ -6,6 +6,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -213,10 +214,13 @@ func newBatchedRelay(t *testing.T, fast, size int) *batchedRelay {
 	}
 	written := make(chan error, 1)
 	go func() { _, err := in.Write(r.src[:fast]); written <- err }()
-	// The relay starts once a batch has queued, so that its first splice moves that much.
-	for deadline := time.Now().Add(waitTimeout); queued(t, inProxy) < 2*batchSize; time.Sleep(time.Millisecond) {
+	// The relay starts once the whole fast part has queued: its first splice moves a batch or
+	// more, and it drains the rest before it first waits. Started earlier, it could wait with the
+	// mark set while the last of the fast part, less than a batch, was still on its way, and that
+	// tail would wait for a Hurry that no one here calls.
+	for deadline := time.Now().Add(waitTimeout); queued(t, inProxy) < fast; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("the source queued %d bytes; want %d", queued(t, inProxy), 2*batchSize)
+			t.Fatalf("the source queued %d bytes; want %d", queued(t, inProxy), fast)
 		}
 	}
 	r.done = spliceAsync(outProxy, inProxy, int64(size), &r.progress)
@@ -231,7 +235,28 @@ func newBatchedRelay(t *testing.T, fast, size int) *batchedRelay {
 	if got := lowatOf(t, inProxy); got != batchSize {
 		t.Fatalf("SO_RCVLOWAT after a fast source's batch = %d, want %d", got, batchSize)
 	}
+	// What the caller sends next must find the relay waiting for the mark, not on its way back to
+	// its read, which takes whatever has come.
+	for deadline := time.Now().Add(waitTimeout); !relayWaits(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the relay does not wait for its source after the fast part")
+		}
+	}
 	return r
+}
+
+// relayWaits reports whether the goroutine of spliceAsync is parked in the runtime's poller in a
+// read of its source: the relay waits for the source to be readable, which the mark decides.
+func relayWaits() bool {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		if bytes.Contains(g, []byte("[IO wait")) && bytes.Contains(g, []byte(".RawRead(")) &&
+			bytes.Contains(g, []byte("wire.spliceAsync.func1(")) {
+			return true
+		}
+	}
+	return false
 }
 
 // TestSpliceBatches checks the batcher on a spliced body of known length: a source that has
