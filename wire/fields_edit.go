@@ -63,10 +63,32 @@ func FieldNameEqual(name []byte, want string) bool {
 // head is a complete head accepted by ParseRequestHead or ParseResponseHead. AppendWithoutFields
 // allocates only to grow dst.
 func AppendWithoutFields(dst, head []byte, drop func(name []byte) bool) []byte {
+	return AppendWithoutOptions(dst, head, drop, dropNone)
+}
+
+// AppendWithoutOptions appends to dst the head `head` without the field lines whose name dropField
+// reports true for, and without the options of its Connection fields (RFC 9110 §7.6.1) that
+// dropOption reports true for: a Connection field left without options is dropped, one that lost
+// some is written with ", " between those left. Both are given names and options as sent, in
+// their case (see FieldNameEqual). Every other byte is unchanged.
+//
+// A proxy that writes a field of its own drops the options that name it: an intermediary after it
+// would otherwise remove the field as the client asked, before the field reaches the server.
+//
+// head is a complete head accepted by ParseRequestHead or ParseResponseHead. AppendWithoutOptions
+// allocates only to grow dst.
+func AppendWithoutOptions(dst, head []byte, dropField, dropOption func([]byte) bool) []byte {
 	return rewriteFields(dst, head, "", func(dst []byte, f fieldLine) []byte {
-		if drop(head[f.start:f.colon]) {
+		name := head[f.start:f.colon]
+		switch {
+		case dropField(name):
 			return dst
+		case equalFold(name, "connection"):
+			return appendListField(dst, head, f, dropOption)
 		}
 		return append(dst, head[f.start:f.next]...)
 	})
 }
+
+// dropNone is the drop function of AppendWithoutOptions that drops no field or option.
+func dropNone([]byte) bool { return false }
