@@ -64,9 +64,9 @@ var writtenFields = [...]written{
 // field left without options is dropped): an intermediary between proxyd and the backend removes
 // the fields a request's Connection options name (RFC 9110 §7.6.1), and would otherwise take out
 // the fields proxyd wrote, as the client asked. The fields proxyd writes go last, before the empty
-// line that ends the head; every other byte is unchanged. An IPv6 client
-// is written as X-Forwarded-For 2001:db8::1 and Forwarded for="[2001:db8::1]" (RFC 7239 §6), an
-// IPv4-mapped one as IPv4, without a zone; a client without an address as "unknown" (§6.3).
+// line that ends the head; every other byte is unchanged. An IPv6 client is written as
+// X-Forwarded-For 2001:db8::1 and Forwarded for="[2001:db8::1]" (RFC 7239 §6), an IPv4-mapped one
+// as IPv4, without a zone; a client without an address as "unknown" (§6.3).
 //
 // head is exactly one complete request head accepted by wire.ParseRequestHead, ending with the
 // empty line; the error names a head that does not end so. AppendHead allocates only to grow dst.
@@ -124,9 +124,11 @@ func appendWritten(dst, head []byte, client netip.Addr, sent *[len(writtenFields
 }
 
 // namesClient reports whether the valid head has a field that names the client, one of
-// clientFields, or a Connection option that names one. Only the names of lines that start with an
-// 'x', an 'f' or a 'c', in either case, are compared; the lines are found with bytes.IndexByte, so a
-// head without such fields, nearly every one, costs little more than a copy.
+// clientFields, or a Connection field that may name one: its value holds an 'f' or an 'x', which
+// every one of clientFields holds and the usual options (keep-alive, close, upgrade, TE) do not;
+// wire.AppendWithoutOptions then finds the options. Only the names of lines that start with an
+// 'x', an 'f' or a 'c', in either case, are compared; the lines are found with bytes.IndexByte, so
+// a head without such fields, nearly every one, costs little more than a copy.
 func namesClient(head []byte) bool {
 	for i := bytes.IndexByte(head, '\n') + 1; i < len(head); {
 		n := bytes.IndexByte(head[i:], '\n')
@@ -139,7 +141,7 @@ func namesClient(head []byte) bool {
 			switch {
 			case colon <= 0:
 			case c == 'c':
-				if wire.FieldNameEqual(line[:colon], "Connection") && listsClientField(line[colon+1:]) {
+				if wire.FieldNameEqual(line[:colon], "Connection") && bytes.IndexAny(line[colon+1:], "fFxX") >= 0 {
 					return true
 				}
 			case isClientField(line[:colon]):
@@ -221,25 +223,6 @@ func (v *value) separate() []byte {
 		return append(v.dst, ", "...)
 	}
 	return v.dst
-}
-
-// listsClientField reports whether the Connection field value `value` (a comma-separated list,
-// with whitespace around its elements and the line's CR) has an element that is one of
-// clientFields.
-func listsClientField(value []byte) bool {
-	if bytes.IndexAny(value, "fFxX") < 0 {
-		// The usual options (keep-alive, close, upgrade, TE) hold neither letter; every one of
-		// clientFields holds one.
-		return false
-	}
-	for len(value) > 0 {
-		var option []byte
-		option, value, _ = bytes.Cut(value, []byte{','})
-		if isClientField(bytes.Trim(option, " \t\r")) {
-			return true
-		}
-	}
-	return false
 }
 
 // isClientField reports whether name is one of clientFields, ignoring case and taking '_' for '-'.

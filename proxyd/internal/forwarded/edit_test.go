@@ -283,13 +283,13 @@ func FuzzAppendHead(f *testing.F) {
 			if diff := cmp.Diff(others, otherFields(got)); diff != "" {
 				t.Errorf("AppendHead(%q), trusted %v: other fields changed (-want +got):\n%s", head, trusted, diff)
 			}
+			if again := wire.AppendWithoutOptions(nil, got, func([]byte) bool { return false }, isClientField[[]byte]); !bytes.Equal(again, got) {
+				t.Errorf("AppendHead(%q), trusted %v = %q: a Connection option naming a client field left", head, trusted, got)
+			}
 			var xff []string
 			for it := wire.Fields(got); it.Next(); {
-				switch {
-				case wire.FieldNameEqual(it.Name(), "x-forwarded-for"):
+				if wire.FieldNameEqual(it.Name(), "x-forwarded-for") {
 					xff = append(xff, string(it.Value()))
-				case wire.FieldNameEqual(it.Name(), "connection") && listsClientField(it.Value()):
-					t.Errorf("AppendHead(%q), trusted %v: Connection option naming a client field left: %q", head, trusted, it.Value())
 				}
 			}
 			if len(xff) != 1 || !strings.HasSuffix(xff[0], "192.0.2.7") || !trusted && xff[0] != "192.0.2.7" {
