@@ -1,37 +1,28 @@
 package fuzz
 
+import "strings"
+
 // The framing mutations: every byte value put at each place of a framing line where one HTTP/1.1
 // parser might read it differently from another (request smuggling, RFC 9112 §11.2), after the
 // families of the public desync lists. TestFramingMutations runs them through the checks of the
 // fuzz targets; scripts/desync sends them through proxyd to servers of other stacks.
 
-// teMutations returns Transfer-Encoding lines (without their CRLF) with the byte c at each place:
-// before, inside and after the name, after the colon, and before, inside and after the value.
-func teMutations(c byte) []string {
+// placements returns the field line "name: value" (without its CRLF) with the byte c at each
+// place: before the name, in place of the name's '-', after the name, after the colon in place of
+// the space, before the value, inside a value of more than one byte, and after the value.
+func placements(name, value string, c byte) []string {
 	b := string([]byte{c})
-	return []string{
-		b + "Transfer-Encoding: chunked",
-		"Transfer" + b + "Encoding: chunked",
-		"Transfer-Encoding" + b + ": chunked",
-		"Transfer-Encoding:" + b + "chunked",
-		"Transfer-Encoding: " + b + "chunked",
-		"Transfer-Encoding: chun" + b + "ked",
-		"Transfer-Encoding: chunked" + b,
+	lines := []string{
+		b + name + ": " + value,
+		strings.Replace(name, "-", b, 1) + ": " + value,
+		name + b + ": " + value,
+		name + ":" + b + value,
+		name + ": " + b + value,
 	}
-}
-
-// clMutations returns Content-Length lines for a 5-byte body (without their CRLF) with the byte c
-// at each place, as teMutations does.
-func clMutations(c byte) []string {
-	b := string([]byte{c})
-	return []string{
-		b + "Content-Length: 5",
-		"Content" + b + "Length: 5",
-		"Content-Length" + b + ": 5",
-		"Content-Length:" + b + "5",
-		"Content-Length: " + b + "5",
-		"Content-Length: 5" + b,
+	if k := len(value) / 2; k > 0 {
+		lines = append(lines, name+": "+value[:k+1]+b+value[k+1:])
 	}
+	return append(lines, name+": "+value+b)
 }
 
 // teSpellings are Transfer-Encoding lines of the desync lists that are not one byte away from
@@ -59,12 +50,13 @@ var teSpellings = [...]string{
 	"Connection: Content-Length",
 }
 
-// framingMutations returns the Transfer-Encoding and Content-Length lines of teMutations,
-// clMutations (for every byte value) and teSpellings.
+// framingMutations returns the Transfer-Encoding lines with every byte value at each place
+// ("Transfer-Encoding: chunked", placements) and teSpellings, and the Content-Length lines for a
+// 5-byte body likewise.
 func framingMutations() (te, cl []string) {
 	for c := range 256 {
-		te = append(te, teMutations(byte(c))...)
-		cl = append(cl, clMutations(byte(c))...)
+		te = append(te, placements("Transfer-Encoding", "chunked", byte(c))...)
+		cl = append(cl, placements("Content-Length", "5", byte(c))...)
 	}
 	return append(te, teSpellings[:]...), cl
 }
