@@ -92,9 +92,7 @@ CONF
 <%@ page contentType="text/plain" %><% int n = 0; java.io.InputStream in = request.getInputStream(); byte[] b = new byte[4096]; for (int k; (k = in.read(b)) > 0;) n += k; %>{"path":"<%= request.getRequestURI() %>","length":<%= n %>}
 JSP
       CATALINA_HOME=$TOMCAT_HOME CATALINA_BASE=$base $TOMCAT_HOME/bin/catalina.sh run >"$WORK/tomcat.log" 2>&1 & PIDS+=($!)
-      # Tomcat takes seconds to start: wait for its port up to a minute, then for an answer.
-      for _ in $(seq 60); do curl -fso /dev/null "http://$TOMCAT/" && break; sleep 1; done
-      wait_http $! $TOMCAT
+      WAIT_SECONDS=60 wait_http $! $TOMCAT # Tomcat takes seconds to start
       ADDR=$TOMCAT ;;
   esac
 }

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/net/http2"
@@ -211,7 +211,7 @@ func h2ClosedOrSplit(err error) (h2Verdict, string, error) {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return h2Split, "no answer: " + err.Error(), nil
 	}
-	if errors.Is(err, errGoAway) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "connection reset") {
+	if errors.Is(err, errGoAway) || errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) {
 		return h2Closed, "", nil
 	}
 	return h2Split, err.Error(), nil

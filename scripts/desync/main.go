@@ -122,7 +122,8 @@ func (c *checker) requestFamilies() {
 	c.family("request heads", heads)
 	c.family("chunked bodies", bodies)
 	var count [4]int
-	for _, req := range h2Mutations() {
+	reqs := h2Mutations()
+	for _, req := range reqs {
 		v, how, err := checkH2(c.proxy, c.wait, req)
 		if err != nil {
 			fail(err)
@@ -133,7 +134,7 @@ func (c *checker) requestFamilies() {
 		}
 	}
 	fmt.Printf("%s, HTTP/2 requests: %d sent, %d answered, %d refused, %d closed, %d split\n", c.name,
-		len(h2Mutations()), count[h2Answered], count[h2Refused], count[h2Closed], count[h2Split])
+		len(reqs), count[h2Answered], count[h2Refused], count[h2Closed], count[h2Split])
 }
 
 // family sends the HTTP/1.1 requests of one family and prints what became of them.
@@ -164,14 +165,21 @@ func withBody(h string) string {
 	if wire.ParseRequestHead([]byte(h), &head) != nil {
 		return h
 	}
-	h = h[:head.Len]
-	switch head.Body.Kind {
+	return h[:head.Len] + body(head.Body)
+}
+
+// body returns a body framed by f: as many bytes as a length says, one chunk of five bytes when
+// chunked, five bytes when it ends with the connection, none without a body.
+func body(f wire.Framing) string {
+	switch f.Kind {
 	case wire.BodyLength:
-		return h + strings.Repeat("x", int(head.Body.Length))
+		return strings.Repeat("x", int(f.Length))
 	case wire.BodyChunked:
-		return h + "5\r\nhello\r\n0\r\n\r\n"
+		return "5\r\nhello\r\n0\r\n\r\n"
+	case wire.BodyUntilClose:
+		return "hello"
 	}
-	return h
+	return ""
 }
 
 // complete reports whether proxyd's parser reads the chunked body b to its end, or fails on it, as

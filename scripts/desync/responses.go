@@ -96,14 +96,6 @@ func mutatedAnswer(m string) (answer string, keep bool) {
 	if wire.ParseResponseHead([]byte(m), &h) != nil {
 		return m, false
 	}
-	head := m[:h.Len]
-	switch f := h.Framing([]byte("GET")); f.Kind {
-	case wire.BodyLength:
-		return head + strings.Repeat("x", int(f.Length)), true
-	case wire.BodyChunked:
-		return head + "5\r\nhello\r\n0\r\n\r\n", true
-	case wire.BodyUntilClose:
-		return head + "hello", false
-	}
-	return head, true
+	f := h.Framing([]byte("GET"))
+	return m[:h.Len] + body(f), f.Kind != wire.BodyUntilClose
 }

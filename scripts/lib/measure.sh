@@ -16,14 +16,15 @@ need() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
 }
 
-# wait_ready PID ADDR COMMAND...: waits up to 10 s for process PID to listen on ADDR's port and for
-# COMMAND to succeed then, and fails when PID exits first or the time is up. A server whose port was
-# taken exits at start, and whatever holds the port must not be measured in its place.
+# wait_ready PID ADDR COMMAND...: waits up to WAIT_SECONDS (default 10) for process PID to listen on
+# ADDR's port and for COMMAND to succeed then, and fails when PID exits first or the time is up. A
+# server whose port was taken exits at start, and whatever holds the port must not be measured in
+# its place.
 wait_ready() {
-  local pid=$1 addr=$2
+  local pid=$1 addr=$2 seconds=${WAIT_SECONDS:-10}
   shift 2
   need ss iproute2
-  for _ in $(seq 100); do
+  for _ in $(seq $((seconds * 10))); do
     if ! kill -0 "$pid" 2>/dev/null; then
       echo "process $pid exited before it was ready on $addr" >&2
       return 1
@@ -31,7 +32,7 @@ wait_ready() {
     ss -Hltnp "sport = :${addr##*:}" | grep -q "pid=$pid," && "$@" && return
     sleep 0.1
   done
-  echo "process $pid not ready on $addr within 10 s" >&2
+  echo "process $pid not ready on $addr within $seconds s" >&2
   return 1
 }
 
