@@ -9,10 +9,14 @@
 # request). Then the other way: 5,160 mutated responses (the same bytes in a Transfer-Encoding or
 # Content-Length line of a response) from a raw backend, each followed by a second request on the
 # same connection, read through proxyd by net/http's client. Exits 1 when any request was split.
-# Loopback only; every request waits at most 2 s.
+# Every run goes through proxyd twice: serving on goroutines (--no-ring-loops), and on its io_uring
+# ring loops whatever the load (--ring-loops-busy=-1), which parse heads and relay whole responses
+# of their own; it also exits 1 when the loops sent no request. Loopback only; every request waits
+# at most 2 s.
 #
 #   bash scripts/desync.sh                        (Go's net/http, Node.js's http module, and nginx)
 #   BACKENDS="go node nginx tomcat" bash scripts/desync.sh
+#   SERVING=loops bash scripts/desync.sh          (only one of goroutines and loops)
 #
 # go: net/http (desync -serve). node: Node.js's http server (llhttp), scripts/desync/echo.js. nginx: nginx proxying to it, with
 # its request buffering, so that nginx reads every body before it answers. tomcat: Tomcat 10 with
@@ -23,6 +27,13 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/measure.sh
 source scripts/lib/measure.sh
 BACKENDS=${BACKENDS:-go node nginx}
+SERVING=${SERVING:-goroutines loops}
+for m in $SERVING; do
+  case $m in
+    goroutines | loops) ;;
+    *) echo "desync: SERVING holds goroutines or loops, not $m" >&2; exit 2 ;;
+  esac
+done
 TOMCAT_HOME=/usr/share/tomcat10
 for b in $BACKENDS; do
   case $b in
@@ -40,6 +51,7 @@ cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 GO=127.0.0.1:18954 RESPONSES=127.0.0.1:18955 NODE=127.0.0.1:18951 NGINX=127.0.0.1:18952 TOMCAT=127.0.0.1:18953 PROXYD=127.0.0.1:18950
+ADMIN=127.0.0.1:18956
 build_static "$WORK/proxyd"
 (cd scripts/desync && GOWORK=off go build -o "$WORK/desync" .)
 
@@ -97,26 +109,39 @@ JSP
   esac
 }
 
-# through_proxyd ADDR ARG...: runs desync with ARGs through a proxyd in front of ADDR.
+# through_proxyd NAME ADDR ARG...: runs desync with ARGs through a proxyd in front of ADDR, once
+# for each way of serving in SERVING, naming the backend NAME in the report.
 through_proxyd() {
-  local addr=$1
-  shift
-  "$WORK/proxyd" $PROXYD "$addr" --log-level=error 2>"$WORK/proxyd.log" & PIDS+=($!)
-  local pid=$!
-  wait_listen $pid $PROXYD
-  "$WORK/desync" -proxy $PROXYD "$@" || status=1
-  kill $pid
-  wait $pid 2>/dev/null || true
+  local name=$1 addr=$2 mode flags pid served
+  shift 2
+  for mode in $SERVING; do
+    case $mode in
+      goroutines) flags=--no-ring-loops ;;
+      loops) flags=--ring-loops-busy=-1 ;;
+    esac
+    "$WORK/proxyd" $PROXYD "$addr" $flags --admin-addr $ADMIN --log-level=error \
+      2>"$WORK/proxyd.log" & PIDS+=($!)
+    pid=$!
+    wait_listen $pid $PROXYD
+    "$WORK/desync" -proxy $PROXYD -name "$name, proxyd on $mode" "$@" || status=1
+    if [ "$mode" = loops ]; then # a run that names the loops must have been served by them
+      served=$(curl -fsS "http://$ADMIN/metrics" | awk '$1 == "proxyd_ring_loop_exchanges_total" { print $2 }')
+      echo "$name, proxyd on loops: ${served:-no} requests sent to the backend from the loops"
+      [ "${served:-0}" != 0 ] || status=1
+    fi
+    kill $pid
+    wait $pid 2>/dev/null || true
+  done
 }
 
 status=0
 for b in $BACKENDS; do
   start_backend "$b"
-  through_proxyd "$ADDR" -name "$b"
+  through_proxyd "$b" "$ADDR"
 done
 # The other way: a backend that answers with the mutated responses, read through proxyd by
 # net/http's client.
 "$WORK/desync" -serve-responses $RESPONSES 2>"$WORK/responses.log" & PIDS+=($!)
 wait_listen $! $RESPONSES
-through_proxyd $RESPONSES -name "a raw backend" -responses
+through_proxyd "a raw backend" $RESPONSES -responses
 exit $status
