@@ -75,9 +75,15 @@ func (p *process) wait() error {
 // lineAddr returns the addr= attribute of a log line.
 func lineAddr(t *testing.T, line string) string {
 	t.Helper()
-	m := regexp.MustCompile(`addr=(\S+)`).FindStringSubmatch(line)
+	return lineAttr(t, line, "addr")
+}
+
+// lineAttr returns the value of attribute key in a log line, which must have it.
+func lineAttr(t *testing.T, line, key string) string {
+	t.Helper()
+	m := regexp.MustCompile(`(?:^| )` + regexp.QuoteMeta(key) + `=(\S+)`).FindStringSubmatch(line)
 	if m == nil {
-		t.Fatalf("no address in %q", line)
+		t.Fatalf("no %s= in %q", key, line)
 	}
 	return m[1]
 }

@@ -130,6 +130,7 @@ type Server struct {
 	mu       sync.Mutex
 	ln       net.Listener             // guarded by mu
 	conns    map[*clientConn]struct{} // guarded by mu
+	quit     chan struct{}            // closed by the first Shutdown: ends an accept back-off
 	drained  chan struct{}            // closed once shutting and the last connection ended
 	drainOne sync.Once
 }
@@ -149,6 +150,7 @@ func New(cfg Config) *Server {
 		pipes:   wire.NewPipeBudget(pipeGrowth),
 		workers: workers.New(connWork.do, maxIdleWorkers),
 		conns:   make(map[*clientConn]struct{}),
+		quit:    make(chan struct{}),
 		drained: make(chan struct{}),
 	}
 	s.backends = backendset.New(s.newPool, (*upstream.Pool).Close)
@@ -274,10 +276,17 @@ func (s *Server) Serve(ln net.Listener) error {
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && !errors.Is(err, net.ErrClosed) {
-				// EMFILE, ENFILE, ECONNABORTED and the like: wait and try again rather than spin.
+				// EMFILE, ENFILE, ECONNABORTED and the like: wait and try again rather than spin,
+				// until Shutdown.
 				backoff = min(max(2*backoff, minAcceptBackoff), maxAcceptBackoff)
 				s.log.Warn("accept failed, backing off", "err", err, "backoff", backoff)
-				time.Sleep(backoff)
+				wait := time.NewTimer(backoff)
+				select {
+				case <-wait.C:
+				case <-s.quit:
+					wait.Stop()
+					return nil
+				}
 				continue
 			}
 			return err
@@ -342,7 +351,9 @@ func (s *Server) snapshot(dst []*clientConn) []*clientConn {
 // pools close. Later calls wait the same way and return nil.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
-	s.shutting.Store(true)
+	if !s.shutting.Swap(true) {
+		close(s.quit)
+	}
 	if s.ln != nil {
 		s.ln.Close()
 	}
