@@ -10,6 +10,10 @@ const (
 	classTarget
 	// classValue marks field-value bytes: VCHAR, obs-text, SP and HTAB.
 	classValue
+	// classHost marks the bytes of a Host field value, uri-host [ ":" port ] (RFC 9110 §7.2, RFC
+	// 3986 §3.2.2): unreserved, "%" of pct-encoded, sub-delims, and ":", "[" and "]" of ports and
+	// IP literals.
+	classHost
 )
 
 // byteClass maps each byte to its classes. Read-only after initialisation.
@@ -31,6 +35,14 @@ var byteClass = func() (t [256]uint8) {
 	}
 	for _, c := range []byte("!#$%&'*+-.^_`|~") {
 		t[c] |= classToken
+	}
+	for c := range 0x80 {
+		if 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' {
+			t[c] |= classHost
+		}
+	}
+	for _, c := range []byte("-._~%!$&'()*+,;=:[]") {
+		t[c] |= classHost
 	}
 	return t
 }()

@@ -41,15 +41,19 @@ func TestSkipClassMatchesTable(t *testing.T) {
 }
 
 func TestByteClasses(t *testing.T) {
-	const tchars = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	const alnum = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	const tchars = "!#$%&'*+-.^_`|~" + alnum
+	const hostBytes = "-._~%!$&'()*+,;=:[]" + alnum
 	for c := range 256 {
 		b := byte(c)
 		isT := strings.IndexByte(tchars, b) >= 0
 		isTarget := b > ' ' && b != 0x7f
 		isValue := isTarget || b == ' ' || b == '\t'
+		isHost := strings.IndexByte(hostBytes, b) >= 0
 		got := byteClass[b]
-		if got&classToken != 0 != isT || got&classTarget != 0 != isTarget || got&classValue != 0 != isValue {
-			t.Errorf("byteClass[%#x] = %03b, want token %v, target %v, value %v", b, got, isT, isTarget, isValue)
+		if got&classToken != 0 != isT || got&classTarget != 0 != isTarget || got&classValue != 0 != isValue ||
+			got&classHost != 0 != isHost {
+			t.Errorf("byteClass[%#x] = %04b, want token %v, target %v, value %v, host %v", b, got, isT, isTarget, isValue, isHost)
 		}
 	}
 }

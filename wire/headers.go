@@ -89,7 +89,7 @@ func (h *headFacts) add(kind fieldKind, buf []byte, f fieldLine) error {
 	var reason string
 	switch kind {
 	case fieldHost:
-		status, reason = h.host()
+		status, reason = h.host(value)
 	case fieldExpect:
 		h.expect = h.expect || equalFold(value, "100-continue")
 	case fieldUpgrade:
@@ -159,11 +159,21 @@ func (h *headFacts) transferCoding(value []byte) (int, string) {
 	return 400, `Transfer-Encoding other than "chunked"`
 }
 
-// host counts a Host field; it returns the status and reason of an error, or 0.
-func (h *headFacts) host() (int, string) {
+// host counts a Host field with value, which in a request must hold only the bytes of
+// uri-host [ ":" port ] (RFC 9112 §3.2: backends would read a "/", "@", "\" or space in it each
+// their own way); it returns the status and reason of an error, or 0.
+func (h *headFacts) host(value []byte) (int, string) {
 	h.hosts++
-	if h.side == sideRequest && h.hosts > 1 {
+	if h.side != sideRequest {
+		return 0, ""
+	}
+	if h.hosts > 1 {
 		return 400, "more than one Host field"
+	}
+	for _, c := range value {
+		if byteClass[c]&classHost == 0 {
+			return 400, "invalid Host field value"
+		}
 	}
 	return 0, ""
 }

@@ -16,7 +16,9 @@ package wire
 //     ("Chunked", quoted, "chunked, identity", control bytes around it), so only the one spelling
 //     every backend reads the same way is accepted. A list of registered codings that is not just
 //     "chunked" (e.g. "gzip") is answered 501, anything else 400;
-//   - an HTTP/1.1 request has exactly one Host field, any request at most one.
+//   - an HTTP/1.1 request has exactly one Host field, any request at most one, and its value holds
+//     only the bytes of uri-host [ ":" port ] (RFC 3986 §3.2.2): letters, digits, "-._~%",
+//     sub-delims, ":", "[" and "]"; it may be empty.
 
 // RequestHead holds the facts a proxy needs about one request head. Its slices point into the
 // buffer given to the call of ParseRequestHead or RequestParser.Parse that returned it, and are

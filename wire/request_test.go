@@ -66,6 +66,10 @@ func validRequests() []requestCase {
 		{"every tchar in a name", "GET / HTTP/1.1\r\nHost: a\r\n!#$%&'*+-.^_`|~09AZaz: v\r\n\r\n", get("/")},
 		{"extension method", "PURGE /x HTTP/1.1\r\nHost: a\r\n\r\n",
 			RequestHead{Method: []byte("PURGE"), Target: []byte("/x"), Version: HTTP11}},
+		// uri-host [ ":" port ]: a reg-name of every allowed byte, IP literals, an empty value.
+		{"every Host byte", "GET / HTTP/1.1\r\nHost: \t azAZ09-._~%41!$&'()*+,;=:8080 \r\n\r\n", get("/")},
+		{"IPv6 Host", "GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n", get("/")},
+		{"empty Host", "GET / HTTP/1.1\r\nHost:\r\n\r\n", get("/")},
 	}
 }
 
@@ -189,6 +193,16 @@ func badRequests() []badCase {
 		{"no Host", "GET / HTTP/1.1\r\nX: a\r\n\r\n", 400, false},
 		{"two Hosts", "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", 400, false},
 		{"two Hosts in HTTP/1.0", "GET / HTTP/1.0\r\nHost: a\r\nHost: a\r\n\r\n", 400, false},
+		{"slash in Host", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, false},
+		{"userinfo in Host", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400, false},
+		{"backslash in Host", "GET / HTTP/1.1\r\nHost: a\\b\r\n\r\n", 400, false},
+		{"space in Host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400, false},
+		{"tab in Host", "GET / HTTP/1.1\r\nHost: a\tb\r\n\r\n", 400, false},
+		{"query in Host", "GET / HTTP/1.1\r\nHost: a?b\r\n\r\n", 400, false},
+		{"fragment in Host", "GET / HTTP/1.1\r\nHost: a#b\r\n\r\n", 400, false},
+		{"quote in Host", "GET / HTTP/1.1\r\nHost: \"a\"\r\n\r\n", 400, false},
+		{"obs-text in Host", "GET / HTTP/1.1\r\nHost: caf\xc3\xa9\r\n\r\n", 400, false},
+		{"invalid Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost: <a>\r\n\r\n", 400, false},
 	}
 }
 

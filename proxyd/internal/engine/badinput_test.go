@@ -64,6 +64,8 @@ func TestBadInput(t *testing.T) {
 		{"HTTP/2.0", "GET / HTTP/2.0\r\n" + host + "\r\n", 505},
 		{"missing Host on 1.1", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", 400},
 		{"two Hosts", get("Host: other.test\r\n"), 400},
+		{"slash in Host", "GET / HTTP/1.1\r\nHost: example.test/admin\r\n\r\n", 400},
+		{"userinfo in Host", "GET / HTTP/1.1\r\nHost: user@example.test\r\n\r\n", 400},
 		{"dot-dot segment", target("/a/../b"), 400},
 		{"dot segment", target("/a/./b"), 400},
 		{"encoded dot-dot", target("/%2e%2e/x"), 400},
