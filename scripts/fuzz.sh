@@ -7,11 +7,17 @@
 # no input having failed, is not a failure: see deadlineRace). New crashers land in
 # testdata/fuzz/<Target>/ of the target's package as go test writes them: a failing input stays
 # there, and from then on `go test` replays it.
+# Every input that widens the coverage is minimised before it joins the corpus, for at most
+# MINIMIZE (default 2s, -fuzzminimizetime) rather than Go's 60 s: a slow target's worker otherwise
+# spends whole runs minimising (FuzzChunked made 11,735 executions in 20 s, all in its first 3 s,
+# against 168,330 with 2 s). A crasher is written whether or not its minimising is done.
 #
 #   bash scripts/fuzz.sh [duration]     (default 30s per target; any -fuzztime value, e.g. 2m, 500000x)
+#   MINIMIZE=10s bash scripts/fuzz.sh 5m
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-30s}
+MINIMIZE=${MINIMIZE:-2s}
 # The packages with fuzz targets, as module-dir:package.
 PACKAGES=(fuzz:. wire:. proxyd:./internal/engine proxyd:./internal/forwarded proxyd:./internal/h2conn proxyd:./internal/h2 proxyd:./internal/h2upstream)
 
@@ -53,7 +59,7 @@ for entry in "${targets[@]}"; do
   pkg=${rest%%:*} target=${rest#*:}
   echo "== $target ($dir/${pkg#./}): fuzzing for $DURATION"
   note=
-  if (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$DURATION" "$pkg") >"$log" 2>&1; then
+  if (cd "$dir" && go test -run '^$' -fuzz "^${target}\$" -fuzztime "$DURATION" -fuzzminimizetime "$MINIMIZE" "$pkg") >"$log" 2>&1; then
     result=ok
   elif deadlineRace "$log"; then
     result=ok note=" (stopped by Go's fuzz deadline race, golang/go#75804: no input failed)"
