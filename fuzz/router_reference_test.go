@@ -17,7 +17,7 @@ import (
 const (
 	formPath     = "path"     // origin-form or absolute-form of http(s): routed by its path
 	formNoPath   = "no path"  // asterisk-form or authority-form: the default backend, no error
-	formRejected = "rejected" // a "#", another scheme, a malformed target, a "\" in the authority
+	formRejected = "rejected" // a "#", another scheme, a malformed target, an authority not host[:port]
 )
 
 // Characters of RFC 3986 §2: hex digits, unreserved characters, and those a reg-name may hold.
@@ -31,14 +31,15 @@ const (
 // referenceSplit splits a request-target into the part before its path, its path (without the query)
 // and the rest, and names its form. Origin-form targets start with their path; absolute-form targets
 // ("http://" or "https://", in any case) have it after the authority, which ends at the first "/" or
-// "?", and an empty path there stands for "/". "*" and "host:port" have no path; anything else,
-// another scheme included, is rejected, and so is every target with a "#" (no form has a fragment).
+// "?" and must be host[:port], and an empty path there stands for "/". "*" and "host:port" have no
+// path; anything else, another scheme included, is rejected, and so is every target with a "#" (no
+// form has a fragment).
 func referenceSplit(target string) (before, path, after, form string) {
 	switch {
 	case strings.Contains(target, "#"):
 		return "", "", "", formRejected
 	case strings.HasPrefix(target, "/"):
-	case target == "*" || referenceAuthorityForm(target):
+	case target == "*" || referenceHostPort(target, true):
 		return "", "", "", formNoPath
 	default:
 		scheme, rest, ok := strings.Cut(target, ":")
@@ -53,7 +54,7 @@ func referenceSplit(target string) (before, path, after, form string) {
 		for authority < len(target) && target[authority] != '/' && target[authority] != '?' {
 			authority++
 		}
-		if strings.Contains(target[:authority], `\`) {
+		if !referenceHostPort(target[len(scheme)+len("://"):authority], false) {
 			return "", "", "", formRejected
 		}
 		before, target = target[:authority], target[authority:]
@@ -74,14 +75,22 @@ func referenceScheme(s string) bool {
 	return strings.Trim(s, referenceAlpha+"0123456789+-.") == ""
 }
 
-// referenceAuthorityForm reports whether target is host ":" port: a port of digits after the last
-// ":", and a host that is reg-name characters and escapes, or the same and ":" inside brackets.
-func referenceAuthorityForm(target string) bool {
-	colon := strings.LastIndex(target, ":")
-	if colon < 1 || colon == len(target)-1 || strings.Trim(target[colon+1:], "0123456789") != "" {
+// referenceHostPort reports whether s is host [":" port]: a port of digits after the last ":"
+// outside brackets (needPort: one at least), and a non-empty host that is reg-name characters and
+// escapes, or the same and ":" inside brackets.
+func referenceHostPort(s string, needPort bool) bool {
+	host, allowed := s, hostByteChars
+	if colon := strings.LastIndex(s, ":"); colon >= 0 && !strings.Contains(s[colon:], "]") {
+		host = s[:colon]
+		if port := s[colon+1:]; strings.Trim(port, "0123456789") != "" || needPort && port == "" {
+			return false
+		}
+	} else if needPort {
 		return false
 	}
-	host, allowed := target[:colon], hostByteChars
+	if host == "" {
+		return false
+	}
 	if strings.HasPrefix(host, "[") {
 		if len(host) < 3 || !strings.HasSuffix(host, "]") {
 			return false

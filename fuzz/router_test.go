@@ -45,7 +45,9 @@ func FuzzRouter(f *testing.F) {
 		{"/ /a/b", "/a/b/c", 0}, {"/", "/anything?q", 0},
 		// Absolute-form targets, scheme in any case, with and without a path.
 		{spec, "HTTP://example.com:8080/api/v2/x?y=1", 0}, {"/=b1.test:80", "https://example.com", 0},
-		{"/=b1.test:80", "http://example.com?x=1", 0},
+		{"/=b1.test:80", "http://example.com?x=1", 0}, {spec, "http://[::1]:80/api", 0},
+		// Authorities that are not host[:port]: userinfo, none, a bad port.
+		{spec, "http://user@h/api", 0}, {spec, "http:///api", 0}, {spec, "http://h:8x/api", 0},
 		// Targets without a path go to the default backend unrewritten; others are rejected.
 		{spec, "*", 0}, {spec, "example.com:443", 0}, {spec, "[::1]:443", 0}, {spec, "", 0},
 		{spec, "foo", 0}, {spec, "ws://h/api/x", 0}, {spec, "http:/api/x", 0}, {spec, "http//x", 0},

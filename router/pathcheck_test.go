@@ -51,6 +51,7 @@ func TestMatchRejectsAmbiguousPaths(t *testing.T) {
 		{"/%5capi/x", PathError{Path: "/%5capi/x", Offset: 1, Reason: ReasonEncodedBackslash}},
 		{"http://h/a%5C", PathError{Path: "/a%5C", Offset: 2, Reason: ReasonEncodedBackslash}},
 		{`http://h\api/x`, PathError{Path: `http://h\api/x`, Offset: 8, Reason: ReasonBackslash}},
+		{"http://u@h/api/x", PathError{Path: "http://u@h/api/x", Offset: 7, Reason: ReasonAuthority}},
 		// Encoded NUL and malformed escapes.
 		{"/a%00", PathError{Path: "/a%00", Offset: 2, Reason: ReasonEncodedNUL}},
 		{"/%00/..", PathError{Path: "/%00/..", Offset: 1, Reason: ReasonEncodedNUL}},

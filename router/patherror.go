@@ -3,7 +3,7 @@ package router
 import "fmt"
 
 // Reasons a PathError gives for rejecting a request-target. The first ones concern its path, the
-// last three the target as a whole.
+// last four the target as a whole.
 const (
 	// ReasonDotSegment: a segment is "." or "..", literal or percent-encoded ("%2e", ".%2E"), also
 	// when a path parameter follows it ("..;", ".;x", "%2e%2e%3Bx"), which Tomcat strips before it
@@ -28,6 +28,11 @@ const (
 	// ReasonScheme: an absolute-form target whose scheme is not http or https (RFC 9112 §3.2.2),
 	// such as "ws://h/x" or "ftp://h/x".
 	ReasonScheme = "scheme is not http or https"
+	// ReasonAuthority: the authority of an absolute-form target is not uri-host [ ":" port ] (RFC
+	// 9110 §4.2.1, RFC 3986 §3.2.2): it is empty ("http:///x"), has userinfo, which RFC 9110 §4.2.4
+	// says to treat as an error ("http://user@h/x"), or holds a byte no host has. HTTP/2's
+	// :authority is held to the same rule.
+	ReasonAuthority = "authority is not host[:port]"
 	// ReasonMalformedTarget: a target in none of the four forms of RFC 9112 §3.2: not origin-form
 	// ("/…"), absolute-form ("http://…"), authority-form ("host:port") or asterisk-form ("*"). Examples:
 	// "foo", "http:/x", "http:x", "http//x", "://x", "".
@@ -42,11 +47,11 @@ const maxErrorPath = 128
 // to a path other than the one it was routed by, or it is not a target proxyd can route.
 type PathError struct {
 	// Path is the rejected path (for Rewrite, the path after rewriting), or the whole target for
-	// ReasonFragment, ReasonScheme, ReasonMalformedTarget and a backslash in an authority; cut to
-	// 128 bytes followed by "..." when it is longer.
+	// ReasonFragment, ReasonScheme, ReasonAuthority, ReasonMalformedTarget and a backslash in an
+	// authority; cut to 128 bytes followed by "..." when it is longer.
 	Path string
 	// Offset is where in Path the problem starts: the "%" of a bad escape, the first byte of a dot
-	// segment, the backslash, the "#", or 0 for another target-wide reason.
+	// segment, the backslash, the "#", the authority, or 0 for another target-wide reason.
 	Offset int
 	// Reason is one of the Reason constants.
 	Reason string

@@ -19,7 +19,8 @@ func Path(target []byte) []byte {
 // start is -1, with no error, for asterisk-form ("*") and authority-form ("host:port"), which have no
 // path. The error is a *PathError for a "#" anywhere (ReasonFragment), for an absolute-form target
 // whose scheme is not http or https (ReasonScheme), for a backslash in the authority of one
-// (ReasonBackslash), and for a target in none of the forms (ReasonMalformedTarget).
+// (ReasonBackslash) or an authority that is not host[:port] (ReasonAuthority), and for a target in
+// none of the forms (ReasonMalformedTarget).
 func splitTarget(target []byte) (start, end int, err error) {
 	if k := bytes.IndexByte(target, '#'); k >= 0 {
 		return -1, -1, newPathError(target, k, ReasonFragment)
@@ -36,6 +37,9 @@ func splitTarget(target []byte) (start, end int, err error) {
 		start = authority + orLen(bytes.IndexAny(target[authority:], "/?"), target[authority:])
 		if k := bytes.IndexByte(target[authority:start], '\\'); k >= 0 {
 			return -1, -1, newPathError(target, authority+k, ReasonBackslash)
+		}
+		if !isHostPort(target[authority:start], false) {
+			return -1, -1, newPathError(target, authority, ReasonAuthority)
 		}
 	}
 	end = start + orLen(bytes.IndexByte(target[start:], '?'), target[start:])

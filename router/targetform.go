@@ -38,19 +38,25 @@ func schemeLen(target []byte) int {
 }
 
 // isAuthorityForm reports whether target is authority-form (RFC 9112 §3.2.3): uri-host ":" port,
-// where the host is an IP literal in brackets or a reg-name or IPv4 address (RFC 3986 §3.2.2) and the
-// port at least one digit. "http:80" is one too: a host named http.
-func isAuthorityForm(target []byte) bool {
-	colon := bytes.LastIndexByte(target, ':')
-	if colon < 1 || colon == len(target)-1 {
+// with a port of at least one digit. "http:80" is one too: a host named http.
+func isAuthorityForm(target []byte) bool { return isHostPort(target, true) }
+
+// isHostPort reports whether a is uri-host [ ":" port ] (RFC 3986 §3.2.2, §3.2.3): a host that is
+// an IP literal in brackets or a non-empty reg-name or IPv4 address, and a port of digits, which
+// needPort requires to be there and not empty.
+func isHostPort(a []byte, needPort bool) bool {
+	host, port, hasPort := a, []byte(nil), false
+	if colon := bytes.LastIndexByte(a, ':'); colon >= 0 && bytes.IndexByte(a[colon:], ']') < 0 {
+		host, port, hasPort = a[:colon], a[colon+1:], true
+	}
+	if needPort && (!hasPort || len(port) == 0) || len(host) == 0 {
 		return false
 	}
-	for _, c := range target[colon+1:] {
+	for _, c := range port {
 		if c < '0' || c > '9' {
 			return false
 		}
 	}
-	host := target[:colon]
 	if host[0] == '[' {
 		return len(host) > 2 && host[len(host)-1] == ']' && allHostBytes(host[1:len(host)-1], true)
 	}

@@ -75,6 +75,8 @@ func TestBadInput(t *testing.T) {
 		{"truncated percent escape", target("/a%2"), 400},
 		{"fragment in the path", target("/admin#x"), 400},
 		{"fragment in the query", target("/a?x#y"), 400},
+		{"userinfo in an absolute-form target", target("http://user@example.test/a"), 400},
+		{"absolute-form target without a host", target("http:///a"), 400},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			be, c := viaScripted(t)
