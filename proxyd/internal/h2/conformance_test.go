@@ -103,6 +103,32 @@ func TestValueWhitespace(t *testing.T) {
 	expectHello(t, c)
 }
 
+// TestAuthorityHostBytes sends :authority values that are not uri-host [":" port] (RFC 9113
+// §8.3.1, RFC 3986 §3.2.2): userinfo, a path, a space, raw UTF-8. Each stream is reset with
+// PROTOCOL_ERROR before a backend sees it, as HTTP/1.x answers such a Host 400; the connection
+// goes on serving, and an IP literal with a port passes.
+func TestAuthorityHostBytes(t *testing.T) {
+	got := make(chan rawRequest, 8) // room for every request, should one get through
+	be := startRaw(t, func(c *rawConn) {
+		for req, ok := c.read(); ok; req, ok = c.read() {
+			got <- req
+			c.send("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello")
+		}
+	})
+	c := dialReady(t, startProxy(t, testConfig(t, routetest.Table(t, be.addr()))).addr)
+	id := uint32(1)
+	for _, authority := range []string{"user@example.test", "example.test/x", "a b", "caf\xc3\xa9"} {
+		writeHeaders(t, c, id, c.Block([2]string{":method", "GET"}, [2]string{":scheme", "http"}, [2]string{":authority", authority}, [2]string{":path", "/"}))
+		c.ExpectReset(id, http2.ErrCodeProtocol)
+		id += 2
+	}
+	writeHeaders(t, c, id, c.Block([2]string{":method", "GET"}, [2]string{":scheme", "http"}, [2]string{":authority", "[::1]:8080"}, [2]string{":path", "/"}))
+	expectHello(t, c)
+	if head := (<-got).Head; !strings.Contains(head, "\r\nHost: [::1]:8080\r\n") {
+		t.Errorf("request at the backend %q, want Host: [::1]:8080", head)
+	}
+}
+
 // TestBodyLengthMismatch sends request bodies that end shorter or run longer than their
 // content-length, which makes the request malformed (RFC 9113 §8.1.1): the stream is reset with
 // PROTOCOL_ERROR once the mismatch shows, and the HTTP/1.1 backend connection that took the head
