@@ -26,20 +26,15 @@ var byteClass = func() (t [256]uint8) {
 	}
 	t[' '] = classValue
 	t['\t'] = classValue
-	for c := '0'; c <= '9'; c++ {
-		t[c] |= classToken
+	for c := '0'; c <= '9'; c++ { // digits and letters are in both
+		t[c] |= classToken | classHost
 	}
 	for c := 'a'; c <= 'z'; c++ {
-		t[c] |= classToken
-		t[c-'a'+'A'] |= classToken
+		t[c] |= classToken | classHost
+		t[c-'a'+'A'] |= classToken | classHost
 	}
 	for _, c := range []byte("!#$%&'*+-.^_`|~") {
 		t[c] |= classToken
-	}
-	for c := range 0x80 {
-		if 'a' <= c|0x20 && c|0x20 <= 'z' || '0' <= c && c <= '9' {
-			t[c] |= classHost
-		}
 	}
 	for _, c := range []byte("-._~%!$&'()*+,;=:[]") {
 		t[c] |= classHost
