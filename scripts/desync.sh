@@ -28,11 +28,16 @@ cd "$(dirname "$0")/.."
 source scripts/lib/measure.sh
 BACKENDS=${BACKENDS:-go node nginx}
 SERVING=${SERVING:-goroutines loops}
-for m in $SERVING; do
-  case $m in
-    goroutines | loops) ;;
-    *) echo "desync: SERVING holds goroutines or loops, not $m" >&2; exit 2 ;;
+# serving_flags MODE: proxyd's flags for serving MODE, goroutines or loops; fails for another.
+serving_flags() {
+  case $1 in
+    goroutines) echo --no-ring-loops ;;
+    loops) echo --ring-loops-busy=-1 ;;
+    *) return 1 ;;
   esac
+}
+for m in $SERVING; do
+  serving_flags "$m" >/dev/null || { echo "desync: SERVING holds goroutines or loops, not $m" >&2; exit 2; }
 done
 TOMCAT_HOME=/usr/share/tomcat10
 for b in $BACKENDS; do
@@ -115,10 +120,7 @@ through_proxyd() {
   local name=$1 addr=$2 mode flags pid served
   shift 2
   for mode in $SERVING; do
-    case $mode in
-      goroutines) flags=--no-ring-loops ;;
-      loops) flags=--ring-loops-busy=-1 ;;
-    esac
+    flags=$(serving_flags "$mode")
     "$WORK/proxyd" $PROXYD "$addr" $flags --admin-addr $ADMIN --log-level=error \
       2>"$WORK/proxyd.log" & PIDS+=($!)
     pid=$!
