@@ -130,7 +130,7 @@ type Server struct {
 	mu       sync.Mutex
 	ln       net.Listener             // guarded by mu
 	conns    map[*clientConn]struct{} // guarded by mu
-	quit     chan struct{}            // closed by the first Shutdown: ends an accept back-off
+	quit     chan struct{}            // closed as shutting is first set: the accept back-off waits on it
 	drained  chan struct{}            // closed once shutting and the last connection ended
 	drainOne sync.Once
 }
