@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
@@ -58,6 +59,10 @@ type clientStream struct {
 	writeTimer *time.Timer       // the write deadline's, once a write waited for the window
 	// writeBy is the write deadline; the zero time when there is none.
 	writeBy time.Time
+	// refs counts who may still touch the stream: its handler, until it ended (handlerEnded), and
+	// Server.start, until it has recorded the upstream call, which may run the handler before.
+	// The last to let go may put the stream back in the server's pool (release).
+	refs atomic.Int32
 }
 
 // errHandlerDone ends a stream's context once its handler returned.
@@ -150,7 +155,12 @@ func (c *clientConn) newStream(f *http2.MetaHeadersFrame) (*clientStream, error)
 	if !ok || f.StreamEnded() && length > 0 {
 		return nil, malformed
 	}
-	st := &clientStream{c: c, id: f.StreamID, wantLength: length, recv: h2conn.NewWindow(clientStreamWindow), body: h2conn.NewRecvBuffer(&c.s.bufs)}
+	st, _ := c.s.streams.Get().(*clientStream)
+	if st == nil {
+		st = new(clientStream)
+	}
+	*st = clientStream{c: c, id: f.StreamID, wantLength: length, recv: h2conn.NewWindow(clientStreamWindow), body: h2conn.NewRecvBuffer(&c.s.bufs)}
+	st.refs.Store(1) // its handler's
 	st.cond.L = &c.mu
 	st.w.st = st
 	st.ctx, st.cancel = context.WithCancelCause(c.ctx)
@@ -456,7 +466,7 @@ func (c *clientConn) runHandler(h streamStart) {
 	if stillSending {
 		st.abort(http2.ErrCodeNo, errHandlerDone)
 	}
-	c.handlerEnded(st)
+	c.handlerEnded(st, true)
 }
 
 // runStream runs the stream's handler. It reports false when the handler panicked: the stream is
@@ -469,7 +479,7 @@ func (c *clientConn) runStream(h streamStart) (ok bool) {
 				c.s.log.Error("stream handler panicked", "err", e, "stack", string(debug.Stack()))
 			}
 			st.abort(http2.ErrCodeInternal, errHandlerDone)
-			c.handlerEnded(st)
+			c.handlerEnded(st, false) // what it left behind is not known
 			ok = false
 		}
 	}()
@@ -482,12 +492,40 @@ func (c *clientConn) runStream(h streamStart) (ok bool) {
 }
 
 // handlerEnded ends the stream's handler once its response ended: its context ends, and it no
-// longer counts among the connection's handlers.
-func (c *clientConn) handlerEnded(st *clientStream) {
+// longer counts among the connection's handlers. A handler that returned (ok), rather than
+// panicked, lets go of the stream for reuse (see release).
+func (c *clientConn) handlerEnded(st *clientStream, ok bool) {
 	st.cancel(errHandlerDone)
 	c.s.cfg.Metrics.StreamClosed()
-	c.handlerDone(st.w.onReader)
+	onReader := st.w.onReader
+	if ok {
+		st.release() // the stream may be another's from here on
+	}
+	c.handlerDone(onReader)
 	c.handlers.Done()
+}
+
+// release lets go of the stream. The last to let go puts it back in the server's pool, for a new
+// stream to reuse, when nothing else can still reach it (reusable); else the collector takes it.
+func (st *clientStream) release() {
+	if st.refs.Add(-1) == 0 && st.reusable() {
+		st.c.s.streams.Put(st)
+	}
+}
+
+// reusable reports whether the stream, ended, was never reachable but from its connection (which
+// forgot it: removed), its handler and Server.start: its request had no body (a body's reader
+// and closer may outlive the handler, as net/http's RoundTripper contract allows), no deadline
+// armed a timer (whose function may run after Stop), and its response-header timer is not left to
+// fire (see headTimers.expired). Its upstream request ended with the handler: the relay read the
+// response to its end or closed it, or the call failed.
+func (st *clientStream) reusable() bool {
+	if st.req.Body != http.NoBody || !st.proxied.timer.idle() {
+		return false
+	}
+	st.c.mu.Lock()
+	defer st.c.mu.Unlock()
+	return st.removed && st.readTimer == nil && st.writeTimer == nil
 }
 
 // responseWriter is the http.ResponseWriter of a stream. The head is sent with the first body

@@ -35,6 +35,7 @@ type headTimer struct {
 	armedAt    time.Time  // when start armed it
 	armed      bool       // on list
 	stopped    bool       // the response head came, the request failed or the timer fired
+	fired      bool       // taken off the list to fire (see headTimers.expired)
 }
 
 // start arms the timer at now, once; not after stop.
@@ -57,6 +58,15 @@ func (t *headTimer) stop() {
 	if t.armed {
 		l.remove(t)
 	}
+}
+
+// idle reports whether the timer is neither armed nor taken off the list to fire: nothing but
+// the stream still reaches it.
+func (t *headTimer) idle() bool {
+	l := t.list
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !t.armed && !t.fired
 }
 
 // fire cancels the request, from the sweeper's goroutine, unless the head came to a call started
@@ -111,7 +121,7 @@ func (l *headTimers) expired(now time.Time, out []*headTimer) []*headTimer {
 	defer l.mu.Unlock()
 	for t := l.first; t != nil && now.Sub(t.armedAt) >= l.limit; t = l.first {
 		l.remove(t)
-		t.stopped = true
+		t.stopped, t.fired = true, true
 		out = append(out, t)
 	}
 	return out

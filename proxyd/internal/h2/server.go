@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -95,6 +96,9 @@ type Server struct {
 	// it), response bodies are relayed through, and HTTP/1.1 request heads laid out in and request
 	// bodies copied through.
 	bufs bufpool.Pool
+	// streams holds the state of ended streams for new streams to reuse (see
+	// clientStream.release).
+	streams sync.Pool
 	// starting counts the stream handlers started and not yet running, on every connection.
 	starting atomic.Int32
 	// handlers runs the stream handlers of every connection.

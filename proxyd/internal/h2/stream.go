@@ -206,6 +206,8 @@ func (s *Server) start(c *clientConn, cs *clientStream, b *backend, room h2upstr
 	st := &cs.proxied
 	req := s.upstreamRequest(st, b, st.routing.target, protoH2C, http.NoBody)
 	st.timer.start(time.Now())
+	cs.refs.Add(1) // the call may run the handler to its end before it is recorded below
+	defer cs.release()
 	call := room.Start(req, func(call h2upstream.Call, complete bool) *h2conn.Conn {
 		st.call = call
 		if complete && s.relayOnReader(c, cs) {
