@@ -141,23 +141,14 @@ func (c *clientConn) newStream(f *http2.MetaHeadersFrame) (*clientStream, error)
 	if !f.Truncated && !validRequestFields(fields) {
 		return nil, malformed
 	}
-	header := c.fc.Header(fields)
-	if host := header["Host"]; len(host) > 1 || len(host) == 1 && authority != "" && host[0] != authority {
-		return nil, malformed
-	} else if len(host) == 1 {
-		authority = host[0]
-	}
-	delete(header, "Host")
-	if authority != "" && (!httpguts.ValidHostHeader(authority) || strings.IndexByte(authority, '@') >= 0) {
-		return nil, malformed
-	}
-	length, ok := h2conn.ContentLength(header["Content-Length"])
-	if !ok || f.StreamEnded() && length > 0 {
-		return nil, malformed
-	}
 	st, _ := c.s.streams.Get().(*clientStream)
 	if st == nil {
 		st = new(clientStream)
+	}
+	header := c.fc.FillHeader(st.reusedHeader(), fields)
+	authority, length, ok := hostAndLength(header, authority, f.StreamEnded())
+	if !ok {
+		return nil, malformed
 	}
 	*st = clientStream{c: c, id: f.StreamID, wantLength: length, recv: h2conn.NewWindow(clientStreamWindow), body: h2conn.NewRecvBuffer(&c.s.bufs)}
 	st.refs.Store(1) // its handler's
@@ -193,6 +184,40 @@ func (c *clientConn) newStream(f *http2.MetaHeadersFrame) (*clientStream, error)
 	}
 	st.req = *req.WithContext(st.ctx)
 	return st, nil
+}
+
+// maxReusedNames bounds the names of a request header whose map a later stream reuses (see
+// reusedHeader): a map keeps the room of the most names it held, and a range over it visits all
+// of that room.
+const maxReusedNames = 32
+
+// reusedHeader returns the header map of the request the stream had before it was put back for
+// reuse, emptied, when it holds at most maxReusedNames names; else nil. Its room spares the next
+// request's map allocations.
+func (st *clientStream) reusedHeader() http.Header {
+	h := st.req.Header
+	if len(h) > maxReusedNames {
+		return nil
+	}
+	clear(h)
+	return h
+}
+
+// hostAndLength returns a request's authority, from :authority or the Host field (which must
+// agree; Host is taken out of header), and its Content-Length, -1 when it has none; false when
+// either is invalid, or when a request that ended with its head (ended) declares a body.
+func hostAndLength(header http.Header, authority string, ended bool) (string, int64, bool) {
+	if host := header["Host"]; len(host) > 1 || len(host) == 1 && authority != "" && host[0] != authority {
+		return "", 0, false
+	} else if len(host) == 1 {
+		authority = host[0]
+	}
+	delete(header, "Host")
+	if authority != "" && (!httpguts.ValidHostHeader(authority) || strings.IndexByte(authority, '@') >= 0) {
+		return "", 0, false
+	}
+	length, ok := h2conn.ContentLength(header["Content-Length"])
+	return authority, length, ok && !(ended && length > 0)
 }
 
 // validRequestFields reports whether fields have no connection-specific field and TE, if any, only

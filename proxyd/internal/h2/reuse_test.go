@@ -1,6 +1,7 @@
 package h2
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -104,6 +105,29 @@ func TestStreamReuse(t *testing.T) {
 					t.Errorf("reusable() = %v, want %v", got, tc.reused)
 				}
 			})
+		}
+	}
+}
+
+// TestReusedStreamHeader sends GETs one after another, each with a field of its own, on one
+// connection: a stream that reuses an earlier one's state (and its header map) forwards its own
+// fields and none of the earlier request's.
+func TestReusedStreamHeader(t *testing.T) {
+	be := startH2C(t, echoHandler("be"))
+	p := startProxy(t, testConfig(t, routetest.Table(t, addr(be))))
+	c := newClient(t)
+	for i := range 40 {
+		req := newGet(t, p, "/x")
+		name := fmt.Sprintf("X-Request-%d", i)
+		req.Header.Set(name, "yes")
+		var got []string
+		for field := range decodeEcho(t, req, c).Header {
+			if strings.HasPrefix(field, "X-Request-") {
+				got = append(got, field)
+			}
+		}
+		if len(got) != 1 || got[0] != name {
+			t.Fatalf("request %d reached the backend with %v, want [%s]", i, got, name)
 		}
 	}
 }

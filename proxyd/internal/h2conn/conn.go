@@ -399,10 +399,19 @@ func (c *Conn) WriteBlock(id uint32, endStream bool, maxFrame uint32) {
 	}
 }
 
-// Header returns fields as an http.Header with canonical names; the values of the names that come
-// once share one array, as net/textproto's reader does. The reader's own.
+// Header returns fields as a new http.Header (see FillHeader). The reader's own.
 func (c *Conn) Header(fields []hpack.HeaderField) http.Header {
-	h := make(http.Header, len(fields))
+	return c.FillHeader(make(http.Header, len(fields)), fields)
+}
+
+// FillHeader puts fields in h, an empty map (a nil h gets a new one), with canonical names, and
+// returns it; the values of the names that come once share one array, as net/textproto's reader
+// does. A map emptied with clear keeps its room: filling it again allocates no table. The
+// reader's own.
+func (c *Conn) FillHeader(h http.Header, fields []hpack.HeaderField) http.Header {
+	if h == nil {
+		h = make(http.Header, len(fields))
+	}
 	values := make([]string, len(fields))
 	for i, f := range fields {
 		name := c.canonical.get(f.Name, http.CanonicalHeaderKey)
