@@ -401,7 +401,7 @@ func (c *Conn) WriteBlock(id uint32, endStream bool, maxFrame uint32) {
 
 // Header returns fields as a new http.Header (see FillHeader). The reader's own.
 func (c *Conn) Header(fields []hpack.HeaderField) http.Header {
-	return c.FillHeader(make(http.Header, len(fields)), fields)
+	return c.FillHeader(nil, fields)
 }
 
 // FillHeader puts fields in h, an empty map (a nil h gets a new one), with canonical names, and
