@@ -616,11 +616,14 @@ func (c *clientConn) handleData(f *http2.DataFrame) error {
 	}
 	st := c.streams[id]
 	if st == nil || st.recvEnd || st.bodyClosed {
+		// Read under mu: once it is let go, the stream's handler may end and its state go back
+		// to Server.streams, for another connection's stream.
+		dropped := st != nil && st.bodyClosed && !st.recvEnd
 		c.mu.Unlock()
 		if err := c.discardData(f); err != nil {
 			return err
 		}
-		if st != nil && st.bodyClosed && !st.recvEnd {
+		if dropped {
 			return nil // the handler is done with the body; the rest is dropped
 		}
 		return http2.StreamError{StreamID: id, Code: http2.ErrCodeStreamClosed}
