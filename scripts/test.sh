@@ -39,9 +39,12 @@ for m in "${modules[@]}"; do
 done
 # proxyd serves keep-alive exchanges on io_uring loops by default; the engine's tests, whose
 # configuration leaves them off, run once more on them, serving whatever the load (they fail where
-# the loops cannot start, and on one processor, which gets none).
+# the loops cannot start), and again on one processor, where the one loop shares it with the
+# other goroutines.
 echo "== proxyd: engine tests on ring loops"
 (cd proxyd && PROXYD_TEST_RING_LOOPS=1 go test -race -count=1 ./internal/engine) || status=1
+echo "== proxyd: engine tests on the ring loop of one processor"
+(cd proxyd && GOMAXPROCS=1 PROXYD_TEST_RING_LOOPS=1 go test -race -count=1 ./internal/engine) || status=1
 # Distributions often build Go programs position-independent. The dynamic loader then relocates
 # read-only data in place, which proxyd must keep when it lets go of its executable's start-up pages
 # (proxyd/internal/exepages): the program and that package run once more, built so.

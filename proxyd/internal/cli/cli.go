@@ -73,9 +73,9 @@ type Args struct {
 	ShutdownTimeout       time.Duration `default:"10s" help:"Grace period for in-flight requests on SIGTERM/SIGINT."`
 	MaxHeaderSize         int           `default:"65536" help:"Largest request head in bytes (431 beyond it)."`
 	BackendIdleConns      int           `default:"128" help:"Idle connections kept per backend for reuse."`
-	RingLoops             bool          `name:"ring-loops" default:"true" negatable:"" help:"Serve HTTP/1.x exchanges on io_uring event loops, one for every two cores (none on one core), while at least 16 connections per loop are busy (Linux 6.1 or later); on by default, --no-ring-loops serves every connection on goroutines. Without io_uring, or where it is refused, connections are served on goroutines."`
+	RingLoops             bool          `name:"ring-loops" default:"true" negatable:"" help:"Serve HTTP/1.x exchanges on io_uring event loops, one for every two cores (one on one core), while at least 16 connections per loop are busy (Linux 6.1 or later); on by default, --no-ring-loops serves every connection on goroutines. Without io_uring, or where it is refused, connections are served on goroutines."`
 	RingLoopsBusy         int           `name:"ring-loops-busy" placeholder:"N" help:"With --ring-loops: the loops serve once N keep-alive connections are busy (their last wait for a request was brief), until fewer than N/2 are; 0 means 16 per loop, -1 always."`
-	RingLoopsCount        int           `name:"ring-loops-count" placeholder:"N" help:"With --ring-loops: how many loops serve, at most 256 and never more than GOMAXPROCS-1, so none on one core; 0 means one for every two cores (GOMAXPROCS)."`
+	RingLoopsCount        int           `name:"ring-loops-count" placeholder:"N" help:"With --ring-loops: how many loops serve, at most 256 and never more than GOMAXPROCS; 0 means one for every two cores (GOMAXPROCS), at least one. Loops on every core let other work run after each millisecond of serving."`
 
 	LogLevel  string           `default:"info" enum:"debug,info,warn,error" help:"Log level: debug, info, warn or error."`
 	LogFormat string           `default:"text" enum:"text,json" help:"Log format: text or json."`

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -45,14 +46,24 @@ type loops struct {
 // with 64.
 const loopsBusyEach = 16
 
+// loopShare is Config.RingLoopsShare's default when the loops take every processor. A loop under
+// load finds work at every pass and would keep its processor until the runtime preempts it, every
+// 10 ms; the runtime's poller, which finds the other connections' sockets ready, would run about
+// as seldom (scripts/bench/NOTES.md).
+const loopShare = time.Millisecond
+
 // startLoops starts n loops for s, or none, with the error, where io_uring is unavailable.
 func startLoops(s *Server, n int) (*loops, error) {
 	ls := &loops{busy: &s.busy, busyFrom: int32(s.cfg.RingLoopsBusy)}
 	if ls.busyFrom == 0 {
 		ls.busyFrom = int32(loopsBusyEach * n)
 	}
+	share := s.cfg.RingLoopsShare
+	if share == 0 && n >= runtime.GOMAXPROCS(0) {
+		share = loopShare
+	}
 	for range n {
-		l := &loop{s: s, done: make(chan struct{})}
+		l := &loop{s: s, share: share, done: make(chan struct{})}
 		ready := make(chan error, 1)
 		go l.run(ready)
 		if err := <-ready; err != nil {
@@ -124,6 +135,7 @@ const (
 // them, the connections given to it: their fields, as their goroutine would, and their sockets.
 type loop struct {
 	s      *Server
+	share  time.Duration // how long a pass runs while it finds work (Config.RingLoopsShare); 0: no limit
 	r      *ring.Ring
 	waiter *ring.Waiter
 	done   chan struct{} // closed when the loop has ended
@@ -215,8 +227,9 @@ func (l *loop) post(c *clientConn) {
 }
 
 // pass takes what was posted, submits what is queued and handles the completions, until there is
-// nothing left to do; it reports true once the loop is to end.
+// nothing left to do or its share of time is up; it reports true once the loop is to end.
 func (l *loop) pass() bool {
+	start := time.Now()
 	for {
 		l.mu.Lock()
 		in := append(l.scratch[:0], l.inbox...)
@@ -236,6 +249,16 @@ func (l *loop) pass() bool {
 		l.forward()
 		if n == 0 && len(in) == 0 {
 			return stopping
+		}
+		if l.share > 0 && time.Since(start) >= l.share {
+			// Submit what is queued and wait in the poller: the processor goes to the goroutines
+			// waiting to run, and the poller finds those whose sockets are ready. The completions
+			// of what was submitted, or those it ran, signal the waiter and end the wait.
+			if err := l.r.Enter(); err != nil {
+				l.s.log.Error("ring loop", "err", err)
+			}
+			l.s.cfg.Metrics.RingLoopYield()
+			return false
 		}
 	}
 }

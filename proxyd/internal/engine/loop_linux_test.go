@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"net"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"proxyd.dev/proxyd/internal/metrics"
 	"proxyd.dev/proxyd/internal/routetest"
@@ -60,13 +62,52 @@ func TestLoopNeverSendsOnStaleConnection(t *testing.T) {
 
 // ringExchanges reads how many requests the ring loops sent to a backend from m.
 func ringExchanges(t *testing.T, m *metrics.Metrics) int {
+	return counter(t, m, "proxyd_ring_loop_exchanges_total")
+}
+
+// counter reads the value of the counter without labels called name from m.
+func counter(t *testing.T, m *metrics.Metrics, name string) int {
 	t.Helper()
-	match := regexp.MustCompile(`(?m)^proxyd_ring_loop_exchanges_total (\d+)$`).FindStringSubmatch(scrape(t, m))
+	match := regexp.MustCompile(`(?m)^` + name + ` (\d+)$`).FindStringSubmatch(scrape(t, m))
 	if match == nil {
-		t.Fatal("no proxyd_ring_loop_exchanges_total series")
+		t.Fatalf("no %s series", name)
 	}
 	n, _ := strconv.Atoi(match[1])
 	return n
+}
+
+// TestLoopSharesProcessor has the loop end its pass, and wait in the poller, after every round of
+// completions it handles (a share of a nanosecond): no exchange is left waiting, that of a lone
+// connection nor those of several at once.
+func TestLoopSharesProcessor(t *testing.T) {
+	be := startEcho(t, "default")
+	cfg := testConfig(t, routetest.Table(t, be.addr()))
+	m := metrics.New()
+	cfg.RingLoops, cfg.RingLoopsShare, cfg.Metrics = true, time.Nanosecond, m
+	p := startProxy(t, cfg)
+	exchanges := func(n int) {
+		c := dial(t, p.addr)
+		for i := range n {
+			get := fmt.Sprintf("GET /%d HTTP/1.1\r\nHost: example.test\r\n\r\n", i)
+			c.send(get)
+			if resp := c.response(false); resp != echoResponse("default", get) {
+				t.Errorf("response %q, want the backend's to %q", resp, get)
+				return
+			}
+		}
+	}
+	exchanges(20)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { exchanges(50) })
+	}
+	wg.Wait()
+	if n := ringExchanges(t, m); n == 0 {
+		t.Error("no request sent from the loops")
+	}
+	if n := counter(t, m, "proxyd_ring_loop_yields_total"); n == 0 {
+		t.Error("the loops never ended a pass with work left")
+	}
 }
 
 // TestLoopsServeOnlyUnderLoad leaves a lone busy connection to goroutines, where its exchanges are
@@ -130,10 +171,11 @@ func TestLoopsServeOnlyUnderLoad(t *testing.T) {
 }
 
 // TestRingLoopCount starts as many loops as Config.RingLoopsCount asks, and by default one for
-// every two processors, never more than GOMAXPROCS-1: none with one processor.
+// every two processors, at least one and never more than GOMAXPROCS; loops on every processor
+// share them (loopShare), others do not.
 func TestRingLoopCount(t *testing.T) {
 	for _, tc := range []struct{ count, procs, want int }{
-		{0, 1, 0}, {0, 2, 1}, {0, 3, 1}, {0, 4, 2}, {0, 16, 8}, {1, 1, 0}, {3, 2, 1}, {3, 8, 3}, {1, 8, 1},
+		{0, 1, 1}, {0, 2, 1}, {0, 3, 1}, {0, 4, 2}, {0, 16, 8}, {1, 1, 1}, {3, 2, 2}, {3, 8, 3}, {1, 8, 1},
 	} {
 		if got := ringLoopCount(tc.count, tc.procs); got != tc.want {
 			t.Errorf("ringLoopCount(%d, %d) = %d, want %d", tc.count, tc.procs, got, tc.want)
@@ -144,13 +186,19 @@ func TestRingLoopCount(t *testing.T) {
 		cfg := testConfig(t, routetest.Table(t, be.addr()))
 		cfg.RingLoops, cfg.RingLoopsCount = true, count
 		p := startProxy(t, cfg)
-		want := ringLoopCount(count, runtime.GOMAXPROCS(0))
-		got := 0
-		if p.srv.loops != nil {
-			got = len(p.srv.loops.all)
+		procs := runtime.GOMAXPROCS(0)
+		want := ringLoopCount(count, procs)
+		if got := len(p.srv.loops.all); got != want {
+			t.Errorf("RingLoopsCount %d under GOMAXPROCS %d: %d loops, want %d", count, procs, got, want)
 		}
-		if got != want {
-			t.Errorf("RingLoopsCount %d under GOMAXPROCS %d: %d loops, want %d", count, runtime.GOMAXPROCS(0), got, want)
+		wantShare := time.Duration(0)
+		if want == procs {
+			wantShare = loopShare
+		}
+		for _, l := range p.srv.loops.all {
+			if l.share != wantShare {
+				t.Errorf("RingLoopsCount %d under GOMAXPROCS %d: a loop's share is %v, want %v", count, procs, l.share, wantShare)
+			}
 		}
 	}
 }

@@ -73,9 +73,14 @@ type Config struct {
 	// fewer than half as many are busy, where a lone client's exchange is faster. 0 means 16 for
 	// each loop; a negative value, always.
 	RingLoopsBusy int
-	// RingLoopsCount is how many ring loops serve, at most GOMAXPROCS-1; 0 means one for every two
-	// processors (see ringLoopCount).
+	// RingLoopsCount is how many ring loops serve, at most GOMAXPROCS; 0 means one for every two
+	// processors, and one on a single processor (see ringLoopCount).
 	RingLoopsCount int
+	// RingLoopsShare is how long a pass of a ring loop runs, while it finds work, before the loop
+	// waits in the runtime's poller once, so that other goroutines run: HTTP/2 streams, accepts,
+	// timers, the exchanges the loops hand back. 0 means 1 ms when the loops take every processor
+	// (see loopShare), and no limit otherwise.
+	RingLoopsShare time.Duration
 	// Logger receives the error and access logs.
 	Logger *slog.Logger
 }
@@ -185,10 +190,8 @@ func New(cfg Config) *Server {
 		s.log.Warn("long-idle connections wait on goroutines", "err", err)
 	}
 	if cfg.RingLoops {
-		procs := runtime.GOMAXPROCS(0)
-		if n := ringLoopCount(cfg.RingLoopsCount, procs); n == 0 {
-			s.log.Info("no ring loops: connections are served on goroutines, as the one processor is theirs", "gomaxprocs", procs)
-		} else if s.loops, err = startLoops(s, n); err != nil {
+		n := ringLoopCount(cfg.RingLoopsCount, runtime.GOMAXPROCS(0))
+		if s.loops, err = startLoops(s, n); err != nil {
 			s.log.Info("no ring loops: connections are served on goroutines", "err", err)
 		} else {
 			s.log.Info("ring loops", "loops", n)
@@ -200,17 +203,16 @@ func New(cfg Config) *Server {
 }
 
 // ringLoopCount is how many ring loops serve with procs processors: n when set, else one for
-// every two processors, and never more than procs-1, so none with one. A loop under load keeps its
-// processor until the runtime preempts it, every 10 ms: loops on every processor kept HTTP/2
-// streams, accepts and timers waiting that long (scripts/bench/NOTES.md). On two cores, in (a) of
+// every two processors, at least one, and never more than procs. Loops on every processor share
+// them with the other goroutines (Config.RingLoopsShare). On two cores, in (a) of
 // scripts/bench.sh, one loop gave 1.10x the rate of two at 0.74x the CPU per request: it makes
 // half as many io_uring_enter(2) calls a request, each for more connections, and wakes one thread,
 // not two.
 func ringLoopCount(n, procs int) int {
 	if n == 0 {
-		n = procs / 2
+		n = max(procs/2, 1)
 	}
-	return min(n, procs-1)
+	return min(n, procs)
 }
 
 // newPool returns a pool for the backend at addr: up to BackendIdleConns idle connections, read

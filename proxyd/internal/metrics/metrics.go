@@ -41,6 +41,7 @@ type Metrics struct {
 	tunnels           openTotal
 	streams           openTotal
 	ringExchanges     prometheus.Counter
+	ringYields        prometheus.Counter
 	reloadSuccesses   prometheus.Counter
 	reloadFailures    prometheus.Counter
 	lastReloadSuccess prometheus.Gauge
@@ -97,6 +98,10 @@ func New() *Metrics {
 			Name: "proxyd_ring_loop_exchanges_total",
 			Help: "HTTP/1.x requests sent to a backend from a ring loop.",
 		}),
+		ringYields: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "proxyd_ring_loop_yields_total",
+			Help: "Times a ring loop with work left let other goroutines run, its share of time up.",
+		}),
 		lastReloadSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "proxyd_route_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last route table load that succeeded; 0 before the first.",
@@ -115,7 +120,7 @@ func New() *Metrics {
 		m.requests, m.duration, m.requestBytes, m.responseBytes, m.dials, m.failures,
 		m.clientConns.open, m.clientConns.total, m.h2Conns.open, m.h2Conns.total,
 		m.tunnels.open, m.tunnels.total, m.streams.open, m.streams.total, m.ringExchanges,
-		reloads, m.lastReloadSuccess, m.pools,
+		m.ringYields, reloads, m.lastReloadSuccess, m.pools,
 	)
 	return m
 }
@@ -147,6 +152,14 @@ func (m *Metrics) ClientConnClosed() {
 func (m *Metrics) RingLoopExchange() {
 	if m != nil {
 		m.ringExchanges.Inc()
+	}
+}
+
+// RingLoopYield counts a pass of a ring loop that ended with work left, so that other goroutines
+// run.
+func (m *Metrics) RingLoopYield() {
+	if m != nil {
+		m.ringYields.Inc()
 	}
 }
 

@@ -107,6 +107,7 @@ func TestSeries(t *testing.T) {
 	}
 	m.RingLoopExchange()
 	m.RingLoopExchange()
+	m.RingLoopYield()
 	m.SetPools(maps.All(map[string]int{"127.0.0.1:4000": 3}))
 	m.RoutesLoaded(false)
 
@@ -139,6 +140,7 @@ func TestSeries(t *testing.T) {
 		`proxyd_http2_streams_open`:        0,
 		`proxyd_http2_streams_total`:       3,
 		`proxyd_ring_loop_exchanges_total`: 2,
+		`proxyd_ring_loop_yields_total`:    1,
 
 		`proxyd_route_reloads_total{result="failure"}`:       1,
 		`proxyd_route_reloads_total{result="success"}`:       0,
