@@ -36,6 +36,9 @@ type headTimer struct {
 	armed      bool       // on list
 	stopped    bool       // the response head came, the request failed or the timer fired
 	fired      bool       // taken off the list to fire (see headTimers.expired)
+	// Which of the response and the timer came first, decided once: the response, when stop
+	// comes before fire cancels the request; the timer, when fire cancels it first.
+	responded, timedOut bool
 }
 
 // start arms the timer at now, once; not after stop.
@@ -49,8 +52,10 @@ func (t *headTimer) start(now time.Time) {
 	}
 }
 
-// stop disarms the timer for good.
-func (t *headTimer) stop() {
+// stop disarms the timer for good, once the response head came or the request failed. It reports
+// whether the timer fired first and cancelled the request: then a response that came meanwhile is
+// not to be relayed, for its body is cut off.
+func (t *headTimer) stop() (timedOut bool) {
 	l := t.list
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -58,6 +63,8 @@ func (t *headTimer) stop() {
 	if t.armed {
 		l.remove(t)
 	}
+	t.responded = !t.timedOut
+	return t.timedOut
 }
 
 // idle reports whether the timer is neither armed nor taken off the list to fire: nothing but
@@ -70,13 +77,28 @@ func (t *headTimer) idle() bool {
 }
 
 // fire cancels the request, from the sweeper's goroutine, unless the head came to a call started
-// on the connection's reader that waits for its body's first bytes (see h2upstream.Start): the
-// timer is then done. The error is made only now, since the timer seldom fires.
+// on the connection's reader that waits for its body's first bytes (see h2upstream.Start), or the
+// stream's handler took the response already (stop): the timer is then done.
 func (t *headTimer) fire() {
-	if t.w.st.upstreamCall().HeadCame() {
-		return
+	if !t.w.st.upstreamCall().HeadCame() && t.cancels() {
+		t.w.cancelRequest(t.err())
 	}
-	t.w.cancelRequest(&ResponseTimeoutError{Backend: t.backend, Limit: t.list.limit})
+}
+
+// cancels reports whether the timer, taken off the list to fire, is to cancel the request: false
+// once stop has taken the response (or the failure) that came meanwhile.
+func (t *headTimer) cancels() bool {
+	l := t.list
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t.timedOut = !t.responded
+	return t.timedOut
+}
+
+// err returns the error of the request the timer cancels. It is made only when needed, since the
+// timer seldom fires.
+func (t *headTimer) err() error {
+	return &ResponseTimeoutError{Backend: t.backend, Limit: t.list.limit}
 }
 
 // headTimers lists the armed response-header timers of one client connection's streams in the

@@ -70,6 +70,34 @@ func TestHeadTimersExpireInOrder(t *testing.T) {
 	}
 }
 
+// TestHeadTimerDecidesOnce lets a response head and the timer, both taken off the list to fire,
+// race either way: whichever of the response (stop) and the timer's cancellation comes first
+// decides, and the other learns it. The response of a request the timer cancelled is not relayed
+// (respond answers 504), and the timer cancels no request whose response was taken.
+func TestHeadTimerDecidesOnce(t *testing.T) {
+	l := headTimers{limit: time.Second}
+	t0 := time.Now()
+	timerFirst := &headTimer{backend: "timer first", list: &l}
+	headFirst := &headTimer{backend: "head first", list: &l}
+	timerFirst.start(t0)
+	headFirst.start(t0)
+	if diff := cmp.Diff([]string{"timer first", "head first"}, backends(l.expired(t0.Add(time.Second), nil))); diff != "" {
+		t.Fatalf("expired (-want +got):\n%s", diff)
+	}
+	if !timerFirst.cancels() {
+		t.Error("a timer that fired before any response does not cancel the request")
+	}
+	if !timerFirst.stop() {
+		t.Error("the response of a request the timer cancelled is taken for relaying")
+	}
+	if headFirst.stop() {
+		t.Error("a response that came before the timer cancelled is refused")
+	}
+	if headFirst.cancels() {
+		t.Error("the timer cancels a request whose response was taken")
+	}
+}
+
 // TestHeadTimersComeBack sends streams that start on the connection's reader and streams that
 // start on a handler (a body to upload), over either upstream protocol, and checks that every
 // response-header timer left its connection's list once the response came, the connection still

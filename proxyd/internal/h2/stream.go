@@ -312,7 +312,11 @@ func (s *Server) upstreamRequest(st *stream, b *backend, target string, proto pr
 // respond relays the response of the stream's upstream request, or answers its failure (err) from
 // backend b: 504 when the response-header timeout ended it, else as failed says.
 func (s *Server) respond(st *stream, b *backend, resp *http.Response, err error) {
-	st.timer.stop()
+	if st.timer.stop() && err == nil {
+		// The head came as the timer fired, which cancels the request and cuts the body off.
+		resp.Body.Close()
+		resp, err = nil, st.timer.err()
+	}
 	if err != nil {
 		if cause, ok := context.Cause(st.r.Context()).(*ResponseTimeoutError); ok {
 			err = cause
