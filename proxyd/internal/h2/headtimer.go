@@ -34,19 +34,17 @@ type headTimer struct {
 	prev, next *headTimer // on list while armed
 	armedAt    time.Time  // when start armed it
 	armed      bool       // on list
-	stopped    bool       // the response head came, the request failed or the timer fired
+	stopped    bool       // stop was called: the response head came or the request failed
 	fired      bool       // taken off the list to fire (see headTimers.expired)
-	// Which of the response and the timer came first, decided once: the response, when stop
-	// comes before fire cancels the request; the timer, when fire cancels it first.
-	responded, timedOut bool
+	timedOut   bool       // fire cancelled the request before stop was called
 }
 
-// start arms the timer at now, once; not after stop.
+// start arms the timer at now, once; not after stop, nor once it fired.
 func (t *headTimer) start(now time.Time) {
 	l := t.list
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if !t.armed && !t.stopped {
+	if !t.armed && !t.stopped && !t.fired {
 		t.armed, t.armedAt = true, now
 		l.push(t)
 	}
@@ -63,7 +61,6 @@ func (t *headTimer) stop() (timedOut bool) {
 	if t.armed {
 		l.remove(t)
 	}
-	t.responded = !t.timedOut
 	return t.timedOut
 }
 
@@ -91,7 +88,7 @@ func (t *headTimer) cancels() bool {
 	l := t.list
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	t.timedOut = !t.responded
+	t.timedOut = !t.stopped
 	return t.timedOut
 }
 
@@ -136,14 +133,14 @@ func (l *headTimers) remove(t *headTimer) {
 	t.prev, t.next, t.armed = nil, nil, false
 }
 
-// expired takes the timers that have run out at now off the list, stopped, and appends them to
+// expired takes the timers that have run out at now off the list, marked fired, and appends them to
 // out, for the caller to fire outside the lock.
 func (l *headTimers) expired(now time.Time, out []*headTimer) []*headTimer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for t := l.first; t != nil && now.Sub(t.armedAt) >= l.limit; t = l.first {
 		l.remove(t)
-		t.stopped, t.fired = true, true
+		t.fired = true
 		out = append(out, t)
 	}
 	return out
