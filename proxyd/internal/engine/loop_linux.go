@@ -229,7 +229,10 @@ func (l *loop) post(c *clientConn) {
 // pass takes what was posted, submits what is queued and handles the completions, until there is
 // nothing left to do or its share of time is up; it reports true once the loop is to end.
 func (l *loop) pass() bool {
-	start := time.Now()
+	var start time.Time
+	if l.share > 0 {
+		start = time.Now()
+	}
 	for {
 		l.mu.Lock()
 		in := append(l.scratch[:0], l.inbox...)
